@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// Runs the whole test suite on the built output (npm test builds first, which also type-checks).
+//   1. every dist/test/**/*.test.js on the default (node:crypto) backend
+//   2. the backend-sensitive files again on the portable (@noble) backend
+// Extra stages (the KMS test server, examples) are added by the issues that need them.
+import { spawnSync } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const testDir = join(root, 'dist', 'test')
+
+function collect(dir) {
+  const out = []
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) out.push(...collect(path))
+    else if (name.endsWith('.test.js')) out.push(path)
+  }
+  return out
+}
+
+const only = process.argv.slice(2)
+const all = collect(testDir).filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+// Files whose results depend on the AES/HKDF backend: run them on both.
+const bothBackends = all.filter((f) => /[/\\](crypto|envelope|vectors|tamper|stream)[^/\\]*\.test\.js$/.test(f))
+
+function run(label, files, extraArgs, env) {
+  if (files.length === 0) return true
+  console.log(`\n== ${label}: ${files.length} file(s)`)
+  const result = spawnSync(process.execPath, [...extraArgs, '--test', '--test-reporter=spec', ...files], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  })
+  if (result.status !== 0) console.error(`\n== ${label}: FAILED (exit ${result.status ?? result.signal})`)
+  return result.status === 0
+}
+
+const started = Date.now()
+let ok = run('tests (node:crypto backend)', all, [], { KMSE_EXPECT_BACKEND: 'node' })
+ok = run('tests (portable @noble backend)', bothBackends, ['--conditions=kms-envelope-portable'], { KMSE_EXPECT_BACKEND: 'portable' }) && ok
+console.log(`\n== ${ok ? 'all passed' : 'FAILURES'} in ${((Date.now() - started) / 1000).toFixed(1)} s (${all.map((f) => relative(root, f)).length} files)`)
+process.exit(ok ? 0 : 1)

@@ -1,0 +1,68 @@
+/**
+ * Framing of the body (docs/FORMAT.md §6). Frame i (from 0) is AES-256-GCM under the content key:
+ *
+ *   nonce(i) = 0x00000000 || u64(i)
+ *   aad(i)   = message id || u64(i) || final (0x01 for the last frame, else 0x00)
+ *
+ * Every frame but the last holds exactly frame-size plaintext bytes; the last holds
+ * 0..frame-size-1 (an empty last frame ends a message whose length is a multiple of the frame
+ * size). So a reader always knows where the last frame is, and the AAD makes dropping it,
+ * cutting the body inside a frame, swapping frames or appending bytes fail authentication.
+ *
+ * The header tag is the GCM tag of the empty plaintext under the content key with the
+ * all-ones nonce, which no frame can use, and the preamble and header as AAD.
+ * @module
+ */
+import type { CryptoBackend } from './backend.js'
+import { MESSAGE_ID_BYTES, NONCE_BYTES, TAG_BYTES } from '../format/constants.js'
+
+const HEADER_NONCE = new Uint8Array(NONCE_BYTES).fill(0xff)
+const EMPTY = new Uint8Array(0)
+
+/** Big-endian u64 of a safe integer, without BigInt (this runs once per frame). */
+function writeU64(out: Uint8Array, at: number, value: number): void {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
+  view.setUint32(at, Math.floor(value / 2 ** 32))
+  view.setUint32(at + 4, value >>> 0)
+}
+
+export function frameNonce(index: number): Uint8Array {
+  const nonce = new Uint8Array(NONCE_BYTES)
+  writeU64(nonce, 4, index)
+  return nonce
+}
+
+export function frameAad(messageId: Uint8Array, index: number, final: boolean): Uint8Array {
+  const aad = new Uint8Array(MESSAGE_ID_BYTES + 9)
+  aad.set(messageId, 0)
+  writeU64(aad, MESSAGE_ID_BYTES, index)
+  aad[MESSAGE_ID_BYTES + 8] = final ? 1 : 0
+  return aad
+}
+
+export function headerTag(backend: CryptoBackend, contentKey: Uint8Array, authenticated: Uint8Array): Uint8Array {
+  const out = new Uint8Array(TAG_BYTES)
+  backend.sealInto(contentKey, HEADER_NONCE, EMPTY, authenticated, out, 0)
+  return out
+}
+
+export function verifyHeaderTag(backend: CryptoBackend, contentKey: Uint8Array, authenticated: Uint8Array, tag: Uint8Array): boolean {
+  return backend.openInto(contentKey, HEADER_NONCE, tag, authenticated, EMPTY, 0)
+}
+
+/** Number of frames and body length for `plaintextLength` bytes. */
+export function bodyLayout(plaintextLength: number, frameSize: number): { frames: number; bodyLength: number } {
+  const frames = Math.floor(plaintextLength / frameSize) + 1
+  return { frames, bodyLength: plaintextLength + frames * TAG_BYTES }
+}
+
+/**
+ * Splits a complete body into frames. Returns undefined when the body cannot end with a
+ * final frame (shorter than a tag after the last full frame): the message was cut short.
+ */
+export function splitBody(bodyLength: number, frameSize: number): { frames: number; plaintextLength: number } | undefined {
+  const full = Math.floor(bodyLength / (frameSize + TAG_BYTES))
+  const rest = bodyLength - full * (frameSize + TAG_BYTES)
+  if (rest < TAG_BYTES) return undefined
+  return { frames: full + 1, plaintextLength: full * frameSize + rest - TAG_BYTES }
+}

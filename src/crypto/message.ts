@@ -1,0 +1,106 @@
+/**
+ * Whole-message sealing and opening for a known data key: the part of encryption and
+ * decryption that involves no keyring. Streams use the same pieces frame by frame.
+ * @module
+ */
+import type { CryptoBackend } from './backend.js'
+import type { DataKey } from './data-key.js'
+import type { MessageKeys } from './keys.js'
+import { deriveMessageKeys } from './keys.js'
+import { bodyLayout, frameAad, frameNonce, headerTag, splitBody, verifyHeaderTag } from './frames.js'
+import { AuthenticationError, LimitError, TruncatedError } from '../errors.js'
+import { MAX_FRAMES, SUITE_AES256GCM_HKDFSHA512_COMMIT, TAG_BYTES } from '../format/constants.js'
+import type { CanonicalContext } from '../format/context.js'
+import type { Header, Recipient } from '../format/header.js'
+import type { MessageHead } from '../format/message.js'
+import { encodeAuthenticated, encodeRecipientsSection } from '../format/message.js'
+
+/** What a message needs besides its plaintext. */
+export interface SealParams {
+  readonly dataKey: DataKey
+  readonly recipients: readonly Recipient[]
+  readonly context: CanonicalContext
+  readonly frameSize: number
+  /** 32 random bytes, fresh for every message. */
+  readonly messageId: Uint8Array
+}
+
+/** The head of a new message (everything before the frames) and its keys. */
+export interface SealedHead {
+  readonly head: Uint8Array
+  readonly keys: MessageKeys
+  readonly header: Header
+}
+
+export function sealHead(backend: CryptoBackend, p: SealParams): SealedHead {
+  const suite = SUITE_AES256GCM_HKDFSHA512_COMMIT
+  const keys = deriveMessageKeys(backend, p.dataKey.bytes, p.messageId, suite)
+  try {
+    const header: Header = { suite, messageId: p.messageId, frameSize: p.frameSize, context: p.context, commitment: keys.commitment }
+    const authenticated = encodeAuthenticated(header)
+    const tag = headerTag(backend, keys.contentKey, authenticated)
+    const recipients = encodeRecipientsSection(p.recipients)
+    const head = new Uint8Array(authenticated.length + TAG_BYTES + recipients.length)
+    head.set(authenticated, 0)
+    head.set(tag, authenticated.length)
+    head.set(recipients, authenticated.length + TAG_BYTES)
+    return { head, keys, header }
+  } catch (error) {
+    keys.wipe()
+    throw error
+  }
+}
+
+/** Encrypts a whole plaintext into one message buffer. */
+export function sealMessage(backend: CryptoBackend, p: SealParams, plaintext: Uint8Array): Uint8Array {
+  const { head, keys } = sealHead(backend, p)
+  try {
+    const { frames, bodyLength } = bodyLayout(plaintext.length, p.frameSize)
+    if (frames > MAX_FRAMES) throw new LimitError(`the plaintext needs ${frames} frames; a message holds at most ${MAX_FRAMES}`)
+    const out = new Uint8Array(head.length + bodyLength)
+    out.set(head, 0)
+    let at = head.length
+    for (let i = 0; i < frames; i++) {
+      const final = i === frames - 1
+      const chunk = plaintext.subarray(i * p.frameSize, final ? plaintext.length : (i + 1) * p.frameSize)
+      backend.sealInto(keys.contentKey, frameNonce(i), chunk, frameAad(p.messageId, i, final), out, at)
+      at += chunk.length + TAG_BYTES
+    }
+    return out
+  } finally {
+    keys.wipe()
+  }
+}
+
+/**
+ * Checks a data key against the message: the commitment (constant time) and then the header
+ * tag. Nothing is decrypted before both pass. Returns the message keys.
+ */
+export function openHead(backend: CryptoBackend, head: MessageHead, dataKey: DataKey): MessageKeys {
+  const { header } = head
+  const keys = deriveMessageKeys(backend, dataKey.bytes, header.messageId, header.suite)
+  if (!backend.equal(keys.commitment, header.commitment) || !verifyHeaderTag(backend, keys.contentKey, head.authenticated, head.headerTag)) {
+    keys.wipe()
+    throw new AuthenticationError()
+  }
+  return keys
+}
+
+/** Decrypts the body of a whole message held in memory. The keys must come from {@link openHead}. */
+export function openBody(backend: CryptoBackend, head: MessageHead, keys: MessageKeys, body: Uint8Array): Uint8Array {
+  const { frameSize, messageId } = head.header
+  const layout = splitBody(body.length, frameSize)
+  if (layout === undefined) throw new TruncatedError('the message ends before its final frame: it was cut short')
+  if (layout.frames > MAX_FRAMES) throw new LimitError(`the message has ${layout.frames} frames; at most ${MAX_FRAMES} are allowed`)
+  const out = new Uint8Array(layout.plaintextLength)
+  const step = frameSize + TAG_BYTES
+  for (let i = 0; i < layout.frames; i++) {
+    const final = i === layout.frames - 1
+    const sealed = body.subarray(i * step, final ? body.length : (i + 1) * step)
+    if (!backend.openInto(keys.contentKey, frameNonce(i), sealed, frameAad(messageId, i, final), out, i * frameSize)) {
+      out.fill(0)
+      throw new AuthenticationError()
+    }
+  }
+  return out
+}

@@ -1,0 +1,46 @@
+/**
+ * Portable backend: @noble/ciphers AES-GCM and @noble/hashes HKDF, on any runtime with
+ * `crypto.getRandomValues` (browsers, Deno, Bun, edge workers). No `node:*` imports.
+ * @module
+ */
+import { gcm } from '@noble/ciphers/aes.js'
+import { equalBytes, randomBytes } from '@noble/ciphers/utils.js'
+import { hkdf } from '@noble/hashes/hkdf.js'
+import { sha512 } from '@noble/hashes/sha2.js'
+import type { CryptoBackend } from './backend.js'
+
+function open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined {
+  if (sealed.length < 16) return undefined
+  try {
+    // noble verifies the tag before it decrypts: no unauthenticated plaintext exists.
+    return gcm(key, nonce, aad).decrypt(sealed)
+  } catch {
+    return undefined
+  }
+}
+
+export const backend: CryptoBackend = {
+  name: 'portable',
+  sealInto(key, nonce, plaintext, aad, out, offset) {
+    out.set(gcm(key, nonce, aad).encrypt(plaintext), offset)
+  },
+  seal(key, nonce, plaintext, aad) {
+    return [gcm(key, nonce, aad).encrypt(plaintext)]
+  },
+  openInto(key, nonce, sealed, aad, out, offset) {
+    const body = open(key, nonce, sealed, aad)
+    if (body === undefined) return false
+    out.set(body, offset)
+    return true
+  },
+  open,
+  hkdfSha512(ikm, salt, info, length) {
+    return hkdf(sha512, ikm, salt, info, length)
+  },
+  randomBytes(length) {
+    return randomBytes(length)
+  },
+  equal(a, b) {
+    return equalBytes(a, b)
+  },
+}

@@ -1,0 +1,222 @@
+/**
+ * The buffer API: encrypt and decrypt whole messages held in memory.
+ * @module
+ */
+import { utf8ToBytes } from '@noble/ciphers/utils.js'
+import { backend } from '#crypto-backend'
+import type { DataKey } from './crypto/data-key.js'
+import { openBody, openHead, sealMessage } from './crypto/message.js'
+import { ContextMismatchError, invalidArgument, LimitError, outOfRange, TruncatedError } from './errors.js'
+import {
+  DEFAULT_FRAME_SIZE,
+  DEFAULT_MAX_WRAPPED_KEYS,
+  MAX_FRAME_SIZE,
+  MAX_WRAPPED_KEYS,
+  MESSAGE_ID_BYTES,
+  MIN_FRAME_SIZE,
+} from './format/constants.js'
+import type { CanonicalContext, EncryptionContext } from './format/context.js'
+import { canonicalContext, contextMismatches, contextToObject } from './format/context.js'
+import type { Recipient } from './format/header.js'
+import type { MessageHead } from './format/message.js'
+import { parseHead } from './format/message.js'
+import { splitBody } from './crypto/frames.js'
+import type { Keyring } from './keyrings/keyring.js'
+import { throwIfAborted, unwrapDataKey } from './keyrings/unwrap.js'
+
+/** Options of {@link Envelope}. */
+export interface EnvelopeOptions {
+  /**
+   * Where data keys come from. With several keyrings, every message is wrapped for all of
+   * them (any one can decrypt), and the first generates the data key.
+   */
+  readonly keyring: Keyring | readonly Keyring[]
+  /** Plaintext bytes per frame, 64 B to 4 MiB (default 64 KiB). Larger frames: fewer tags, more memory per stream. */
+  readonly frameSize?: number
+  /** Most wrapped keys a message may list, 1 to 64 (default 16). Bounds key-service calls on hostile input. */
+  readonly maxWrappedKeys?: number
+  /** Largest frame size accepted when reading, 64 B to 4 MiB (default 4 MiB). */
+  readonly maxFrameSize?: number
+}
+
+/** Options of {@link Envelope.encrypt}. */
+export interface EncryptOptions {
+  /** Authenticated, unencrypted metadata that decryption must present again (e.g. `{ tenant: 'acme' }`). Sent to KMS as EncryptionContext. */
+  readonly context?: EncryptionContext
+  /** Cancels key-service calls. */
+  readonly signal?: AbortSignal
+}
+
+/** Options of {@link Envelope.decrypt}. */
+export interface DecryptOptions {
+  /** Pairs the message's context must contain with these exact values, or decryption fails with ERR_CONTEXT_MISMATCH. */
+  readonly expectContext?: EncryptionContext
+  /** Cancels key-service calls. */
+  readonly signal?: AbortSignal
+}
+
+/** The result of {@link Envelope.decrypt}. */
+export interface DecryptResult {
+  readonly plaintext: Uint8Array
+  /** The message's full, authenticated encryption context. */
+  readonly context: Record<string, string>
+  /** Key ids of every wrapped key in the message, in message order. */
+  readonly keyIds: string[]
+  /** The key id that unwrapped the data key. */
+  readonly keyId: string
+}
+
+/** @internal Settings shared by the buffer and stream surfaces. */
+export interface EnvelopeSettings {
+  readonly keyrings: readonly Keyring[]
+  readonly frameSize: number
+  readonly maxWrappedKeys: number
+  readonly maxFrameSize: number
+}
+
+function intOption(value: unknown, name: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw outOfRange(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`)
+  }
+  return value
+}
+
+function isKeyring(value: unknown): value is Keyring {
+  const k = value as Keyring
+  return value !== null && typeof value === 'object' && typeof k.generateDataKey === 'function' && typeof k.unwrapDataKey === 'function' && typeof k.canUnwrap === 'function'
+}
+
+/** @internal */
+export function toKeyrings(value: unknown, name: string): readonly Keyring[] {
+  const list = Array.isArray(value) ? value : [value]
+  if (list.length === 0 || !list.every(isKeyring)) {
+    throw invalidArgument(`${name} must be a keyring (LocalKeyring, KmsKeyring) or a non-empty array of keyrings`)
+  }
+  return Object.freeze([...list])
+}
+
+/** @internal */
+export function toPlaintextBytes(plaintext: unknown): Uint8Array {
+  if (typeof plaintext === 'string') return utf8ToBytes(plaintext)
+  if (plaintext instanceof Uint8Array) return plaintext
+  throw invalidArgument('plaintext must be a Uint8Array or a string')
+}
+
+/** @internal */
+export function newMessageId(): Uint8Array {
+  return backend.randomBytes(MESSAGE_ID_BYTES)
+}
+
+/** @internal Data key for a new message, wrapped for every keyring. */
+export async function generateDataKey(
+  settings: EnvelopeSettings,
+  context: CanonicalContext,
+  signal: AbortSignal | undefined,
+): Promise<{ dataKey: DataKey; recipients: Recipient[] }> {
+  const [first, ...rest] = settings.keyrings
+  throwIfAborted(signal)
+  const generated = await first!.generateDataKey(context, { signal })
+  const recipients = [...generated.recipients]
+  try {
+    for (const keyring of rest) {
+      throwIfAborted(signal)
+      recipients.push(...(await keyring.wrapDataKey(generated.dataKey, context, { signal })))
+    }
+    if (recipients.length > settings.maxWrappedKeys) {
+      throw new LimitError(`the keyrings produce ${recipients.length} wrapped keys; maxWrappedKeys is ${settings.maxWrappedKeys}`)
+    }
+  } catch (error) {
+    generated.dataKey.wipe()
+    throw error
+  }
+  return { dataKey: generated.dataKey, recipients }
+}
+
+/** @internal Checks `expectContext` against a parsed header, before any key service is called. */
+export function checkExpectedContext(head: MessageHead, expectContext: unknown): void {
+  if (expectContext === undefined) return
+  const expected = canonicalContext(expectContext, 'expectContext', false)
+  const bad = contextMismatches(head.header.context, expected)
+  if (bad.length > 0) throw new ContextMismatchError(bad)
+}
+
+/**
+ * Encrypts and decrypts messages with data keys from a keyring.
+ *
+ * @example
+ * ```ts
+ * import { Envelope, LocalKeyring } from 'kms-envelope'
+ * const env = new Envelope({ keyring: LocalKeyring.generate() })
+ * const msg = await env.encrypt('card 4111…', { context: { tenant: 'acme' } })
+ * const { plaintext } = await env.decrypt(msg, { expectContext: { tenant: 'acme' } })
+ * ```
+ */
+export class Envelope {
+  /** @internal */
+  readonly settings: EnvelopeSettings
+
+  constructor(options: EnvelopeOptions) {
+    if (options === null || typeof options !== 'object') throw invalidArgument('Envelope needs options: { keyring }')
+    this.settings = Object.freeze({
+      keyrings: toKeyrings(options.keyring, 'keyring'),
+      frameSize: intOption(options.frameSize, 'frameSize', MIN_FRAME_SIZE, MAX_FRAME_SIZE, DEFAULT_FRAME_SIZE),
+      maxWrappedKeys: intOption(options.maxWrappedKeys, 'maxWrappedKeys', 1, MAX_WRAPPED_KEYS, DEFAULT_MAX_WRAPPED_KEYS),
+      maxFrameSize: intOption(options.maxFrameSize, 'maxFrameSize', MIN_FRAME_SIZE, MAX_FRAME_SIZE, MAX_FRAME_SIZE),
+    })
+  }
+
+  /**
+   * Encrypts `plaintext` (bytes, or a string as UTF-8) into one self-contained message.
+   *
+   * @throws TypeError `ERR_INVALID_ARGUMENT` for a bad plaintext or context.
+   * @throws {@link LimitError} `ERR_LIMIT` when the context is too large.
+   * @throws keyring errors (`ERR_KMS`, `ERR_KEYRING`) and `ERR_ABORTED`.
+   */
+  async encrypt(plaintext: Uint8Array | string, options: EncryptOptions = {}): Promise<Uint8Array> {
+    const bytes = toPlaintextBytes(plaintext)
+    const context = canonicalContext(options.context, 'context', true)
+    const { dataKey, recipients } = await generateDataKey(this.settings, context, options.signal)
+    try {
+      return sealMessage(backend, { dataKey, recipients, context, frameSize: this.settings.frameSize, messageId: newMessageId() }, bytes)
+    } finally {
+      dataKey.wipe()
+    }
+  }
+
+  /**
+   * Authenticates and decrypts a message. Nothing is returned unless every byte is authentic.
+   *
+   * @throws `ERR_FORMAT`, `ERR_TRUNCATED`, `ERR_UNSUPPORTED`, `ERR_LIMIT` for malformed input (no key service is called);
+   *   `ERR_CONTEXT_MISMATCH`; `ERR_NO_MATCHING_KEY`; `ERR_UNWRAP` or a keyring's error; `ERR_AUTH` when it was altered.
+   */
+  async decrypt(message: Uint8Array, options: DecryptOptions = {}): Promise<DecryptResult> {
+    if (!(message instanceof Uint8Array)) throw invalidArgument('message must be a Uint8Array')
+    const parsed = parseHead(message, this.settings)
+    if ('need' in parsed) throw new TruncatedError(`the message is ${message.length} bytes but its header alone needs ${parsed.need}: it was cut short`)
+    const { head } = parsed
+    checkExpectedContext(head, options.expectContext)
+    const body = message.subarray(head.bodyOffset)
+    if (splitBody(body.length, head.header.frameSize) === undefined) {
+      throw new TruncatedError('the message ends before its final frame: it was cut short')
+    }
+    const { dataKey, recipient } = await unwrapDataKey(this.settings.keyrings, head.recipients, head.header.context, { signal: options.signal })
+    let keys
+    try {
+      keys = openHead(backend, head, dataKey)
+    } finally {
+      dataKey.wipe()
+    }
+    try {
+      const plaintext = openBody(backend, head, keys, body)
+      return {
+        plaintext,
+        context: contextToObject(head.header.context),
+        keyIds: head.recipients.map((r) => r.keyId),
+        keyId: recipient.keyId,
+      }
+    } finally {
+      keys.wipe()
+    }
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Typed errors. Every failure the library reports on purpose is an {@link EnvelopeError}
+ * with a stable `code`; callers branch on `code` (or `instanceof`), never on messages.
+ *
+ * Misuse of the API by the caller (a wrong argument type, an out-of-range option) is a
+ * `TypeError` or `RangeError` with `code = 'ERR_INVALID_ARGUMENT'`, like Node's own APIs.
+ *
+ * No error ever carries key material: messages are built from key ids, sizes and names only.
+ * @module
+ */
+
+/** Every stable error code the library throws. */
+export type ErrorCode =
+  | 'ERR_FORMAT'
+  | 'ERR_TRUNCATED'
+  | 'ERR_UNSUPPORTED'
+  | 'ERR_LIMIT'
+  | 'ERR_AUTH'
+  | 'ERR_CONTEXT_MISMATCH'
+  | 'ERR_NO_MATCHING_KEY'
+  | 'ERR_UNWRAP'
+  | 'ERR_KEYRING'
+  | 'ERR_KEY_FILE'
+  | 'ERR_KMS'
+  | 'ERR_ABORTED'
+  | 'ERR_OUTPUT_EXISTS'
+
+/** Base class of every error the library throws on purpose. */
+export class EnvelopeError extends Error {
+  /** Stable, documented code: safe to branch on across versions. */
+  readonly code: ErrorCode
+
+  /** @internal */
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** The bytes are not a well-formed kms-envelope message (bad magic, bad CBOR, bad field). */
+export class FormatError extends EnvelopeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_FORMAT', message, options)
+  }
+}
+
+/** The input ended before the message was complete (cut short in transit or on disk). */
+export class TruncatedError extends EnvelopeError {
+  constructor(message: string) {
+    super('ERR_TRUNCATED', message)
+  }
+}
+
+/** A format version or suite this version of the library does not know. */
+export class UnsupportedError extends EnvelopeError {
+  constructor(message: string) {
+    super('ERR_UNSUPPORTED', message)
+  }
+}
+
+/** A declared size or count exceeds a limit; raised before anything is allocated or called. */
+export class LimitError extends EnvelopeError {
+  constructor(message: string) {
+    super('ERR_LIMIT', message)
+  }
+}
+
+/**
+ * Authentication failed: the message was altered, truncated inside a frame, reordered,
+ * extended, or its data key does not match its commitment. Deliberately says no more.
+ */
+export class AuthenticationError extends EnvelopeError {
+  constructor(message = 'message authentication failed: it was altered, truncated or reordered, or was not produced by a holder of its data key') {
+    super('ERR_AUTH', message)
+  }
+}
+
+/** The message is authentic but its encryption context is not the one the caller expected. */
+export class ContextMismatchError extends EnvelopeError {
+  /** The keys whose values were missing or different. */
+  readonly keys: readonly string[]
+  constructor(keys: readonly string[]) {
+    super(
+      'ERR_CONTEXT_MISMATCH',
+      `encryption context does not match expectContext for key(s) ${keys.map((k) => JSON.stringify(k)).join(', ')}: ` +
+        'the message was encrypted for another context; check which record, tenant or purpose it belongs to',
+    )
+    this.keys = keys
+  }
+}
+
+/** One recipient of a message, as far as errors need to describe it. */
+export interface RecipientRef {
+  readonly type: string
+  readonly keyId: string
+}
+
+/** None of the message's wrapped keys belongs to a key the keyring holds. No key service was called. */
+export class NoMatchingKeyError extends EnvelopeError {
+  /** The recipients listed in the message. */
+  readonly recipients: readonly RecipientRef[]
+  constructor(recipients: readonly RecipientRef[], keyringDescription: string) {
+    super(
+      'ERR_NO_MATCHING_KEY',
+      `no key in the keyring (${keyringDescription}) can open this message; it is encrypted to ${recipients
+        .map((r) => `${r.type}:${r.keyId}`)
+        .join(', ')}. Use a keyring that holds one of these keys`,
+    )
+    this.recipients = recipients
+  }
+}
+
+/** What one attempt to unwrap a data key answered. */
+export interface UnwrapAttempt extends RecipientRef {
+  /** The code of the error that attempt raised. */
+  readonly code: ErrorCode | string
+  readonly message: string
+}
+
+/**
+ * Every recipient the keyring matched was tried and none could unwrap the data key: wrong key
+ * material under the same key id, a tampered wrapped key, or the key service refused.
+ * `attempts` says what each one answered; `cause` is the last attempt's error.
+ */
+export class UnwrapError extends EnvelopeError {
+  readonly attempts: readonly UnwrapAttempt[]
+  constructor(attempts: readonly UnwrapAttempt[], options?: { cause?: unknown }) {
+    super(
+      'ERR_UNWRAP',
+      attempts.length === 1
+        ? attempts[0]!.message
+        : `could not unwrap the data key with any of ${attempts.length} matching keys: ` +
+            attempts.map((a) => `${a.type}:${a.keyId}: ${a.code}: ${a.message}`).join('; '),
+      options,
+    )
+    this.attempts = attempts
+  }
+}
+
+/** A keyring was configured or used wrongly (for example, it cannot wrap for this message). */
+export class KeyringError extends EnvelopeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_KEYRING', message, options)
+  }
+}
+
+/** A local key file is missing, malformed, has unsafe permissions, or already exists. */
+export class KeyFileError extends EnvelopeError {
+  readonly path: string
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_KEY_FILE', `${path}: ${message}`, options)
+    this.path = path
+  }
+}
+
+/** The operation was cancelled through its `AbortSignal`. */
+export class AbortError extends EnvelopeError {
+  constructor(options?: { cause?: unknown }) {
+    super('ERR_ABORTED', 'the operation was aborted', options)
+  }
+}
+
+/** An output file exists and overwriting was not requested. */
+export class OutputExistsError extends EnvelopeError {
+  readonly path: string
+  constructor(path: string) {
+    super('ERR_OUTPUT_EXISTS', `${path} already exists; choose another path or pass --force to replace it`)
+    this.path = path
+  }
+}
+
+/** @internal Caller misuse: a TypeError with a stable code, naming the argument. */
+export function invalidArgument(message: string): TypeError {
+  return Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARGUMENT' as const })
+}
+
+/** @internal Caller misuse of a numeric option: a RangeError with a stable code. */
+export function outOfRange(message: string): RangeError {
+  return Object.assign(new RangeError(message), { code: 'ERR_INVALID_ARGUMENT' as const })
+}

@@ -1,0 +1,158 @@
+/**
+ * The two CBOR sections of a message (docs/FORMAT.md §3, §4):
+ *
+ *   header     = [suite, message-id, frame-size, context, commitment]   authenticated
+ *   recipients = [+ [type, key-id, wrapped]]                             replaceable (rewrap)
+ *
+ * Decoding is strict: exact types and sizes, every limit, and the bytes must be the
+ * deterministic encoding of what they decode to, so every message has one spelling.
+ * @module
+ */
+import { FormatError, LimitError, UnsupportedError } from '../errors.js'
+import type { CanonicalContext } from './context.js'
+import { isCanonicalOrder } from './context.js'
+import { decodeCbor, encodeCbor, isCanonical } from './cbor.js'
+import {
+  COMMITMENT_BYTES,
+  MAX_CONTEXT_ENTRIES,
+  MAX_FRAME_SIZE,
+  MAX_KEY_ID_BYTES,
+  MAX_KEYRING_TYPE_BYTES,
+  MAX_WRAPPED_BYTES,
+  MESSAGE_ID_BYTES,
+  MIN_FRAME_SIZE,
+  SUITE_AES256GCM_HKDFSHA512_COMMIT,
+  RESERVED_CONTEXT_PREFIX,
+} from './constants.js'
+
+/** The authenticated header. */
+export interface Header {
+  readonly suite: number
+  readonly messageId: Uint8Array
+  readonly frameSize: number
+  readonly context: CanonicalContext
+  readonly commitment: Uint8Array
+}
+
+/** One wrapped copy of the data key, for one key of one keyring type. */
+export interface Recipient {
+  /** Keyring type that wrote it: `local` or `aws-kms` (others are reserved). */
+  readonly type: string
+  /** The key that wraps it: a local key id, or a KMS key ARN. */
+  readonly keyId: string
+  /** The wrapped data key; opaque outside its keyring. */
+  readonly wrapped: Uint8Array
+}
+
+const TYPE_PATTERN = /^[a-z][a-z0-9-]*$/
+
+export function encodeHeader(header: Header): Uint8Array {
+  return encodeCbor([header.suite, header.messageId, header.frameSize, header.context, header.commitment])
+}
+
+function isBytes(value: unknown, length?: number): value is Uint8Array {
+  return value instanceof Uint8Array && (length === undefined || value.length === length)
+}
+
+function isUint(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+}
+
+const utf8Length = (s: string): number => new TextEncoder().encode(s).length
+
+/** Decodes and validates header bytes (the CBOR item only). `maxFrameSize` is the reader's own limit. */
+export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE): Header {
+  const item = decodeCbor(bytes, 'header')
+  if (!Array.isArray(item) || item.length !== 5) throw new FormatError('header must be a CBOR array of 5 items')
+  const [suite, messageId, frameSize, context, commitment] = item as unknown[]
+  if (!isUint(suite)) throw new FormatError('header suite must be an unsigned integer')
+  if (suite !== SUITE_AES256GCM_HKDFSHA512_COMMIT) {
+    throw new UnsupportedError(`suite ${suite} is not supported by this version of kms-envelope (it knows suite ${SUITE_AES256GCM_HKDFSHA512_COMMIT}); upgrade to read this message`)
+  }
+  if (!isBytes(messageId, MESSAGE_ID_BYTES)) throw new FormatError(`header message id must be a ${MESSAGE_ID_BYTES}-byte string`)
+  if (!isUint(frameSize)) throw new FormatError('header frame size must be an unsigned integer')
+  if (frameSize < MIN_FRAME_SIZE || frameSize > Math.min(maxFrameSize, MAX_FRAME_SIZE)) {
+    throw new LimitError(`header frame size ${frameSize} is outside the accepted range ${MIN_FRAME_SIZE}..${Math.min(maxFrameSize, MAX_FRAME_SIZE)}`)
+  }
+  if (!(context instanceof Map)) throw new FormatError('header context must be a CBOR map')
+  if (context.size > MAX_CONTEXT_ENTRIES) throw new LimitError(`header context has ${context.size} entries; at most ${MAX_CONTEXT_ENTRIES} are allowed`)
+  const keys: string[] = []
+  for (const [key, value] of context as Map<unknown, unknown>) {
+    if (typeof key !== 'string' || typeof value !== 'string') throw new FormatError('header context keys and values must be text strings')
+    if (key.length === 0) throw new FormatError('header context has an empty key')
+    if (key.startsWith(RESERVED_CONTEXT_PREFIX)) throw new FormatError(`header context key ${JSON.stringify(key)} uses the reserved prefix "${RESERVED_CONTEXT_PREFIX}"`)
+    keys.push(key)
+  }
+  if (!isCanonicalOrder(keys)) throw new FormatError('header context keys are not in canonical order')
+  if (!isBytes(commitment, COMMITMENT_BYTES)) throw new FormatError(`header commitment must be a ${COMMITMENT_BYTES}-byte string`)
+  if (!isCanonical(bytes, item)) throw new FormatError('header is not in deterministic CBOR encoding')
+  return {
+    suite,
+    messageId: messageId.slice(),
+    frameSize,
+    context: context as Map<string, string>,
+    commitment: commitment.slice(),
+  }
+}
+
+export function encodeRecipients(recipients: readonly Recipient[]): Uint8Array {
+  return encodeCbor(recipients.map((r) => [r.type, r.keyId, r.wrapped]))
+}
+
+/** Checks one recipient's fields; shared by the decoder and by keyrings producing recipients. */
+export function checkRecipient(type: unknown, keyId: unknown, wrapped: unknown): string | undefined {
+  if (typeof type !== 'string' || !TYPE_PATTERN.test(type) || type.length > MAX_KEYRING_TYPE_BYTES) {
+    return `keyring type must match ${TYPE_PATTERN} and be at most ${MAX_KEYRING_TYPE_BYTES} bytes`
+  }
+  if (typeof keyId !== 'string' || keyId.length === 0 || utf8Length(keyId) > MAX_KEY_ID_BYTES) {
+    return `key id must be a text string of 1..${MAX_KEY_ID_BYTES} bytes`
+  }
+  if (!isBytes(wrapped) || wrapped.length === 0 || wrapped.length > MAX_WRAPPED_BYTES) {
+    return `wrapped key must be a byte string of 1..${MAX_WRAPPED_BYTES} bytes`
+  }
+  return undefined
+}
+
+/**
+ * Reads the array head of the recipients section, from as little as its first byte, so the
+ * count limit is enforced before a single entry is decoded: a hostile "10,000 wrapped keys"
+ * costs nothing. Returns undefined when `prefix` is too short to hold the head.
+ */
+export function declaredRecipientCount(prefix: Uint8Array): number | undefined {
+  const initial = prefix[0]
+  if (initial === undefined) return undefined
+  if (initial >> 5 !== 4) throw new FormatError('recipients must be a CBOR array')
+  const info = initial & 0x1f
+  if (info < 24) return info
+  if (info > 27) throw new FormatError('recipients array must have a definite length')
+  const size = 1 << (info - 24) // 1, 2, 4 or 8 length bytes follow
+  if (prefix.length < 1 + size) return undefined
+  let count = 0
+  for (let i = 1; i <= size; i++) count = count * 256 + prefix[i]!
+  return count
+}
+
+/** Refuses a recipients section whose declared count exceeds `maxWrappedKeys`. */
+export function checkRecipientCount(prefix: Uint8Array, maxWrappedKeys: number): void {
+  const count = declaredRecipientCount(prefix)
+  if (count !== undefined && count > maxWrappedKeys) {
+    throw new LimitError(`message lists ${count} wrapped keys; this reader accepts at most ${maxWrappedKeys}`)
+  }
+}
+
+export function decodeRecipients(bytes: Uint8Array, maxWrappedKeys: number): Recipient[] {
+  checkRecipientCount(bytes, maxWrappedKeys)
+  if (declaredRecipientCount(bytes) === 0) throw new FormatError('message lists no wrapped keys')
+  const item = decodeCbor(bytes, 'recipients')
+  if (!Array.isArray(item)) throw new FormatError('recipients must be a CBOR array')
+  const out: Recipient[] = []
+  for (const entry of item as unknown[]) {
+    if (!Array.isArray(entry) || entry.length !== 3) throw new FormatError('each recipient must be a CBOR array [type, key-id, wrapped]')
+    const [type, keyId, wrapped] = entry as unknown[]
+    const problem = checkRecipient(type, keyId, wrapped)
+    if (problem !== undefined) throw new FormatError(`recipient ${out.length}: ${problem}`)
+    out.push({ type: type as string, keyId: keyId as string, wrapped: (wrapped as Uint8Array).slice() })
+  }
+  if (!isCanonical(bytes, item)) throw new FormatError('recipients are not in deterministic CBOR encoding')
+  return out
+}

@@ -1,0 +1,131 @@
+/**
+ * Byte layout of a message (docs/FORMAT.md §2):
+ *
+ *   magic "KMSE" | version 0x01 | u32 H | header (H) | header tag (16) | u32 R | recipients (R) | frames
+ *
+ * `parseHead` works on a prefix of the message and says how many more bytes it needs, so the
+ * same code serves whole buffers and streams. It checks each declared length against its
+ * limit as soon as the length is readable, before waiting for or allocating anything.
+ * @module
+ */
+import { FormatError, LimitError, UnsupportedError } from '../errors.js'
+import {
+  DEFAULT_MAX_WRAPPED_KEYS,
+  MAGIC,
+  MAX_FRAME_SIZE,
+  MAX_HEADER_BYTES,
+  MAX_RECIPIENTS_BYTES,
+  MAX_WRAPPED_KEYS,
+  PREAMBLE_BYTES,
+  RECIPIENTS_LENGTH_BYTES,
+  TAG_BYTES,
+  VERSION,
+} from './constants.js'
+import type { Header, Recipient } from './header.js'
+import { checkRecipientCount, decodeHeader, decodeRecipients, encodeHeader, encodeRecipients } from './header.js'
+
+/** Reader limits; each defaults to the format's own. */
+export interface ReadLimits {
+  /** Most wrapped keys accepted (default 16, at most 64). */
+  readonly maxWrappedKeys?: number
+  /** Largest frame size accepted (default and ceiling 4 MiB). */
+  readonly maxFrameSize?: number
+}
+
+/** Everything before the frames, parsed and validated (but not yet authenticated). */
+export interface MessageHead {
+  readonly header: Header
+  /** Bytes covered by the header tag: preamble and header. */
+  readonly authenticated: Uint8Array
+  readonly headerTag: Uint8Array
+  readonly recipients: readonly Recipient[]
+  /** Offset of the first frame. */
+  readonly bodyOffset: number
+}
+
+export type HeadResult = { readonly head: MessageHead } | { readonly need: number }
+
+const readU32 = (b: Uint8Array, at: number): number =>
+  new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at)
+
+function checkMagic(bytes: Uint8Array): void {
+  const n = Math.min(bytes.length, MAGIC.length)
+  for (let i = 0; i < n; i++) {
+    if (bytes[i] !== MAGIC[i]) throw new FormatError('not a kms-envelope message (the first bytes are not "KMSE")')
+  }
+  if (bytes.length > 4 && bytes[4] !== VERSION) {
+    throw new UnsupportedError(`message format version ${bytes[4]} is not supported by this version of kms-envelope (it reads version ${VERSION}); upgrade to read it`)
+  }
+}
+
+/**
+ * Parses the head of a message from a prefix of it.
+ * Returns `{ need }` (total bytes required so far) when `bytes` is too short to go on.
+ */
+export function parseHead(bytes: Uint8Array, limits: ReadLimits = {}): HeadResult {
+  const maxWrapped = limits.maxWrappedKeys ?? DEFAULT_MAX_WRAPPED_KEYS
+  checkMagic(bytes)
+  if (bytes.length < PREAMBLE_BYTES) return { need: PREAMBLE_BYTES }
+  const h = readU32(bytes, 5)
+  if (h > MAX_HEADER_BYTES) throw new LimitError(`header claims ${h} bytes; the limit is ${MAX_HEADER_BYTES}`)
+  if (h === 0) throw new FormatError('header length is zero')
+  const tagEnd = PREAMBLE_BYTES + h + TAG_BYTES
+  const recipientsStart = tagEnd + RECIPIENTS_LENGTH_BYTES
+  if (bytes.length < recipientsStart) return { need: recipientsStart }
+  const r = readU32(bytes, tagEnd)
+  if (r > MAX_RECIPIENTS_BYTES) throw new LimitError(`recipients section claims ${r} bytes; the limit is ${MAX_RECIPIENTS_BYTES}`)
+  if (r === 0) throw new FormatError('recipients section length is zero')
+  // The array head is the first byte(s): refuse a hostile key count before waiting for the rest.
+  checkRecipientCount(bytes.subarray(recipientsStart, Math.min(bytes.length, recipientsStart + r)), maxWrapped)
+  const bodyOffset = recipientsStart + r
+  if (bytes.length < bodyOffset) return { need: bodyOffset }
+  const header = decodeHeader(bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + h), limits.maxFrameSize ?? MAX_FRAME_SIZE)
+  const recipients = decodeRecipients(bytes.subarray(recipientsStart, bodyOffset), maxWrapped)
+  return {
+    head: {
+      header,
+      authenticated: bytes.slice(0, PREAMBLE_BYTES + h),
+      headerTag: bytes.slice(PREAMBLE_BYTES + h, tagEnd),
+      recipients,
+      bodyOffset,
+    },
+  }
+}
+
+/** Checks reader limits supplied by the caller. */
+export function checkReadLimits(limits: ReadLimits): void {
+  const w = limits.maxWrappedKeys
+  if (w !== undefined && (!Number.isInteger(w) || w < 1 || w > MAX_WRAPPED_KEYS)) {
+    throw Object.assign(new RangeError(`maxWrappedKeys must be an integer in 1..${MAX_WRAPPED_KEYS}, got ${w}`), { code: 'ERR_INVALID_ARGUMENT' })
+  }
+  const f = limits.maxFrameSize
+  if (f !== undefined && (!Number.isInteger(f) || f < 1 || f > MAX_FRAME_SIZE)) {
+    throw Object.assign(new RangeError(`maxFrameSize must be an integer in 1..${MAX_FRAME_SIZE}, got ${f}`), { code: 'ERR_INVALID_ARGUMENT' })
+  }
+}
+
+/** The authenticated part of a head: preamble + header bytes (the header tag's AAD). */
+export function encodeAuthenticated(header: Header): Uint8Array {
+  const h = encodeHeader(header)
+  if (h.length > MAX_HEADER_BYTES) {
+    throw new LimitError(`the header would be ${h.length} bytes; the limit is ${MAX_HEADER_BYTES}: use a smaller encryption context`)
+  }
+  const out = new Uint8Array(PREAMBLE_BYTES + h.length)
+  out.set(MAGIC, 0)
+  out[4] = VERSION
+  new DataView(out.buffer).setUint32(5, h.length)
+  out.set(h, PREAMBLE_BYTES)
+  return out
+}
+
+/** The recipients section with its length prefix. */
+export function encodeRecipientsSection(recipients: readonly Recipient[]): Uint8Array {
+  const r = encodeRecipients(recipients)
+  if (r.length > MAX_RECIPIENTS_BYTES) {
+    throw new LimitError(`the recipients section would be ${r.length} bytes; the limit is ${MAX_RECIPIENTS_BYTES}: use fewer keys`)
+  }
+  const out = new Uint8Array(RECIPIENTS_LENGTH_BYTES + r.length)
+  new DataView(out.buffer).setUint32(0, r.length)
+  out.set(r, RECIPIENTS_LENGTH_BYTES)
+  return out
+}

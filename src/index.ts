@@ -1,0 +1,37 @@
+/**
+ * kms-envelope: envelope encryption for data at rest.
+ *
+ * This entry is the runtime-neutral core: it runs wherever `Uint8Array` and
+ * `crypto.getRandomValues` exist and never loads the AWS SDK or `node:*` modules (except the
+ * node:crypto backend, chosen by the `node` export condition). KMS lives in
+ * `kms-envelope/kms`; files, Node streams and key files in `kms-envelope/node`.
+ * @module
+ */
+export { Envelope } from './envelope.js'
+export type { EnvelopeOptions, EncryptOptions, DecryptOptions, DecryptResult } from './envelope.js'
+export { inspect } from './inspect.js'
+export type { MessageInfo } from './inspect.js'
+export { LocalKeyring } from './keyrings/local.js'
+export type { LocalKeyringOptions } from './keyrings/local.js'
+export type { Keyring, KeyringCallOptions, GeneratedDataKey } from './keyrings/keyring.js'
+export { DataKey } from './crypto/data-key.js'
+export type { EncryptionContext, CanonicalContext } from './format/context.js'
+export type { Recipient } from './format/header.js'
+export type { ReadLimits } from './format/message.js'
+export {
+  EnvelopeError,
+  FormatError,
+  TruncatedError,
+  UnsupportedError,
+  LimitError,
+  AuthenticationError,
+  ContextMismatchError,
+  NoMatchingKeyError,
+  UnwrapError,
+  KeyringError,
+  KeyFileError,
+  AbortError,
+  OutputExistsError,
+} from './errors.js'
+export type { ErrorCode, RecipientRef, UnwrapAttempt } from './errors.js'
+export { DEFAULT_FRAME_SIZE, MIN_FRAME_SIZE, MAX_FRAME_SIZE, DEFAULT_MAX_WRAPPED_KEYS, MAX_WRAPPED_KEYS } from './format/constants.js'

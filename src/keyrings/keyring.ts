@@ -1,0 +1,42 @@
+/**
+ * The keyring contract. A keyring turns a data key into wrapped copies (recipients) for the
+ * keys it holds, and back. The envelope never sees master keys, only data keys.
+ *
+ * Implement this to plug in another key service; `LocalKeyring` and `KmsKeyring` are the
+ * two built in.
+ * @module
+ */
+import type { DataKey } from '../crypto/data-key.js'
+import type { CanonicalContext } from '../format/context.js'
+import type { Recipient } from '../format/header.js'
+
+/** Options every keyring call receives. */
+export interface KeyringCallOptions {
+  /** Cancels the call; keyrings pass it on to network requests. */
+  readonly signal?: AbortSignal | undefined
+}
+
+/** A new data key and its wrapped copies. */
+export interface GeneratedDataKey {
+  readonly dataKey: DataKey
+  readonly recipients: readonly Recipient[]
+}
+
+/** A source of data keys; see the module docs. */
+export interface Keyring {
+  /** For messages and errors, e.g. `local:team-key`. Never secret. */
+  readonly description: string
+  /**
+   * Identity for caches: two keyrings with the same `cacheId` must unwrap the same recipients
+   * to the same keys with the same authority, so a cache entry of one may serve the other.
+   */
+  readonly cacheId: string
+  /** A fresh data key wrapped for every key this keyring holds. */
+  generateDataKey(context: CanonicalContext, options: KeyringCallOptions): Promise<GeneratedDataKey>
+  /** Wraps an existing data key for every key this keyring holds. */
+  wrapDataKey(dataKey: DataKey, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[]>
+  /** Whether this keyring holds the key of `recipient` and would try it. Pure: no I/O. */
+  canUnwrap(recipient: Recipient): boolean
+  /** Unwraps one recipient; throws an EnvelopeError when it cannot. */
+  unwrapDataKey(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions): Promise<DataKey>
+}

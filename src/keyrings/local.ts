@@ -1,0 +1,184 @@
+/**
+ * The local keyring: a 256-bit master key held by the application (a key file, a secret
+ * manager, an environment variable). The embedded default: no cloud account needed.
+ *
+ * Wrapping (docs/FORMAT.md §7): each wrap draws a 32-byte salt and derives a one-time
+ * wrapping key from the master key, so no nonce is ever reused under one key however many
+ * data keys are wrapped:
+ *
+ *   wrap-key = HKDF-SHA-512(ikm = master key, salt = salt, info = "KMSE v1 local wrap", L = 32)
+ *   aad      = CBOR ["KMSE v1 local wrap", key id, context]
+ *   wrapped  = salt || AES-256-GCM(wrap-key, nonce = 0^96, data key, aad)      (80 bytes)
+ * @module
+ */
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/ciphers/utils.js'
+import { backend } from '#crypto-backend'
+import { DataKey } from '../crypto/data-key.js'
+import { invalidArgument, UnwrapError } from '../errors.js'
+import { encodeCbor } from '../format/cbor.js'
+import { KEY_BYTES, NONCE_BYTES, TAG_BYTES } from '../format/constants.js'
+import type { CanonicalContext } from '../format/context.js'
+import type { Recipient } from '../format/header.js'
+import type { GeneratedDataKey, Keyring, KeyringCallOptions } from './keyring.js'
+
+/** The keyring type written into messages. */
+export const LOCAL_KEYRING_TYPE = 'local'
+const WRAP_LABEL = 'KMSE v1 local wrap'
+const WRAP_INFO = utf8ToBytes(WRAP_LABEL)
+const SALT_BYTES = 32
+const WRAPPED_BYTES = SALT_BYTES + KEY_BYTES + TAG_BYTES
+const ZERO_NONCE = new Uint8Array(NONCE_BYTES)
+const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,255}$/
+/** Tag of the key file format (docs/FORMAT.md §8). */
+export const KEY_FILE_TYPE = 'kms-envelope/local-key'
+
+/** Options of {@link LocalKeyring}. */
+export interface LocalKeyringOptions {
+  /** Names the key in every message it wraps; 1-256 characters of `A-Z a-z 0-9 . _ : / @ + = -`. */
+  readonly keyId: string
+  /** The 256-bit master key. Copied; the caller may wipe its own copy. */
+  readonly key: Uint8Array
+}
+
+function checkKeyId(keyId: unknown): string {
+  if (typeof keyId !== 'string' || !KEY_ID_PATTERN.test(keyId)) {
+    throw invalidArgument(`keyId must be 1-256 characters of A-Z a-z 0-9 . _ : / @ + = - starting with a letter or digit, got ${JSON.stringify(keyId)}`)
+  }
+  return keyId
+}
+
+function wrapAad(keyId: string, context: CanonicalContext): Uint8Array {
+  return encodeCbor([WRAP_LABEL, keyId, context])
+}
+
+/**
+ * A keyring holding one local 256-bit master key.
+ *
+ * @example
+ * ```ts
+ * const keyring = LocalKeyring.generate({ keyId: 'backups-2026' })
+ * const env = new Envelope({ keyring })
+ * const saved = keyring.toKeyFile() // JSON text; keep it secret (see kms-envelope/node for files)
+ * ```
+ */
+export class LocalKeyring implements Keyring {
+  readonly type = LOCAL_KEYRING_TYPE
+  readonly keyId: string
+  readonly #key: Uint8Array
+  #cacheId: string | undefined
+
+  constructor(options: LocalKeyringOptions) {
+    if (options === null || typeof options !== 'object') throw invalidArgument('LocalKeyring needs { keyId, key }')
+    this.keyId = checkKeyId(options.keyId)
+    const key = options.key
+    if (!(key instanceof Uint8Array) || key.length !== KEY_BYTES) {
+      throw invalidArgument(`key must be a Uint8Array of ${KEY_BYTES} bytes (a 256-bit key)`)
+    }
+    this.#key = key.slice()
+  }
+
+  /** A keyring with a new random master key. `keyId` defaults to `local:` and 16 random hex digits. */
+  static generate(options: { keyId?: string } = {}): LocalKeyring {
+    const keyId = options.keyId ?? `local:${bytesToHex(backend.randomBytes(8))}`
+    const key = backend.randomBytes(KEY_BYTES)
+    try {
+      return new LocalKeyring({ keyId, key })
+    } finally {
+      key.fill(0)
+    }
+  }
+
+  /**
+   * Reads the key file format (docs/FORMAT.md §8). Throws a TypeError naming what is wrong.
+   * Node programs usually call `loadLocalKeyring(path)` from `kms-envelope/node` instead.
+   */
+  static fromKeyFile(text: string): LocalKeyring {
+    let data: unknown
+    try {
+      data = JSON.parse(text)
+    } catch {
+      throw invalidArgument('key file is not JSON')
+    }
+    const d = data as Record<string, unknown>
+    if (d === null || typeof d !== 'object' || d.type !== KEY_FILE_TYPE) {
+      throw invalidArgument(`key file must be a JSON object with "type": "${KEY_FILE_TYPE}"`)
+    }
+    if (d.version !== 1) throw invalidArgument(`key file version ${JSON.stringify(d.version)} is not supported (expected 1)`)
+    if (typeof d.key !== 'string' || !/^[0-9a-f]{64}$/.test(d.key)) {
+      throw invalidArgument('key file "key" must be 64 lowercase hex digits (256 bits)')
+    }
+    const key = hexToBytes(d.key)
+    try {
+      return new LocalKeyring({ keyId: d.keyId as string, key })
+    } finally {
+      key.fill(0)
+    }
+  }
+
+  /** The key file text (JSON) for this key. It holds the secret key: store it like a password. */
+  toKeyFile(created: Date = new Date()): string {
+    return `${JSON.stringify({ type: KEY_FILE_TYPE, version: 1, keyId: this.keyId, key: bytesToHex(this.#key), created: created.toISOString() }, null, 2)}\n`
+  }
+
+  get description(): string {
+    return `${LOCAL_KEYRING_TYPE}:${this.keyId}`
+  }
+
+  /** Distinct per key material, not just per id: two keys sharing an id must not share cache entries. */
+  get cacheId(): string {
+    if (this.#cacheId === undefined) {
+      const fingerprint = backend.hkdfSha512(this.#key, new Uint8Array(0), utf8ToBytes('KMSE v1 local key fingerprint'), 16)
+      this.#cacheId = `${LOCAL_KEYRING_TYPE}:${this.keyId}:${bytesToHex(fingerprint)}`
+    }
+    return this.#cacheId
+  }
+
+  async generateDataKey(context: CanonicalContext, _options?: KeyringCallOptions): Promise<GeneratedDataKey> {
+    const dataKey = new DataKey(backend.randomBytes(KEY_BYTES))
+    return { dataKey, recipients: [this.wrapWithSalt(dataKey, context, backend.randomBytes(SALT_BYTES))] }
+  }
+
+  async wrapDataKey(dataKey: DataKey, context: CanonicalContext, _options?: KeyringCallOptions): Promise<readonly Recipient[]> {
+    return [this.wrapWithSalt(dataKey, context, backend.randomBytes(SALT_BYTES))]
+  }
+
+  /** @internal Deterministic wrap for test vectors; production code draws a random salt. */
+  wrapWithSalt(dataKey: DataKey, context: CanonicalContext, salt: Uint8Array): Recipient {
+    const wrapKey = backend.hkdfSha512(this.#key, salt, WRAP_INFO, KEY_BYTES)
+    const wrapped = new Uint8Array(WRAPPED_BYTES)
+    wrapped.set(salt, 0)
+    backend.sealInto(wrapKey, ZERO_NONCE, dataKey.bytes, wrapAad(this.keyId, context), wrapped, SALT_BYTES)
+    wrapKey.fill(0)
+    return { type: LOCAL_KEYRING_TYPE, keyId: this.keyId, wrapped }
+  }
+
+  canUnwrap(recipient: Recipient): boolean {
+    return recipient.type === LOCAL_KEYRING_TYPE && recipient.keyId === this.keyId
+  }
+
+  async unwrapDataKey(recipient: Recipient, context: CanonicalContext, _options?: KeyringCallOptions): Promise<DataKey> {
+    const fail = (why: string): UnwrapError =>
+      new UnwrapError([{ type: LOCAL_KEYRING_TYPE, keyId: this.keyId, code: 'ERR_UNWRAP', message: `local key "${this.keyId}" could not unwrap the data key: ${why}` }])
+    if (!this.canUnwrap(recipient)) throw fail('the wrapped key belongs to another key')
+    if (recipient.wrapped.length !== WRAPPED_BYTES) throw fail(`the wrapped key is ${recipient.wrapped.length} bytes, expected ${WRAPPED_BYTES}`)
+    const salt = recipient.wrapped.subarray(0, SALT_BYTES)
+    const wrapKey = backend.hkdfSha512(this.#key, salt, WRAP_INFO, KEY_BYTES)
+    const plain = backend.open(wrapKey, ZERO_NONCE, recipient.wrapped.subarray(SALT_BYTES), wrapAad(this.keyId, context))
+    wrapKey.fill(0)
+    if (plain === undefined) {
+      throw fail('this key holds different key material than the one the message was encrypted to, or the message was altered')
+    }
+    // Own the bytes in a plain array (node:crypto may hand out a view of a shared pool).
+    const bytes = new Uint8Array(plain)
+    plain.fill(0)
+    return new DataKey(bytes)
+  }
+
+  toJSON(): object {
+    return { type: LOCAL_KEYRING_TYPE, keyId: this.keyId }
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `LocalKeyring { keyId: ${JSON.stringify(this.keyId)}, key: <redacted> }`
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Choosing which wrapped key to open, and with which keyring. Shared by buffer and stream
+ * decryption and by rewrap, so all of them call key services in the same bounded way:
+ * only recipients a keyring claims (`canUnwrap`, no I/O) are tried, in message order,
+ * stopping at the first success. A message can therefore cause at most one attempt per
+ * listed recipient that the caller's own keyring holds.
+ * @module
+ */
+import type { DataKey } from '../crypto/data-key.js'
+import type { UnwrapAttempt } from '../errors.js'
+import { AbortError, EnvelopeError, NoMatchingKeyError, UnwrapError } from '../errors.js'
+import type { CanonicalContext } from '../format/context.js'
+import type { Recipient } from '../format/header.js'
+import type { Keyring, KeyringCallOptions } from './keyring.js'
+
+/** A data key and the recipient it came from. */
+export interface Unwrapped {
+  readonly dataKey: DataKey
+  readonly recipient: Recipient
+  readonly keyring: Keyring
+}
+
+export function describeKeyrings(keyrings: readonly Keyring[]): string {
+  return keyrings.map((k) => k.description).join(', ')
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError({ cause: signal.reason })
+}
+
+/**
+ * Unwraps the data key of a message: the first recipient, in message order, that one of the
+ * keyrings holds and opens. The caller checks the key against the commitment.
+ */
+export async function unwrapDataKey(
+  keyrings: readonly Keyring[],
+  recipients: readonly Recipient[],
+  context: CanonicalContext,
+  options: KeyringCallOptions,
+): Promise<Unwrapped> {
+  const attempts: UnwrapAttempt[] = []
+  const errors: unknown[] = []
+  for (const recipient of recipients) {
+    for (const keyring of keyrings) {
+      if (!keyring.canUnwrap(recipient)) continue
+      throwIfAborted(options.signal)
+      try {
+        const dataKey = await keyring.unwrapDataKey(recipient, context, options)
+        return { dataKey, recipient, keyring }
+      } catch (error) {
+        if (error instanceof AbortError) throw error
+        errors.push(error)
+        const code = error instanceof EnvelopeError ? error.code : 'ERR_KEYRING'
+        const message = error instanceof Error ? error.message : String(error)
+        attempts.push({ type: recipient.type, keyId: recipient.keyId, code, message })
+      }
+    }
+  }
+  if (errors.length === 0) throw new NoMatchingKeyError(recipients, describeKeyrings(keyrings))
+  // One attempt: its own error is the most precise answer. Several: say what each answered.
+  if (errors.length === 1 && errors[0] instanceof EnvelopeError) throw errors[0]
+  throw new UnwrapError(attempts, { cause: errors[errors.length - 1] })
+}

@@ -1,0 +1,221 @@
+/**
+ * The `kms-envelope` command. Exit codes (README "CLI"):
+ *   0 success · 1 the message was rejected (altered, malformed, wrong context) ·
+ *   2 usage error · 3 key problem (no matching key, unwrap failed, key file, KMS) ·
+ *   4 input/output problem (missing input, output exists, write failed)
+ * @module
+ */
+import type { ParseArgsConfig } from 'node:util'
+import { parseArgs } from 'node:util'
+import { Envelope } from '../../envelope.js'
+import { EnvelopeError } from '../../errors.js'
+import { inspect } from '../../inspect.js'
+import { LocalKeyring } from '../../keyrings/local.js'
+import { removeTempFilesSync } from '../atomic.js'
+import { writeKeyFile } from '../keyfile.js'
+import { checkOutputTarget, exists, readInput, writeOutput } from './io.js'
+import { resolveKeySpecs } from './keys.js'
+import { UsageError } from './usage.js'
+import { OutputExistsError } from '../../errors.js'
+
+const HELP: Record<string, string> = {
+  main: `kms-envelope: envelope encryption with AWS KMS or local keys
+
+Usage: kms-envelope <command> [options]
+
+Commands:
+  keygen    create a local key file
+  encrypt   encrypt a file or stdin
+  decrypt   decrypt a file or stdin
+  inspect   show a message's header as JSON (no key needed, nothing verified)
+
+Run 'kms-envelope <command> --help' for a command's options.
+Exit codes: 0 ok, 1 message rejected, 2 usage, 3 key problem, 4 input/output problem.`,
+  keygen: `Usage: kms-envelope keygen -o FILE [--key-id ID]
+
+Creates a local 256-bit master key file with mode 0600. Never overwrites a file.
+
+  -o, --output FILE   where to write the key file (required)
+      --key-id ID     name of the key inside messages (default: local: + random hex)
+  -q, --quiet         print nothing on success`,
+  encrypt: `Usage: kms-envelope encrypt --key SPEC [--key SPEC ...] [options] [IN]
+
+Encrypts IN (a file, or stdin when omitted or -) to OUT (stdout by default).
+
+  -k, --key SPEC          file:PATH, kms:ARN, kms:alias/NAME or kms:KEY-ID; repeat to add recipients
+  -c, --context K=V       encryption context pair; repeat for more
+      --frame-size BYTES  plaintext bytes per frame (default 65536)
+  -o, --output OUT        write to OUT (atomically; refused if it exists)
+  -f, --force             replace OUT if it exists
+      --region REGION     AWS region for kms: keys (default: from the AWS environment)
+      --endpoint URL      KMS endpoint (default: AWS_ENDPOINT_URL_KMS or AWS's)
+  -q, --quiet             no progress output`,
+  decrypt: `Usage: kms-envelope decrypt --key SPEC [--key SPEC ...] [options] [IN]
+
+Decrypts IN (a file, or stdin when omitted or -) to OUT (stdout by default).
+On any failure nothing is written and OUT is left as it was.
+
+  -k, --key SPEC             a key that may open the message (repeatable)
+  -e, --expect-context K=V   require this context pair (repeatable)
+  -o, --output OUT           write to OUT (atomically; refused if it exists)
+  -f, --force                replace OUT if it exists
+      --region REGION        AWS region for kms: keys
+      --endpoint URL         KMS endpoint
+  -q, --quiet                no progress output`,
+  inspect: `Usage: kms-envelope inspect [IN]
+
+Prints the header of the message in IN (or stdin) as JSON: version, suite, message id,
+context, recipients (type and key id), frame size and sizes. Needs no key and verifies
+nothing; never contacts KMS.`,
+}
+
+const common = {
+  help: { type: 'boolean', short: 'h' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const
+const io = {
+  output: { type: 'string', short: 'o' },
+  force: { type: 'boolean', short: 'f' },
+} as const
+const keys = {
+  key: { type: 'string', short: 'k', multiple: true },
+  region: { type: 'string' },
+  endpoint: { type: 'string' },
+} as const
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options: { ...common, ...options } as typeof common & T, allowPositionals: true as const, strict: true as const })
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error))
+  }
+}
+
+function pairs(list: readonly string[] | undefined, flag: string): Record<string, string> | undefined {
+  if (list === undefined) return undefined
+  const out: Record<string, string> = {}
+  for (const item of list) {
+    const eq = item.indexOf('=')
+    if (eq <= 0) throw new UsageError(`${flag} needs KEY=VALUE, got ${JSON.stringify(item)}`)
+    const key = item.slice(0, eq)
+    if (Object.hasOwn(out, key)) throw new UsageError(`${flag} gives ${JSON.stringify(key)} twice`)
+    out[key] = item.slice(eq + 1)
+  }
+  return out
+}
+
+function oneInput(positionals: string[]): string | undefined {
+  if (positionals.length > 1) throw new UsageError(`expected at most one input, got ${positionals.length}: ${positionals.join(' ')}`)
+  return positionals[0]
+}
+
+async function failIfOutputExists(path: string | undefined, force: boolean | undefined): Promise<void> {
+  if (path !== undefined && path !== '-' && force !== true && (await exists(path))) throw new OutputExistsError(path)
+}
+
+async function keygen(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { output: io.output, 'key-id': { type: 'string' } })
+  if (values.help) return void console.log(HELP.keygen)
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`)
+  if (values.output === undefined) throw new UsageError('keygen needs -o FILE')
+  const keyring = LocalKeyring.generate(values['key-id'] === undefined ? {} : { keyId: values['key-id'] })
+  await writeKeyFile(values.output, keyring)
+  if (!values.quiet) process.stderr.write(`wrote key ${keyring.keyId} to ${values.output} (mode 0600); keep it secret and backed up\n`)
+}
+
+async function encrypt(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { ...io, ...keys, context: { type: 'string', short: 'c', multiple: true }, 'frame-size': { type: 'string' } })
+  if (values.help) return void console.log(HELP.encrypt)
+  const input = oneInput(positionals)
+  const context = pairs(values.context, '--context')
+  const out = { path: values.output, force: values.force === true, binary: true }
+  checkOutputTarget(out)
+  await failIfOutputExists(values.output, values.force)
+  const frameSize = values['frame-size'] === undefined ? undefined : Number(values['frame-size'])
+  const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
+  const env = new Envelope({ keyring, ...(frameSize === undefined ? {} : { frameSize }) })
+  const plaintext = await readInput(input)
+  const message = await env.encrypt(plaintext, context === undefined ? {} : { context })
+  await writeOutput(out, message)
+}
+
+async function decrypt(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { ...io, ...keys, 'expect-context': { type: 'string', short: 'e', multiple: true } })
+  if (values.help) return void console.log(HELP.decrypt)
+  const input = oneInput(positionals)
+  const expectContext = pairs(values['expect-context'], '--expect-context')
+  const out = { path: values.output, force: values.force === true, binary: true }
+  checkOutputTarget(out)
+  await failIfOutputExists(values.output, values.force)
+  const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
+  const env = new Envelope({ keyring })
+  const message = await readInput(input)
+  const { plaintext } = await env.decrypt(message, expectContext === undefined ? {} : { expectContext })
+  await writeOutput(out, plaintext)
+}
+
+async function inspectCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {})
+  if (values.help) return void console.log(HELP.inspect)
+  const message = await readInput(oneInput(positionals))
+  process.stdout.write(`${JSON.stringify(inspect(message), null, 2)}\n`)
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keygen, encrypt, decrypt, inspect: inspectCommand }
+
+const MESSAGE_REJECTED = new Set(['ERR_FORMAT', 'ERR_TRUNCATED', 'ERR_UNSUPPORTED', 'ERR_LIMIT', 'ERR_AUTH', 'ERR_CONTEXT_MISMATCH'])
+const KEY_PROBLEM = new Set(['ERR_NO_MATCHING_KEY', 'ERR_UNWRAP', 'ERR_KEYRING', 'ERR_KEY_FILE', 'ERR_KMS'])
+
+/** Exit code for an error (documented in the README). */
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof UsageError) return 2
+  const code = (error as { code?: unknown })?.code
+  if (error instanceof EnvelopeError && MESSAGE_REJECTED.has(error.code)) return 1
+  if (error instanceof EnvelopeError && KEY_PROBLEM.has(error.code)) return 3
+  if (code === 'ERR_INVALID_ARGUMENT') return 2
+  return 4
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof EnvelopeError) return `${error.message} [${error.code}]`
+  const e = error as NodeJS.ErrnoException
+  if (typeof e?.code === 'string' && typeof e.path === 'string') {
+    const what = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message
+    return `${e.path}: ${what} [${e.code}]`
+  }
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    console.log(HELP.main)
+    return command === undefined ? 2 : 0
+  }
+  if (command === '--version' || command === '-V') {
+    console.log('0.1.0')
+    return 0
+  }
+  const run = COMMANDS[command]
+  try {
+    if (run === undefined) throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${Object.keys(COMMANDS).join(', ')}`)
+    await run(rest)
+    return 0
+  } catch (error) {
+    const hint = error instanceof UsageError ? ` (see kms-envelope ${run === undefined ? '' : `${command} `}--help)` : ''
+    process.stderr.write(`kms-envelope: ${describeError(error)}${hint}\n`)
+    return exitCodeOf(error)
+  }
+}
+
+/** Installs signal handlers that remove half-written temp files, then runs the CLI. */
+export async function run(argv: string[]): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      removeTempFilesSync()
+      process.kill(process.pid, signal)
+    })
+  }
+  process.exitCode = await main(argv)
+}

@@ -1,0 +1,79 @@
+/**
+ * Local key files on disk (format: docs/FORMAT.md §8). Created with mode 0600 and never
+ * overwritten; loading refuses files other users can read, like ssh does.
+ * @module
+ */
+import { constants } from 'node:fs'
+import { open, readFile, stat } from 'node:fs/promises'
+import { KeyFileError } from '../errors.js'
+import { LocalKeyring } from '../keyrings/local.js'
+
+const MAX_KEY_FILE_BYTES = 64 * 1024
+
+function describe(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code
+  if (code === 'ENOENT') return 'no such file'
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied'
+  if (code === 'EISDIR') return 'is a directory'
+  return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * Loads a local key file written by {@link writeKeyFile} or `kms-envelope keygen`.
+ *
+ * @example
+ * ```ts
+ * import { loadLocalKeyring } from 'kms-envelope/node'
+ * const env = new Envelope({ keyring: await loadLocalKeyring('./secrets/app.key') })
+ * ```
+ * @throws {@link KeyFileError} `ERR_KEY_FILE` naming the path and what is wrong (missing,
+ *   unreadable, readable by group or others, malformed).
+ */
+export async function loadLocalKeyring(path: string, options: { allowInsecurePermissions?: boolean } = {}): Promise<LocalKeyring> {
+  let info
+  try {
+    info = await stat(path)
+  } catch (error) {
+    throw new KeyFileError(path, `cannot read the key file: ${describe(error)}`, { cause: error })
+  }
+  if (!info.isFile()) throw new KeyFileError(path, 'is not a regular file')
+  if (info.size > MAX_KEY_FILE_BYTES) throw new KeyFileError(path, `is ${info.size} bytes; a key file is well under ${MAX_KEY_FILE_BYTES}`)
+  if (process.platform !== 'win32' && (info.mode & 0o077) !== 0 && options.allowInsecurePermissions !== true) {
+    throw new KeyFileError(path, `is readable by other users (mode ${(info.mode & 0o777).toString(8)}); run: chmod 600 ${path}`)
+  }
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw new KeyFileError(path, `cannot read the key file: ${describe(error)}`, { cause: error })
+  }
+  try {
+    return LocalKeyring.fromKeyFile(text)
+  } catch (error) {
+    throw new KeyFileError(path, error instanceof Error ? error.message : String(error), { cause: error })
+  }
+}
+
+/**
+ * Writes `keyring`'s key file at `path` with mode 0600. Never replaces an existing file:
+ * a lost master key makes every message it wrapped unreadable.
+ *
+ * @throws {@link KeyFileError} `ERR_KEY_FILE` when `path` exists or cannot be written.
+ */
+export async function writeKeyFile(path: string, keyring: LocalKeyring): Promise<void> {
+  let handle
+  try {
+    handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new KeyFileError(path, 'already exists; a key file is never overwritten (move it away first if you really mean to replace it)', { cause: error })
+    }
+    throw new KeyFileError(path, `cannot create the key file: ${describe(error)}`, { cause: error })
+  }
+  try {
+    await handle.writeFile(keyring.toKeyFile(), 'utf8')
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
