@@ -4,9 +4,8 @@
  */
 import { utf8ToBytes } from '@noble/ciphers/utils.js'
 import { backend } from '#crypto-backend'
-import type { DataKey } from './crypto/data-key.js'
-import { openBody, openHead, sealMessage } from './crypto/message.js'
-import { ContextMismatchError, invalidArgument, LimitError, outOfRange, TruncatedError } from './errors.js'
+import { openBody, sealMessage } from './crypto/message.js'
+import { ContextMismatchError, invalidArgument, outOfRange, TruncatedError } from './errors.js'
 import {
   DEFAULT_FRAME_SIZE,
   DEFAULT_MAX_WRAPPED_KEYS,
@@ -15,14 +14,14 @@ import {
   MESSAGE_ID_BYTES,
   MIN_FRAME_SIZE,
 } from './format/constants.js'
-import type { CanonicalContext, EncryptionContext } from './format/context.js'
+import type { EncryptionContext } from './format/context.js'
 import { canonicalContext, contextMismatches, contextToObject } from './format/context.js'
-import type { Recipient } from './format/header.js'
 import type { MessageHead } from './format/message.js'
 import { parseHead } from './format/message.js'
 import { splitBody } from './crypto/frames.js'
 import type { Keyring } from './keyrings/keyring.js'
-import { throwIfAborted, unwrapDataKey } from './keyrings/unwrap.js'
+import type { EnvelopeSettings } from './materials.js'
+import { decryptionMaterials, encryptionMaterials } from './materials.js'
 
 /** Options of {@link Envelope}. */
 export interface EnvelopeOptions {
@@ -66,14 +65,6 @@ export interface DecryptResult {
   readonly keyId: string
 }
 
-/** @internal Settings shared by the buffer and stream surfaces. */
-export interface EnvelopeSettings {
-  readonly keyrings: readonly Keyring[]
-  readonly frameSize: number
-  readonly maxWrappedKeys: number
-  readonly maxFrameSize: number
-}
-
 function intOption(value: unknown, name: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -106,31 +97,6 @@ export function toPlaintextBytes(plaintext: unknown): Uint8Array {
 /** @internal */
 export function newMessageId(): Uint8Array {
   return backend.randomBytes(MESSAGE_ID_BYTES)
-}
-
-/** @internal Data key for a new message, wrapped for every keyring. */
-export async function generateDataKey(
-  settings: EnvelopeSettings,
-  context: CanonicalContext,
-  signal: AbortSignal | undefined,
-): Promise<{ dataKey: DataKey; recipients: Recipient[] }> {
-  const [first, ...rest] = settings.keyrings
-  throwIfAborted(signal)
-  const generated = await first!.generateDataKey(context, { signal })
-  const recipients = [...generated.recipients]
-  try {
-    for (const keyring of rest) {
-      throwIfAborted(signal)
-      recipients.push(...(await keyring.wrapDataKey(generated.dataKey, context, { signal })))
-    }
-    if (recipients.length > settings.maxWrappedKeys) {
-      throw new LimitError(`the keyrings produce ${recipients.length} wrapped keys; maxWrappedKeys is ${settings.maxWrappedKeys}`)
-    }
-  } catch (error) {
-    generated.dataKey.wipe()
-    throw error
-  }
-  return { dataKey: generated.dataKey, recipients }
 }
 
 /** @internal Checks `expectContext` against a parsed header, before any key service is called. */
@@ -176,11 +142,12 @@ export class Envelope {
   async encrypt(plaintext: Uint8Array | string, options: EncryptOptions = {}): Promise<Uint8Array> {
     const bytes = toPlaintextBytes(plaintext)
     const context = canonicalContext(options.context, 'context', true)
-    const { dataKey, recipients } = await generateDataKey(this.settings, context, options.signal)
+    const materials = await encryptionMaterials(this.settings, context, options.signal)
     try {
+      const { dataKey, recipients } = materials
       return sealMessage(backend, { dataKey, recipients, context, frameSize: this.settings.frameSize, messageId: newMessageId() }, bytes)
     } finally {
-      dataKey.wipe()
+      materials.release()
     }
   }
 
@@ -200,13 +167,7 @@ export class Envelope {
     if (splitBody(body.length, head.header.frameSize) === undefined) {
       throw new TruncatedError('the message ends before its final frame: it was cut short')
     }
-    const { dataKey, recipient } = await unwrapDataKey(this.settings.keyrings, head.recipients, head.header.context, { signal: options.signal })
-    let keys
-    try {
-      keys = openHead(backend, head, dataKey)
-    } finally {
-      dataKey.wipe()
-    }
+    const { keys, recipient } = await decryptionMaterials(this.settings, head, options.signal)
     try {
       const plaintext = openBody(backend, head, keys, body)
       return {
