@@ -13,6 +13,7 @@
  */
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/ciphers/utils.js'
 import { backend } from '#crypto-backend'
+import type { CryptoBackend } from '../crypto/backend.js'
 import { DataKey } from '../crypto/data-key.js'
 import { invalidArgument, UnwrapError } from '../errors.js'
 import { encodeCbor } from '../format/cbor.js'
@@ -143,11 +144,11 @@ export class LocalKeyring implements Keyring {
   }
 
   /** @internal Deterministic wrap for test vectors; production code draws a random salt. */
-  wrapWithSalt(dataKey: DataKey, context: CanonicalContext, salt: Uint8Array): Recipient {
-    const wrapKey = backend.hkdfSha512(this.#key, salt, WRAP_INFO, KEY_BYTES)
+  wrapWithSalt(dataKey: DataKey, context: CanonicalContext, salt: Uint8Array, using: CryptoBackend = backend): Recipient {
+    const wrapKey = using.hkdfSha512(this.#key, salt, WRAP_INFO, KEY_BYTES)
     const wrapped = new Uint8Array(WRAPPED_BYTES)
     wrapped.set(salt, 0)
-    backend.sealInto(wrapKey, ZERO_NONCE, dataKey.bytes, wrapAad(this.keyId, context), wrapped, SALT_BYTES)
+    using.sealInto(wrapKey, ZERO_NONCE, dataKey.bytes, wrapAad(this.keyId, context), wrapped, SALT_BYTES)
     wrapKey.fill(0)
     return { type: LOCAL_KEYRING_TYPE, keyId: this.keyId, wrapped }
   }

@@ -1,0 +1,200 @@
+/**
+ * Generates the test vectors in test/vectors/ (one scenario per file) from fixed seeds.
+ * `npm run vectors` rewrites the files; the test suite regenerates them in memory and
+ * requires byte-identical results, so neither the implementation nor the files can drift.
+ *
+ * Vectors are built with the internal sealing functions and a seeded generator for every
+ * random value (data keys, message ids, wrap salts), so they are reproducible.
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { bytesToHex, utf8ToBytes } from '@noble/ciphers/utils.js'
+import type { CryptoBackend } from '../src/crypto/backend.js'
+import { backend as nodeBackend } from '../src/crypto/node.js'
+import { DataKey } from '../src/crypto/data-key.js'
+import { deriveMessageKeys } from '../src/crypto/keys.js'
+import { sealMessage } from '../src/crypto/message.js'
+import { canonicalContext } from '../src/format/context.js'
+import { SUITE_AES256GCM_HKDFSHA512_COMMIT } from '../src/format/constants.js'
+import type { Recipient } from '../src/format/header.js'
+import { LocalKeyring } from '../src/keyrings/local.js'
+
+/** One vector file. */
+export interface Vector {
+  readonly name: string
+  readonly comment: string
+  readonly expect: 'success' | 'failure'
+  /** Error code a decryptor must raise (failure vectors). */
+  readonly code?: string
+  /** The local keys the decryptor holds. */
+  readonly keys: ReadonlyArray<{ readonly keyId: string; readonly key: string }>
+  readonly decrypt: { readonly expectContext?: Record<string, string>; readonly maxWrappedKeys?: number }
+  readonly message: string
+  /** Success vectors: what decryption must return. */
+  readonly plaintext?: { readonly hex: string; readonly utf8?: string }
+  readonly context?: Record<string, string>
+  /** Success vectors: intermediate values, for implementers of other decoders. */
+  readonly intermediate?: { readonly dataKey: string; readonly messageId: string; readonly contentKey: string; readonly commitment: string }
+}
+
+/** Deterministic bytes for one label: HKDF-SHA-512 of a fixed seed. Never use outside vectors. */
+function seeded(label: string, length: number): Uint8Array {
+  return nodeBackend.hkdfSha512(utf8ToBytes('kms-envelope test vectors v1'), new Uint8Array(0), utf8ToBytes(label), length)
+}
+
+const FRAME = 64
+const text = (s: string): Uint8Array => utf8ToBytes(s)
+const keyA = new LocalKeyring({ keyId: 'vector-key-a', key: seeded('master a', 32) })
+const keyB = new LocalKeyring({ keyId: 'vector-key-b', key: seeded('master b', 32) })
+const keyC = new LocalKeyring({ keyId: 'vector-key-c', key: seeded('master c', 32) })
+const keyAWrong = new LocalKeyring({ keyId: 'vector-key-a', key: seeded('master a wrong', 32) })
+const hexKey = (label: string) => bytesToHex(seeded(label, 32))
+const KEY_A = { keyId: 'vector-key-a', key: hexKey('master a') }
+const KEY_B = { keyId: 'vector-key-b', key: hexKey('master b') }
+const KEY_C = { keyId: 'vector-key-c', key: hexKey('master c') }
+
+interface Built {
+  readonly message: Uint8Array
+  readonly dataKey: Uint8Array
+  readonly messageId: Uint8Array
+}
+
+function build(name: string, plaintext: Uint8Array, context: Record<string, string>, keyrings: LocalKeyring[], frameSize = FRAME): Built {
+  const ctx = canonicalContext(context, 'context', true)
+  const dataKeyBytes = seeded(`${name} data key`, 32)
+  const messageId = seeded(`${name} message id`, 32)
+  const dataKey = new DataKey(dataKeyBytes.slice())
+  const recipients: Recipient[] = keyrings.map((k, i) => k.wrapWithSalt(dataKey, ctx, seeded(`${name} salt ${i}`, 32), backend))
+  const message = sealMessage(backend, { dataKey, recipients, context: ctx, frameSize, messageId }, plaintext)
+  return { message, dataKey: dataKeyBytes, messageId }
+}
+
+function success(name: string, comment: string, plaintext: Uint8Array, context: Record<string, string>, keyrings: LocalKeyring[], holder = [KEY_A]): Vector {
+  const b = build(name, plaintext, context, keyrings)
+  const keys = deriveMessageKeys(backend, b.dataKey, b.messageId, SUITE_AES256GCM_HKDFSHA512_COMMIT)
+  let utf8: string | undefined
+  try {
+    utf8 = new TextDecoder('utf-8', { fatal: true }).decode(plaintext)
+  } catch {
+    utf8 = undefined
+  }
+  return {
+    name,
+    comment,
+    expect: 'success',
+    keys: holder,
+    decrypt: {},
+    message: bytesToHex(b.message),
+    plaintext: utf8 === undefined || /[\u0000-\u0008\u000e-\u001f]/.test(utf8) ? { hex: bytesToHex(plaintext) } : { hex: bytesToHex(plaintext), utf8 },
+    context,
+    intermediate: { dataKey: bytesToHex(b.dataKey), messageId: bytesToHex(b.messageId), contentKey: bytesToHex(keys.contentKey), commitment: bytesToHex(keys.commitment) },
+  }
+}
+
+function failure(name: string, comment: string, code: string, message: Uint8Array, extra: Partial<Vector> = {}): Vector {
+  return { name, comment, expect: 'failure', code, keys: [KEY_A], decrypt: {}, message: bytesToHex(message), ...extra }
+}
+
+const u32 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).getUint32(at)
+/** Offsets inside a message built by `build`. */
+function layout(m: Uint8Array) {
+  const h = u32(m, 5)
+  const tagAt = 9 + h
+  const r = u32(m, tagAt + 16)
+  const recipientsAt = tagAt + 20
+  return { h, headerAt: 9, tagAt, recipientsAt, r, bodyAt: recipientsAt + r }
+}
+const flip = (m: Uint8Array, at: number, mask = 0x01): Uint8Array => {
+  const c = m.slice()
+  c[at]! ^= mask
+  return c
+}
+const concat = (...parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
+/** The backend that seals vectors; the tests generate with each one and compare. */
+let backend: CryptoBackend = nodeBackend
+
+export function generateVectors(using: CryptoBackend = nodeBackend): Vector[] {
+  backend = using
+  const ctx = { tenant: 'acme', purpose: 'test vectors' }
+  const vectors: Vector[] = [
+    success('pos-empty', 'empty plaintext: one empty final frame', new Uint8Array(0), ctx, [keyA]),
+    success('pos-one-byte', '1-byte plaintext', text('x'), ctx, [keyA]),
+    success('pos-frame-minus-one', 'frame size - 1 bytes: one final frame, not full', seeded('pt 63', FRAME - 1), ctx, [keyA]),
+    success('pos-frame-exact', 'exactly one frame size: one full frame then an empty final frame', seeded('pt 64', FRAME), ctx, [keyA]),
+    success('pos-frame-plus-one', 'frame size + 1 bytes: one full frame, 1-byte final frame', seeded('pt 65', FRAME + 1), ctx, [keyA]),
+    success('pos-several-frames', 'three full frames and a 7-byte final frame', seeded('pt 199', 3 * FRAME + 7), ctx, [keyA]),
+    success('pos-no-context', 'empty encryption context (an empty CBOR map)', text('no context here'), {}, [keyA]),
+    success('pos-unicode-context', 'context with non-ASCII keys and values, in canonical order', text('grüße'), { 'é': 'ü', z: '世界', aa: '', '10': 'ten', '9': 'nine' }, [keyA]),
+    success('pos-three-recipients-first', 'three recipients; the decryptor holds only the first', text('for a, b and c'), ctx, [keyA, keyB, keyC], [KEY_A]),
+    success('pos-three-recipients-last', 'the same scenario; the decryptor holds only the third', text('for a, b and c'), ctx, [keyA, keyB, keyC], [KEY_C]),
+  ]
+  const base = build('neg-base', seeded('neg pt', 2 * FRAME + 5), ctx, [keyA])
+  const m = base.message
+  const L = layout(m)
+  const step = FRAME + 16
+  const frame = (i: number) => m.subarray(L.bodyAt + i * step, Math.min(m.length, L.bodyAt + (i + 1) * step))
+  // The message id sits after the CBOR array head (1), suite (1) and byte-string head (2).
+  const messageIdAt = L.headerAt + 4
+  // The commitment is the last 32 bytes of the header.
+  const commitmentAt = L.tagAt - 32
+  const other = build('neg-other-data-key', new Uint8Array(0), ctx, [keyA])
+  const otherL = layout(other.message)
+  const seventeen = Array.from({ length: 17 }, (_, i) => new LocalKeyring({ keyId: `vector-key-${i}`, key: seeded(`master ${i}`, 32) }))
+  const bigHeader = m.slice(0, 9)
+  new DataView(bigHeader.buffer).setUint32(5, 0xffffffff)
+  const badCbor = concat(m.subarray(0, L.headerAt), Uint8Array.of(0xff), m.subarray(L.headerAt + 1))
+  // frame size 64 re-encoded with a 2-byte integer head (0x19 0x00 0x40) instead of 0x18 0x40: same value, longer spelling.
+  const frameSizeAt = messageIdAt + 32
+  const nonCanonicalHeader = concat(m.subarray(0, L.headerAt), m.subarray(L.headerAt, frameSizeAt), Uint8Array.of(0x19, 0x00, 0x40), m.subarray(frameSizeAt + 2, L.tagAt))
+  new DataView(nonCanonicalHeader.buffer).setUint32(5, L.h + 1)
+  const nonCanonical = concat(nonCanonicalHeader, m.subarray(L.tagAt))
+  vectors.push(
+    success('pos-negatives-base', 'the unmodified message the negative vectors are derived from (two full frames and a 5-byte final frame)', seeded('neg pt', 2 * FRAME + 5), ctx, [keyA]),
+    failure('neg-header-byte', 'one byte of the message id in the header changed: the derived commitment no longer matches', 'ERR_AUTH', flip(m, messageIdAt + 3)),
+    failure('neg-context-byte', 'one byte of a context value changed: the local keyring binds the context, so unwrapping fails', 'ERR_UNWRAP', flip(m, L.tagAt - 34 - 5)),
+    failure('neg-wrapped-key-substituted', 'the wrapped key replaced by a valid wrap of another data key under the same master key: commitment mismatch', 'ERR_AUTH',
+      concat(m.subarray(0, L.recipientsAt), other.message.subarray(otherL.recipientsAt, otherL.bodyAt), m.subarray(L.bodyAt))),
+    failure('neg-commitment', 'one bit of the commitment changed', 'ERR_AUTH', flip(m, commitmentAt + 7)),
+    failure('neg-header-tag', 'one bit of the header tag changed', 'ERR_AUTH', flip(m, L.tagAt + 15, 0x80)),
+    failure('neg-frame-tag', 'one bit of the first frame tag changed', 'ERR_AUTH', flip(m, L.bodyAt + FRAME + 3)),
+    failure('neg-frame-ciphertext', 'one bit of the final frame ciphertext changed', 'ERR_AUTH', flip(m, L.bodyAt + 2 * step)),
+    failure('neg-truncated-in-frame', 'cut inside the second frame: what remains is read as a final frame and fails authentication', 'ERR_AUTH', m.subarray(0, L.bodyAt + step + 40)),
+    failure('neg-final-frame-dropped', 'the final frame removed: the body ends on a full frame', 'ERR_TRUNCATED', m.subarray(0, L.bodyAt + 2 * step)),
+    failure('neg-truncated-in-header', 'cut inside the header', 'ERR_TRUNCATED', m.subarray(0, L.headerAt + 20)),
+    failure('neg-truncated-short-tail', 'cut so that fewer than 16 bytes follow the last full frame', 'ERR_TRUNCATED', m.subarray(0, L.bodyAt + step + 10)),
+    failure('neg-frames-reordered', 'the two full frames swapped', 'ERR_AUTH', concat(m.subarray(0, L.bodyAt), frame(1), frame(0), frame(2))),
+    failure('neg-trailing-bytes', 'one byte appended after the final frame', 'ERR_AUTH', concat(m, Uint8Array.of(0))),
+    failure('neg-trailing-frame', 'an extra copy of the final frame appended', 'ERR_AUTH', concat(m, frame(2))),
+    failure('neg-wrong-context', 'authentic message, but the decryptor expects another tenant', 'ERR_CONTEXT_MISMATCH', m, { decrypt: { expectContext: { tenant: 'other' } } }),
+    failure('neg-wrong-master-key', 'the decryptor holds a key with the same id but other key material', 'ERR_UNWRAP', m, { keys: [{ keyId: 'vector-key-a', key: hexKey('master a wrong') }] }),
+    failure('neg-no-matching-key', 'the decryptor holds none of the message keys', 'ERR_NO_MATCHING_KEY', m, { keys: [KEY_B] }),
+    failure('neg-too-many-wrapped-keys', '17 wrapped keys; readers accept 16 by default', 'ERR_LIMIT', build('neg-17', text('x'), ctx, seventeen).message),
+    failure('neg-oversized-header-length', 'the header length field claims 4 GiB', 'ERR_LIMIT', bigHeader),
+    failure('neg-malformed-cbor', 'the header CBOR starts with a stray break byte', 'ERR_FORMAT', badCbor),
+    failure('neg-non-canonical-cbor', 'the frame size written with a longer integer head than needed', 'ERR_FORMAT', nonCanonical),
+    failure('neg-bad-magic', 'the first byte is not "K"', 'ERR_FORMAT', flip(m, 0, 0x20)),
+    failure('neg-unsupported-version', 'format version 2', 'ERR_UNSUPPORTED', flip(m, 4, 0x03)),
+  )
+  void keyAWrong
+  return vectors
+}
+
+const here = fileURLToPath(import.meta.url)
+if (process.argv[1] === here) {
+  const dir = join(fileURLToPath(new URL('../../test/vectors/', import.meta.url)))
+  mkdirSync(dir, { recursive: true })
+  for (const f of readdirSync(dir)) if (f.endsWith('.json')) rmSync(join(dir, f))
+  const vectors = generateVectors()
+  for (const v of vectors) writeFileSync(join(dir, `${v.name}.json`), `${JSON.stringify(v, null, 2)}\n`)
+  console.log(`wrote ${vectors.length} vectors to ${dir}`)
+}
