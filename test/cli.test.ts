@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { CLI, pattern, tempDir } from './helpers.js'
+
+interface Run {
+  code: number | null
+  stdout: Buffer
+  stderr: string
+}
+
+function cli(args: string[], input?: Uint8Array, cwd?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+    const out: Buffer[] = []
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => out.push(d))
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }))
+    child.stdin.end(input === undefined ? undefined : Buffer.from(input))
+  })
+}
+
+describe('CLI', () => {
+  it('keygen writes a 0600 key file and never overwrites it', async (t) => {
+    const dir = await tempDir(t)
+    const key = join(dir, 'k.key')
+    const r = await cli(['keygen', '-o', key, '--key-id', 'cli-key'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(statSync(key).mode & 0o777, 0o600)
+    const before = readFileSync(key, 'utf8')
+    assert.match(before, /"keyId": "cli-key"/)
+    const again = await cli(['keygen', '-o', key])
+    assert.equal(again.code, 3)
+    assert.match(again.stderr, /already exists.*ERR_KEY_FILE/)
+    assert.equal(readFileSync(key, 'utf8'), before)
+  })
+
+  it('round trip with files and context; inspect prints the header as JSON', async (t) => {
+    const dir = await tempDir(t)
+    const key = join(dir, 'k.key')
+    await cli(['keygen', '-q', '-o', key])
+    const plain = join(dir, 'plain.bin')
+    writeFileSync(plain, pattern(200_000, 4))
+    const enc = join(dir, 'plain.kmse')
+    const e = await cli(['encrypt', '--key', `file:${key}`, '-c', 'tenant=acme', '-c', 'kind=test', '-o', enc, plain])
+    assert.equal(e.code, 0, e.stderr)
+    assert.equal(e.stdout.length, 0)
+    const info = await cli(['inspect', enc])
+    assert.equal(info.code, 0, info.stderr)
+    const parsed = JSON.parse(info.stdout.toString()) as { context: Record<string, string>; plaintextBytes: number; authenticated: boolean }
+    assert.deepEqual(parsed.context, { kind: 'test', tenant: 'acme' })
+    assert.equal(parsed.plaintextBytes, 200_000)
+    assert.equal(parsed.authenticated, false)
+    const out = join(dir, 'out.bin')
+    const d = await cli(['decrypt', '-k', `file:${key}`, '-e', 'tenant=acme', '-o', out, enc])
+    assert.equal(d.code, 0, d.stderr)
+    assert.ok(readFileSync(out).equals(readFileSync(plain)))
+    const wrong = await cli(['decrypt', '-k', `file:${key}`, '-e', 'tenant=other', '-o', join(dir, 'x'), enc])
+    assert.equal(wrong.code, 1)
+    assert.match(wrong.stderr, /ERR_CONTEXT_MISMATCH/)
+    assert.equal(existsSync(join(dir, 'x')), false)
+  })
+
+  it('round trip through pipes (stdin to stdout)', async (t) => {
+    const dir = await tempDir(t)
+    const key = join(dir, 'k.key')
+    await cli(['keygen', '-q', '-o', key])
+    const data = pattern(70_000, 9)
+    const e = await cli(['encrypt', '-k', `file:${key}`], data)
+    assert.equal(e.code, 0, e.stderr)
+    assert.equal(e.stdout.subarray(0, 4).toString(), 'KMSE')
+    const d = await cli(['decrypt', '-k', `file:${key}`, '-'], e.stdout)
+    assert.equal(d.code, 0, d.stderr)
+    assert.ok(d.stdout.equals(Buffer.from(data)))
+  })
+
+  it('tampered input: exit 1, one line on stderr, no output file, nothing else in the directory', async (t) => {
+    const dir = await tempDir(t)
+    const key = join(dir, 'k.key')
+    await cli(['keygen', '-q', '-o', key])
+    const e = await cli(['encrypt', '-k', `file:${key}`], pattern(1000, 1))
+    const tampered = Buffer.from(e.stdout)
+    tampered[tampered.length - 20]! ^= 1
+    const enc = join(dir, 'bad.kmse')
+    writeFileSync(enc, tampered)
+    const out = join(dir, 'out.bin')
+    const d = await cli(['decrypt', '-k', `file:${key}`, '-o', out, enc])
+    assert.equal(d.code, 1)
+    assert.match(d.stderr, /^kms-envelope: .*\[ERR_AUTH\]\n$/)
+    assert.equal(existsSync(out), false)
+    assert.deepEqual((await readdir(dir)).sort(), ['bad.kmse', 'k.key'])
+    const piped = await cli(['decrypt', '-k', `file:${key}`], tampered)
+    assert.equal(piped.code, 1)
+    assert.equal(piped.stdout.length, 0)
+  })
+
+  it('an existing output is kept unless --force', async (t) => {
+    const dir = await tempDir(t)
+    const key = join(dir, 'k.key')
+    await cli(['keygen', '-q', '-o', key])
+    const out = join(dir, 'out.kmse')
+    writeFileSync(out, 'precious')
+    const r = await cli(['encrypt', '-k', `file:${key}`, '-o', out], pattern(10))
+    assert.equal(r.code, 4)
+    assert.match(r.stderr, /already exists.*--force.*ERR_OUTPUT_EXISTS/)
+    assert.equal(readFileSync(out, 'utf8'), 'precious')
+    const forced = await cli(['encrypt', '-k', `file:${key}`, '-o', out, '--force'], pattern(10))
+    assert.equal(forced.code, 0, forced.stderr)
+    assert.equal(readFileSync(out).subarray(0, 4).toString(), 'KMSE')
+  })
+
+  it('several --key recipients: each key file alone decrypts', async (t) => {
+    const dir = await tempDir(t)
+    const k1 = join(dir, 'a.key')
+    const k2 = join(dir, 'b.key')
+    await cli(['keygen', '-q', '-o', k1])
+    await cli(['keygen', '-q', '-o', k2])
+    const e = await cli(['encrypt', '-k', `file:${k1}`, '-k', `file:${k2}`], Buffer.from('both'))
+    for (const k of [k1, k2]) {
+      const d = await cli(['decrypt', '-k', `file:${k}`], e.stdout)
+      assert.equal(d.stdout.toString(), 'both')
+    }
+    const k3 = join(dir, 'c.key')
+    await cli(['keygen', '-q', '-o', k3])
+    const none = await cli(['decrypt', '-k', `file:${k3}`], e.stdout)
+    assert.equal(none.code, 3)
+    assert.match(none.stderr, /ERR_NO_MATCHING_KEY/)
+  })
+
+  it('usage errors exit 2 and point at --help; every command has --help', async () => {
+    for (const args of [['bogus'], ['encrypt', '--nope'], ['encrypt', '-k', 'ftp:x'], ['decrypt', '-k', 'file:x', '-e', 'novalue'], ['keygen']]) {
+      const r = await cli(args)
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+      assert.match(r.stderr, /--help/)
+      assert.equal(r.stderr.trim().split('\n').length, 1)
+    }
+    for (const command of ['keygen', 'encrypt', 'decrypt', 'inspect']) {
+      const r = await cli([command, '--help'])
+      assert.equal(r.code, 0)
+      assert.match(r.stdout.toString(), /^Usage: kms-envelope/)
+    }
+  })
+
+  it('a missing key file or input is a clear error', async (t) => {
+    const dir = await tempDir(t)
+    const r = await cli(['encrypt', '-k', `file:${join(dir, 'missing.key')}`], Buffer.from('x'))
+    assert.equal(r.code, 3)
+    assert.match(r.stderr, /missing\.key: cannot read the key file: no such file \[ERR_KEY_FILE\]/)
+    const key = join(dir, 'k.key')
+    await cli(['keygen', '-q', '-o', key])
+    const r2 = await cli(['encrypt', '-k', `file:${key}`, join(dir, 'nope.txt')])
+    assert.equal(r2.code, 4)
+    assert.match(r2.stderr, /nope\.txt: no such file/)
+  })
+})
