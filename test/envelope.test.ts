@@ -215,6 +215,15 @@ describe('argument checks', () => {
 })
 
 describe('secret hygiene', () => {
+  it('LocalKeyring copies its key, even from a Buffer (whose slice() is only a view)', async () => {
+    const key = Buffer.from(pattern(32, 42))
+    const local = new LocalKeyring({ keyId: 'copy-test', key })
+    const message = await new Envelope({ keyring: local }).encrypt('x')
+    key.fill(0)
+    const { plaintext } = await new Envelope({ keyring: local }).decrypt(message)
+    assert.equal(new TextDecoder().decode(plaintext), 'x')
+  })
+
   it('keyrings and data keys never print or serialise key bytes', async () => {
     const key = pattern(32, 99)
     const hex = Buffer.from(key).toString('hex')

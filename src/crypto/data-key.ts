@@ -4,6 +4,7 @@
  * `bytes`, which keyrings and the envelope use and nothing prints.
  * @module
  */
+import { copyBytes } from '@noble/ciphers/utils.js'
 import { invalidArgument } from '../errors.js'
 import { KEY_BYTES } from '../format/constants.js'
 
@@ -41,7 +42,7 @@ export class DataKey {
 
   /** A copy that can be wiped independently (for caches that outlive one message). */
   clone(): DataKey {
-    return new DataKey(this.bytes.slice())
+    return new DataKey(copyBytes(this.bytes))
   }
 
   toJSON(): string {

@@ -8,6 +8,7 @@
  * deterministic encoding of what they decode to, so every message has one spelling.
  * @module
  */
+import { copyBytes } from '@noble/ciphers/utils.js'
 import { FormatError, LimitError, UnsupportedError } from '../errors.js'
 import type { CanonicalContext } from './context.js'
 import { isCanonicalOrder } from './context.js'
@@ -88,10 +89,10 @@ export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE): 
   if (!isCanonical(bytes, item)) throw new FormatError('header is not in deterministic CBOR encoding')
   return {
     suite,
-    messageId: messageId.slice(),
+    messageId: copyBytes(messageId),
     frameSize,
     context: context as Map<string, string>,
-    commitment: commitment.slice(),
+    commitment: copyBytes(commitment),
   }
 }
 
@@ -151,7 +152,7 @@ export function decodeRecipients(bytes: Uint8Array, maxWrappedKeys: number): Rec
     const [type, keyId, wrapped] = entry as unknown[]
     const problem = checkRecipient(type, keyId, wrapped)
     if (problem !== undefined) throw new FormatError(`recipient ${out.length}: ${problem}`)
-    out.push({ type: type as string, keyId: keyId as string, wrapped: (wrapped as Uint8Array).slice() })
+    out.push({ type: type as string, keyId: keyId as string, wrapped: copyBytes(wrapped as Uint8Array) })
   }
   if (!isCanonical(bytes, item)) throw new FormatError('recipients are not in deterministic CBOR encoding')
   return out

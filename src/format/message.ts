@@ -8,6 +8,7 @@
  * limit as soon as the length is readable, before waiting for or allocating anything.
  * @module
  */
+import { copyBytes } from '@noble/ciphers/utils.js'
 import { FormatError, LimitError, UnsupportedError } from '../errors.js'
 import {
   DEFAULT_MAX_WRAPPED_KEYS,
@@ -84,8 +85,8 @@ export function parseHead(bytes: Uint8Array, limits: ReadLimits = {}): HeadResul
   return {
     head: {
       header,
-      authenticated: bytes.slice(0, PREAMBLE_BYTES + h),
-      headerTag: bytes.slice(PREAMBLE_BYTES + h, tagEnd),
+      authenticated: copyBytes(bytes.subarray(0, PREAMBLE_BYTES + h)),
+      headerTag: copyBytes(bytes.subarray(PREAMBLE_BYTES + h, tagEnd)),
       recipients,
       bodyOffset,
     },

@@ -11,7 +11,7 @@
  *   wrapped  = salt || AES-256-GCM(wrap-key, nonce = 0^96, data key, aad)      (80 bytes)
  * @module
  */
-import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/ciphers/utils.js'
+import { bytesToHex, copyBytes, hexToBytes, utf8ToBytes } from '@noble/ciphers/utils.js'
 import { backend } from '#crypto-backend'
 import type { CryptoBackend } from '../crypto/backend.js'
 import { DataKey } from '../crypto/data-key.js'
@@ -75,7 +75,7 @@ export class LocalKeyring implements Keyring {
     if (!(key instanceof Uint8Array) || key.length !== KEY_BYTES) {
       throw invalidArgument(`key must be a Uint8Array of ${KEY_BYTES} bytes (a 256-bit key)`)
     }
-    this.#key = key.slice()
+    this.#key = copyBytes(key) // a copy even when `key` is a Buffer (whose slice() is a view)
   }
 
   /** A keyring with a new random master key. `keyId` defaults to `local:` and 16 random hex digits. */

@@ -1,0 +1,51 @@
+/** Small timing helpers: every figure is the median of several timed runs, measured side by side. */
+
+export interface Measured {
+  /** Median seconds per operation. */
+  readonly seconds: number
+  readonly runs: number
+}
+
+/**
+ * Times `fn` repeatedly: each run loops until at least `minMs` elapsed, and the result is
+ * the median per-operation time over `runs` runs (after one warm-up run).
+ */
+export async function measure(fn: () => unknown, options: { runs?: number; minMs?: number } = {}): Promise<Measured> {
+  const runs = options.runs ?? 7
+  const minMs = options.minMs ?? 150
+  const samples: number[] = []
+  for (let r = 0; r <= runs; r++) {
+    let ops = 0
+    const start = process.hrtime.bigint()
+    let elapsed = 0
+    do {
+      const result = fn()
+      if (result instanceof Promise) await result
+      ops++
+      elapsed = Number(process.hrtime.bigint() - start) / 1e6
+    } while (elapsed < minMs)
+    if (r > 0) samples.push(elapsed / 1000 / ops) // run 0 warms up
+  }
+  samples.sort((a, b) => a - b)
+  return { seconds: samples[Math.floor(samples.length / 2)]!, runs }
+}
+
+export const mbps = (bytes: number, m: Measured): number => bytes / m.seconds / 1e6
+export const opsPerSecond = (m: Measured): number => 1 / m.seconds
+
+export function formatSize(bytes: number): string {
+  if (bytes >= 1 << 30) return `${bytes / (1 << 30)} GiB`
+  if (bytes >= 1 << 20) return `${bytes / (1 << 20)} MiB`
+  if (bytes >= 1 << 10) return `${bytes / (1 << 10)} KiB`
+  return `${bytes} B`
+}
+
+/** Prints an aligned table. */
+export function table(header: string[], rows: Array<Array<string | number>>): void {
+  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toLocaleString('en-US', { maximumFractionDigits: 1 }) : c)))]
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)))
+  for (const [n, row] of cells.entries()) {
+    console.log(row.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]!) : String(c).padStart(widths[i]!))).join('  '))
+    if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+  }
+}
