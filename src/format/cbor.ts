@@ -4,7 +4,7 @@
  * and any other CBOR library can read and write it.
  * @module
  */
-import { Encoder } from 'cbor-x'
+import { Encoder } from 'cbor-x/encode' // not 'cbor-x': its node entry loads a native string extractor; the JS path is the same on every runtime
 import { FormatError } from '../errors.js'
 
 const codec = new Encoder({
