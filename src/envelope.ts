@@ -20,6 +20,7 @@ import type { MessageHead } from './format/message.js'
 import { parseHead } from './format/message.js'
 import { splitBody } from './crypto/frames.js'
 import type { Keyring } from './keyrings/keyring.js'
+import { KeyCache } from './cache/key-cache.js'
 import type { EnvelopeSettings } from './materials.js'
 import { decryptionMaterials, encryptionMaterials } from './materials.js'
 
@@ -36,6 +37,8 @@ export interface EnvelopeOptions {
   readonly maxWrappedKeys?: number
   /** Largest frame size accepted when reading, 64 B to 4 MiB (default 4 MiB). */
   readonly maxFrameSize?: number
+  /** A {@link KeyCache} of data keys, so hot paths do not call the keyring per message. */
+  readonly cache?: KeyCache
 }
 
 /** Options of {@link Envelope.encrypt}. */
@@ -71,6 +74,11 @@ function intOption(value: unknown, name: string, min: number, max: number, fallb
     throw outOfRange(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`)
   }
   return value
+}
+
+function toCache(value: unknown): KeyCache | undefined {
+  if (value === undefined || value instanceof KeyCache) return value
+  throw invalidArgument('cache must be a KeyCache')
 }
 
 function isKeyring(value: unknown): value is Keyring {
@@ -129,6 +137,7 @@ export class Envelope {
       frameSize: intOption(options.frameSize, 'frameSize', MIN_FRAME_SIZE, MAX_FRAME_SIZE, DEFAULT_FRAME_SIZE),
       maxWrappedKeys: intOption(options.maxWrappedKeys, 'maxWrappedKeys', 1, MAX_WRAPPED_KEYS, DEFAULT_MAX_WRAPPED_KEYS),
       maxFrameSize: intOption(options.maxFrameSize, 'maxFrameSize', MIN_FRAME_SIZE, MAX_FRAME_SIZE, MAX_FRAME_SIZE),
+      cache: toCache(options.cache),
     })
   }
 
@@ -142,7 +151,7 @@ export class Envelope {
   async encrypt(plaintext: Uint8Array | string, options: EncryptOptions = {}): Promise<Uint8Array> {
     const bytes = toPlaintextBytes(plaintext)
     const context = canonicalContext(options.context, 'context', true)
-    const materials = await encryptionMaterials(this.settings, context, options.signal)
+    const materials = await encryptionMaterials(this.settings, context, options.signal, bytes.length)
     try {
       const { dataKey, recipients } = materials
       return sealMessage(backend, { dataKey, recipients, context, frameSize: this.settings.frameSize, messageId: newMessageId() }, bytes)

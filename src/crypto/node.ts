@@ -3,7 +3,7 @@
  * Selected by the `node` condition of `#crypto-backend`; never reaches browser bundles.
  * @module
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomFillSync, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomFillSync, timingSafeEqual } from 'node:crypto'
 import type { CryptoBackend } from './backend.js'
 
 /**
@@ -87,6 +87,9 @@ export const backend: CryptoBackend = {
   },
   open: decipher,
   hkdfSha512,
+  sha256(data) {
+    return new Uint8Array(createHash('sha256').update(data).digest())
+  },
   randomBytes,
   equal(a, b) {
     return a.length === b.length && timingSafeEqual(a, b)

@@ -6,7 +6,7 @@
 import { gcm } from '@noble/ciphers/aes.js'
 import { equalBytes, randomBytes } from '@noble/ciphers/utils.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
-import { sha512 } from '@noble/hashes/sha2.js'
+import { sha256, sha512 } from '@noble/hashes/sha2.js'
 import type { CryptoBackend } from './backend.js'
 
 function open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined {
@@ -36,6 +36,9 @@ export const backend: CryptoBackend = {
   open,
   hkdfSha512(ikm, salt, info, length) {
     return hkdf(sha512, ikm, salt, info, length)
+  },
+  sha256(data) {
+    return sha256(data)
   },
   randomBytes(length) {
     return randomBytes(length)

@@ -1,0 +1,340 @@
+/**
+ * The data-key cache: decrypted data keys in an LRU (lru-cache) so hot paths do not call KMS
+ * per message, with limits, in-flight joining and zeroing on eviction.
+ *
+ * What it never changes: a cached key goes through exactly the checks a fresh one does
+ * (expectContext before, commitment and header tag after, the keyring's own key list), and
+ * every message still gets its own message id and derived keys, so no nonce repeats under one
+ * key however often a data key is reused.
+ * @module
+ */
+import { bytesToHex } from '@noble/ciphers/utils.js'
+import { LRUCache } from 'lru-cache'
+import { backend } from '#crypto-backend'
+import type { DataKey } from '../crypto/data-key.js'
+import { AbortError, invalidArgument, outOfRange } from '../errors.js'
+import { encodeCbor } from '../format/cbor.js'
+import type { CanonicalContext } from '../format/context.js'
+import type { Recipient } from '../format/header.js'
+import type { Keyring } from '../keyrings/keyring.js'
+
+/** Options of {@link KeyCache}. */
+export interface KeyCacheOptions {
+  /** Most entries held (encrypt and decrypt side together); the least recently used go first. */
+  readonly maxEntries: number
+  /** Milliseconds an entry may be used after its key was obtained. Required: reuse without an age limit is never the default. */
+  readonly maxAge: number
+  /** Messages encrypted under one cached data key before a new one is generated (default 2^32). */
+  readonly maxMessagesPerKey?: number
+  /** Plaintext bytes encrypted under one cached data key before a new one is generated (default unlimited). */
+  readonly maxBytesPerKey?: number
+  /** Entries of different partitions are never shared, even in one cache store (e.g. one per tenant). Default "". */
+  readonly partition?: string
+}
+
+/** Counters of a cache store (shared by its partitions). */
+export interface KeyCacheStats {
+  /** Lookups answered from the cache. */
+  readonly hits: number
+  /** Lookups that called the keyring. */
+  readonly misses: number
+  /** Lookups that joined a keyring call already in flight for the same entry. */
+  readonly joined: number
+  /** Entries dropped for room (LRU). */
+  readonly evictions: number
+  /** Entries dropped because they outlived maxAge. */
+  readonly expirations: number
+  /** Encryptions that bypassed the cache (stream of unknown length with a byte limit). */
+  readonly bypassed: number
+  /** Entries held now. */
+  readonly entries: number
+}
+
+interface EncryptEntry {
+  readonly kind: 'encrypt'
+  readonly dataKey: DataKey
+  readonly recipients: readonly Recipient[]
+  messages: number
+  bytes: number
+}
+
+interface DecryptEntry {
+  readonly kind: 'decrypt'
+  readonly dataKey: DataKey
+  readonly recipient: Recipient
+}
+
+type Entry = EncryptEntry | DecryptEntry
+
+interface Inflight {
+  readonly promise: Promise<Entry>
+  readonly controller: AbortController
+  waiters: number
+}
+
+interface Counters {
+  hits: number
+  misses: number
+  joined: number
+  evictions: number
+  expirations: number
+  bypassed: number
+}
+
+/** The storage shared by a cache and the partitions made from it with `withPartition`. */
+class Store {
+  readonly lru: LRUCache<string, Entry>
+  readonly inflight = new Map<string, Inflight>()
+  readonly counters: Counters = { hits: 0, misses: 0, joined: 0, evictions: 0, expirations: 0, bypassed: 0 }
+
+  constructor(maxEntries: number, maxAge: number) {
+    const counters = this.counters
+    this.lru = new LRUCache<string, Entry>({
+      max: maxEntries,
+      ttl: maxAge,
+      dispose: (entry, _key, reason) => {
+        // The cache owns its copy of every key: zero it however the entry leaves.
+        entry.dataKey.wipe()
+        if (reason === 'evict') counters.evictions++
+        else if (reason === 'expire') counters.expirations++
+      },
+    })
+    // Expired keys are purged (and zeroed) within a second rather than when next touched; one
+    // unref'd timer per store, which stops once the store is garbage.
+    const ref = new WeakRef(this.lru)
+    const timer: ReturnType<typeof setInterval> = setInterval(() => {
+      const lru = ref.deref()
+      if (lru === undefined) clearInterval(timer)
+      else lru.purgeStale()
+    }, Math.min(maxAge, 1000))
+    ;(timer as { unref?: () => void }).unref?.()
+  }
+}
+
+const DEFAULT_MAX_MESSAGES = 2 ** 32
+/** Passes a store to a partition view without widening the public constructor. */
+const SHARED_STORE = Symbol('shared store')
+
+function positiveInt(value: unknown, name: string, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw outOfRange(`${name} must be an integer from 1 to ${max}, got ${String(value)}`)
+  }
+  return value
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise
+  if (signal.aborted) return Promise.reject(new AbortError({ cause: signal.reason }))
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortError({ cause: signal.reason }))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}
+
+/** @internal What a cache needs from the envelope to fill an encrypt entry. */
+export type GenerateFn = (signal: AbortSignal) => Promise<{ dataKey: DataKey; recipients: readonly Recipient[] }>
+/** @internal What a cache needs from the envelope to fill a decrypt entry. */
+export type UnwrapFn = (signal: AbortSignal) => Promise<{ dataKey: DataKey; recipient: Recipient }>
+
+/**
+ * An LRU cache of data keys for {@link Envelope} (`new Envelope({ keyring, cache })`).
+ *
+ * Decrypt side: a message whose wrapped keys, context and keyring match a cached entry is
+ * decrypted without calling the keyring. Encrypt side: messages with the same keyring,
+ * partition and context reuse one data key while within `maxAge`, `maxMessagesPerKey` and
+ * `maxBytesPerKey`. Concurrent misses for one entry share a single keyring call.
+ *
+ * @example
+ * ```ts
+ * const cache = new KeyCache({ maxEntries: 1000, maxAge: 5 * 60_000, maxMessagesPerKey: 100_000 })
+ * const env = new Envelope({ keyring, cache })
+ * ```
+ * @throws RangeError `ERR_INVALID_ARGUMENT` for missing or out-of-range limits.
+ */
+export class KeyCache {
+  readonly #store: Store
+  readonly #partition: string
+  readonly maxEntries: number
+  readonly maxAge: number
+  readonly maxMessagesPerKey: number
+  readonly maxBytesPerKey: number
+
+  constructor(options: KeyCacheOptions) {
+    if (options === null || typeof options !== 'object') throw invalidArgument('KeyCache needs options: { maxEntries, maxAge }')
+    this.maxEntries = positiveInt(options.maxEntries, 'maxEntries', 10_000_000)
+    this.maxAge = positiveInt(options.maxAge, 'maxAge', 2 ** 31 - 1)
+    this.maxMessagesPerKey = options.maxMessagesPerKey === undefined ? DEFAULT_MAX_MESSAGES : positiveInt(options.maxMessagesPerKey, 'maxMessagesPerKey', DEFAULT_MAX_MESSAGES)
+    this.maxBytesPerKey = options.maxBytesPerKey === undefined ? Number.POSITIVE_INFINITY : positiveInt(options.maxBytesPerKey, 'maxBytesPerKey', Number.MAX_SAFE_INTEGER)
+    if (options.partition !== undefined && typeof options.partition !== 'string') throw invalidArgument('partition must be a string')
+    this.#partition = options.partition ?? ''
+    this.#store = (options as { [SHARED_STORE]?: Store })[SHARED_STORE] ?? new Store(this.maxEntries, this.maxAge)
+  }
+
+  /** The partition this view of the cache reads and writes. */
+  get partition(): string {
+    return this.#partition
+  }
+
+  /** A view of the same store (same memory bound, same counters) for another partition. */
+  withPartition(partition: string): KeyCache {
+    return new KeyCache({
+      maxEntries: this.maxEntries,
+      maxAge: this.maxAge,
+      maxMessagesPerKey: this.maxMessagesPerKey,
+      ...(Number.isFinite(this.maxBytesPerKey) ? { maxBytesPerKey: this.maxBytesPerKey } : {}),
+      partition,
+      [SHARED_STORE]: this.#store,
+    } as KeyCacheOptions)
+  }
+
+  /** Counters of the store (shared by all partitions of it). */
+  stats(): KeyCacheStats {
+    return { ...this.#store.counters, entries: this.#store.lru.size }
+  }
+
+  /** Drops (and zeroes) every entry of the store, in every partition. */
+  clear(): void {
+    this.#store.lru.clear()
+  }
+
+  #entryKey(side: string, keyrings: readonly Keyring[], suite: number, context: CanonicalContext, recipients?: readonly Recipient[]): string {
+    const material = encodeCbor([
+      'KMSE v1 cache',
+      side,
+      this.#partition,
+      keyrings.map((k) => k.cacheId),
+      suite,
+      context,
+      (recipients ?? []).map((r) => [r.type, r.keyId, r.wrapped]),
+    ])
+    return bytesToHex(backend.sha256(material))
+  }
+
+  /** Runs `start` once per entry key among concurrent callers; aborts it only when every waiter has gone. */
+  async #join(key: string, start: (signal: AbortSignal) => Promise<Entry>, signal: AbortSignal | undefined): Promise<Entry> {
+    const store = this.#store
+    let flight = store.inflight.get(key)
+    if (flight === undefined) {
+      store.counters.misses++
+      const controller = new AbortController()
+      const promise = start(controller.signal)
+      const created: Inflight = { promise, controller, waiters: 0 }
+      flight = created
+      store.inflight.set(key, created)
+      // A failure is not cached: the next lookup starts a fresh call.
+      promise.then(
+        () => store.inflight.get(key) === created && store.inflight.delete(key),
+        () => store.inflight.get(key) === created && store.inflight.delete(key),
+      )
+    } else {
+      store.counters.joined++
+    }
+    flight.waiters++
+    try {
+      return await abortable(flight.promise, signal)
+    } finally {
+      flight.waiters--
+      if (flight.waiters === 0 && signal?.aborted) flight.controller.abort(signal.reason)
+    }
+  }
+
+  /** @internal A data key for a new message, reused within the limits. The caller wipes the returned copy. */
+  async encryptionKey(
+    keyrings: readonly Keyring[],
+    suite: number,
+    context: CanonicalContext,
+    plaintextLength: number | undefined,
+    generate: GenerateFn,
+    signal: AbortSignal | undefined,
+  ): Promise<{ dataKey: DataKey; recipients: readonly Recipient[] } | undefined> {
+    if (plaintextLength === undefined && Number.isFinite(this.maxBytesPerKey)) {
+      // A byte limit cannot be honoured for a length not known in advance.
+      this.#store.counters.bypassed++
+      return undefined
+    }
+    const bytes = plaintextLength ?? 0
+    if (bytes > this.maxBytesPerKey) {
+      this.#store.counters.bypassed++
+      return undefined
+    }
+    const key = this.#entryKey('encrypt', keyrings, suite, context)
+    const lru = this.#store.lru
+    // Each pass either reserves a use of an entry or replaces an exhausted one; a burst of
+    // concurrent callers may need a few passes, never unboundedly many.
+    for (;;) {
+      let entry = lru.get(key) as EncryptEntry | undefined
+      if (entry !== undefined) {
+        this.#store.counters.hits++
+      } else {
+        entry = (await this.#join(key, async (sig) => {
+          const generated = await generate(sig)
+          const fresh: EncryptEntry = { kind: 'encrypt', dataKey: generated.dataKey, recipients: generated.recipients, messages: 0, bytes: 0 }
+          lru.set(key, fresh)
+          return fresh
+        }, signal)) as EncryptEntry
+      }
+      if (entry.dataKey.wiped || entry.messages >= this.maxMessagesPerKey || entry.bytes + bytes > this.maxBytesPerKey) {
+        if (lru.peek(key) === entry) lru.delete(key)
+        continue
+      }
+      entry.messages++
+      entry.bytes += bytes
+      const copy = entry.dataKey.clone()
+      if (entry.messages >= this.maxMessagesPerKey || entry.bytes >= this.maxBytesPerKey) lru.delete(key) // used up: zero it now
+      return { dataKey: copy, recipients: entry.recipients }
+    }
+  }
+
+  /**
+   * @internal The data key of a message's recipients, from the cache or from `unwrap`. The
+   * caller still checks it against the message (commitment, header tag). The caller wipes the copy.
+   */
+  async decryptionKey(
+    keyrings: readonly Keyring[],
+    suite: number,
+    context: CanonicalContext,
+    recipients: readonly Recipient[],
+    unwrap: UnwrapFn,
+    signal: AbortSignal | undefined,
+  ): Promise<{ dataKey: DataKey; recipient: Recipient }> {
+    const key = this.#entryKey('decrypt', keyrings, suite, context, recipients)
+    const lru = this.#store.lru
+    for (let pass = 0; ; pass++) {
+      let entry = lru.get(key) as DecryptEntry | undefined
+      // Same rule as a miss: only a recipient one of these keyrings accepts may be used.
+      if (entry !== undefined && keyrings.some((k) => k.canUnwrap(entry!.recipient))) {
+        this.#store.counters.hits++
+      } else {
+        entry = (await this.#join(key, async (sig) => {
+          const { dataKey, recipient } = await unwrap(sig)
+          const fresh: DecryptEntry = { kind: 'decrypt', dataKey, recipient }
+          lru.set(key, fresh)
+          return fresh
+        }, signal)) as DecryptEntry
+      }
+      if (!entry.dataKey.wiped) return { dataKey: entry.dataKey.clone(), recipient: entry.recipient }
+      // Evicted and zeroed between the call and now (a tiny cache under heavy churn): look
+      // again, and after a few tries go to the keyring without the cache.
+      if (pass >= 3) return unwrap(signal ?? new AbortController().signal)
+    }
+  }
+
+  toJSON(): object {
+    return { type: 'KeyCache', partition: this.#partition, ...this.stats() }
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `KeyCache ${JSON.stringify(this.toJSON())}`
+  }
+}
+
