@@ -5,6 +5,8 @@
  */
 import { cpus } from 'node:os'
 import { benchBuffers, printBuffers } from './buffer.js'
+import { benchCached, printCached } from './cached.js'
 
 console.log(`kms-envelope benchmarks: Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, ${new Date().toISOString()}`)
 printBuffers(await benchBuffers())
+printCached(await benchCached())

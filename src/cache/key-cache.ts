@@ -207,17 +207,21 @@ export class KeyCache {
     this.#store.lru.clear()
   }
 
-  #entryKey(side: string, keyrings: readonly Keyring[], suite: number, context: CanonicalContext, recipients?: readonly Recipient[]): string {
-    const material = encodeCbor([
-      'KMSE v1 cache',
-      side,
-      this.#partition,
-      keyrings.map((k) => k.cacheId),
-      suite,
-      context,
-      (recipients ?? []).map((r) => [r.type, r.keyId, r.wrapped]),
-    ])
+  /**
+   * Decrypt entries: SHA-256 of the canonical CBOR of everything that determines the key
+   * (wrapped keys can be kilobytes, so entries are keyed by a digest).
+   */
+  #decryptKey(keyrings: readonly Keyring[], suite: number, context: CanonicalContext, recipients: readonly Recipient[]): string {
+    const material = encodeCbor(['KMSE v1 cache', this.#partition, keyrings.map((k) => k.cacheId), suite, context, recipients.map((r) => [r.type, r.keyId, r.wrapped])])
     return bytesToHex(backend.sha256(material))
+  }
+
+  /**
+   * Encrypt entries: an unambiguous string (JSON of the parts), cheaper than a digest on the
+   * path every cached encryption takes, and bounded by the context limit.
+   */
+  #encryptKey(keyrings: readonly Keyring[], suite: number, context: CanonicalContext): string {
+    return JSON.stringify(['e', this.#partition, keyrings.map((k) => k.cacheId), suite, [...context]])
   }
 
   /** Runs `start` once per entry key among concurrent callers; aborts it only when every waiter has gone. */
@@ -267,7 +271,7 @@ export class KeyCache {
       this.#store.counters.bypassed++
       return undefined
     }
-    const key = this.#entryKey('encrypt', keyrings, suite, context)
+    const key = this.#encryptKey(keyrings, suite, context)
     const lru = this.#store.lru
     // Each pass either reserves a use of an entry or replaces an exhausted one; a burst of
     // concurrent callers may need a few passes, never unboundedly many.
@@ -307,7 +311,7 @@ export class KeyCache {
     unwrap: UnwrapFn,
     signal: AbortSignal | undefined,
   ): Promise<{ dataKey: DataKey; recipient: Recipient }> {
-    const key = this.#entryKey('decrypt', keyrings, suite, context, recipients)
+    const key = this.#decryptKey(keyrings, suite, context, recipients)
     const lru = this.#store.lru
     for (let pass = 0; ; pass++) {
       let entry = lru.get(key) as DecryptEntry | undefined

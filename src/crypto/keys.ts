@@ -15,11 +15,17 @@ import { COMMITMENT_BYTES, KEY_BYTES, KEY_SCHEDULE_LABEL } from '../format/const
 
 const LABEL = utf8ToBytes(KEY_SCHEDULE_LABEL)
 
+const infos = new Map<number, Uint8Array>()
+
 function info(suite: number): Uint8Array {
-  const out = new Uint8Array(LABEL.length + 2)
-  out.set(LABEL, 0)
-  out[LABEL.length] = suite >> 8
-  out[LABEL.length + 1] = suite & 0xff
+  let out = infos.get(suite)
+  if (out === undefined) {
+    out = new Uint8Array(LABEL.length + 2)
+    out.set(LABEL, 0)
+    out[LABEL.length] = suite >> 8
+    out[LABEL.length + 1] = suite & 0xff
+    infos.set(suite, out)
+  }
   return out
 }
 

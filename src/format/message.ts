@@ -119,8 +119,13 @@ export function encodeAuthenticated(header: Header): Uint8Array {
   return out
 }
 
-/** The recipients section with its length prefix. */
+/** Encoded sections by list: a cached data key's recipients are encoded once, not per message. */
+const encodedSections = new WeakMap<readonly Recipient[], Uint8Array>()
+
+/** The recipients section with its length prefix. The list must not be mutated afterwards. */
 export function encodeRecipientsSection(recipients: readonly Recipient[]): Uint8Array {
+  const known = encodedSections.get(recipients)
+  if (known !== undefined) return known
   const r = encodeRecipients(recipients)
   if (r.length > MAX_RECIPIENTS_BYTES) {
     throw new LimitError(`the recipients section would be ${r.length} bytes; the limit is ${MAX_RECIPIENTS_BYTES}: use fewer keys`)
@@ -128,5 +133,6 @@ export function encodeRecipientsSection(recipients: readonly Recipient[]): Uint8
   const out = new Uint8Array(RECIPIENTS_LENGTH_BYTES + r.length)
   new DataView(out.buffer).setUint32(0, r.length)
   out.set(r, RECIPIENTS_LENGTH_BYTES)
+  encodedSections.set(recipients, out)
   return out
 }
