@@ -1,0 +1,118 @@
+/**
+ * kms-envelope beside the AWS Encryption SDK (raw AES keyring, committing suites), raw
+ * node:crypto AES-256-GCM and `openssl speed`, on the same data in the same run.
+ */
+import { execFileSync } from 'node:child_process'
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { Envelope, KeyCache, LocalKeyring } from '../src/index.js'
+import { esdk, esdkCachingManager, esdkKeyring, ESDK_SUITE_SIGNED, ESDK_SUITE_UNSIGNED } from './esdk.js'
+import { mbps, measure, opsPerSecond } from './lib.js'
+
+const MiB = 1024 * 1024
+
+/** `openssl speed -evp aes-256-gcm` at 16 KiB blocks, in MB/s, or undefined without openssl. */
+export function opensslGcm16k(): number | undefined {
+  try {
+    const out = execFileSync('openssl', ['speed', '-evp', 'aes-256-gcm', '-bytes', '16384', '-seconds', '3'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    const match = /AES-256-GCM\s+([\d.]+)k/.exec(out)
+    return match === null ? undefined : (Number(match[1]) * 1000) / 1e6
+  } catch {
+    return undefined
+  }
+}
+
+/** node:crypto AES-256-GCM over a buffer in 64 KiB updates (one key, one nonce): the primitive's own speed. */
+function rawChunked(key: Buffer, iv: Buffer, data: Uint8Array, out: Uint8Array): void {
+  const c = createCipheriv('aes-256-gcm', key, iv)
+  for (let at = 0; at < data.length; at += 65536) out.set(c.update(data.subarray(at, at + 65536)), at)
+  c.final()
+}
+
+export interface BufferComparison {
+  readonly size: number
+  readonly ours: { encrypt: number; decrypt: number }
+  readonly esdk: { encrypt: number; decrypt: number }
+  readonly esdkSigned: { encrypt: number; decrypt: number }
+  readonly nodeCrypto: { encrypt: number; decrypt: number }
+}
+
+export async function compareBuffers(size = 64 * MiB): Promise<BufferComparison> {
+  const key = randomBytes(32)
+  const data = randomBytes(size)
+  const env = new Envelope({ keyring: new LocalKeyring({ keyId: 'bench', key }) })
+  const ring = esdkKeyring(key)
+  const ours = await env.encrypt(data)
+  const theirs = (await esdk.encrypt(ring, data, { suiteId: ESDK_SUITE_UNSIGNED })).result
+  const theirsSigned = (await esdk.encrypt(ring, data, { suiteId: ESDK_SUITE_SIGNED })).result
+  const iv = randomBytes(12)
+  const out = new Uint8Array(size)
+  const c = createCipheriv('aes-256-gcm', key, iv)
+  const sealed = c.update(data)
+  c.final()
+  const tag = c.getAuthTag()
+  const opts = { runs: 5, minMs: 500 }
+  const r = async (fn: () => unknown) => mbps(size, await measure(fn, opts))
+  return {
+    size,
+    ours: { encrypt: await r(() => env.encrypt(data)), decrypt: await r(() => env.decrypt(ours)) },
+    esdk: { encrypt: await r(() => esdk.encrypt(ring, data, { suiteId: ESDK_SUITE_UNSIGNED })), decrypt: await r(() => esdk.decrypt(ring, theirs)) },
+    esdkSigned: { encrypt: await r(() => esdk.encrypt(ring, data, { suiteId: ESDK_SUITE_SIGNED })), decrypt: await r(() => esdk.decrypt(ring, theirsSigned)) },
+    nodeCrypto: {
+      encrypt: await r(() => rawChunked(key, iv, data, out)),
+      decrypt: await r(() => {
+        const d = createDecipheriv('aes-256-gcm', key, iv)
+        d.setAuthTag(tag)
+        for (let at = 0; at < size; at += 65536) out.set(d.update(sealed.subarray(at, at + 65536)), at)
+        d.final()
+      }),
+    },
+  }
+}
+
+export interface CachedComparison {
+  readonly ours: { encrypt: number; decrypt: number }
+  readonly esdk: { encrypt: number; decrypt: number }
+  readonly esdkSigned: { encrypt: number; decrypt: number }
+}
+
+export async function compareCached(size = 100): Promise<CachedComparison> {
+  const key = randomBytes(32)
+  const data = randomBytes(size)
+  const context = { tenant: 'acme' }
+  const env = new Envelope({ keyring: new LocalKeyring({ keyId: 'bench', key }), cache: new KeyCache({ maxEntries: 1000, maxAge: 600_000 }) })
+  const cmm = esdkCachingManager(esdkKeyring(key), 600_000)
+  // The SDK caches only when it knows the plaintext length: buffers give it.
+  const ours = await env.encrypt(data, { context })
+  const theirs = (await esdk.encrypt(cmm, data, { suiteId: ESDK_SUITE_UNSIGNED, encryptionContext: context })).result
+  const theirsSigned = (await esdk.encrypt(cmm, data, { suiteId: ESDK_SUITE_SIGNED, encryptionContext: context })).result
+  const opts = { runs: 5, minMs: 300 }
+  const r = async (fn: () => unknown) => opsPerSecond(await measure(fn, opts))
+  return {
+    ours: { encrypt: await r(() => env.encrypt(data, { context })), decrypt: await r(() => env.decrypt(ours)) },
+    esdk: { encrypt: await r(() => esdk.encrypt(cmm, data, { suiteId: ESDK_SUITE_UNSIGNED, encryptionContext: context })), decrypt: await r(() => esdk.decrypt(cmm, theirs)) },
+    esdkSigned: { encrypt: await r(() => esdk.encrypt(cmm, data, { suiteId: ESDK_SUITE_SIGNED, encryptionContext: context })), decrypt: await r(() => esdk.decrypt(cmm, theirsSigned)) },
+  }
+}
+
+export interface OverheadComparison {
+  readonly plaintext: number
+  readonly ours: number
+  readonly oursWithContext: number
+  readonly esdk: number
+  readonly esdkSigned: number
+}
+
+/** Bytes added to a 100-byte plaintext, one local/raw AES key, no context and a two-pair context. */
+export async function compareOverhead(size = 100): Promise<OverheadComparison> {
+  const key = randomBytes(32)
+  const data = randomBytes(size)
+  const env = new Envelope({ keyring: new LocalKeyring({ keyId: 'bench', key }) })
+  const ring = esdkKeyring(key)
+  return {
+    plaintext: size,
+    ours: (await env.encrypt(data)).length - size,
+    oursWithContext: (await env.encrypt(data, { context: { tenant: 'acme', table: 'users' } })).length - size,
+    esdk: (await esdk.encrypt(ring, data, { suiteId: ESDK_SUITE_UNSIGNED })).result.length - size,
+    esdkSigned: (await esdk.encrypt(ring, data, { suiteId: ESDK_SUITE_SIGNED })).result.length - size,
+  }
+}
