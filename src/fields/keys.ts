@@ -1,0 +1,58 @@
+/**
+ * Key derivations of field encryption (all HKDF-SHA-512, RFC 5869, empty salt):
+ *
+ *   field key    = HKDF(content key of the record, info = "KMSE v1 field" || 0x00 || path, 32)
+ *   scope        = SHA-256(CBOR [path, context])            context: the record's, canonical order
+ *   SIV key      = HKDF(index key, info = "KMSE v1 deterministic" || 0x00 || scope, 64)   AES-256-SIV
+ *   blind key    = HKDF(index key, info = "KMSE v1 blind index" || 0x00 || scope, 32)     HMAC-SHA-256
+ *   field AAD    = UTF-8(prefix || path)                    e.g. "kmse1r.profile.address"
+ *
+ * The content key is fresh per record (per message id), so a field key encrypts exactly one
+ * value and AES-256-GCM can use the all-zero nonce. The scope is hashed because contexts can
+ * be large and node:crypto refuses HKDF info over 1024 bytes.
+ * @module
+ */
+import { utf8ToBytes } from '@noble/ciphers/utils.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { backend } from '#crypto-backend'
+import { encodeCbor } from '../format/cbor.js'
+import type { CanonicalContext } from '../format/context.js'
+import { KEY_BYTES } from '../format/constants.js'
+
+const FIELD_LABEL = utf8ToBytes('KMSE v1 field\0')
+const SIV_LABEL = utf8ToBytes('KMSE v1 deterministic\0')
+const BLIND_LABEL = utf8ToBytes('KMSE v1 blind index\0')
+const EMPTY = new Uint8Array(0)
+/** AES-256-SIV takes two 256-bit keys (RFC 5297; 128-bit MAC keys are too weak across many keys, as Tink notes). */
+export const SIV_KEY_BYTES = 64
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length)
+  out.set(a, 0)
+  out.set(b, a.length)
+  return out
+}
+
+/** Per-record, per-path key. The caller wipes it. */
+export function fieldKey(contentKey: Uint8Array, path: string): Uint8Array {
+  return backend.hkdfSha512(contentKey, EMPTY, concat(FIELD_LABEL, utf8ToBytes(path)), KEY_BYTES)
+}
+
+export function fieldAad(prefix: string, path: string): Uint8Array {
+  return utf8ToBytes(prefix + path)
+}
+
+/** Names one (path, context) pair in a fixed 32 bytes. */
+export function scopeOf(path: string, context: CanonicalContext): Uint8Array {
+  return sha256(encodeCbor([path, context]))
+}
+
+/** Per-(path, context) AES-256-SIV key for deterministic fields. The caller wipes it. */
+export function sivKey(indexKey: Uint8Array, scope: Uint8Array): Uint8Array {
+  return backend.hkdfSha512(indexKey, EMPTY, concat(SIV_LABEL, scope), SIV_KEY_BYTES)
+}
+
+/** Per-(path, context) HMAC key for blind indexes. The caller wipes it. */
+export function blindKey(indexKey: Uint8Array, scope: Uint8Array): Uint8Array {
+  return backend.hkdfSha512(indexKey, EMPTY, concat(BLIND_LABEL, scope), KEY_BYTES)
+}
