@@ -6,6 +6,7 @@
  *   SIV key      = HKDF(index key, info = "KMSE v1 deterministic" || 0x00 || scope, 64)   AES-256-SIV
  *   blind key    = HKDF(index key, info = "KMSE v1 blind index" || 0x00 || scope, 32)     HMAC-SHA-256
  *   field AAD    = UTF-8(prefix || path)                    e.g. "kmse1r.profile.address"
+ *   tags key     = HKDF(content key of the record, info = "KMSE v1 record tags", 32)
  *
  * The content key is fresh per record (per message id), so a field key encrypts exactly one
  * value and AES-256-GCM can use the all-zero nonce. The scope is hashed because contexts can
@@ -20,6 +21,7 @@ import type { CanonicalContext } from '../format/context.js'
 import { KEY_BYTES } from '../format/constants.js'
 
 const FIELD_LABEL = utf8ToBytes('KMSE v1 field\0')
+const TAGS_LABEL = utf8ToBytes('KMSE v1 record tags')
 const SIV_LABEL = utf8ToBytes('KMSE v1 deterministic\0')
 const BLIND_LABEL = utf8ToBytes('KMSE v1 blind index\0')
 const EMPTY = new Uint8Array(0)
@@ -36,6 +38,11 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 /** Per-record, per-path key. The caller wipes it. */
 export function fieldKey(contentKey: Uint8Array, path: string): Uint8Array {
   return backend.hkdfSha512(contentKey, EMPTY, concat(FIELD_LABEL, utf8ToBytes(path)), KEY_BYTES)
+}
+
+/** Per-record key that authenticates the list of binding tags in the key field. The caller wipes it. */
+export function tagsKey(contentKey: Uint8Array): Uint8Array {
+  return backend.hkdfSha512(contentKey, EMPTY, TAGS_LABEL, KEY_BYTES)
 }
 
 export function fieldAad(prefix: string, path: string): Uint8Array {

@@ -5,12 +5,18 @@
  * Each record gets one data key from the envelope's keyrings (through materials.ts, so a
  * data-key cache serves records too) and its own message id. The record keeps its key
  * material in one extra field (`_kmse` by default): the head of a kms-envelope message with no
- * frames, followed by one 16-byte binding tag per deterministic field:
+ * frames, one 16-byte binding tag per deterministic field, and a tag over that list:
  *
- *   _kmse          = "kmse1h." base64url( preamble | header | header tag | recipients | tag* )
+ *   _kmse          = "kmse1h." base64url( preamble | header | header tag | recipients | tag* | list tag )
  *   random field   = "kmse1r." base64url( AES-256-GCM(field key, nonce 0^96, CBOR(value), AAD) )
  *   determ. field  = "kmse1d." base64url( AES-256-SIV(SIV key(path, context), AAD, CBOR(value)) )
  *   binding tag    = GCM tag of the empty plaintext under the field key, AAD = AAD || SIV bytes
+ *   list tag       = GCM tag of the empty plaintext under the tags key, AAD = tag*
+ *
+ * (GCM with the zero nonce: each of these keys is used once.) Readers check a deterministic
+ * value's binding tag by membership in the list, so a reader whose schema is a subset of the
+ * writer's still works; the list tag makes the list itself (and so every byte of the key
+ * field) authenticated.
  *
  * Keys and AAD are in keys.ts. The header (with the context) is authenticated by the header
  * tag, so a value moved to another field (other key and AAD), another record (other content
@@ -44,7 +50,7 @@ import type { PreparedValue } from './codec.js'
 import { decodeValue, encodePrepared, prepareValue } from './codec.js'
 import type { CreateIndexKeyOptions } from './deterministic.js'
 import { blindIndexBytes, createIndexKey, openIndexKey, sivOpen, sivSeal } from './deterministic.js'
-import { blindKey, fieldAad, fieldKey, scopeOf, sivKey } from './keys.js'
+import { blindKey, fieldAad, fieldKey, scopeOf, sivKey, tagsKey } from './keys.js'
 import type { FieldSchema, SchemaField } from './schema.js'
 import { assign, checkKeyField, compileSchema, copyAlong, describe, isPlainObject, lookup, MAX_SCHEMA_FIELDS, parsePath } from './schema.js'
 import { fromText, PREFIX_BLIND_INDEX, PREFIX_DETERMINISTIC, PREFIX_HEAD, PREFIX_RANDOM, textLength, toText } from './text.js'
@@ -110,7 +116,7 @@ const EMPTY = new Uint8Array(0)
 const AUTH_FAILED = 'does not decrypt: it was altered, or copied from another field, record or context'
 /** Longest key-field text accepted before decoding: the largest head plus a tag per schema field. */
 const MAX_HEAD_TEXT =
-  PREFIX_HEAD.length + textLength(PREAMBLE_BYTES + MAX_HEADER_BYTES + TAG_BYTES + RECIPIENTS_LENGTH_BYTES + MAX_RECIPIENTS_BYTES + MAX_SCHEMA_FIELDS * TAG_BYTES)
+  PREFIX_HEAD.length + textLength(PREAMBLE_BYTES + MAX_HEADER_BYTES + TAG_BYTES + RECIPIENTS_LENGTH_BYTES + MAX_RECIPIENTS_BYTES + (MAX_SCHEMA_FIELDS + 1) * TAG_BYTES)
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length)
@@ -125,6 +131,18 @@ function bindingTag(contentKey: Uint8Array, path: string, aad: Uint8Array, seale
   try {
     const tag = new Uint8Array(TAG_BYTES)
     backend.sealInto(key, ZERO_NONCE, EMPTY, concat(aad, sealed), tag, 0)
+    return tag
+  } finally {
+    key.fill(0)
+  }
+}
+
+/** The tag over the list of binding tags (possibly empty). */
+function listTag(contentKey: Uint8Array, tags: Uint8Array): Uint8Array {
+  const key = tagsKey(contentKey)
+  try {
+    const tag = new Uint8Array(TAG_BYTES)
+    backend.sealInto(key, ZERO_NONCE, EMPTY, tags, tag, 0)
     return tag
   } finally {
     key.fill(0)
@@ -274,7 +292,7 @@ export class FieldEncryptor {
           plaintext.fill(0)
         }
       }
-      out[this.#keyField] = toText(PREFIX_HEAD, concat(sealed.head, tags))
+      out[this.#keyField] = toText(PREFIX_HEAD, concat(sealed.head, concat(tags, listTag(sealed.keys.contentKey, tags))))
       return out
     } finally {
       sealed.keys.wipe()
@@ -295,13 +313,16 @@ export class FieldEncryptor {
   async decryptRecord<T = Record<string, unknown>>(stored: object, options: DecryptRecordOptions = {}): Promise<T> {
     this.#checkOpen()
     if (!isPlainObject(stored)) throw invalidArgument(`record must be a plain object, got ${describe(stored)}`)
-    const { head, tags } = this.#readHead(stored)
+    const { head, tags, listTag: listTagOf } = this.#readHead(stored)
     checkExpectedContext(head, options.expectContext)
     const present = this.#readFields(stored, options.partial === true)
     const indexKey = present.some((s) => s.field.mode === 'deterministic') ? await this.#openIndexKey() : undefined
     const { keys } = await decryptionMaterials(this.#settings, head, options.signal)
     try {
       this.#checkOpen()
+      if (!backend.equal(listTag(keys.contentKey, tags), listTagOf)) {
+        throw new FieldError(this.#keyField, 'does not authenticate its field tags: it was altered')
+      }
       const out = copyAlong(stored, present.map((s) => s.field), this.#keyField)
       for (const { field, sealed } of present) {
         let plaintext: Uint8Array | undefined
@@ -476,8 +497,8 @@ export class FieldEncryptor {
     }
   }
 
-  /** Parses the key field: a message head with no frames, then whole binding tags. */
-  #readHead(stored: Record<string, unknown>): { head: MessageHead; tags: Uint8Array } {
+  /** Parses the key field: a message head with no frames, whole binding tags, the list tag. */
+  #readHead(stored: Record<string, unknown>): { head: MessageHead; tags: Uint8Array; listTag: Uint8Array } {
     const text = stored[this.#keyField]
     if (!Object.hasOwn(stored, this.#keyField) || typeof text !== 'string') {
       throw new FieldError(this.#keyField, 'is missing or not a string: the record was not encrypted by FieldEncryptor (with this keyField), or its key material was removed')
@@ -487,11 +508,11 @@ export class FieldEncryptor {
     if (bytes === undefined) throw new FieldError(this.#keyField, `is not record key material ("${PREFIX_HEAD}" and base64url)`)
     const parsed = parseHead(bytes, this.#settings)
     if ('need' in parsed) throw new TruncatedError(`field ${JSON.stringify(this.#keyField)} holds ${bytes.length} bytes but its header needs ${parsed.need}: it was cut short`)
-    const tags = bytes.subarray(parsed.head.bodyOffset)
-    if (tags.length % TAG_BYTES !== 0 || tags.length > MAX_SCHEMA_FIELDS * TAG_BYTES) {
-      throw new FieldError(this.#keyField, `ends with ${tags.length} bytes that are not whole field tags: it was altered or cut short`)
+    const rest = bytes.subarray(parsed.head.bodyOffset)
+    if (rest.length < TAG_BYTES || rest.length % TAG_BYTES !== 0 || rest.length > (MAX_SCHEMA_FIELDS + 1) * TAG_BYTES) {
+      throw new FieldError(this.#keyField, `ends with ${rest.length} bytes that are not whole field tags: it was altered or cut short`)
     }
-    return { head: parsed.head, tags }
+    return { head: parsed.head, tags: rest.subarray(0, rest.length - TAG_BYTES), listTag: rest.subarray(rest.length - TAG_BYTES) }
   }
 
   /** Finds and decodes every schema field's text before any key service is called. */
