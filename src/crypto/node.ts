@@ -3,7 +3,7 @@
  * Selected by the `node` condition of `#crypto-backend`; never reaches browser bundles.
  * @module
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomFillSync, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomFillSync, timingSafeEqual } from 'node:crypto'
 import type { CryptoBackend } from './backend.js'
 
 /**
@@ -70,6 +70,12 @@ export const backend: CryptoBackend = {
   open: decipher,
   hkdfSha512(ikm, salt, info, length) {
     return new Uint8Array(hkdfSync('sha512', ikm, salt, info, length))
+  },
+  hmacSha512(key, data) {
+    const digest = createHmac('sha512', key).update(data).digest()
+    const out = new Uint8Array(digest)
+    digest.fill(0) // callers use it as key material: leave no copy behind
+    return out
   },
   randomBytes,
   equal(a, b) {

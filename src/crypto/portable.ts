@@ -6,6 +6,7 @@
 import { gcm } from '@noble/ciphers/aes.js'
 import { equalBytes, randomBytes } from '@noble/ciphers/utils.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
+import { hmac } from '@noble/hashes/hmac.js'
 import { sha512 } from '@noble/hashes/sha2.js'
 import type { CryptoBackend } from './backend.js'
 
@@ -36,6 +37,9 @@ export const backend: CryptoBackend = {
   open,
   hkdfSha512(ikm, salt, info, length) {
     return hkdf(sha512, ikm, salt, info, length)
+  },
+  hmacSha512(key, data) {
+    return hmac(sha512, key, data)
   },
   randomBytes(length) {
     return randomBytes(length)

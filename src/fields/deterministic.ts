@@ -14,13 +14,42 @@
 import { aessiv } from '@noble/ciphers/aes.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
+import { LRUCache } from 'lru-cache'
 import { backend } from '#crypto-backend'
 import { DataKey } from '../crypto/data-key.js'
 import type { Envelope } from '../envelope.js'
 import { FormatError, invalidArgument } from '../errors.js'
-import type { EncryptionContext } from '../format/context.js'
+import type { CanonicalContext, EncryptionContext } from '../format/context.js'
 import { KEY_BYTES } from '../format/constants.js'
+import { blindKey, scopeOf, sivKey } from './keys.js'
 import { fromText, PREFIX_INDEX_KEY, toText } from './text.js'
+
+/** Most (kind, path, context) keys kept derived; a bulk load into one table and tenant needs one per deterministic field. */
+const SCOPED_KEYS_MAX = 1024
+
+/**
+ * Keys derived from the index key per (kind, path, context), kept so a batch of records does
+ * not repeat the derivation for every record. Evicted and cleared keys are zeroed. A key handed
+ * out must be used at once (before the next `get`) and never wiped by the caller.
+ */
+export class ScopedKeys {
+  readonly #cache = new LRUCache<string, Uint8Array>({ max: SCOPED_KEYS_MAX, dispose: (key) => key.fill(0) })
+
+  get(kind: 'siv' | 'blind', indexKey: DataKey, path: string, context: CanonicalContext): Uint8Array {
+    const id = JSON.stringify([kind, path, [...context]])
+    let key = this.#cache.get(id)
+    if (key === undefined) {
+      const scope = scopeOf(path, context)
+      key = kind === 'siv' ? sivKey(indexKey.bytes, scope) : blindKey(indexKey.bytes, scope)
+      this.#cache.set(id, key)
+    }
+    return key
+  }
+
+  clear(): void {
+    this.#cache.clear()
+  }
+}
 
 /** Bytes of a blind index: 128 bits make accidental collisions negligible (2^-64 at 2^32 distinct values). */
 export const BLIND_INDEX_BYTES = 16

@@ -9,7 +9,9 @@
  *   tags key     = HKDF(content key of the record, info = "KMSE v1 record tags", 32)
  *
  * The content key is fresh per record (per message id), so a field key encrypts exactly one
- * value and AES-256-GCM can use the all-zero nonce. The scope is hashed because contexts can
+ * value and AES-256-GCM can use the all-zero nonce. Per-record keys are computed as HKDF's
+ * extract once and expand per key ({@link RecordKeys}): the same bytes as one HKDF call each,
+ * at about a third of the cost per field on node:crypto. The scope is hashed because contexts can
  * be large and node:crypto refuses HKDF info over 1024 bytes.
  * @module
  */
@@ -35,14 +37,39 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out
 }
 
-/** Per-record, per-path key. The caller wipes it. */
-export function fieldKey(contentKey: Uint8Array, path: string): Uint8Array {
-  return backend.hkdfSha512(contentKey, EMPTY, concat(FIELD_LABEL, utf8ToBytes(path)), KEY_BYTES)
-}
+/** RFC 5869: an absent salt is HashLen zero bytes. */
+const ZERO_SALT = new Uint8Array(64)
+const COUNTER_1 = Uint8Array.of(1)
 
-/** Per-record key that authenticates the list of binding tags in the key field. The caller wipes it. */
-export function tagsKey(contentKey: Uint8Array): Uint8Array {
-  return backend.hkdfSha512(contentKey, EMPTY, TAGS_LABEL, KEY_BYTES)
+/** The keys of one record, derived from its content key. Call `wipe()` when done. */
+export class RecordKeys {
+  readonly #prk: Uint8Array
+
+  constructor(contentKey: Uint8Array) {
+    this.#prk = backend.hmacSha512(ZERO_SALT, contentKey) // HKDF-Extract
+  }
+
+  /** HKDF-Expand for one block (L ≤ 64): T(1) = HMAC(PRK, info || 0x01). */
+  #expand(info: Uint8Array): Uint8Array {
+    const t = backend.hmacSha512(this.#prk, concat(info, COUNTER_1))
+    const key = t.slice(0, KEY_BYTES)
+    t.fill(0)
+    return key
+  }
+
+  /** The key of the field at `path`. The caller wipes it. */
+  field(path: string): Uint8Array {
+    return this.#expand(concat(FIELD_LABEL, utf8ToBytes(path)))
+  }
+
+  /** The key that authenticates the list of binding tags in the key field. The caller wipes it. */
+  tags(): Uint8Array {
+    return this.#expand(TAGS_LABEL)
+  }
+
+  wipe(): void {
+    this.#prk.fill(0)
+  }
 }
 
 export function fieldAad(prefix: string, path: string): Uint8Array {

@@ -49,8 +49,8 @@ import { checkConcurrency, DEFAULT_CONCURRENCY, mapBounded } from './batch.js'
 import type { PreparedValue } from './codec.js'
 import { decodeValue, encodePrepared, prepareValue } from './codec.js'
 import type { CreateIndexKeyOptions } from './deterministic.js'
-import { blindIndexBytes, createIndexKey, openIndexKey, sivOpen, sivSeal } from './deterministic.js'
-import { blindKey, fieldAad, fieldKey, scopeOf, sivKey, tagsKey } from './keys.js'
+import { blindIndexBytes, createIndexKey, openIndexKey, ScopedKeys, sivOpen, sivSeal } from './deterministic.js'
+import { fieldAad, RecordKeys } from './keys.js'
 import type { FieldSchema, SchemaField } from './schema.js'
 import { assign, checkKeyField, compileSchema, copyAlong, describe, isPlainObject, lookup, MAX_SCHEMA_FIELDS, parsePath } from './schema.js'
 import { fromText, PREFIX_BLIND_INDEX, PREFIX_DETERMINISTIC, PREFIX_HEAD, PREFIX_RANDOM, textLength, toText } from './text.js'
@@ -126,8 +126,8 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** The binding tag of a deterministic value to one record: GMAC under the record's field key. */
-function bindingTag(contentKey: Uint8Array, path: string, aad: Uint8Array, sealed: Uint8Array): Uint8Array {
-  const key = fieldKey(contentKey, path)
+function bindingTag(keys: RecordKeys, path: string, aad: Uint8Array, sealed: Uint8Array): Uint8Array {
+  const key = keys.field(path)
   try {
     const tag = new Uint8Array(TAG_BYTES)
     backend.sealInto(key, ZERO_NONCE, EMPTY, concat(aad, sealed), tag, 0)
@@ -138,8 +138,8 @@ function bindingTag(contentKey: Uint8Array, path: string, aad: Uint8Array, seale
 }
 
 /** The tag over the list of binding tags (possibly empty). */
-function listTag(contentKey: Uint8Array, tags: Uint8Array): Uint8Array {
-  const key = tagsKey(contentKey)
+function listTag(keys: RecordKeys, tags: Uint8Array): Uint8Array {
+  const key = keys.tags()
   try {
     const tag = new Uint8Array(TAG_BYTES)
     backend.sealInto(key, ZERO_NONCE, EMPTY, tags, tag, 0)
@@ -187,6 +187,7 @@ export class FieldEncryptor {
   readonly #indexKeyText: string | undefined
   readonly #indexKeyContext: EncryptionContext | undefined
   #indexKey: Promise<DataKey> | undefined
+  readonly #scopedKeys = new ScopedKeys()
   #closed = false
 
   /**
@@ -266,6 +267,12 @@ export class FieldEncryptor {
     } finally {
       materials.release()
     }
+    let recordKeys: RecordKeys
+    try {
+      recordKeys = new RecordKeys(sealed.keys.contentKey)
+    } finally {
+      sealed.keys.wipe()
+    }
     try {
       this.#checkOpen()
       const out = copyAlong(record, this.#fields)
@@ -276,7 +283,7 @@ export class FieldEncryptor {
         const plaintext = encodePrepared(prepared[i]!)
         try {
           if (field.mode === 'random') {
-            const key = fieldKey(sealed.keys.contentKey, field.path)
+            const key = recordKeys.field(field.path)
             const box = new Uint8Array(plaintext.length + TAG_BYTES)
             backend.sealInto(key, ZERO_NONCE, plaintext, fieldAad(PREFIX_RANDOM, field.path), box, 0)
             key.fill(0)
@@ -284,7 +291,7 @@ export class FieldEncryptor {
           } else {
             const aad = fieldAad(PREFIX_DETERMINISTIC, field.path)
             const box = this.#sivSeal(indexKey!, field.path, context, aad, plaintext)
-            tags.set(bindingTag(sealed.keys.contentKey, field.path, aad, box), tagAt)
+            tags.set(bindingTag(recordKeys, field.path, aad, box), tagAt)
             tagAt += TAG_BYTES
             assign(out, field.segments, toText(PREFIX_DETERMINISTIC, box))
           }
@@ -292,10 +299,10 @@ export class FieldEncryptor {
           plaintext.fill(0)
         }
       }
-      out[this.#keyField] = toText(PREFIX_HEAD, concat(sealed.head, concat(tags, listTag(sealed.keys.contentKey, tags))))
+      out[this.#keyField] = toText(PREFIX_HEAD, concat(sealed.head, concat(tags, listTag(recordKeys, tags))))
       return out
     } finally {
-      sealed.keys.wipe()
+      recordKeys.wipe()
     }
   }
 
@@ -318,21 +325,27 @@ export class FieldEncryptor {
     const present = this.#readFields(stored, options.partial === true)
     const indexKey = present.some((s) => s.field.mode === 'deterministic') ? await this.#openIndexKey() : undefined
     const { keys } = await decryptionMaterials(this.#settings, head, options.signal)
+    let recordKeys: RecordKeys
+    try {
+      recordKeys = new RecordKeys(keys.contentKey)
+    } finally {
+      keys.wipe()
+    }
     try {
       this.#checkOpen()
-      if (!backend.equal(listTag(keys.contentKey, tags), listTagOf)) {
+      if (!backend.equal(listTag(recordKeys, tags), listTagOf)) {
         throw new FieldError(this.#keyField, 'does not authenticate its field tags: it was altered')
       }
       const out = copyAlong(stored, present.map((s) => s.field), this.#keyField)
       for (const { field, sealed } of present) {
         let plaintext: Uint8Array | undefined
         if (field.mode === 'random') {
-          const key = fieldKey(keys.contentKey, field.path)
+          const key = recordKeys.field(field.path)
           plaintext = backend.open(key, ZERO_NONCE, sealed, fieldAad(PREFIX_RANDOM, field.path))
           key.fill(0)
         } else {
           const aad = fieldAad(PREFIX_DETERMINISTIC, field.path)
-          if (!hasTag(tags, bindingTag(keys.contentKey, field.path, aad, sealed))) {
+          if (!hasTag(tags, bindingTag(recordKeys, field.path, aad, sealed))) {
             throw new FieldError(field.path, 'does not belong to this record: it was copied from another record or field, or altered')
           }
           plaintext = this.#sivOpen(indexKey!, field.path, head.header.context, aad, sealed)
@@ -348,7 +361,7 @@ export class FieldEncryptor {
       }
       return out as T
     } finally {
-      keys.wipe()
+      recordKeys.wipe()
     }
   }
 
@@ -413,12 +426,11 @@ export class FieldEncryptor {
     if (this.#indexKeyText === undefined) throw invalidArgument('blindIndex needs an index key: pass { indexKey } (from FieldEncryptor.createIndexKey) to the FieldEncryptor')
     const indexKey = await this.#openIndexKey()
     this.#checkOpen()
-    const key = blindKey(indexKey.bytes, scopeOf(path, context))
+    const key = this.#scopedKeys.get('blind', indexKey, path, context)
     const encoded = encodePrepared(prepared)
     try {
       return toText(PREFIX_BLIND_INDEX, blindIndexBytes(key, encoded))
     } finally {
-      key.fill(0)
       encoded.fill(0)
     }
   }
@@ -450,6 +462,7 @@ export class FieldEncryptor {
   /** Wipes the unwrapped index key. Later calls throw; calls in flight fail rather than use a wiped key. Idempotent. */
   close(): void {
     this.#closed = true
+    this.#scopedKeys.clear()
     const pending = this.#indexKey
     this.#indexKey = undefined
     pending?.then((key) => key.wipe(), () => {})
@@ -480,21 +493,11 @@ export class FieldEncryptor {
   }
 
   #sivSeal(indexKey: DataKey, path: string, context: CanonicalContext, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-    const key = sivKey(indexKey.bytes, scopeOf(path, context))
-    try {
-      return sivSeal(key, aad, plaintext)
-    } finally {
-      key.fill(0)
-    }
+    return sivSeal(this.#scopedKeys.get('siv', indexKey, path, context), aad, plaintext)
   }
 
   #sivOpen(indexKey: DataKey, path: string, context: CanonicalContext, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
-    const key = sivKey(indexKey.bytes, scopeOf(path, context))
-    try {
-      return sivOpen(key, aad, sealed)
-    } finally {
-      key.fill(0)
-    }
+    return sivOpen(this.#scopedKeys.get('siv', indexKey, path, context), aad, sealed)
   }
 
   /** Parses the key field: a message head with no frames, whole binding tags, the list tag. */
