@@ -236,18 +236,18 @@ describe('key-service calls', () => {
     const f = new FieldEncryptor({ envelope: env, schema, indexKey, indexKeyContext: { purpose: 'index' } })
     const stored = []
     for (let i = 0; i < 5; i++) stored.push(await f.encryptRecord(user(i), { context: ctx }))
-    assert.deepEqual(keyring.calls, { generate: 5, wrap: 0, unwrap: 1 })
+    assert.deepEqual(keyring.calls, { generate: 5, wrap: 0, unwrap: 1, reEncrypt: 0 })
     for (const s of stored) await f.decryptRecord(s)
-    assert.deepEqual(keyring.calls, { generate: 5, wrap: 0, unwrap: 6 })
+    assert.deepEqual(keyring.calls, { generate: 5, wrap: 0, unwrap: 6, reEncrypt: 0 })
   })
 
   it('batches share the one index-key unwrap even when records start concurrently', async () => {
     const keyring = new CountingKeyring(local)
     const f = new FieldEncryptor({ envelope: new Envelope({ keyring }), schema, indexKey, concurrency: 16 })
     const stored = await f.encryptRecords(Array.from({ length: 40 }, (_, i) => user(i)), { context: ctx })
-    assert.deepEqual(keyring.calls, { generate: 40, wrap: 0, unwrap: 1 })
+    assert.deepEqual(keyring.calls, { generate: 40, wrap: 0, unwrap: 1, reEncrypt: 0 })
     await f.decryptRecords(stored)
-    assert.deepEqual(keyring.calls, { generate: 40, wrap: 0, unwrap: 41 })
+    assert.deepEqual(keyring.calls, { generate: 40, wrap: 0, unwrap: 41, reEncrypt: 0 })
   })
 
   it('with two keyrings: one generate and one wrap per record', async () => {
@@ -255,8 +255,8 @@ describe('key-service calls', () => {
     const second = new CountingKeyring(LocalKeyring.generate())
     const f = new FieldEncryptor({ envelope: new Envelope({ keyring: [first, second] }), schema: { ssn: 'random' } })
     const stored = await f.encryptRecords([{ ssn: 'a' }, { ssn: 'b' }, { ssn: 'c' }])
-    assert.deepEqual(first.calls, { generate: 3, wrap: 0, unwrap: 0 })
-    assert.deepEqual(second.calls, { generate: 0, wrap: 3, unwrap: 0 })
+    assert.deepEqual(first.calls, { generate: 3, wrap: 0, unwrap: 0, reEncrypt: 0 })
+    assert.deepEqual(second.calls, { generate: 0, wrap: 3, unwrap: 0, reEncrypt: 0 })
     const onlySecond = new FieldEncryptor({ envelope: new Envelope({ keyring: second }), schema: { ssn: 'random' } })
     assert.deepEqual(await onlySecond.decryptRecords(stored), [{ ssn: 'a' }, { ssn: 'b' }, { ssn: 'c' }])
   })
