@@ -24,7 +24,7 @@ function collect(dir) {
 const only = process.argv.slice(2)
 const all = collect(testDir).filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
 // Files whose results depend on the AES/HKDF backend: run them on both.
-const bothBackends = all.filter((f) => /[/\\](crypto|envelope|vectors|tamper|stream)[^/\\]*\.test\.js$/.test(f))
+const bothBackends = all.filter((f) => /[/\\](crypto|envelope|vectors|tamper|stream|fields)[^/\\]*\.test\.js$/.test(f))
 
 function run(label, files, extraArgs, env) {
   if (files.length === 0) return true

@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'ERR_KMS'
   | 'ERR_ABORTED'
   | 'ERR_OUTPUT_EXISTS'
+  | 'ERR_FIELD'
 
 /** Base class of every error the library throws on purpose. */
 export class EnvelopeError extends Error {
@@ -166,6 +167,19 @@ export class OutputExistsError extends EnvelopeError {
   readonly path: string
   constructor(path: string) {
     super('ERR_OUTPUT_EXISTS', `${path} already exists; choose another path or pass --force to replace it`)
+    this.path = path
+  }
+}
+
+/**
+ * An encrypted field of a record does not decrypt: it is not a kms-envelope field string, it
+ * was altered, or it was copied from another field, record or context. `path` names the field
+ * (or the record's key-material field, e.g. `_kmse`).
+ */
+export class FieldError extends EnvelopeError {
+  readonly path: string
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_FIELD', `field ${JSON.stringify(path)}: ${message}`, options)
     this.path = path
   }
 }

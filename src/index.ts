@@ -34,6 +34,18 @@ export {
   KeyFileError,
   AbortError,
   OutputExistsError,
+  FieldError,
 } from './errors.js'
 export type { ErrorCode, RecipientRef, UnwrapAttempt } from './errors.js'
 export { DEFAULT_FRAME_SIZE, MIN_FRAME_SIZE, MAX_FRAME_SIZE, DEFAULT_MAX_WRAPPED_KEYS, MAX_WRAPPED_KEYS } from './format/constants.js'
+export { FieldEncryptor } from './fields/record.js'
+export type {
+  FieldEncryptorOptions,
+  EncryptRecordOptions,
+  DecryptRecordOptions,
+  EncryptRecordsOptions,
+  DecryptRecordsOptions,
+  SearchOptions,
+} from './fields/record.js'
+export type { FieldSchema, FieldMode } from './fields/schema.js'
+export type { CreateIndexKeyOptions } from './fields/deterministic.js'

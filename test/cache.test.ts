@@ -16,10 +16,10 @@ describe('KeyCache: encrypt side', () => {
     const env = new Envelope({ keyring, cache })
     const ids = new Set<string>()
     for (let i = 0; i < 10_000; i++) ids.add(inspect(await env.encrypt(pattern(100, i), { context })).messageId)
-    assert.equal(keyring.generate, 1)
+    assert.equal(keyring.calls.generate, 1)
     assert.equal(ids.size, 10_000, 'every message has its own message id')
     await env.encrypt('one more', { context })
-    assert.equal(keyring.generate, 2)
+    assert.equal(keyring.calls.generate, 2)
     assert.equal(cache.stats().hits, 9_999)
   })
 
@@ -28,7 +28,7 @@ describe('KeyCache: encrypt side', () => {
     keyring.delayMs = 20
     const env = new Envelope({ keyring, cache: new KeyCache({ maxEntries: 10, maxAge: 60_000 }) })
     const messages = await Promise.all(Array.from({ length: 200 }, (_, i) => env.encrypt(`m${i}`, { context })))
-    assert.equal(keyring.generate, 1)
+    assert.equal(keyring.calls.generate, 1)
     const plain = new Envelope({ keyring: local() })
     assert.equal(new TextDecoder().decode((await plain.decrypt(messages[123]!)).plaintext), 'm123')
   })
@@ -37,10 +37,10 @@ describe('KeyCache: encrypt side', () => {
     const keyring = new CountingKeyring(local())
     const env = new Envelope({ keyring, cache: new KeyCache({ maxEntries: 10, maxAge: 40 }) })
     for (let i = 0; i < 20; i++) await env.encrypt('x', { context })
-    assert.equal(keyring.generate, 1)
+    assert.equal(keyring.calls.generate, 1)
     await sleep(60)
     for (let i = 0; i < 20; i++) await env.encrypt('x', { context })
-    assert.equal(keyring.generate, 2)
+    assert.equal(keyring.calls.generate, 2)
   })
 
   it('maxBytesPerKey: a new key once the bytes would exceed it; unknown lengths bypass', async () => {
@@ -48,11 +48,11 @@ describe('KeyCache: encrypt side', () => {
     const cache = new KeyCache({ maxEntries: 10, maxAge: 60_000, maxBytesPerKey: 1000 })
     const env = new Envelope({ keyring, cache })
     for (let i = 0; i < 3; i++) await env.encrypt(pattern(300), { context }) // 900 bytes
-    assert.equal(keyring.generate, 1)
+    assert.equal(keyring.calls.generate, 1)
     await env.encrypt(pattern(300), { context }) // would be 1200
-    assert.equal(keyring.generate, 2)
+    assert.equal(keyring.calls.generate, 2)
     await env.encrypt(pattern(2000), { context }) // larger than the limit alone: never cached
-    assert.equal(keyring.generate, 3)
+    assert.equal(keyring.calls.generate, 3)
     assert.equal(cache.stats().bypassed, 1)
   })
 
@@ -63,10 +63,10 @@ describe('KeyCache: encrypt side', () => {
     await env.encrypt('x', { context: { tenant: 'a' } })
     await env.encrypt('x', { context: { tenant: 'b' } })
     await env.encrypt('x')
-    assert.equal(a.generate, 3)
+    assert.equal(a.calls.generate, 3)
     const b = new CountingKeyring(LocalKeyring.generate({ keyId: 'other' }))
     await new Envelope({ keyring: b, cache }).encrypt('x', { context: { tenant: 'a' } })
-    assert.equal(b.generate, 1)
+    assert.equal(b.calls.generate, 1)
   })
 })
 
@@ -76,15 +76,15 @@ describe('KeyCache: decrypt side', () => {
     const cache = new KeyCache({ maxEntries: 100, maxAge: 60_000 })
     const writer = new Envelope({ keyring, cache })
     const messages = await Promise.all(Array.from({ length: 100 }, (_, i) => writer.encrypt(`m${i}`, { context })))
-    assert.equal(keyring.generate, 1)
+    assert.equal(keyring.calls.generate, 1)
     const readerKeyring = new CountingKeyring(local())
     readerKeyring.delayMs = 20
     const reader = new Envelope({ keyring: readerKeyring, cache: new KeyCache({ maxEntries: 100, maxAge: 60_000 }) })
     const results = await Promise.all(messages.map((m) => reader.decrypt(m, { expectContext: context })))
-    assert.equal(readerKeyring.unwrap, 1)
+    assert.equal(readerKeyring.calls.unwrap, 1)
     assert.deepEqual(results.map((r) => new TextDecoder().decode(r.plaintext)), messages.map((_, i) => `m${i}`))
     await Promise.all(messages.map((m) => reader.decrypt(m)))
-    assert.equal(readerKeyring.unwrap, 1)
+    assert.equal(readerKeyring.calls.unwrap, 1)
     assert.equal(results[0]!.keyId, 'cache-test')
   })
 
@@ -96,10 +96,10 @@ describe('KeyCache: decrypt side', () => {
     keyring.failNext = 1
     const joined = await Promise.allSettled([env.decrypt(message), env.decrypt(message), env.decrypt(message)])
     assert.deepEqual(joined.map((r) => r.status), ['rejected', 'rejected', 'rejected'])
-    assert.equal(keyring.unwrap, 1)
+    assert.equal(keyring.calls.unwrap, 1)
     const ok = await env.decrypt(message)
     assert.equal(new TextDecoder().decode(ok.plaintext), 'x')
-    assert.equal(keyring.unwrap, 2)
+    assert.equal(keyring.calls.unwrap, 2)
   })
 
   it('a hit passes exactly the checks a miss passes (commitment, header tag, expectContext, key list)', async () => {
@@ -132,13 +132,13 @@ describe('KeyCache: decrypt side', () => {
     const b = new Envelope({ keyring, cache: store.withPartition('tenant-b') })
     const m = await a.encrypt('x', { context })
     await b.encrypt('x', { context })
-    assert.equal(keyring.generate, 2)
+    assert.equal(keyring.calls.generate, 2)
     await a.decrypt(m)
     await b.decrypt(m)
-    assert.equal(keyring.unwrap, 2)
+    assert.equal(keyring.calls.unwrap, 2)
     await a.decrypt(m)
     await b.decrypt(m)
-    assert.equal(keyring.unwrap, 2)
+    assert.equal(keyring.calls.unwrap, 2)
     assert.equal(store.withPartition('tenant-a').partition, 'tenant-a')
   })
 

@@ -1,12 +1,24 @@
-/** A keyring wrapper for tests: counts calls, can delay them and fail the next N. */
-import type { CanonicalContext, DataKey, GeneratedDataKey, Keyring, KeyringCallOptions, Recipient } from '../src/index.js'
+/**
+ * A keyring wrapper for tests that assert how many key-service calls a surface makes: counts
+ * calls, can delay them (so concurrent callers pile up) and fail the next N. Wraps any
+ * keyring (LocalKeyring, KmsKeyring) and forwards its optional hooks, so wrapping changes
+ * nothing but the counts.
+ */
+import type { DataKey, GeneratedDataKey, Keyring, KeyringCallOptions } from '../src/index.js'
 import { KeyringError } from '../src/index.js'
+import type { CanonicalContext } from '../src/format/context.js'
+import type { Recipient } from '../src/format/header.js'
+
+export interface KeyringCalls {
+  generate: number
+  wrap: number
+  unwrap: number
+  reEncrypt: number
+}
 
 export class CountingKeyring implements Keyring {
-  generate = 0
-  wrap = 0
-  unwrap = 0
-  /** Milliseconds each call waits before answering (lets concurrent callers pile up). */
+  readonly calls: KeyringCalls = { generate: 0, wrap: 0, unwrap: 0, reEncrypt: 0 }
+  /** Milliseconds each call waits before answering. */
   delayMs = 0
   /** Fail this many upcoming calls with ERR_KEYRING. */
   failNext = 0
@@ -19,6 +31,7 @@ export class CountingKeyring implements Keyring {
   get description(): string {
     return this.inner.description
   }
+
   get cacheId(): string {
     return this.inner.cacheId
   }
@@ -41,7 +54,7 @@ export class CountingKeyring implements Keyring {
   }
 
   async generateDataKey(context: CanonicalContext, options: KeyringCallOptions): Promise<GeneratedDataKey> {
-    this.generate++
+    this.calls.generate++
     await this.#gate(options)
     const generated = await this.inner.generateDataKey(context, options)
     this.issued.push(generated.dataKey)
@@ -49,7 +62,7 @@ export class CountingKeyring implements Keyring {
   }
 
   async wrapDataKey(dataKey: DataKey, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[]> {
-    this.wrap++
+    this.calls.wrap++
     await this.#gate(options)
     return this.inner.wrapDataKey(dataKey, context, options)
   }
@@ -59,10 +72,31 @@ export class CountingKeyring implements Keyring {
   }
 
   async unwrapDataKey(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions): Promise<DataKey> {
-    this.unwrap++
+    this.calls.unwrap++
     await this.#gate(options)
     const key = await this.inner.unwrapDataKey(recipient, context, options)
     this.issued.push(key)
     return key
+  }
+
+  /** Forwards the KMS keyring's alias resolution before unwrapping. */
+  async prepareUnwrap(recipients: readonly Recipient[], options: KeyringCallOptions): Promise<void> {
+    const inner = this.inner as { prepareUnwrap?: (r: readonly Recipient[], o: KeyringCallOptions) => Promise<void> }
+    await inner.prepareUnwrap?.(recipients, options)
+  }
+
+  /** Forwards rewrap through ReEncrypt, counting it. */
+  async reEncrypt(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[] | undefined> {
+    const inner = this.inner as { reEncrypt?: (r: Recipient, c: CanonicalContext, o: KeyringCallOptions) => Promise<readonly Recipient[] | undefined> }
+    if (inner.reEncrypt === undefined) return undefined
+    this.calls.reEncrypt++
+    return inner.reEncrypt(recipient, context, options)
+  }
+
+  reset(): void {
+    this.calls.generate = 0
+    this.calls.wrap = 0
+    this.calls.unwrap = 0
+    this.calls.reEncrypt = 0
   }
 }

@@ -26,6 +26,8 @@ export interface CryptoBackend {
   hkdfSha512(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array
   /** SHA-256, for cache entry keys. */
   sha256(data: Uint8Array): Uint8Array
+  /** HMAC-SHA-512 (64 bytes). Lets callers run HKDF's extract once and expand many times (record fields). */
+  hmacSha512(key: Uint8Array, data: Uint8Array): Uint8Array
   /** Bytes from the platform CSPRNG. */
   randomBytes(length: number): Uint8Array
   /** Constant-time equality (false for different lengths). */

@@ -90,6 +90,12 @@ export const backend: CryptoBackend = {
   sha256(data) {
     return new Uint8Array(createHash('sha256').update(data).digest())
   },
+  hmacSha512(key, data) {
+    const digest = createHmac('sha512', key).update(data).digest()
+    const out = new Uint8Array(digest)
+    digest.fill(0) // callers use it as key material: leave no copy behind
+    return out
+  },
   randomBytes,
   equal(a, b) {
     return a.length === b.length && timingSafeEqual(a, b)

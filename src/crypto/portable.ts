@@ -6,6 +6,7 @@
 import { gcm } from '@noble/ciphers/aes.js'
 import { equalBytes, randomBytes } from '@noble/ciphers/utils.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
+import { hmac } from '@noble/hashes/hmac.js'
 import { sha256, sha512 } from '@noble/hashes/sha2.js'
 import type { CryptoBackend } from './backend.js'
 
@@ -39,6 +40,9 @@ export const backend: CryptoBackend = {
   },
   sha256(data) {
     return sha256(data)
+  },
+  hmacSha512(key, data) {
+    return hmac(sha512, key, data)
   },
   randomBytes(length) {
     return randomBytes(length)

@@ -1,0 +1,72 @@
+/**
+ * Bounded-concurrency map for record batches: at most `limit` records in flight, results in
+ * input order. With a KMS keyring each record may wait on the network, so a few at a time
+ * hide latency without flooding the key service.
+ * @module
+ */
+import { outOfRange } from '../errors.js'
+import { throwIfAborted } from '../keyrings/unwrap.js'
+
+export const DEFAULT_CONCURRENCY = 8
+export const MAX_CONCURRENCY = 256
+
+export function checkConcurrency(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_CONCURRENCY) {
+    throw outOfRange(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${String(value)}`)
+  }
+  return value
+}
+
+/**
+ * Tags an error with the index of the record it came from: `recordIndex` and a message
+ * prefix. The error keeps its class and `code`, so callers branch on it as usual.
+ */
+export function atRecord(error: unknown, index: number): unknown {
+  if (error instanceof Error) {
+    try {
+      Object.defineProperty(error, 'recordIndex', { value: index, enumerable: true, configurable: true, writable: true })
+      error.message = `record ${index}: ${error.message}`
+    } catch {
+      // A frozen error stays as it is.
+    }
+  }
+  return error
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` calls pending. Stops taking new items at the
+ * first failure (or abort), waits for the ones in flight, and rejects with the failure of
+ * the lowest record index, tagged by {@link atRecord}.
+ */
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  let failure: { index: number; error: unknown } | undefined
+  const fail = (index: number, error: unknown): void => {
+    if (failure === undefined || index < failure.index) failure = { index, error }
+  }
+  const failed = (): boolean => failure !== undefined
+  const worker = async (): Promise<void> => {
+    while (!failed() && next < items.length) {
+      const index = next++
+      try {
+        throwIfAborted(signal)
+        results[index] = await fn(items[index]!, index)
+      } catch (error) {
+        fail(index, error)
+      }
+    }
+  }
+  const workers: Promise<void>[] = []
+  for (let i = 0; i < Math.min(limit, items.length); i++) workers.push(worker())
+  await Promise.all(workers)
+  const first = failure as { index: number; error: unknown } | undefined
+  if (first !== undefined) throw atRecord(first.error, first.index)
+  return results
+}

@@ -1,0 +1,109 @@
+/**
+ * Searchable fields. A per-record data key cannot give equal ciphertexts for equal values, so
+ * deterministic fields and blind indexes use an index key: 32 random bytes generated once,
+ * kept wrapped as an ordinary kms-envelope message (text form `kmse1k.…`), unwrapped once per
+ * FieldEncryptor and wiped on close. From it, per (path, context) keys (see keys.ts) drive
+ *
+ * - AES-256-SIV (RFC 5297, @noble/ciphers) for deterministic field values, and
+ * - HMAC-SHA-256, truncated to 128 bits, for blind indexes.
+ *
+ * Both leak equality (and so frequency) of values within one (path, context) and nothing
+ * across contexts.
+ * @module
+ */
+import { aessiv } from '@noble/ciphers/aes.js'
+import { hmac } from '@noble/hashes/hmac.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { LRUCache } from 'lru-cache'
+import { backend } from '#crypto-backend'
+import { DataKey } from '../crypto/data-key.js'
+import type { Envelope } from '../envelope.js'
+import { FormatError, invalidArgument } from '../errors.js'
+import type { CanonicalContext, EncryptionContext } from '../format/context.js'
+import { KEY_BYTES } from '../format/constants.js'
+import { blindKey, scopeOf, sivKey } from './keys.js'
+import { fromText, PREFIX_INDEX_KEY, toText } from './text.js'
+
+/** Most (kind, path, context) keys kept derived; a bulk load into one table and tenant needs one per deterministic field. */
+const SCOPED_KEYS_MAX = 1024
+
+/**
+ * Keys derived from the index key per (kind, path, context), kept so a batch of records does
+ * not repeat the derivation for every record. Evicted and cleared keys are zeroed. A key handed
+ * out must be used at once (before the next `get`) and never wiped by the caller.
+ */
+export class ScopedKeys {
+  readonly #cache = new LRUCache<string, Uint8Array>({ max: SCOPED_KEYS_MAX, dispose: (key) => key.fill(0) })
+
+  get(kind: 'siv' | 'blind', indexKey: DataKey, path: string, context: CanonicalContext): Uint8Array {
+    const id = JSON.stringify([kind, path, [...context]])
+    let key = this.#cache.get(id)
+    if (key === undefined) {
+      const scope = scopeOf(path, context)
+      key = kind === 'siv' ? sivKey(indexKey.bytes, scope) : blindKey(indexKey.bytes, scope)
+      this.#cache.set(id, key)
+    }
+    return key
+  }
+
+  clear(): void {
+    this.#cache.clear()
+  }
+}
+
+/** Bytes of a blind index: 128 bits make accidental collisions negligible (2^-64 at 2^32 distinct values). */
+export const BLIND_INDEX_BYTES = 16
+
+/** Deterministic authenticated encryption: SIV || ciphertext. */
+export function sivSeal(key: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  return aessiv(key, aad).encrypt(plaintext)
+}
+
+/** The plaintext, or undefined when the value is not authentic under this key and AAD. */
+export function sivOpen(key: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+  if (sealed.length < 16) return undefined
+  try {
+    return aessiv(key, aad).decrypt(sealed)
+  } catch {
+    return undefined
+  }
+}
+
+export function blindIndexBytes(key: Uint8Array, encodedValue: Uint8Array): Uint8Array {
+  const mac = hmac(sha256, key, encodedValue)
+  const out = mac.slice(0, BLIND_INDEX_BYTES)
+  mac.fill(0)
+  return out
+}
+
+/** Options of {@link createIndexKey}. */
+export interface CreateIndexKeyOptions {
+  /** Encryption context of the wrapped index key, e.g. `{ purpose: 'field-index', table: 'users' }`; give it again as `indexKeyContext`. */
+  readonly context?: EncryptionContext
+  readonly signal?: AbortSignal
+}
+
+/** A new random index key, wrapped by `envelope` and returned as text (`kmse1k.…`). */
+export async function createIndexKey(envelope: Envelope, options: CreateIndexKeyOptions = {}): Promise<string> {
+  const key = backend.randomBytes(KEY_BYTES)
+  try {
+    const message = await envelope.encrypt(key, { ...(options.context !== undefined && { context: options.context }), ...(options.signal !== undefined && { signal: options.signal }) })
+    return toText(PREFIX_INDEX_KEY, message)
+  } finally {
+    key.fill(0)
+  }
+}
+
+/** Unwraps an index key written by {@link createIndexKey}. The result wipes itself on `wipe()` and never prints. */
+export async function openIndexKey(envelope: Envelope, text: string, expectContext: EncryptionContext | undefined): Promise<DataKey> {
+  const message = fromText(PREFIX_INDEX_KEY, text)
+  if (message === undefined) {
+    throw invalidArgument(`indexKey must be the text FieldEncryptor.createIndexKey() returned ("${PREFIX_INDEX_KEY}" and base64url)`)
+  }
+  const { plaintext } = await envelope.decrypt(message, expectContext === undefined ? {} : { expectContext })
+  if (plaintext.length !== KEY_BYTES) {
+    plaintext.fill(0)
+    throw new FormatError(`indexKey holds ${plaintext.length} bytes, not a ${KEY_BYTES}-byte index key: it was not made by FieldEncryptor.createIndexKey()`)
+  }
+  return new DataKey(plaintext)
+}
