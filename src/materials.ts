@@ -14,6 +14,7 @@ import type { CanonicalContext } from './format/context.js'
 import type { Recipient } from './format/header.js'
 import type { MessageHead } from './format/message.js'
 import type { Keyring } from './keyrings/keyring.js'
+import type { Unwrapped } from './keyrings/unwrap.js'
 import { throwIfAborted, unwrapDataKey } from './keyrings/unwrap.js'
 
 /** Settings shared by every surface of one Envelope. */
@@ -70,4 +71,19 @@ export async function decryptionMaterials(settings: EnvelopeSettings, head: Mess
   } finally {
     dataKey.wipe()
   }
+}
+
+/**
+ * The data key itself, once it has passed the commitment and header-tag checks: for rewrap,
+ * which wraps it for new keys instead of decrypting. The caller wipes `dataKey`.
+ */
+export async function verifiedDataKey(settings: EnvelopeSettings, head: MessageHead, signal: AbortSignal | undefined): Promise<Unwrapped> {
+  const unwrapped = await unwrapDataKey(settings.keyrings, head.recipients, head.header.context, { signal })
+  try {
+    openHead(backend, head, unwrapped.dataKey).wipe()
+  } catch (error) {
+    unwrapped.dataKey.wipe()
+    throw error
+  }
+  return unwrapped
 }
