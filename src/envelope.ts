@@ -148,7 +148,7 @@ export class Envelope {
    *
    * @throws TypeError `ERR_INVALID_ARGUMENT` for a bad plaintext or context.
    * @throws {@link LimitError} `ERR_LIMIT` when the context is too large.
-   * @throws keyring errors (`ERR_KMS`, `ERR_KEYRING`) and `ERR_ABORTED`.
+   * @throws keyring errors (`ERR_KMS_*`, `ERR_KEYRING`) and `ERR_ABORTED`.
    */
   async encrypt(plaintext: Uint8Array | string, options: EncryptOptions = {}): Promise<Uint8Array> {
     const bytes = toPlaintextBytes(plaintext)

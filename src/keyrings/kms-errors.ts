@@ -9,7 +9,7 @@ import type { KmsErrorCode } from '../errors.js'
 import { AbortError, KmsError } from '../errors.js'
 
 /** The KMS operations the keyring calls. */
-export type KmsOperation = 'GenerateDataKey' | 'Encrypt' | 'Decrypt' | 'ReEncrypt' | 'DescribeKey'
+export type KmsOperation = 'GenerateDataKey' | 'Encrypt' | 'Decrypt' | 'ReEncrypt' | 'DescribeKey' | 'client setup'
 
 const BY_NAME: Record<string, KmsErrorCode> = {
   NotFoundException: 'ERR_KMS_NOT_FOUND',
@@ -39,15 +39,15 @@ const BY_NAME: Record<string, KmsErrorCode> = {
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'])
 
 const ADVICE: Record<KmsErrorCode, string> = {
-  ERR_KMS_NOT_FOUND: 'the key or alias does not exist in that account and Region: check the id, the alias, the Region and the endpoint',
-  ERR_KMS_DISABLED: 'the key is disabled: enable it (aws kms enable-key) or use another key',
-  ERR_KMS_INVALID_STATE: 'the key cannot be used in its current state (pending deletion, pending import or unavailable): cancel its deletion (aws kms cancel-key-deletion) or use another key',
-  ERR_KMS_ACCESS_DENIED: 'these credentials may not use this key for this operation: check the key policy, IAM policy, grants and grant tokens, and which AWS credentials are in use',
-  ERR_KMS_INCORRECT_KEY: 'the wrapped key was encrypted under another KMS key than the one named: the message names the wrong key or was altered',
+  ERR_KMS_NOT_FOUND: 'The key or alias does not exist in that account and Region: check the id, the alias, the Region and the endpoint',
+  ERR_KMS_DISABLED: 'The key is disabled: enable it (aws kms enable-key) or use another key',
+  ERR_KMS_INVALID_STATE: 'The key cannot be used in its current state (pending deletion, pending import or unavailable): cancel its deletion (aws kms cancel-key-deletion) or use another key',
+  ERR_KMS_ACCESS_DENIED: 'These credentials may not use this key for this operation: check the key policy, IAM policy, grants and grant tokens, and which AWS credentials are in use',
+  ERR_KMS_INCORRECT_KEY: 'The wrapped key was encrypted under another KMS key than the one named: the message names the wrong key or was altered',
   ERR_KMS_INVALID_CIPHERTEXT: 'KMS rejected the wrapped key: the encryption context differs from the one used to encrypt, or the wrapped key was altered',
   ERR_KMS_THROTTLED: 'KMS still throttled the request after the SDK retried: retry later, lower the request rate, or raise the KMS quota',
   ERR_KMS_UNAVAILABLE: 'KMS could not be reached, did not answer in time, or failed on its side, after the SDK retried: check the network, Region and endpoint, then retry',
-  ERR_KMS: 'see the KMS error name and message',
+  ERR_KMS: 'Check the AWS configuration (Region, credentials, endpoint) and the error above',
 }
 
 interface ErrorLike {
@@ -84,8 +84,9 @@ export function kmsFailure(error: unknown, operation: KmsOperation, keyId: strin
   const { code, name } = classify(e)
   const said = detail(e)
   const requestId = typeof e.$metadata?.requestId === 'string' ? ` (request id ${e.$metadata.requestId})` : ''
+  const advice = /region is missing/i.test(said) ? 'Set AWS_REGION (or --region), or pass a KMSClient with a region' : ADVICE[code]
   const what = from === undefined ? `with key ${keyId}` : `from key ${from} to key ${keyId}`
-  return new KmsError(code, keyId, name, `KMS ${operation} ${what} failed: ${name}${said === '' ? '' : `: ${said}`}${requestId}. ${ADVICE[code]}`)
+  return new KmsError(code, keyId, name, `KMS ${operation} ${what} failed: ${name}${said === '' ? '' : `: ${said}`}${requestId}. ${advice}`)
 }
 
 /** A KMS answer the keyring cannot accept (missing field, wrong size, another key than asked). */

@@ -218,7 +218,7 @@ export class KmsKeyring implements Keyring {
   async prepareUnwrap(recipients: readonly Recipient[], options: KeyringCallOptions = {}): Promise<void> {
     if (!recipients.some((r) => r.type === KMS_KEYRING_TYPE)) return
     if (this.discovery !== undefined && this.#client !== undefined && this.#clientRegion === undefined) {
-      this.#clientRegion = await this.#client.config.region()
+      this.#clientRegion = await this.#regionOf(this.#client, 'discovery')
     }
     while (this.keyIds.some((id) => !this.#resolved.has(id))) {
       const mine = this.#resolving === undefined
@@ -380,7 +380,16 @@ export class KmsKeyring implements Keyring {
   /** The Region a call about `keyId` goes to. */
   async #callRegion(keyId: string): Promise<string> {
     if (this.#client === undefined && parseKmsArn(keyId) !== undefined) return parseKmsArn(keyId)!.region
-    return this.#clientFor(keyId).config.region()
+    return this.#regionOf(this.#clientFor(keyId), keyId)
+  }
+
+  /** A client's Region; none configured is a KmsError like the one a call would raise. */
+  async #regionOf(client: KMSClient, keyId: string): Promise<string> {
+    try {
+      return await client.config.region()
+    } catch (error) {
+      throw kmsFailure(error, 'client setup', keyId, undefined)
+    }
   }
 
   async #call<T>(
