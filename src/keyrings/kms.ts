@@ -126,6 +126,14 @@ async function all<T>(promises: readonly Promise<T>[]): Promise<T[]> {
 }
 
 /**
+ * @internal A client from the AWS environment with an optional Region and endpoint (the
+ * CLI's --region/--endpoint), so no module but this one imports the SDK.
+ */
+export function newKmsClient(config: { readonly region?: string | undefined; readonly endpoint?: string | undefined }): KMSClient {
+  return new KMSClient({ ...(config.region === undefined ? {} : { region: config.region }), ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }) })
+}
+
+/**
  * A keyring whose master keys live in AWS KMS.
  *
  * @example

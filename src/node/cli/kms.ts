@@ -3,23 +3,23 @@
  * module, imported only when a kms: spec is used, so other runs never load the AWS SDK.
  * @module
  */
-import { KMSClient } from '@aws-sdk/client-kms'
-import { KmsKeyring } from '../../keyrings/kms.js'
+import { KmsKeyring, newKmsClient } from '../../keyrings/kms.js'
 import type { Keyring } from '../../keyrings/keyring.js'
 import type { KeySpecOptions } from './keys.js'
 import { UsageError } from './usage.js'
 
-const clients = new Map<string, KMSClient>()
+type KmsClient = ReturnType<typeof newKmsClient>
+const clients = new Map<string, KmsClient>()
 
 /** One client per --region/--endpoint pair, shared by --key and --to (rewrap). */
-function clientFor(options: KeySpecOptions): KMSClient | undefined {
+function clientFor(options: KeySpecOptions): KmsClient | undefined {
   const { region, endpoint } = options
   if (region === undefined && endpoint === undefined) return undefined // per-Region clients from the AWS environment
   if (endpoint !== undefined && !URL.canParse(endpoint)) throw new UsageError(`--endpoint ${JSON.stringify(endpoint)} is not a URL (e.g. http://127.0.0.1:4566)`)
   const id = JSON.stringify([region ?? null, endpoint ?? null])
   let client = clients.get(id)
   if (client === undefined) {
-    client = new KMSClient({ ...(region === undefined ? {} : { region }), ...(endpoint === undefined ? {} : { endpoint }) })
+    client = newKmsClient({ region, endpoint })
     clients.set(id, client)
   }
   return client
