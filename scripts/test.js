@@ -2,11 +2,14 @@
 // Runs the whole test suite on the built output (npm test builds first, which also type-checks).
 //   1. every dist/test/**/*.test.js on the default (node:crypto) backend
 //   2. the backend-sensitive files again on the portable (@noble) backend
-// Extra stages (the KMS test server, examples) are added by the issues that need them.
+//   3. dist/test/**/kms*.test.js against a real KMS API: moto's server (scripts/kms-server.js),
+//      installed on first use and started once; failing to install or start it fails the run
+// Extra stages (examples) are added by the issues that need them.
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startKmsServer } from './kms-server.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const testDir = join(root, 'dist', 'test')
@@ -23,6 +26,8 @@ function collect(dir) {
 
 const only = process.argv.slice(2)
 const all = collect(testDir).filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+// Files that talk to the KMS test server: their own stage, so the server runs only for them.
+const kmsFiles = all.filter((f) => /[/\\]kms[^/\\]*\.test\.js$/.test(f))
 // Files whose results depend on the AES/HKDF backend: run them on both.
 const bothBackends = all.filter((f) => /[/\\](crypto|envelope|vectors|tamper|stream|fields)[^/\\]*\.test\.js$/.test(f))
 
@@ -39,7 +44,25 @@ function run(label, files, extraArgs, env) {
 }
 
 const started = Date.now()
-let ok = run('tests (node:crypto backend)', all, [], { KMSE_EXPECT_BACKEND: 'node' })
+let ok = run('tests (node:crypto backend)', all.filter((f) => !kmsFiles.includes(f)), [], { KMSE_EXPECT_BACKEND: 'node' })
 ok = run('tests (portable @noble backend)', bothBackends, ['--conditions=kms-envelope-portable'], { KMSE_EXPECT_BACKEND: 'portable' }) && ok
+if (kmsFiles.length > 0) {
+  let server
+  try {
+    server = await startKmsServer()
+  } catch (error) {
+    console.error(`\n== KMS tests: FAILED: the KMS test server could not be installed or started\n${error instanceof Error ? error.message : error}`)
+    ok = false
+  }
+  if (server !== undefined) {
+    const stage = Date.now()
+    try {
+      ok = run(`KMS tests (moto at ${server.endpoint})`, kmsFiles, [], { KMSE_EXPECT_BACKEND: 'node', KMSE_TEST_KMS_ENDPOINT: server.endpoint, ...server.env }) && ok
+    } finally {
+      await server.stop()
+    }
+    console.log(`== KMS tests took ${((Date.now() - stage) / 1000).toFixed(1)} s`)
+  }
+}
 console.log(`\n== ${ok ? 'all passed' : 'FAILURES'} in ${((Date.now() - started) / 1000).toFixed(1)} s (${all.map((f) => relative(root, f)).length} files)`)
 process.exit(ok ? 0 : 1)

@@ -23,6 +23,7 @@ import type { Keyring } from './keyrings/keyring.js'
 import { KeyCache } from './cache/key-cache.js'
 import type { EnvelopeSettings } from './materials.js'
 import { decryptionMaterials, encryptionMaterials } from './materials.js'
+import { rewrapMessage } from './rewrap.js'
 
 /** Options of {@link Envelope}. */
 export interface EnvelopeOptions {
@@ -53,6 +54,16 @@ export interface EncryptOptions {
 export interface DecryptOptions {
   /** Pairs the message's context must contain with these exact values, or decryption fails with ERR_CONTEXT_MISMATCH. */
   readonly expectContext?: EncryptionContext
+  /** Cancels key-service calls. */
+  readonly signal?: AbortSignal
+}
+
+/** Options of {@link Envelope.rewrap}. */
+export interface RewrapOptions {
+  /** The keyring(s) that receive the data key. */
+  readonly to: Keyring | readonly Keyring[]
+  /** Keep the wrapped keys this Envelope's keyring holds (default false: remove them). */
+  readonly keep?: boolean
   /** Cancels key-service calls. */
   readonly signal?: AbortSignal
 }
@@ -146,7 +157,7 @@ export class Envelope {
    *
    * @throws TypeError `ERR_INVALID_ARGUMENT` for a bad plaintext or context.
    * @throws {@link LimitError} `ERR_LIMIT` when the context is too large.
-   * @throws keyring errors (`ERR_KMS`, `ERR_KEYRING`) and `ERR_ABORTED`.
+   * @throws keyring errors (`ERR_KMS_*`, `ERR_KEYRING`) and `ERR_ABORTED`.
    */
   async encrypt(plaintext: Uint8Array | string, options: EncryptOptions = {}): Promise<Uint8Array> {
     const bytes = toPlaintextBytes(plaintext)
@@ -188,5 +199,31 @@ export class Envelope {
     } finally {
       keys.wipe()
     }
+  }
+
+  /**
+   * Gives a message's data key to the keys of `to`, leaving header and body byte-identical
+   * (only the recipients section changes). This Envelope's keyring is the source: the wrapped
+   * keys it holds are removed unless `keep`; other recipients stay. KMS to KMS uses ReEncrypt,
+   * so the plaintext data key never leaves KMS (needs kms:ReEncryptFrom on the old key and
+   * kms:ReEncryptTo on the new); otherwise the data key is unwrapped, checked against the
+   * message's commitment and header tag, and wrapped for `to`.
+   *
+   * @example
+   * ```ts
+   * const old = new Envelope({ keyring: new KmsKeyring({ keyIds: [oldArn] }) })
+   * const moved = await old.rewrap(message, { to: new KmsKeyring({ keyIds: [newArn] }) })
+   * ```
+   * @throws `ERR_FORMAT`, `ERR_TRUNCATED`, `ERR_UNSUPPORTED`, `ERR_LIMIT` (also when the result would
+   *   exceed maxWrappedKeys) for malformed input, before any key service is called;
+   *   `ERR_NO_MATCHING_KEY`; `ERR_UNWRAP`, `ERR_KMS_*` or another keyring error; `ERR_AUTH` when the
+   *   message was altered (data-key path); `ERR_ABORTED`.
+   */
+  async rewrap(message: Uint8Array, options: RewrapOptions): Promise<Uint8Array> {
+    if (!(message instanceof Uint8Array)) throw invalidArgument('message must be a Uint8Array')
+    if (options === null || typeof options !== 'object') throw invalidArgument('rewrap needs options: { to }')
+    if (options.keep !== undefined && typeof options.keep !== 'boolean') throw invalidArgument('keep must be a boolean')
+    const to = toKeyrings(options.to, 'to')
+    return rewrapMessage(this.settings, message, { to, keep: options.keep === true, signal: options.signal })
   }
 }

@@ -21,7 +21,7 @@ export type ErrorCode =
   | 'ERR_UNWRAP'
   | 'ERR_KEYRING'
   | 'ERR_KEY_FILE'
-  | 'ERR_KMS'
+  | KmsErrorCode
   | 'ERR_ABORTED'
   | 'ERR_OUTPUT_EXISTS'
   | 'ERR_FIELD'
@@ -152,6 +152,47 @@ export class KeyFileError extends EnvelopeError {
   constructor(path: string, message: string, options?: { cause?: unknown }) {
     super('ERR_KEY_FILE', `${path}: ${message}`, options)
     this.path = path
+  }
+}
+
+/**
+ * Codes of {@link KmsError}: one per thing the caller can act on differently.
+ * - `ERR_KMS_NOT_FOUND`: no such key or alias in that account and region (NotFoundException).
+ * - `ERR_KMS_DISABLED`: the key is disabled (DisabledException).
+ * - `ERR_KMS_INVALID_STATE`: the key is pending deletion, pending import or unavailable (KMSInvalidStateException).
+ * - `ERR_KMS_ACCESS_DENIED`: the credentials may not use the key (AccessDeniedException), or there are none.
+ * - `ERR_KMS_INCORRECT_KEY`: the wrapped key belongs to another KMS key than the one named (IncorrectKeyException).
+ * - `ERR_KMS_INVALID_CIPHERTEXT`: wrong encryption context, or an altered wrapped key (InvalidCiphertextException).
+ * - `ERR_KMS_THROTTLED`: still throttled after the SDK's retries.
+ * - `ERR_KMS_UNAVAILABLE`: KMS unreachable, timed out, or failing on its side (after the SDK's retries).
+ * - `ERR_KMS`: any other KMS failure, or an answer the keyring cannot accept.
+ */
+export type KmsErrorCode =
+  | 'ERR_KMS'
+  | 'ERR_KMS_NOT_FOUND'
+  | 'ERR_KMS_DISABLED'
+  | 'ERR_KMS_INVALID_STATE'
+  | 'ERR_KMS_ACCESS_DENIED'
+  | 'ERR_KMS_INCORRECT_KEY'
+  | 'ERR_KMS_INVALID_CIPHERTEXT'
+  | 'ERR_KMS_THROTTLED'
+  | 'ERR_KMS_UNAVAILABLE'
+
+/**
+ * A call to AWS KMS failed. `keyId` names the key (the ARN, or the id or alias as
+ * configured), `kmsErrorName` what KMS (or the network) answered, e.g. `DisabledException`
+ * or `ECONNREFUSED`. Holds no key material and no SDK objects.
+ */
+export class KmsError extends EnvelopeError {
+  declare readonly code: KmsErrorCode
+  /** The key the failed call named: its ARN, or the key id or alias as configured. */
+  readonly keyId: string
+  /** The error name KMS or the SDK reported (`NotFoundException`, `ThrottlingException`, `TimeoutError`, `ECONNREFUSED`, ...). */
+  readonly kmsErrorName: string
+  constructor(code: KmsErrorCode, keyId: string, kmsErrorName: string, message: string) {
+    super(code, message)
+    this.keyId = keyId
+    this.kmsErrorName = kmsErrorName
   }
 }
 

@@ -8,7 +8,7 @@
  * @module
  */
 export { Envelope } from './envelope.js'
-export type { EnvelopeOptions, EncryptOptions, DecryptOptions, DecryptResult } from './envelope.js'
+export type { EnvelopeOptions, EncryptOptions, DecryptOptions, DecryptResult, RewrapOptions } from './envelope.js'
 export { inspect } from './inspect.js'
 export type { MessageInfo } from './inspect.js'
 export { LocalKeyring } from './keyrings/local.js'
@@ -35,8 +35,9 @@ export {
   AbortError,
   OutputExistsError,
   FieldError,
+  KmsError,
 } from './errors.js'
-export type { ErrorCode, RecipientRef, UnwrapAttempt } from './errors.js'
+export type { ErrorCode, KmsErrorCode, RecipientRef, UnwrapAttempt } from './errors.js'
 export { DEFAULT_FRAME_SIZE, MIN_FRAME_SIZE, MAX_FRAME_SIZE, DEFAULT_MAX_WRAPPED_KEYS, MAX_WRAPPED_KEYS } from './format/constants.js'
 export { FieldEncryptor } from './fields/record.js'
 export type {

@@ -16,7 +16,7 @@ import type { CanonicalContext } from './format/context.js'
 import type { Recipient } from './format/header.js'
 import type { MessageHead } from './format/message.js'
 import type { Keyring } from './keyrings/keyring.js'
-import { throwIfAborted, unwrapDataKey } from './keyrings/unwrap.js'
+import { prepareKeyrings, throwIfAborted, unwrapDataKey } from './keyrings/unwrap.js'
 
 /** Settings shared by every surface of one Envelope. */
 export interface EnvelopeSettings {
@@ -78,19 +78,43 @@ async function generate(settings: EnvelopeSettings, context: CanonicalContext, s
 }
 
 /**
+ * The data key of a parsed head, from the cache when one is configured, else from the
+ * keyrings. Not yet checked against the message: callers go through openHead.
+ */
+async function obtainDataKey(settings: EnvelopeSettings, head: MessageHead, signal: AbortSignal | undefined): Promise<{ dataKey: DataKey; recipient: Recipient }> {
+  const { recipients, header } = head
+  const unwrap = (sig: AbortSignal | undefined) => unwrapDataKey(settings.keyrings, recipients, header.context, { signal: sig })
+  if (settings.cache === undefined) return unwrap(signal)
+  // Resolve configured aliases first (memoised), so the cache's key-list check sees ARNs.
+  await prepareKeyrings(settings.keyrings, recipients, { signal })
+  return settings.cache.decryptionKey(settings.keyrings, header.suite, header.context, recipients, unwrap, signal)
+}
+
+/**
  * Unwraps the data key of a parsed head and checks it against the commitment and the header
  * tag. Nothing may be decrypted with keys that did not come through here.
  */
 export async function decryptionMaterials(settings: EnvelopeSettings, head: MessageHead, signal: AbortSignal | undefined): Promise<DecryptionMaterials> {
-  const { recipients, header } = head
-  const unwrap = (sig: AbortSignal | undefined) => unwrapDataKey(settings.keyrings, recipients, header.context, { signal: sig })
-  const { dataKey, recipient } = settings.cache === undefined
-    ? await unwrap(signal)
-    : await settings.cache.decryptionKey(settings.keyrings, header.suite, header.context, recipients, unwrap, signal)
+  const { dataKey, recipient } = await obtainDataKey(settings, head, signal)
   // A cached key passes exactly the checks a fresh one does.
   try {
     return { keys: openHead(backend, head, dataKey), recipient }
   } finally {
     dataKey.wipe()
   }
+}
+
+/**
+ * The data key itself, once it has passed the commitment and header-tag checks: for rewrap,
+ * which wraps it for new keys instead of decrypting. The caller wipes `dataKey`.
+ */
+export async function verifiedDataKey(settings: EnvelopeSettings, head: MessageHead, signal: AbortSignal | undefined): Promise<{ dataKey: DataKey; recipient: Recipient }> {
+  const obtained = await obtainDataKey(settings, head, signal)
+  try {
+    openHead(backend, head, obtained.dataKey).wipe()
+  } catch (error) {
+    obtained.dataKey.wipe()
+    throw error
+  }
+  return obtained
 }

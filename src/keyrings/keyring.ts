@@ -39,4 +39,19 @@ export interface Keyring {
   canUnwrap(recipient: Recipient): boolean
   /** Unwraps one recipient; throws an EnvelopeError when it cannot. */
   unwrapDataKey(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions): Promise<DataKey>
+  /**
+   * Optional. Runs before `canUnwrap` for every message being opened or rewrapped, so a
+   * keyring can learn what it needs to answer `canUnwrap` without I/O (the KMS keyring turns
+   * a configured alias or key id into its key ARN). It must memoise: a lookup happens once
+   * per keyring, never once per message, and nothing at all when no recipient concerns it.
+   */
+  prepareUnwrap?(recipients: readonly Recipient[], options: KeyringCallOptions): Promise<void>
+  /**
+   * Optional, on the destination of a rewrap. Re-encrypts `recipient` (a wrapped key of
+   * another keyring) for every key this keyring holds without the plaintext data key ever
+   * reaching this process (KMS ReEncrypt). Resolves to `undefined`, having called nothing,
+   * when it cannot (another keyring type, another Region): rewrap then unwraps and wraps.
+   * The caller has already checked that its own keyring holds `recipient`.
+   */
+  reEncrypt?(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[] | undefined>
 }

@@ -28,6 +28,15 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError({ cause: signal.reason })
 }
 
+/** Lets each keyring prepare for `canUnwrap` (see {@link Keyring.prepareUnwrap}). */
+export async function prepareKeyrings(keyrings: readonly Keyring[], recipients: readonly Recipient[], options: KeyringCallOptions): Promise<void> {
+  for (const keyring of keyrings) {
+    if (keyring.prepareUnwrap === undefined) continue
+    throwIfAborted(options.signal)
+    await keyring.prepareUnwrap(recipients, options)
+  }
+}
+
 /**
  * Unwraps the data key of a message: the first recipient, in message order, that one of the
  * keyrings holds and opens. The caller checks the key against the commitment.
@@ -38,6 +47,7 @@ export async function unwrapDataKey(
   context: CanonicalContext,
   options: KeyringCallOptions,
 ): Promise<Unwrapped> {
+  await prepareKeyrings(keyrings, recipients, options)
   const attempts: UnwrapAttempt[] = []
   const errors: unknown[] = []
   for (const recipient of recipients) {

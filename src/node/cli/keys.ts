@@ -17,15 +17,20 @@ export async function resolveKeySpecs(specs: readonly string[], options: KeySpec
   if (specs.length === 0) throw new UsageError('no key given: pass --key file:PATH (or kms:KEY)')
   const keyrings: Keyring[] = []
   const kmsKeys: string[] = []
+  let kmsAt = -1 // all kms: specs share one keyring, placed where the first one was given
   for (const spec of specs) {
     const colon = spec.indexOf(':')
     const scheme = colon < 0 ? '' : spec.slice(0, colon)
     const rest = spec.slice(colon + 1)
     if (scheme === 'file' && rest.length > 0) keyrings.push(await loadLocalKeyring(rest))
-    else if (scheme === 'kms' && rest.length > 0) kmsKeys.push(rest)
+    else if (scheme === 'kms' && rest.length > 0) {
+      if (kmsAt < 0) kmsAt = keyrings.length
+      kmsKeys.push(rest)
+    }
     else throw new UsageError(`key spec ${JSON.stringify(spec)} is not understood: use file:PATH, kms:ARN, kms:alias/NAME or kms:KEY-ID`)
   }
-  if (kmsKeys.length > 0) keyrings.push(await kmsKeyring(kmsKeys, options))
+  // Order matters: the first key given generates the data key.
+  if (kmsKeys.length > 0) keyrings.splice(kmsAt, 0, await kmsKeyring(kmsKeys, options))
   return keyrings
 }
 

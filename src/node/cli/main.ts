@@ -1,7 +1,7 @@
 /**
  * The `kms-envelope` command. Exit codes (README "CLI"):
  *   0 success · 1 the message was rejected (altered, malformed, wrong context) ·
- *   2 usage error · 3 key problem (no matching key, unwrap failed, key file, KMS) ·
+ *   2 usage error · 3 key problem (no matching key, unwrap failed, key file, every ERR_KMS* code) ·
  *   4 input/output problem (missing input, output exists, write failed)
  * @module
  */
@@ -27,6 +27,7 @@ Commands:
   keygen    create a local key file
   encrypt   encrypt a file or stdin
   decrypt   decrypt a file or stdin
+  rewrap    give a message's data key to other keys (body unchanged; KMS to KMS via ReEncrypt)
   inspect   show a message's header as JSON (no key needed, nothing verified)
 
 Run 'kms-envelope <command> --help' for a command's options.
@@ -62,6 +63,21 @@ On any failure nothing is written and OUT is left as it was.
       --region REGION        AWS region for kms: keys
       --endpoint URL         KMS endpoint
   -q, --quiet                no progress output`,
+  rewrap: `Usage: kms-envelope rewrap --key OLD [--key OLD ...] --to NEW [--to NEW ...] [options] [IN]
+
+Re-wraps the data key of the message in IN (or stdin) for NEW and writes the message to OUT
+(stdout by default). Header and body stay byte-identical; only the wrapped keys change.
+The wrapped keys OLD holds are removed unless --keep; other recipients stay. From kms: to
+kms: this uses KMS ReEncrypt, so the plaintext data key never leaves KMS.
+
+  -k, --key SPEC       a key that holds the message now (repeatable)
+  -t, --to SPEC        a key to give the message to (repeatable)
+      --keep           keep OLD's wrapped keys too
+  -o, --output OUT     write to OUT (atomically; refused if it exists)
+  -f, --force          replace OUT if it exists (OUT may be IN)
+      --region REGION  AWS region for kms: keys
+      --endpoint URL   KMS endpoint
+  -q, --quiet          no progress output`,
   inspect: `Usage: kms-envelope inspect [IN]
 
 Prints the header of the message in IN (or stdin) as JSON: version, suite, message id,
@@ -154,6 +170,22 @@ async function decrypt(args: string[]): Promise<void> {
   await writeOutput(out, plaintext)
 }
 
+async function rewrap(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { ...io, ...keys, to: { type: 'string', short: 't', multiple: true }, keep: { type: 'boolean' } })
+  if (values.help) return void console.log(HELP.rewrap)
+  const input = oneInput(positionals)
+  if (values.to === undefined) throw new UsageError('rewrap needs --to SPEC: the key(s) to give the message to')
+  const out = { path: values.output, force: values.force === true, binary: true }
+  checkOutputTarget(out)
+  await failIfOutputExists(values.output, values.force)
+  const kmsOptions = { region: values.region, endpoint: values.endpoint }
+  const from = await resolveKeySpecs(values.key ?? [], kmsOptions)
+  const to = await resolveKeySpecs(values.to, kmsOptions)
+  const message = await readInput(input)
+  const rewrapped = await new Envelope({ keyring: from }).rewrap(message, { to, keep: values.keep === true })
+  await writeOutput(out, rewrapped)
+}
+
 async function inspectCommand(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {})
   if (values.help) return void console.log(HELP.inspect)
@@ -161,7 +193,7 @@ async function inspectCommand(args: string[]): Promise<void> {
   process.stdout.write(`${JSON.stringify(inspect(message), null, 2)}\n`)
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keygen, encrypt, decrypt, inspect: inspectCommand }
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keygen, encrypt, decrypt, rewrap, inspect: inspectCommand }
 
 const MESSAGE_REJECTED = new Set(['ERR_FORMAT', 'ERR_TRUNCATED', 'ERR_UNSUPPORTED', 'ERR_LIMIT', 'ERR_AUTH', 'ERR_CONTEXT_MISMATCH'])
 const KEY_PROBLEM = new Set(['ERR_NO_MATCHING_KEY', 'ERR_UNWRAP', 'ERR_KEYRING', 'ERR_KEY_FILE', 'ERR_KMS'])
@@ -171,7 +203,7 @@ export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) return 2
   const code = (error as { code?: unknown })?.code
   if (error instanceof EnvelopeError && MESSAGE_REJECTED.has(error.code)) return 1
-  if (error instanceof EnvelopeError && KEY_PROBLEM.has(error.code)) return 3
+  if (error instanceof EnvelopeError && (KEY_PROBLEM.has(error.code) || error.code.startsWith('ERR_KMS'))) return 3
   if (code === 'ERR_INVALID_ARGUMENT') return 2
   return 4
 }

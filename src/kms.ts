@@ -1,0 +1,16 @@
+/**
+ * kms-envelope/kms: the AWS KMS keyring. The only entry that loads `@aws-sdk/client-kms`;
+ * the core (`kms-envelope`) never does, so code that uses local keys pays nothing for it.
+ *
+ * @example
+ * ```ts
+ * import { Envelope } from 'kms-envelope'
+ * import { KmsKeyring } from 'kms-envelope/kms'
+ * const env = new Envelope({ keyring: new KmsKeyring({ keyIds: ['alias/orders'] }) })
+ * ```
+ * @module
+ */
+export { KmsKeyring, KMS_KEYRING_TYPE } from './keyrings/kms.js'
+export type { KmsKeyringOptions, KmsDiscoveryFilter } from './keyrings/kms.js'
+export { KmsError } from './errors.js'
+export type { KmsErrorCode } from './errors.js'

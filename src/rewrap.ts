@@ -1,0 +1,134 @@
+/**
+ * Rewrap: give a message's data key to other keys without touching its header or body.
+ *
+ * The recipients section is the one part of a message outside the header tag (FORMAT.md
+ * §2), so a rewrapped message is the same authenticated prefix and header tag, a new
+ * recipients section, and byte-identical frames. The commitment in the header still binds
+ * the data key: a wrapped key of anything else fails at decryption (ERR_AUTH).
+ *
+ * Two ways to the new wrapped keys:
+ * - KMS to KMS: the destination keyring's `reEncrypt` (KMS ReEncrypt, source key pinned,
+ *   the header's context on both sides): the plaintext data key never leaves KMS. The
+ *   message itself is not authenticated on this path (that needs the data key); a forged
+ *   message stays forged and fails at decryption as before.
+ * - anything else: the data key is unwrapped through decryptionMaterials' checks
+ *   (commitment and header tag, so a forged message is never rewrapped) and wrapped by
+ *   the destination keyrings.
+ * @module
+ */
+import type { DataKey } from './crypto/data-key.js'
+import { splitBody } from './crypto/frames.js'
+import type { UnwrapAttempt } from './errors.js'
+import { AbortError, EnvelopeError, LimitError, NoMatchingKeyError, TruncatedError, UnwrapError } from './errors.js'
+import { TAG_BYTES } from './format/constants.js'
+import type { CanonicalContext } from './format/context.js'
+import type { Recipient } from './format/header.js'
+import type { MessageHead } from './format/message.js'
+import { encodeRecipientsSection, parseHead } from './format/message.js'
+import type { Keyring } from './keyrings/keyring.js'
+import { describeKeyrings, prepareKeyrings, throwIfAborted } from './keyrings/unwrap.js'
+import type { EnvelopeSettings } from './materials.js'
+import { verifiedDataKey } from './materials.js'
+
+/** What to rewrap to. */
+export interface RewrapParams {
+  /** Keyrings that receive the data key. */
+  readonly to: readonly Keyring[]
+  /** Keep the wrapped keys the source keyrings hold (default false: remove them). */
+  readonly keep: boolean
+  readonly signal: AbortSignal | undefined
+}
+
+/**
+ * Rewraps `message` from `settings.keyrings` (the source) to `params.to`. Recipients of
+ * keys the source does not hold are kept as they are; a destination key already listed is
+ * replaced by its new wrapped key.
+ */
+export async function rewrapMessage(settings: EnvelopeSettings, message: Uint8Array, params: RewrapParams): Promise<Uint8Array> {
+  const parsed = parseHead(message, settings)
+  if ('need' in parsed) throw new TruncatedError(`the message is ${message.length} bytes but its header alone needs ${parsed.need}: it was cut short`)
+  const { head } = parsed
+  const body = message.subarray(head.bodyOffset)
+  if (splitBody(body.length, head.header.frameSize) === undefined) throw new TruncatedError('the message ends before its final frame: it was cut short')
+
+  const options = { signal: params.signal }
+  await prepareKeyrings(settings.keyrings, head.recipients, options)
+  const held = (r: Recipient): boolean => settings.keyrings.some((k) => k.canUnwrap(r))
+  const sources = head.recipients.filter(held)
+  if (sources.length === 0) throw new NoMatchingKeyError(head.recipients, describeKeyrings(settings.keyrings))
+
+  const fresh = (await viaReEncrypt(params.to, sources, head.header.context, params.signal)) ?? (await viaDataKey(settings, head, params.to, params.signal))
+  const replaced = (r: Recipient): boolean => fresh.some((f) => f.type === r.type && f.keyId === r.keyId)
+  const recipients = [...head.recipients.filter((r) => !replaced(r) && (params.keep || !held(r))), ...fresh]
+  if (recipients.length > settings.maxWrappedKeys) {
+    throw new LimitError(`the rewrapped message would list ${recipients.length} wrapped keys; maxWrappedKeys is ${settings.maxWrappedKeys}: rewrap without keep, or to fewer keys`)
+  }
+
+  const prefixEnd = head.authenticated.length + TAG_BYTES
+  const section = encodeRecipientsSection(recipients)
+  const out = new Uint8Array(prefixEnd + section.length + body.length)
+  out.set(message.subarray(0, prefixEnd), 0)
+  out.set(section, prefixEnd)
+  out.set(body, prefixEnd + section.length)
+  return out
+}
+
+/**
+ * ReEncrypt of the first source recipient (in message order) that every destination can
+ * re-encrypt. Undefined when none can be (rewrap then goes through the data key); throws
+ * when every one that could be tried failed.
+ */
+async function viaReEncrypt(to: readonly Keyring[], sources: readonly Recipient[], context: CanonicalContext, signal: AbortSignal | undefined): Promise<Recipient[] | undefined> {
+  if (!to.every((k) => typeof k.reEncrypt === 'function')) return undefined
+  const attempts: UnwrapAttempt[] = []
+  const errors: unknown[] = []
+  let skipped = false
+  for (const recipient of sources) {
+    throwIfAborted(signal)
+    try {
+      const out: Recipient[] = []
+      let complete = true
+      for (const keyring of to) {
+        const got = await keyring.reEncrypt!(recipient, context, { signal })
+        if (got === undefined) {
+          complete = false // discard any partial answer: the data-key path wraps for all
+          break
+        }
+        out.push(...got)
+      }
+      if (complete) return out
+      skipped = true
+    } catch (error) {
+      if (error instanceof AbortError) throw error
+      errors.push(error)
+      attempts.push({
+        type: recipient.type,
+        keyId: recipient.keyId,
+        code: error instanceof EnvelopeError ? error.code : 'ERR_KEYRING',
+        message: error instanceof Error ? error.message : String(error),
+      })
+    }
+  }
+  if (errors.length === 0 || skipped) return undefined
+  if (errors.length === 1 && errors[0] instanceof EnvelopeError) throw errors[0]
+  throw new UnwrapError(attempts, { cause: errors[errors.length - 1] })
+}
+
+/** Unwraps (with the commitment and header-tag checks) and wraps for every destination. */
+async function viaDataKey(settings: EnvelopeSettings, head: MessageHead, to: readonly Keyring[], signal: AbortSignal | undefined): Promise<Recipient[]> {
+  const { dataKey } = await verifiedDataKey(settings, head, signal)
+  try {
+    return await wrapFor(to, dataKey, head.header.context, signal)
+  } finally {
+    dataKey.wipe()
+  }
+}
+
+async function wrapFor(to: readonly Keyring[], dataKey: DataKey, context: CanonicalContext, signal: AbortSignal | undefined): Promise<Recipient[]> {
+  const out: Recipient[] = []
+  for (const keyring of to) {
+    throwIfAborted(signal)
+    out.push(...(await keyring.wrapDataKey(dataKey, context, { signal })))
+  }
+  return out
+}
