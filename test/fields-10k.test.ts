@@ -1,16 +1,9 @@
 /**
  * Issue 7, "done when": 10,000 records through FieldEncryptor with the key-service calls counted.
  *
- * Runs today on a counting LocalKeyring without a data-key cache: one generate per record on
- * encrypt, one unwrap per record on decrypt (plus one for the index key).
- *
- * TODO(kms+cache): when the KMS keyring (issue 4) and the data-key cache (issue 5) land,
- * change only `setup()` below: wrap the KmsKeyring (pointed at the local KMS test server) in
- * the CountingKeyring, give the Envelope the cache, and set `expected` from the cache limit
- * (e.g. at most 1,000 messages per data key: 10 generates and 10 + 1 unwraps). Also assert
- * the test server's own request counts (GenerateDataKey, Decrypt) equal these. Everything
- * else here is cache-agnostic: generate calls must equal the number of distinct data keys
- * in the stored records, and every record must still have its own message id.
+ * Here on a counting LocalKeyring without a data-key cache: one generate per record on
+ * encrypt, one unwrap per record on decrypt (plus one for the index key). The same count with
+ * the KMS keyring and a cache (one GenerateDataKey per cache window) is in kms-cache.test.ts.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
@@ -32,8 +25,6 @@ interface Setup {
 }
 
 async function setup(): Promise<Setup> {
-  // TODO(kms+cache): keyring = new CountingKeyring(new KmsKeyring(...test server...)),
-  //   envelope = new Envelope({ keyring, cache: ... }), expected from the cache's messages-per-key limit.
   const keyring = new CountingKeyring(new LocalKeyring({ keyId: 'fields-10k', key: pattern(32, 71) }))
   const envelope = new Envelope({ keyring })
   return { envelope, keyring, expected: { generate: RECORDS, unwrapOnDecrypt: RECORDS } }
