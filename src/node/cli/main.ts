@@ -13,7 +13,12 @@ import { inspect } from '../../inspect.js'
 import { LocalKeyring } from '../../keyrings/local.js'
 import { removeTempFilesSync } from '../atomic.js'
 import { writeKeyFile } from '../keyfile.js'
-import { checkOutputTarget, exists, readInput, writeOutput } from './io.js'
+import { DecryptSession, EncryptSession } from '../../stream-session.js'
+import type { PumpSession } from '../pump.js'
+import { pump } from '../pump.js'
+import type { Input, OutputOptions } from './io.js'
+import { checkNotInput, checkOutputTarget, exists, openInput, readInput, writeOutput } from './io.js'
+import { startProgress } from './progress.js'
 import { resolveKeySpecs } from './keys.js'
 import { UsageError } from './usage.js'
 import { OutputExistsError } from '../../errors.js'
@@ -49,11 +54,16 @@ Encrypts IN (a file, or stdin when omitted or -) to OUT (stdout by default).
   -f, --force             replace OUT if it exists
       --region REGION     AWS region for kms: keys (default: from the AWS environment)
       --endpoint URL      KMS endpoint (default: AWS_ENDPOINT_URL_KMS or AWS's)
-  -q, --quiet             no progress output`,
+  -q, --quiet             no progress bar
+
+Streams in constant memory at any size. A progress bar is shown on stderr when it is a
+terminal and IN is a regular file.`,
   decrypt: `Usage: kms-envelope decrypt --key SPEC [--key SPEC ...] [options] [IN]
 
 Decrypts IN (a file, or stdin when omitted or -) to OUT (stdout by default).
-On any failure nothing is written and OUT is left as it was.
+With -o, OUT appears only once every byte is verified; on any failure it is left as it was.
+To stdout, plaintext is streamed as each frame is verified: if decryption fails part-way
+the exit code is non-zero and what was already written must be discarded.
 
   -k, --key SPEC             a key that may open the message (repeatable)
   -e, --expect-context K=V   require this context pair (repeatable)
@@ -61,7 +71,10 @@ On any failure nothing is written and OUT is left as it was.
   -f, --force                replace OUT if it exists
       --region REGION        AWS region for kms: keys
       --endpoint URL         KMS endpoint
-  -q, --quiet                no progress output`,
+  -q, --quiet                no progress bar
+
+Streams in constant memory at any size. A progress bar is shown on stderr when it is a
+terminal and IN is a regular file.`,
   inspect: `Usage: kms-envelope inspect [IN]
 
 Prints the header of the message in IN (or stdin) as JSON: version, suite, message id,
@@ -126,32 +139,51 @@ async function keygen(args: string[]): Promise<void> {
 async function encrypt(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...io, ...keys, context: { type: 'string', short: 'c', multiple: true }, 'frame-size': { type: 'string' } })
   if (values.help) return void console.log(HELP.encrypt)
-  const input = oneInput(positionals)
+  const inputPath = oneInput(positionals)
   const context = pairs(values.context, '--context')
   const out = { path: values.output, force: values.force === true, binary: true }
   checkOutputTarget(out)
   await failIfOutputExists(values.output, values.force)
   const frameSize = values['frame-size'] === undefined ? undefined : Number(values['frame-size'])
-  const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
-  const env = new Envelope({ keyring, ...(frameSize === undefined ? {} : { frameSize }) })
-  const plaintext = await readInput(input)
-  const message = await env.encrypt(plaintext, context === undefined ? {} : { context })
-  await writeOutput(out, message)
+  const input = await openInput(inputPath)
+  try {
+    await checkNotInput(out, input)
+    const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
+    const env = new Envelope({ keyring, ...(frameSize === undefined ? {} : { frameSize }) })
+    await streamThrough(input, new EncryptSession(env.settings, context === undefined ? {} : { context }), out, values.quiet === true)
+  } finally {
+    await input.close()
+  }
 }
 
 async function decrypt(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...io, ...keys, 'expect-context': { type: 'string', short: 'e', multiple: true } })
   if (values.help) return void console.log(HELP.decrypt)
-  const input = oneInput(positionals)
+  const inputPath = oneInput(positionals)
   const expectContext = pairs(values['expect-context'], '--expect-context')
   const out = { path: values.output, force: values.force === true, binary: true }
   checkOutputTarget(out)
   await failIfOutputExists(values.output, values.force)
-  const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
-  const env = new Envelope({ keyring })
-  const message = await readInput(input)
-  const { plaintext } = await env.decrypt(message, expectContext === undefined ? {} : { expectContext })
-  await writeOutput(out, plaintext)
+  const input = await openInput(inputPath)
+  try {
+    await checkNotInput(out, input)
+    const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
+    const env = new Envelope({ keyring })
+    await streamThrough(input, new DecryptSession(env.settings, expectContext === undefined ? {} : { expectContext }), out, values.quiet === true)
+  } finally {
+    await input.close()
+  }
+}
+
+/** Streams IN through a session into OUT, with a progress bar when it makes sense. */
+async function streamThrough(input: Input, session: PumpSession & { dispose(): void }, out: OutputOptions, quiet: boolean): Promise<void> {
+  const progress = startProgress(input.size, quiet)
+  try {
+    await writeOutput(out, (sink) => pump(input.chunks, session, sink, (bytes) => progress.update(bytes)))
+  } finally {
+    progress.stop()
+    session.dispose()
+  }
 }
 
 async function inspectCommand(args: string[]): Promise<void> {
