@@ -122,6 +122,8 @@ describe('encryptFile / decryptFile', () => {
     await rejectsWithCode(encryptFile(src, join(dir, 'y'), {} as never), 'ERR_INVALID_ARGUMENT')
     await rejectsWithCode(encryptFile(src, '', { envelope: env }), 'ERR_INVALID_ARGUMENT')
     await rejectsWithCode(encryptFile(src, join(dir, 'y'), { envelope: env, context: { 'kmse:a': 'b' } }), 'ERR_INVALID_ARGUMENT')
+    await rejectsWithCode(encryptFile(src, join(dir, 'y'), { envelope: env, signal: AbortSignal.abort() }), 'ERR_ABORTED')
+    await assert.rejects(stat(join(dir, 'y')), { code: 'ENOENT' })
     assert.deepEqual(tempFiles(dir), [])
   })
 })
