@@ -143,8 +143,11 @@ export class DecryptSession {
   readonly #signal: AbortSignal | undefined
   #resolveInfo!: (info: DecryptInfo) => void
   #rejectInfo!: (error: unknown) => void
-  /** Head bytes so far (copied), their total, and how many the head needs at least. */
-  #parts: Uint8Array[] = []
+  /**
+   * Head bytes so far: `#head[0..#buffered]`. `#head` is sized to `#need`, the least the head
+   * needs by what is known yet, which `parseHead` checks against the limits before it says so.
+   */
+  #head = new Uint8Array(0)
   #buffered = 0
   #need = 1
   #decoder: FrameDecoder | undefined
@@ -172,20 +175,26 @@ export class DecryptSession {
     if (this.#opening) throw invalidArgument('a chunk was pushed before the previous one was processed; wait for push() to settle')
     if (chunk.length === 0) return
     if (this.#buffered + chunk.length < this.#need) {
-      this.#parts.push(chunk.slice())
+      this.#head.set(chunk, this.#buffered)
       this.#buffered += chunk.length
       return
     }
-    const bytes = this.#parts.length === 0 ? chunk : concat([...this.#parts, chunk], this.#buffered + chunk.length)
-    this.#parts = []
-    this.#buffered = 0
+    let bytes = chunk
+    if (this.#buffered > 0) {
+      bytes = new Uint8Array(this.#buffered + chunk.length)
+      bytes.set(this.#head.subarray(0, this.#buffered), 0)
+      bytes.set(chunk, this.#buffered)
+    }
     const parsed = parseHead(bytes, this.#settings)
     if ('need' in parsed) {
       this.#need = parsed.need
-      this.#parts.push(bytes === chunk ? chunk.slice() : bytes)
+      this.#head = new Uint8Array(parsed.need)
+      this.#head.set(bytes, 0)
       this.#buffered = bytes.length
       return
     }
+    this.#head = new Uint8Array(0)
+    this.#buffered = 0
     return this.#open(parsed.head, bytes, emit)
   }
 
@@ -207,7 +216,7 @@ export class DecryptSession {
   }
 
   finish(emit: Emit): void {
-    if (this.#closed || this.#opening && this.#decoder === undefined) throw ended()
+    if (this.#closed || (this.#opening && this.#decoder === undefined)) throw ended()
     throwIfAborted(this.#signal)
     if (this.#decoder === undefined) {
       throw new TruncatedError(
@@ -228,18 +237,9 @@ export class DecryptSession {
   /** Wipes keys; the session cannot be used afterwards. */
   dispose(): void {
     this.#closed = true
-    this.#parts = []
+    this.#head = new Uint8Array(0)
     this.#decoder?.dispose()
     this.#rejectInfo(new AbortError())
   }
 }
 
-function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length)
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
-}
