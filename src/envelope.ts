@@ -24,6 +24,9 @@ import { KeyCache } from './cache/key-cache.js'
 import type { EnvelopeSettings } from './materials.js'
 import { decryptionMaterials, encryptionMaterials } from './materials.js'
 import { rewrapMessage } from './rewrap.js'
+import type { DecryptStream } from './stream.js'
+import { decryptStream, encryptStream } from './stream.js'
+import type { DecryptStreamOptions, EncryptStreamOptions } from './stream-session.js'
 
 /** Options of {@link Envelope}. */
 export interface EnvelopeOptions {
@@ -225,5 +228,51 @@ export class Envelope {
     if (options.keep !== undefined && typeof options.keep !== 'boolean') throw invalidArgument('keep must be a boolean')
     const to = toKeyrings(options.to, 'to')
     return rewrapMessage(this.settings, message, { to, keep: options.keep === true, signal: options.signal })
+  }
+
+  /**
+   * A `TransformStream` that encrypts: plaintext chunks in, one message out. The message is
+   * the same as {@link Envelope.encrypt}'s: `decrypt` opens it and the other way round.
+   * The data key is requested when the stream is created; the head is the first output chunk.
+   * Memory stays at about one frame whatever the size of the input.
+   *
+   * @example
+   * ```ts
+   * const response = await fetch(url)
+   * const encrypted = response.body!.pipeThrough(env.encryptStream({ context: { tenant: 'acme' } }))
+   * ```
+   * @throws TypeError `ERR_INVALID_ARGUMENT` at once for a bad context or signal.
+   * The stream errors with keyring errors (`ERR_KMS`, `ERR_KEYRING`), `ERR_LIMIT`, `ERR_ABORTED`,
+   * or `ERR_INVALID_ARGUMENT` for a chunk that is not a Uint8Array.
+   */
+  encryptStream(options: EncryptStreamOptions = {}): TransformStream<Uint8Array, Uint8Array> {
+    return encryptStream(this.settings, options)
+  }
+
+  /**
+   * A `TransformStream` that decrypts: message chunks in, plaintext out, released one frame
+   * at a time and only after that frame is authenticated.
+   *
+   * **Streamed plaintext is incomplete until the stream ends without error.** Frames that
+   * come out are authentic, but a message cut short, reordered or with trailing bytes is
+   * only detected when the stream ends (or at the bad frame), after earlier frames were
+   * released. Do not act on the plaintext (execute, import, reply) before the stream
+   * closes cleanly; write it to a temporary place and commit it then, as `decryptFile`
+   * from `kms-envelope/node` does.
+   *
+   * `info` resolves with the authenticated context and key ids once the head is verified.
+   *
+   * @example
+   * ```ts
+   * const plain = file.stream().pipeThrough(env.decryptStream({ expectContext: { tenant: 'acme' } }))
+   * const bytes = new Uint8Array(await new Response(plain).arrayBuffer()) // rejects if anything is wrong
+   * ```
+   * @throws TypeError `ERR_INVALID_ARGUMENT` at once for a bad expectContext or signal.
+   * The stream errors with `ERR_FORMAT`, `ERR_TRUNCATED`, `ERR_UNSUPPORTED`, `ERR_LIMIT` for
+   * malformed input (no key service is called), `ERR_CONTEXT_MISMATCH`, `ERR_NO_MATCHING_KEY`,
+   * `ERR_UNWRAP` or a keyring's error, `ERR_AUTH` when a byte was altered, `ERR_ABORTED`.
+   */
+  decryptStream(options: DecryptStreamOptions = {}): DecryptStream {
+    return decryptStream(this.settings, options)
   }
 }

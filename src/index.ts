@@ -9,6 +9,8 @@
  */
 export { Envelope } from './envelope.js'
 export type { EnvelopeOptions, EncryptOptions, DecryptOptions, DecryptResult, RewrapOptions } from './envelope.js'
+export type { DecryptStream } from './stream.js'
+export type { EncryptStreamOptions, DecryptStreamOptions, DecryptInfo } from './stream-session.js'
 export { inspect } from './inspect.js'
 export type { MessageInfo } from './inspect.js'
 export { LocalKeyring } from './keyrings/local.js'

@@ -50,7 +50,19 @@ export async function rewrapMessage(settings: EnvelopeSettings, message: Uint8Ar
   const { head } = parsed
   const body = message.subarray(head.bodyOffset)
   if (splitBody(body.length, head.header.frameSize) === undefined) throw new TruncatedError('the message ends before its final frame: it was cut short')
+  const newHead = await rewrapHead(settings, head, params)
+  const out = new Uint8Array(newHead.length + body.length)
+  out.set(newHead, 0)
+  out.set(body, newHead.length)
+  return out
+}
 
+/**
+ * The rewrapped head (everything before the frames) of a parsed message: its authenticated
+ * prefix and header tag unchanged, then the new recipients section. The frames that follow
+ * are copied unchanged by the caller, which lets a stream rewrap messages of any size.
+ */
+export async function rewrapHead(settings: EnvelopeSettings, head: MessageHead, params: RewrapParams): Promise<Uint8Array> {
   const options = { signal: params.signal }
   await prepareKeyrings(settings.keyrings, head.recipients, options)
   const held = (r: Recipient): boolean => settings.keyrings.some((k) => k.canUnwrap(r))
@@ -63,13 +75,11 @@ export async function rewrapMessage(settings: EnvelopeSettings, message: Uint8Ar
   if (recipients.length > settings.maxWrappedKeys) {
     throw new LimitError(`the rewrapped message would list ${recipients.length} wrapped keys; maxWrappedKeys is ${settings.maxWrappedKeys}: rewrap without keep, or to fewer keys`)
   }
-
-  const prefixEnd = head.authenticated.length + TAG_BYTES
   const section = encodeRecipientsSection(recipients)
-  const out = new Uint8Array(prefixEnd + section.length + body.length)
-  out.set(message.subarray(0, prefixEnd), 0)
-  out.set(section, prefixEnd)
-  out.set(body, prefixEnd + section.length)
+  const out = new Uint8Array(head.authenticated.length + TAG_BYTES + section.length)
+  out.set(head.authenticated, 0)
+  out.set(head.headerTag, head.authenticated.length)
+  out.set(section, head.authenticated.length + TAG_BYTES)
   return out
 }
 

@@ -7,15 +7,22 @@
  */
 import type { ParseArgsConfig } from 'node:util'
 import { parseArgs } from 'node:util'
-import { Envelope } from '../../envelope.js'
+import { Envelope, toKeyrings } from '../../envelope.js'
 import { EnvelopeError } from '../../errors.js'
-import { inspect } from '../../inspect.js'
+import { describeHead } from '../../inspect.js'
+import { parseHead } from '../../format/message.js'
 import { LocalKeyring } from '../../keyrings/local.js'
 import { removeTempFilesSync } from '../atomic.js'
 import { writeKeyFile } from '../keyfile.js'
-import { checkOutputTarget, exists, readInput, writeOutput } from './io.js'
+import { DecryptSession, EncryptSession } from '../../stream-session.js'
+import type { PumpSession } from '../pump.js'
+import { pump } from '../pump.js'
+import type { Input, OutputOptions } from './io.js'
+import { checkNotInput, checkOutputTarget, exists, openInput, writeOutput } from './io.js'
+import { startProgress } from './progress.js'
 import { resolveKeySpecs } from './keys.js'
 import { UsageError } from './usage.js'
+import { RewrapSession } from './rewrap-session.js'
 import { OutputExistsError } from '../../errors.js'
 
 const HELP: Record<string, string> = {
@@ -50,11 +57,16 @@ Encrypts IN (a file, or stdin when omitted or -) to OUT (stdout by default).
   -f, --force             replace OUT if it exists
       --region REGION     AWS region for kms: keys (default: from the AWS environment)
       --endpoint URL      KMS endpoint (default: AWS_ENDPOINT_URL_KMS or AWS's)
-  -q, --quiet             no progress output`,
+  -q, --quiet             no progress bar
+
+Streams in constant memory at any size. A progress bar is shown on stderr when it is a
+terminal and IN is a regular file.`,
   decrypt: `Usage: kms-envelope decrypt --key SPEC [--key SPEC ...] [options] [IN]
 
 Decrypts IN (a file, or stdin when omitted or -) to OUT (stdout by default).
-On any failure nothing is written and OUT is left as it was.
+With -o, OUT appears only once every byte is verified; on any failure it is left as it was.
+To stdout, plaintext is streamed as each frame is verified: if decryption fails part-way
+the exit code is non-zero and what was already written must be discarded.
 
   -k, --key SPEC             a key that may open the message (repeatable)
   -e, --expect-context K=V   require this context pair (repeatable)
@@ -62,7 +74,10 @@ On any failure nothing is written and OUT is left as it was.
   -f, --force                replace OUT if it exists
       --region REGION        AWS region for kms: keys
       --endpoint URL         KMS endpoint
-  -q, --quiet                no progress output`,
+  -q, --quiet                no progress bar
+
+Streams in constant memory at any size. A progress bar is shown on stderr when it is a
+terminal and IN is a regular file.`,
   rewrap: `Usage: kms-envelope rewrap --key OLD [--key OLD ...] --to NEW [--to NEW ...] [options] [IN]
 
 Re-wraps the data key of the message in IN (or stdin) for NEW and writes the message to OUT
@@ -142,55 +157,100 @@ async function keygen(args: string[]): Promise<void> {
 async function encrypt(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...io, ...keys, context: { type: 'string', short: 'c', multiple: true }, 'frame-size': { type: 'string' } })
   if (values.help) return void console.log(HELP.encrypt)
-  const input = oneInput(positionals)
+  const inputPath = oneInput(positionals)
   const context = pairs(values.context, '--context')
   const out = { path: values.output, force: values.force === true, binary: true }
   checkOutputTarget(out)
   await failIfOutputExists(values.output, values.force)
   const frameSize = values['frame-size'] === undefined ? undefined : Number(values['frame-size'])
-  const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
-  const env = new Envelope({ keyring, ...(frameSize === undefined ? {} : { frameSize }) })
-  const plaintext = await readInput(input)
-  const message = await env.encrypt(plaintext, context === undefined ? {} : { context })
-  await writeOutput(out, message)
+  const input = await openInput(inputPath)
+  try {
+    await checkNotInput(out, input)
+    const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
+    const env = new Envelope({ keyring, ...(frameSize === undefined ? {} : { frameSize }) })
+    await streamThrough(input, new EncryptSession(env.settings, context === undefined ? {} : { context }), out, values.quiet === true)
+  } finally {
+    await input.close()
+  }
 }
 
 async function decrypt(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...io, ...keys, 'expect-context': { type: 'string', short: 'e', multiple: true } })
   if (values.help) return void console.log(HELP.decrypt)
-  const input = oneInput(positionals)
+  const inputPath = oneInput(positionals)
   const expectContext = pairs(values['expect-context'], '--expect-context')
   const out = { path: values.output, force: values.force === true, binary: true }
   checkOutputTarget(out)
   await failIfOutputExists(values.output, values.force)
-  const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
-  const env = new Envelope({ keyring })
-  const message = await readInput(input)
-  const { plaintext } = await env.decrypt(message, expectContext === undefined ? {} : { expectContext })
-  await writeOutput(out, plaintext)
+  const input = await openInput(inputPath)
+  try {
+    await checkNotInput(out, input)
+    const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
+    const env = new Envelope({ keyring })
+    await streamThrough(input, new DecryptSession(env.settings, expectContext === undefined ? {} : { expectContext }), out, values.quiet === true)
+  } finally {
+    await input.close()
+  }
+}
+
+/** Streams IN through a session into OUT, with a progress bar when it makes sense. */
+async function streamThrough(input: Input, session: PumpSession & { dispose(): void }, out: OutputOptions, quiet: boolean): Promise<void> {
+  const progress = startProgress(input.size, quiet)
+  try {
+    await writeOutput(out, (sink) => pump(input.chunks, session, sink, (bytes) => progress.update(bytes)))
+  } finally {
+    progress.stop()
+    session.dispose()
+  }
 }
 
 async function rewrap(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...io, ...keys, to: { type: 'string', short: 't', multiple: true }, keep: { type: 'boolean' } })
   if (values.help) return void console.log(HELP.rewrap)
-  const input = oneInput(positionals)
+  const inputPath = oneInput(positionals)
   if (values.to === undefined) throw new UsageError('rewrap needs --to SPEC: the key(s) to give the message to')
   const out = { path: values.output, force: values.force === true, binary: true }
   checkOutputTarget(out)
   await failIfOutputExists(values.output, values.force)
-  const kmsOptions = { region: values.region, endpoint: values.endpoint }
-  const from = await resolveKeySpecs(values.key ?? [], kmsOptions)
-  const to = await resolveKeySpecs(values.to, kmsOptions)
-  const message = await readInput(input)
-  const rewrapped = await new Envelope({ keyring: from }).rewrap(message, { to, keep: values.keep === true })
-  await writeOutput(out, rewrapped)
+  const input = await openInput(inputPath)
+  try {
+    const kmsOptions = { region: values.region, endpoint: values.endpoint }
+    const from = new Envelope({ keyring: await resolveKeySpecs(values.key ?? [], kmsOptions) })
+    const to = toKeyrings(await resolveKeySpecs(values.to, kmsOptions), '--to')
+    const session = new RewrapSession(from.settings, { to, keep: values.keep === true, signal: undefined })
+    // Rewriting IN in place is safe: the temp file replaces it only after the whole copy.
+    await writeOutput(out, (sink) => pump(input.chunks, session, sink))
+  } finally {
+    await input.close()
+  }
 }
 
 async function inspectCommand(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {})
   if (values.help) return void console.log(HELP.inspect)
-  const message = await readInput(oneInput(positionals))
-  process.stdout.write(`${JSON.stringify(inspect(message), null, 2)}\n`)
+  const input = await openInput(oneInput(positionals))
+  try {
+    // Reads the head only (bounded by the format limits); the rest is counted, not kept.
+    let prefix = new Uint8Array(0)
+    let total = 0
+    let parsed = false
+    for await (const chunk of input.chunks) {
+      total += chunk.length
+      if (parsed) continue
+      const joined = new Uint8Array(prefix.length + chunk.length)
+      joined.set(prefix, 0)
+      joined.set(chunk, prefix.length)
+      prefix = joined
+      parsed = 'head' in parseHead(prefix)
+      if (parsed && input.size !== undefined) {
+        total = input.size
+        break
+      }
+    }
+    process.stdout.write(`${JSON.stringify(describeHead(prefix, total), null, 2)}\n`)
+  } finally {
+    await input.close()
+  }
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keygen, encrypt, decrypt, rewrap, inspect: inspectCommand }

@@ -1,0 +1,216 @@
+/**
+ * Streaming benchmark: a 1 GiB file through encryptFile and decryptFile, each in a fresh
+ * child process so its peak RSS is its own, next to raw node:crypto AES-256-GCM streaming
+ * (fs streams, one GCM over the whole file, fsync like ours) over the same file in the same
+ * run. Then the stream surfaces in memory (no disk), next to the buffer API and raw GCM.
+ *
+ *   npm run bench:stream            (KMSE_BENCH_MIB=256 for a quicker run)
+ *
+ * Prints MB/s (10^6 bytes per second) and peak RSS in MiB. Target: peak RSS < 64 MiB at 1 GiB.
+ * @module
+ */
+import { spawnSync } from 'node:child_process'
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs'
+import { mkdtemp, open, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Duplex, Readable, Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { fileURLToPath } from 'node:url'
+import { Envelope, LocalKeyring } from '../src/index.js'
+import { createDecryptStream, createEncryptStream, decryptFile, encryptFile } from '../src/node/index.js'
+
+const SELF = fileURLToPath(import.meta.url)
+const MIB = 1024 * 1024
+const KEY = new Uint8Array(32).fill(9)
+
+/** bench/frames.ts runs the children with KMSE_BENCH_FRAME to measure other frame sizes. */
+function envelope(): Envelope {
+  const frame = process.env.KMSE_BENCH_FRAME
+  return new Envelope({ keyring: new LocalKeyring({ keyId: 'bench', key: KEY }), ...(frame === undefined ? {} : { frameSize: Number(frame) }) })
+}
+
+/**
+ * Peak RSS of this process. On Linux, VmHWM: getrusage's maxRSS survives exec, so a child
+ * would report its parent's peak at fork time as its own.
+ */
+function peakRssMiB(): number {
+  try {
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
+    if (hwm !== null) return Number(hwm[1]) / 1024
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024
+}
+
+/** One measured operation in this (child) process; prints `seconds peakRssMiB`. */
+async function child(mode: string, src: string, dst: string): Promise<void> {
+  const env = envelope()
+  const rawKey = Buffer.from(KEY)
+  const iv = Buffer.alloc(12, 1)
+  const started = performance.now()
+  switch (mode) {
+    case 'encryptFile':
+      await encryptFile(src, dst, { envelope: env })
+      break
+    case 'decryptFile':
+      await decryptFile(src, dst, { envelope: env })
+      break
+    case 'raw-encrypt': {
+      const cipher = createCipheriv('aes-256-gcm', rawKey, iv)
+      await pipeline(createReadStream(src), cipher, createWriteStream(dst))
+      const out = await open(dst, 'a')
+      await out.write(cipher.getAuthTag())
+      await out.sync() // flushes the whole file, like writeAtomically's fsync
+      await out.close()
+      break
+    }
+    case 'raw-decrypt': {
+      // Raw GCM releases plaintext before the tag is checked at the very end: speed reference only.
+      const size = (await stat(src)).size
+      const input = await open(src, 'r')
+      const tag = Buffer.alloc(16)
+      await input.read(tag, 0, 16, size - 16)
+      await input.close()
+      const decipher = createDecipheriv('aes-256-gcm', rawKey, iv).setAuthTag(tag)
+      await pipeline(createReadStream(src, { end: size - 17 }), decipher, createWriteStream(dst))
+      const out = await open(dst, 'r+')
+      await out.sync()
+      await out.close()
+      break
+    }
+    case 'empty':
+      break
+    default:
+      throw new Error(`unknown mode ${mode}`)
+  }
+  const seconds = (performance.now() - started) / 1000
+  process.stdout.write(`${seconds} ${peakRssMiB()}\n`)
+}
+
+function runChild(mode: string, src: string, dst: string): { seconds: number; rss: number } {
+  const result = spawnSync(process.execPath, [SELF, '--child', mode, src, dst], { encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`${mode} failed: ${result.stderr}`)
+  const [seconds, rss] = result.stdout.trim().split(' ').map(Number)
+  return { seconds: seconds!, rss: rss! }
+}
+
+async function writeInput(path: string, bytes: number): Promise<string> {
+  const hash = createHash('sha256')
+  const cipher = createCipheriv('aes-256-ctr', randomBytes(32), randomBytes(16))
+  const zeros = Buffer.alloc(16 * MIB)
+  const handle = await open(path, 'w')
+  for (let at = 0; at < bytes; at += zeros.length) {
+    const block = cipher.update(zeros.subarray(0, Math.min(zeros.length, bytes - at)))
+    hash.update(block)
+    await handle.write(block)
+  }
+  await handle.close()
+  return hash.digest('hex')
+}
+
+const fileHash = async (path: string): Promise<string> => {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+const mbps = (bytes: number, seconds: number): string => (bytes / seconds / 1e6).toFixed(0).padStart(5)
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+async function fileBench(bytes: number): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'kmse-bench-'))
+  try {
+    const src = join(dir, 'input')
+    const hash = await writeInput(src, bytes)
+    const rows: Array<[string, { seconds: number; rss: number }]> = []
+    rows.push(['encryptFile', runChild('encryptFile', src, join(dir, 'input.kmse'))])
+    rows.push(['decryptFile', runChild('decryptFile', join(dir, 'input.kmse'), join(dir, 'output'))])
+    if ((await fileHash(join(dir, 'output'))) !== hash) throw new Error('decryptFile output differs from the input')
+    await rm(join(dir, 'output'))
+    rows.push(['raw node:crypto GCM encrypt', runChild('raw-encrypt', src, join(dir, 'input.gcm'))])
+    rows.push(['raw node:crypto GCM decrypt', runChild('raw-decrypt', join(dir, 'input.gcm'), join(dir, 'output'))])
+    if ((await fileHash(join(dir, 'output'))) !== hash) throw new Error('raw decrypt output differs from the input')
+
+    console.log(`\nFile streaming, ${bytes / MIB} MiB, fresh process each, fsync included (target: peak RSS < 64 MiB)`)
+    console.log('  operation                        MB/s   peak RSS')
+    for (const [name, r] of rows) console.log(`  ${name.padEnd(30)} ${mbps(bytes, r.seconds)}   ${r.rss.toFixed(1).padStart(6)} MiB`)
+    const [enc, dec, rawEnc, rawDec] = rows.map(([, r]) => r)
+    console.log(`  ratio to raw node:crypto: encrypt ${(rawEnc!.seconds / enc!.seconds).toFixed(2)}x speed, decrypt ${(rawDec!.seconds / dec!.seconds).toFixed(2)}x speed`)
+    const bare = spawnSync(process.execPath, ['-e', "process.stdout.write(/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status','utf8'))?.[1] ?? '')"], { encoding: 'utf8' })
+    const bareMiB = bare.stdout === '' ? 'n/a' : `${(Number(bare.stdout) / 1024).toFixed(1)} MiB`
+    console.log(`  baselines: \`node -e 0\` peaks at ${bareMiB}; this script's child with kms-envelope loaded, doing nothing, at ${runChild('empty', src, src).rss.toFixed(1)} MiB`)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** Pushes `data` in 64 KiB chunks through a Node duplex into a sink that drops it. */
+async function throughNode(data: Uint8Array, duplex: Duplex): Promise<number> {
+  let out = 0
+  const chunks = function* () {
+    for (let at = 0; at < data.length; at += 64 * 1024) yield data.subarray(at, at + 64 * 1024)
+  }
+  await pipeline(Readable.from(chunks()), duplex, new Writable({ write: (c: Buffer, _e, cb) => ((out += c.length), cb()) }))
+  return out
+}
+
+async function throughWeb(data: Uint8Array, transform: TransformStream<Uint8Array, Uint8Array>): Promise<number> {
+  let at = 0
+  const source = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (at >= data.length) return c.close()
+      c.enqueue(data.subarray(at, (at += 64 * 1024)))
+    },
+  })
+  let out = 0
+  await source.pipeThrough(transform).pipeTo(new WritableStream({ write: (c) => void (out += c.length) }))
+  return out
+}
+
+async function memoryBench(bytes: number): Promise<void> {
+  const env = envelope()
+  const data = new Uint8Array(createCipheriv('aes-256-ctr', randomBytes(32), randomBytes(16)).update(Buffer.alloc(bytes)))
+  const message = await env.encrypt(data)
+  const time = async (fn: () => Promise<unknown>): Promise<number> => {
+    const runs: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now()
+      await fn()
+      runs.push((performance.now() - t) / 1000)
+    }
+    return median(runs)
+  }
+  const rawKey = randomBytes(32)
+  const iv = Buffer.alloc(12)
+  // One GCM over the whole input, fed 64 KiB at a time: no framing, no per-frame cipher setup.
+  const rawGcm = (cipher: { update(b: Uint8Array): Buffer; final(): Buffer }, input: Uint8Array): void => {
+    for (let at = 0; at < input.length; at += 64 * 1024) cipher.update(input.subarray(at, at + 64 * 1024))
+    cipher.final()
+  }
+  const sealer = createCipheriv('aes-256-gcm', rawKey, iv)
+  const rawSealed = Buffer.concat([sealer.update(data), sealer.final()])
+  const rawTag = sealer.getAuthTag()
+  const rows: Array<[string, number, number]> = [
+    ['raw node:crypto GCM, update per chunk', await time(async () => rawGcm(createCipheriv('aes-256-gcm', rawKey, iv), data)), await time(async () => rawGcm(createDecipheriv('aes-256-gcm', rawKey, iv).setAuthTag(rawTag), rawSealed))],
+    ['buffer API encrypt / decrypt', await time(() => env.encrypt(data)), await time(() => env.decrypt(message))],
+    ['Node Transform (createEncryptStream)', await time(() => throughNode(data, createEncryptStream(env))), await time(() => throughNode(message, createDecryptStream(env)))],
+    ['Web TransformStream', await time(() => throughWeb(data, env.encryptStream())), await time(() => throughWeb(message, env.decryptStream()))],
+    ['Web stream wrapped by Duplex.fromWeb', await time(() => throughNode(data, Duplex.fromWeb(env.encryptStream() as never))), await time(() => throughNode(message, Duplex.fromWeb(env.decryptStream() as never)))],
+  ]
+  console.log(`\nIn memory, ${bytes / MIB} MiB in 64 KiB chunks, default frame size, median of 3`)
+  console.log('  surface                                 encrypt MB/s  decrypt MB/s')
+  for (const [name, enc, dec] of rows) console.log(`  ${name.padEnd(38)}  ${mbps(bytes, enc)}         ${mbps(bytes, dec)}`)
+  const [raw, , node] = rows
+  console.log(`  Node Transform vs raw GCM streaming: encrypt ${(raw![1] / node![1]).toFixed(2)}x, decrypt ${(raw![2] / node![2]).toFixed(2)}x of raw speed`)
+}
+
+if (process.argv[2] === '--child') {
+  await child(process.argv[3]!, process.argv[4]!, process.argv[5]!)
+} else {
+  const mib = Number(process.env.KMSE_BENCH_MIB ?? 1024)
+  await fileBench(mib * MIB)
+  await memoryBench(256 * MIB)
+}

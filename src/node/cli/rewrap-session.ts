@@ -1,0 +1,56 @@
+/**
+ * Rewrap as a pump session, so the CLI rewraps a message of any size in constant memory:
+ * buffer the head (bounded by the format limits), replace its recipients section, then copy
+ * every frame through unchanged, checking at the end that the body can be complete.
+ * @module
+ */
+import type { Emit } from '../../crypto/stream-codec.js'
+import { splitBody } from '../../crypto/frames.js'
+import { TruncatedError } from '../../errors.js'
+import type { MessageHead } from '../../format/message.js'
+import { parseHead } from '../../format/message.js'
+import type { EnvelopeSettings } from '../../materials.js'
+import type { RewrapParams } from '../../rewrap.js'
+import { rewrapHead } from '../../rewrap.js'
+import type { PumpSession } from '../pump.js'
+
+export class RewrapSession implements PumpSession {
+  readonly #settings: EnvelopeSettings
+  readonly #params: RewrapParams
+  #buffered = new Uint8Array(0)
+  #head: MessageHead | undefined
+  #bodyBytes = 0
+
+  constructor(settings: EnvelopeSettings, params: RewrapParams) {
+    this.#settings = settings
+    this.#params = params
+  }
+
+  async push(chunk: Uint8Array, emit: Emit): Promise<void> {
+    if (this.#head !== undefined) {
+      this.#bodyBytes += chunk.length
+      emit(chunk.slice()) // the reader reuses its buffers, and the pump frees what it writes
+      return
+    }
+    const joined = new Uint8Array(this.#buffered.length + chunk.length)
+    joined.set(this.#buffered, 0)
+    joined.set(chunk, this.#buffered.length)
+    this.#buffered = joined
+    // parseHead enforces the header and recipients limits as soon as their lengths are read.
+    const parsed = parseHead(joined, this.#settings)
+    if ('need' in parsed) return
+    this.#head = parsed.head
+    emit(await rewrapHead(this.#settings, parsed.head, this.#params))
+    const body = joined.slice(parsed.head.bodyOffset)
+    this.#bodyBytes = body.length
+    this.#buffered = new Uint8Array(0)
+    if (body.length > 0) emit(body)
+  }
+
+  finish(): void {
+    if (this.#head === undefined) throw new TruncatedError(`the input ended after ${this.#buffered.length} bytes, inside the message header: it was cut short`)
+    if (splitBody(this.#bodyBytes, this.#head.header.frameSize) === undefined) {
+      throw new TruncatedError('the message ends before its final frame: it was cut short')
+    }
+  }
+}
