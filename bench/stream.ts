@@ -45,11 +45,19 @@ function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024
 }
 
+async function syncFile(path: string): Promise<void> {
+  const out = await open(path, 'r+')
+  await out.sync()
+  await out.close()
+}
+
 /** One measured operation in this (child) process; prints `seconds peakRssMiB`. */
 async function child(mode: string, src: string, dst: string): Promise<void> {
   const env = envelope()
   const rawKey = Buffer.from(KEY)
   const iv = Buffer.alloc(12, 1)
+  // Loaded before the clock starts: the SDK's import time is not part of its throughput.
+  const sdk = mode.startsWith('esdk') ? await import('./esdk.js') : undefined
   const started = performance.now()
   switch (mode) {
     case 'encryptFile':
@@ -79,6 +87,18 @@ async function child(mode: string, src: string, dst: string): Promise<void> {
       const out = await open(dst, 'r+')
       await out.sync()
       await out.close()
+      break
+    }
+    case 'esdk-encrypt': {
+      const { esdk, esdkKeyring, ESDK_SUITE_UNSIGNED } = sdk!
+      await pipeline(createReadStream(src), esdk.encryptStream(esdkKeyring(KEY), { suiteId: ESDK_SUITE_UNSIGNED }), createWriteStream(dst))
+      await syncFile(dst)
+      break
+    }
+    case 'esdk-decrypt': {
+      const { esdk, esdkKeyring } = sdk!
+      await pipeline(createReadStream(src), esdk.decryptUnsignedMessageStream(esdkKeyring(KEY)), createWriteStream(dst))
+      await syncFile(dst)
       break
     }
     case 'empty':
@@ -120,7 +140,15 @@ const fileHash = async (path: string): Promise<string> => {
 const mbps = (bytes: number, seconds: number): string => (bytes / seconds / 1e6).toFixed(0).padStart(5)
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-async function fileBench(bytes: number): Promise<void> {
+/** One row of the file benchmark: seconds and peak RSS (MiB) of a fresh process. */
+export interface FileRow {
+  readonly name: string
+  readonly seconds: number
+  readonly rss: number
+}
+
+/** The 1 GiB file benchmark; `withEsdk` adds the AWS Encryption SDK's streams on the same file. */
+export async function fileBench(bytes: number, withEsdk = false): Promise<FileRow[]> {
   const dir = await mkdtemp(join(tmpdir(), 'kmse-bench-'))
   try {
     const src = join(dir, 'input')
@@ -133,6 +161,13 @@ async function fileBench(bytes: number): Promise<void> {
     rows.push(['raw node:crypto GCM encrypt', runChild('raw-encrypt', src, join(dir, 'input.gcm'))])
     rows.push(['raw node:crypto GCM decrypt', runChild('raw-decrypt', join(dir, 'input.gcm'), join(dir, 'output'))])
     if ((await fileHash(join(dir, 'output'))) !== hash) throw new Error('raw decrypt output differs from the input')
+    if (withEsdk) {
+      await rm(join(dir, 'output'))
+      await rm(join(dir, 'input.gcm'))
+      rows.push(['AWS Encryption SDK encryptStream (0x0478)', runChild('esdk-encrypt', src, join(dir, 'input.esdk'))])
+      rows.push(['AWS Encryption SDK decryptUnsignedMessageStream', runChild('esdk-decrypt', join(dir, 'input.esdk'), join(dir, 'output'))])
+      if ((await fileHash(join(dir, 'output'))) !== hash) throw new Error('ESDK decrypt output differs from the input')
+    }
 
     console.log(`\nFile streaming, ${bytes / MIB} MiB, fresh process each, fsync included (target: peak RSS < 64 MiB)`)
     console.log('  operation                        MB/s   peak RSS')
@@ -142,6 +177,7 @@ async function fileBench(bytes: number): Promise<void> {
     const bare = spawnSync(process.execPath, ['-e', "process.stdout.write(/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status','utf8'))?.[1] ?? '')"], { encoding: 'utf8' })
     const bareMiB = bare.stdout === '' ? 'n/a' : `${(Number(bare.stdout) / 1024).toFixed(1)} MiB`
     console.log(`  baselines: \`node -e 0\` peaks at ${bareMiB}; this script's child with kms-envelope loaded, doing nothing, at ${runChild('empty', src, src).rss.toFixed(1)} MiB`)
+    return rows.map(([name, r]) => ({ name, seconds: r.seconds, rss: r.rss }))
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
@@ -209,7 +245,7 @@ async function memoryBench(bytes: number): Promise<void> {
 
 if (process.argv[2] === '--child') {
   await child(process.argv[3]!, process.argv[4]!, process.argv[5]!)
-} else {
+} else if (process.argv[1] === SELF) {
   const mib = Number(process.env.KMSE_BENCH_MIB ?? 1024)
   await fileBench(mib * MIB)
   await memoryBench(256 * MIB)

@@ -1,0 +1,62 @@
+/**
+ * Cold import time of the core entry in a fresh Node process (median of several), and
+ * which modules it loads: the core must not load the AWS SDK. The AWS Encryption SDK's
+ * entry is measured the same way for comparison.
+ */
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+
+export interface ImportResult {
+  readonly coreMs: number
+  readonly coreLoadsAwsSdk: boolean
+  readonly coreModules: number
+  readonly kmsEntryMs: number
+  readonly esdkMs: number
+}
+
+/** Records every resolved module URL through a resolve hook, then imports `specifier`. */
+function measureImport(specifier: string): { ms: number; urls: string[] } {
+  const hook = `data:text/javascript,${encodeURIComponent(`
+    import { register } from 'node:module'
+    import { MessageChannel } from 'node:worker_threads'
+    const { port1, port2 } = new MessageChannel()
+    globalThis.__kmseUrls = []
+    port1.on('message', (url) => globalThis.__kmseUrls.push(url)); port1.unref()
+    register('data:text/javascript,' + encodeURIComponent(\`
+      let port
+      export function initialize(data) { port = data.port }
+      export async function resolve(s, c, next) { const r = await next(s, c); port.postMessage(r.url); return r }
+    \`), { data: { port: port2 }, transferList: [port2] })
+  `)}`
+  const script = `
+    const t = performance.now()
+    await import(${JSON.stringify(specifier)})
+    const ms = performance.now() - t
+    await new Promise((r) => setTimeout(r, 50))
+    process.stdout.write(JSON.stringify({ ms, urls: globalThis.__kmseUrls }))
+  `
+  const r = spawnSync(process.execPath, ['--import', hook, '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  })
+  if (r.status !== 0) throw new Error(`import of ${specifier} failed: ${r.stderr}`)
+  return JSON.parse(r.stdout) as { ms: number; urls: string[] }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+export function benchImport(runs = 7): ImportResult {
+  const root = join(import.meta.dirname, '..', '..')
+  const core = pathToFileURL(join(root, 'dist', 'src', 'index.js')).href
+  const kms = pathToFileURL(join(root, 'dist', 'src', 'kms.js')).href
+  const samples = Array.from({ length: runs }, () => measureImport(core))
+  const urls = samples[0]!.urls
+  return {
+    coreMs: median(samples.map((s) => s.ms)),
+    coreLoadsAwsSdk: urls.some((u) => /@aws-sdk|@smithy/.test(u)),
+    coreModules: new Set(urls).size,
+    kmsEntryMs: median(Array.from({ length: runs }, () => measureImport(kms).ms)),
+    esdkMs: median(Array.from({ length: runs }, () => measureImport('@aws-crypto/client-node').ms)),
+  }
+}

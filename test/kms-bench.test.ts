@@ -1,0 +1,27 @@
+/**
+ * The benchmark in quick mode (small sizes, one run each): proves every part of `npm run bench`
+ * still runs (both libraries, files, KMS calls against moto, import check) so it cannot rot.
+ * The figures are not checked: speed targets live in the benchmark, not in tests.
+ */
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { it } from 'node:test'
+import { ROOT } from './helpers.js'
+
+it('npm run bench works end to end (quick mode)', () => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'index.js')], { encoding: 'utf8', env: { ...process.env, KMSE_BENCH_QUICK: '1' }, timeout: 300_000 })
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stdout, /Summary against the targets/)
+  const results = JSON.parse(readFileSync(join(ROOT, 'bench', 'results.quick.json'), 'utf8')) as {
+    kmsCalls: { ours: { generateDataKey: number; decrypt: number }; esdk: { decrypt: number } }
+    imports: { coreLoadsAwsSdk: boolean }
+    files: { rows: Array<{ name: string; rss: number }> }
+  }
+  // Behaviour, not speed: the counts and the import check are exact.
+  assert.deepEqual(results.kmsCalls.ours, { generateDataKey: 1, decrypt: 1 })
+  assert.equal(results.kmsCalls.esdk.decrypt, 100)
+  assert.equal(results.imports.coreLoadsAwsSdk, false)
+  assert.equal(results.files.rows.length, 6)
+})
