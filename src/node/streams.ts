@@ -26,67 +26,30 @@ function settingsOf(envelope: Envelope): EnvelopeSettings {
   return settings
 }
 
-class EncryptTransform extends Transform {
-  readonly #session: EncryptSession
-  readonly #emit = (chunk: Uint8Array): void => {
-    this.push(chunk)
-  }
-  readonly #stopListening: () => void
-
-  constructor(settings: EnvelopeSettings, options: EncryptStreamOptions) {
-    super()
-    this.#session = new EncryptSession(settings, options)
-    this.#stopListening = listenForAbort(options.signal, (error) => this.destroy(error))
-  }
-
-  override _construct(callback: (error?: Error | null) => void): void {
-    this.#session.start(this.#emit).then(() => callback(), callback)
-  }
-
-  override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.#session.push(toChunk(chunk), this.#emit)
-    } catch (error) {
-      return callback(error as Error)
-    }
-    callback()
-  }
-
-  override _flush(callback: TransformCallback): void {
-    try {
-      this.#session.finish(this.#emit)
-    } catch (error) {
-      return callback(error as Error)
-    }
-    callback()
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#stopListening()
-    this.#session.dispose()
-    callback(error)
-  }
+/** What both directions' sessions offer a Transform (src/stream-session.ts). */
+interface Session {
+  push(chunk: Uint8Array, emit: (chunk: Uint8Array) => void): void | Promise<void>
+  finish(emit: (chunk: Uint8Array) => void): void
 }
 
-class DecryptTransformImpl extends Transform implements DecryptTransform {
-  readonly info: Promise<DecryptInfo>
-  readonly #session: DecryptSession
-  readonly #emit = (chunk: Uint8Array): void => {
+/** Feeds chunks through a session; the subclasses add start-up and tear-down. */
+abstract class SessionTransform<S extends Session> extends Transform {
+  protected readonly session: S
+  protected readonly output = (chunk: Uint8Array): void => {
     this.push(chunk)
   }
-  readonly #stopListening: () => void
+  protected readonly stopListening: () => void
 
-  constructor(settings: EnvelopeSettings, options: DecryptStreamOptions) {
+  constructor(session: S, signal: AbortSignal | undefined) {
     super()
-    this.#session = new DecryptSession(settings, options)
-    this.info = this.#session.info
-    this.#stopListening = listenForAbort(options.signal, (error) => this.destroy(error))
+    this.session = session
+    this.stopListening = listenForAbort(signal, (error) => this.destroy(error))
   }
 
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
     let pending: void | Promise<void>
     try {
-      pending = this.#session.push(toChunk(chunk), this.#emit)
+      pending = this.session.push(toChunk(chunk), this.output)
     } catch (error) {
       return callback(error as Error)
     }
@@ -96,17 +59,42 @@ class DecryptTransformImpl extends Transform implements DecryptTransform {
 
   override _flush(callback: TransformCallback): void {
     try {
-      this.#session.finish(this.#emit)
+      this.session.finish(this.output)
     } catch (error) {
       return callback(error as Error)
     }
     callback()
   }
+}
+
+class EncryptTransform extends SessionTransform<EncryptSession> {
+  constructor(settings: EnvelopeSettings, options: EncryptStreamOptions) {
+    super(new EncryptSession(settings, options), options.signal)
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    this.session.start(this.output).then(() => callback(), callback)
+  }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#stopListening()
+    this.stopListening()
+    this.session.dispose()
+    callback(error)
+  }
+}
+
+class DecryptTransformImpl extends SessionTransform<DecryptSession> implements DecryptTransform {
+  readonly info: Promise<DecryptInfo>
+
+  constructor(settings: EnvelopeSettings, options: DecryptStreamOptions) {
+    super(new DecryptSession(settings, options), options.signal)
+    this.info = this.session.info
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.stopListening()
     // After a clean end `info` is already resolved and this only wipes the keys.
-    this.#session.fail(error ?? new AbortError())
+    this.session.fail(error ?? new AbortError())
     callback(error)
   }
 }
