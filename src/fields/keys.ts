@@ -16,7 +16,7 @@
  * @module
  */
 import { utf8ToBytes } from '@noble/ciphers/utils.js'
-import { sha256 } from '@noble/hashes/sha2.js'
+
 import { backend } from '#crypto-backend'
 import { encodeCbor } from '../format/cbor.js'
 import type { CanonicalContext } from '../format/context.js'
@@ -78,7 +78,7 @@ export function fieldAad(prefix: string, path: string): Uint8Array {
 
 /** Names one (path, context) pair in a fixed 32 bytes. */
 export function scopeOf(path: string, context: CanonicalContext): Uint8Array {
-  return sha256(encodeCbor([path, context]))
+  return backend.sha256(encodeCbor([path, context]))
 }
 
 /** Per-(path, context) AES-256-SIV key for deterministic fields. The caller wipes it. */
