@@ -11,7 +11,7 @@
  * that no v1 section comes near (a header has at most 518 items, 2 levels deep).
  * @module
  */
-import { FormatError } from '../errors.js'
+import { FormatError, LimitError } from '../errors.js'
 
 /** Deepest container nesting accepted; v1 sections nest 2 levels. */
 export const MAX_CBOR_DEPTH = 4
@@ -21,12 +21,14 @@ export const MAX_CBOR_ITEMS = 1024
 const MAJOR_NAMES = ['', '', '', '', '', '', 'a tag', 'a float, simple value or break code']
 
 /**
- * Throws a FormatError unless `bytes` is exactly one data item of the subset. Lengths are
+ * Throws unless `bytes` is exactly one data item of the subset: a LimitError for more items
+ * than the ceiling (like the format's own count limits), else a FormatError. Lengths are
  * checked against the bytes present, so no declared length can make a later step allocate.
  */
 export function checkCborProfile(bytes: Uint8Array, what: string): void {
   const fail = (why: string, at: number): FormatError =>
     new FormatError(`${what} is not in the CBOR subset of the format: ${why} at byte ${at}`)
+  const tooMany = (at: number): LimitError => new LimitError(`${what} holds more than ${MAX_CBOR_ITEMS} CBOR data items (at byte ${at}); no valid message has that many`)
   let at = 0
   let items = 0
   // Items still to read in each open container; the bottom slot is the one top-level item.
@@ -39,7 +41,7 @@ export function checkCborProfile(bytes: Uint8Array, what: string): void {
     }
     open[top]!--
     const start = at
-    if (++items > MAX_CBOR_ITEMS) throw fail(`more than ${MAX_CBOR_ITEMS} data items`, start)
+    if (++items > MAX_CBOR_ITEMS) throw tooMany(start)
     if (at >= bytes.length) throw fail('the section ends inside a data item', start)
     const initial = bytes[at++]!
     const major = initial >> 5
@@ -59,7 +61,7 @@ export function checkCborProfile(bytes: Uint8Array, what: string): void {
       at += arg
     } else if (major === 4 || major === 5) {
       const count = major === 5 ? arg * 2 : arg
-      if (count > MAX_CBOR_ITEMS - items) throw fail(`a container of ${count} items (at most ${MAX_CBOR_ITEMS} in all)`, start)
+      if (count > MAX_CBOR_ITEMS - items) throw tooMany(start)
       // Every item takes at least one byte: a larger count is a lie, refused before anything is built.
       if (count > left) throw fail(`a container of ${count} items with ${left} bytes left`, start)
       if (count > 0) {
