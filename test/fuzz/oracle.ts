@@ -9,11 +9,14 @@
  *   then only a prefix of the authentic plaintext;
  * - success only where the format allows it (the input is authentic, or only recipient
  *   entries the reader does not use were edited, FORMAT.md §9), and then exactly the
- *   authentic plaintext.
+ *   authentic plaintext;
+ * - whatever any surface accepts has one spelling: its head re-encodes to the same bytes.
  */
 import { bytesToHex } from '@noble/ciphers/utils.js'
 import type { Envelope } from '../../src/index.js'
 import { EnvelopeError } from '../../src/index.js'
+import { MAX_WRAPPED_KEYS } from '../../src/format/constants.js'
+import { encodeAuthenticated, encodeRecipientsSection, parseHead } from '../../src/format/message.js'
 import type { CountingKeyring } from '../counting-keyring.js'
 import { concatBytes } from './corpus.js'
 import type { Surface } from './surfaces.js'
@@ -54,6 +57,15 @@ function isPrefix(prefix: Uint8Array, of: Uint8Array): boolean {
   return prefix.length <= of.length && equalBytes(prefix, of.subarray(0, prefix.length))
 }
 
+/** The head of an accepted message must be the deterministic encoding of what it says (FORMAT.md §5). */
+function assertOneSpelling(surface: Surface, message: Uint8Array): void {
+  const parsed = parseHead(message, { maxWrappedKeys: MAX_WRAPPED_KEYS })
+  if (!('head' in parsed)) throw new Violation(surface.name, 'accepted a message whose head is incomplete', message)
+  const { header, headerTag, recipients, bodyOffset } = parsed.head
+  const again = concatBytes([encodeAuthenticated(header), headerTag, encodeRecipientsSection(recipients)])
+  if (!equalBytes(again, message.subarray(0, bodyOffset))) throw new Violation(surface.name, 'accepted a head that is not the deterministic encoding of its fields', message)
+}
+
 /** Runs `surface` on `message` and checks every invariant. Returns the outcome: "ok" or the error code. */
 export async function judge(surface: Surface, reader: Reader, message: Uint8Array, expect: Expectation = {}): Promise<string> {
   const released: Uint8Array[] = []
@@ -71,6 +83,7 @@ export async function judge(surface: Surface, reader: Reader, message: Uint8Arra
   try {
     const plaintext = await surface.run(reader.env, message, released)
     outcome = 'ok'
+    assertOneSpelling(surface, message)
     if (surface.decrypts) {
       if (expect.mayOpen === undefined || !expect.mayOpen(message)) throw new Violation(surface.name, 'decrypted an input that must fail', message)
       if (expect.plaintext === undefined || plaintext === undefined || !equalBytes(plaintext, expect.plaintext)) {

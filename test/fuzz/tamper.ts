@@ -11,6 +11,8 @@ import type { Surface } from './surfaces.js'
 
 /** XOR masks applied to every byte: the low bit, the high bit, and all bits. */
 export const MASKS = [0x01, 0x80, 0xff] as const
+/** Every single bit, and all bits (the long walk of `npm run fuzz`). */
+export const ALL_BIT_MASKS = [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff] as const
 
 /** One altered copy of a message; `at` is the changed byte for single-byte edits. */
 export interface Edit {
@@ -54,16 +56,16 @@ export interface WalkResult {
 
 /**
  * Walks the edits of `sample` through `surface`; `select(i)` picks which edit indexes to run
- * (all by default). Throws the oracle's Violation at the first broken invariant.
+ * (all by default), under `masks`. Throws the oracle's Violation at the first broken invariant.
  */
-export async function walk(sample: Sample, surface: Surface, select: (index: number) => boolean = () => true): Promise<WalkResult> {
+export async function walk(sample: Sample, surface: Surface, select: (index: number) => boolean = () => true, masks: readonly number[] = MASKS): Promise<WalkResult> {
   const reader = readerFor(sample.holder)
   const layout = layoutOf(sample.message)
   const used = usedRecipient(sample)
   const outcomes = new Map<string, number>()
   let count = 0
   let index = 0
-  for (const edit of edits(sample.message)) {
+  for (const edit of edits(sample.message, masks)) {
     if (!select(index++)) continue
     count++
     const inUnusedEntry = edit.at !== undefined && layout.entries.some(([start, end], j) => j !== used && edit.at! >= start && edit.at! < end)
