@@ -11,7 +11,7 @@ import { Envelope, KeyCache, LocalKeyring, inspect, MAX_WRAPPED_KEYS } from '../
 import { overheadBytes } from '../src/inspect.js'
 import { readerFor } from './fuzz/corpus.js'
 import { judge } from './fuzz/oracle.js'
-import { decryptSurface } from './fuzz/surfaces.js'
+import { decryptSurface, DECRYPT_SURFACES } from './fuzz/surfaces.js'
 import { assertExpectedBackend, pattern, rejectsWithCode } from './helpers.js'
 
 assertExpectedBackend()
@@ -62,10 +62,13 @@ describe('property: round trips', () => {
         assert.equal(message.length, overheadBytes(info.headerBytes, expected.length, s.frameSize) + expected.length)
 
         for (const k of keys) {
-          // Each recipient alone, through the oracle: exact plaintext, one spelling, no extra keyring calls.
+          // Each recipient alone, through the oracle and every decrypting surface: exact plaintext, one spelling, one unwrap.
+          for (const surface of DECRYPT_SURFACES) {
+            const reader = readerFor([k])
+            assert.equal(await judge(surface, reader, message, { plaintext: expected, mayOpen: () => true }), 'ok')
+            assert.equal(reader.counters[0]!.unwrap, 1)
+          }
           const reader = readerFor([k])
-          assert.equal(await judge(decryptSurface, reader, message, { plaintext: expected, mayOpen: () => true }), 'ok')
-          assert.equal(reader.counters[0]!.unwrap, 1)
           const result = await reader.env.decrypt(message, { expectContext: s.context })
           assert.deepEqual(result.context, { ...s.context })
           assert.deepEqual(result.keyIds, keys.map((x) => x.keyId))

@@ -112,6 +112,7 @@ type Op =
   | { op: 'swap'; a: number; b: number; length: number }
   | { op: 'length'; field: 'header' | 'recipients'; value: number }
   | { op: 'splice'; other: number; cut: number; cutOther: number }
+  | { op: 'frames'; how: 'swap' | 'drop' | 'repeat'; i: number; j: number }
 
 const position = { pos: fc.nat(), head: fc.boolean() }
 const opArb = (samples: number): fc.Arbitrary<Op> =>
@@ -126,9 +127,11 @@ const opArb = (samples: number): fc.Arbitrary<Op> =>
     { weight: 1, arbitrary: fc.record({ op: fc.constant('swap' as const), a: fc.nat(), b: fc.nat(), length: fc.integer({ min: 1, max: 120 }) }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('length' as const), field: fc.constantFrom('header' as const, 'recipients' as const), value: fc.oneof(fc.constantFrom(...INTERESTING_U32), fc.integer({ min: 0, max: 0xffffffff })) }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('splice' as const), other: fc.nat({ max: samples - 1 }), cut: fc.nat(), cutOther: fc.nat() }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('frames' as const), how: fc.constantFrom('swap' as const, 'drop' as const, 'repeat' as const), i: fc.nat(), j: fc.nat() }) },
   )
 
-function applyOp(m: Uint8Array, op: Op, layout: Layout, world: World): Uint8Array {
+/** Applies one edit. `frameSize` is the source message's, for whole-frame edits (which assume the body starts at `layout.bodyOffset`). */
+function applyOp(m: Uint8Array, op: Op, layout: Layout, world: World, frameSize: number): Uint8Array {
   const at = (pos: number, inHead: boolean, extra = 0): number => pos % (Math.max(1, inHead ? Math.min(layout.bodyOffset, m.length) : m.length) + extra)
   switch (op.op) {
     case 'xor':
@@ -173,6 +176,19 @@ function applyOp(m: Uint8Array, op: Op, layout: Layout, world: World): Uint8Arra
       const other = world.samples[op.other % world.samples.length]!.message
       return concatBytes([m.subarray(0, op.cut % (m.length + 1)), other.subarray(op.cutOther % (other.length + 1))])
     }
+    case 'frames': {
+      // Whole frames swapped, dropped or repeated: only the index in nonce and AAD tells them apart.
+      const step = frameSize + 16
+      const frames: Uint8Array[] = []
+      for (let at = layout.bodyOffset; at < m.length; at += step) frames.push(m.subarray(at, at + step))
+      if (frames.length === 0) return m
+      const i = op.i % frames.length
+      const j = op.j % frames.length
+      if (op.how === 'swap') [frames[i], frames[j]] = [frames[j]!, frames[i]!]
+      else if (op.how === 'drop') frames.splice(i, 1)
+      else frames.splice(j, 0, frames[i]!)
+      return concatBytes([m.subarray(0, layout.bodyOffset), ...frames])
+    }
   }
 }
 
@@ -195,12 +211,12 @@ const mutated = (world: World): fc.Arbitrary<HostileInput> =>
       let message: Uint8Array
       if (scope === 'message') {
         message = m
-        for (const op of ops) message = applyOp(message, op, layout, world)
+        for (const op of ops) message = applyOp(message, op, layout, world, sample.frameSize)
       } else {
         const [start, end] = scope === 'header' ? [9, layout.tagEnd - 16] : [layout.tagEnd + 4, layout.bodyOffset]
         let section = m.subarray(start, end)
         const local = { tagEnd: 0, entries: [], bodyOffset: section.length }
-        for (const op of ops) section = applyOp(section, op, local, world)
+        for (const op of ops) section = applyOp(section, op, local, world, sample.frameSize)
         // The length field sits just before each section.
         message = concatBytes([m.subarray(0, start - 4), u32(section.length), section, m.subarray(end)])
       }
