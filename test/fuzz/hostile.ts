@@ -13,6 +13,7 @@
  * input costs microseconds to build.
  */
 import fc from 'fast-check'
+import { bytesToHex } from '@noble/ciphers/utils.js'
 import { canonicalContext } from '../../src/format/context.js'
 import { MAGIC } from '../../src/format/constants.js'
 import { parseHead } from '../../src/format/message.js'
@@ -35,6 +36,8 @@ export interface World {
   readonly layouts: readonly Layout[]
   /** Every key any sample's reader holds (the fuzzing reader holds them all). */
   readonly holder: readonly KeySpec[]
+  /** Index of the sample whose message id sits where a canonical header keeps it (bytes 13..45), if any. */
+  readonly owner: (message: Uint8Array) => number | undefined
 }
 
 export function makeWorld(): World {
@@ -44,7 +47,13 @@ export function makeWorld(): World {
   const samples = [...base, ...long]
   const holder = new Map<string, KeySpec>()
   for (const s of samples) for (const k of s.holder) holder.set(k.keyId, k)
-  return { samples, layouts: samples.map((s) => layoutOf(s.message)), holder: [...holder.values()] }
+  const ids = new Map(samples.map((s, i) => [bytesToHex(s.message.subarray(13, 45)), i]))
+  return {
+    samples,
+    layouts: samples.map((s) => layoutOf(s.message)),
+    holder: [...holder.values()],
+    owner: (message) => (message.length >= 45 ? ids.get(bytesToHex(message.subarray(13, 45))) : undefined),
+  }
 }
 
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
@@ -220,7 +229,11 @@ const mutated = (world: World): fc.Arbitrary<HostileInput> =>
         // The length field sits just before each section.
         message = concatBytes([m.subarray(0, start - 4), u32(section.length), section, m.subarray(end)])
       }
-      return { kind: scope === 'message' ? 'mutated' : `mutated ${scope}`, message, expect: { plaintext: sample.plaintext, mayOpen: onlyRecipientsDiffer(sample, layout) } }
+      // A splice can rebuild another authentic message whole (two messages share their first bytes):
+      // judge the result against the message whose id it carries.
+      const owner = world.owner(message) ?? index
+      const expect = { plaintext: world.samples[owner]!.plaintext, mayOpen: onlyRecipientsDiffer(world.samples[owner]!, world.layouts[owner]!) }
+      return { kind: scope === 'message' ? 'mutated' : `mutated ${scope}`, message, expect }
     })
 
 // ---- hostile CBOR values ----------------------------------------------------------------
