@@ -93,7 +93,7 @@ async function main(): Promise<number> {
     const t0 = Date.now()
     const result = await runJob('tamper walk', ['tamper'], { stallMs, execArgv, onBeat: (s) => progressLine(`   tamper walk: ${s.inputs.toLocaleString('en')} edits`) })
     const stats = merge([result])
-    report('tamper walk (every byte under 9 masks, every truncation, appends; vectors at frame sizes 64/100/4096)', stats, Date.now() - t0, 'edits')
+    report('tamper walk (every byte under 9 masks, every truncation, appends; vectors at frame sizes 64/100/4096), each edit to every surface', stats, Date.now() - t0, 'edits')
     check([result], stats)
   }
 

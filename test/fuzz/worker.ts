@@ -32,9 +32,12 @@ async function tamper(): Promise<CampaignStats> {
         stats.slowestMs = ms
         stats.slowestKind = `${surface.name} walk of ${sample.name}`
       }
-      stats.inputs += edits
-      const kind = `frame size ${sample.frameSize}`
-      stats.kinds[kind] = (stats.kinds[kind] ?? 0) + edits
+      // Count each edit once, however many surfaces read it.
+      if (surface === SURFACES[0]) {
+        stats.inputs += edits
+        const kind = `frame size ${sample.frameSize}`
+        stats.kinds[kind] = (stats.kinds[kind] ?? 0) + edits
+      }
       for (const [outcome, n] of outcomes) stats.outcomes[`${surface.name}: ${outcome}`] = (stats.outcomes[`${surface.name}: ${outcome}`] ?? 0) + n
     }
     stats.elapsedMs = performance.now() - started
