@@ -9,7 +9,7 @@ import { invalidArgument, TruncatedError } from './errors.js'
 import { SUITE_AES256GCM_HKDFSHA512_COMMIT, TAG_BYTES, VERSION } from './format/constants.js'
 import { contextToObject } from './format/context.js'
 import type { ReadLimits } from './format/message.js'
-import { parseHead } from './format/message.js'
+import { checkReadLimits, parseHead } from './format/message.js'
 
 /** The result of {@link inspect}. Contains no key material. */
 export interface MessageInfo {
@@ -44,10 +44,14 @@ const SUITE_NAMES: Record<number, string> = {
  * const info = inspect(message)
  * console.log(info.recipients.map((r) => r.keyId), info.context)
  * ```
- * @throws `ERR_FORMAT`, `ERR_TRUNCATED` (header incomplete), `ERR_UNSUPPORTED`, `ERR_LIMIT`.
+ * @throws `ERR_FORMAT`, `ERR_TRUNCATED` (header incomplete), `ERR_UNSUPPORTED`, `ERR_LIMIT`;
+ *   RangeError `ERR_INVALID_ARGUMENT` for limits outside the format's (maxWrappedKeys 1..64, maxFrameSize up to 4 MiB).
  */
 export function inspect(message: Uint8Array, limits: ReadLimits = {}): MessageInfo {
   if (!(message instanceof Uint8Array)) throw invalidArgument('message must be a Uint8Array')
+  // Unchecked, a caller's `{ maxWrappedKeys: 1e6 }` would lift the format's ceiling of 64.
+  if (limits === null || typeof limits !== 'object') throw invalidArgument('limits must be an object like { maxWrappedKeys: 16 }')
+  checkReadLimits(limits)
   return describeHead(message, message.length, limits)
 }
 

@@ -6,6 +6,7 @@
  */
 import { Encoder } from 'cbor-x/encode' // not 'cbor-x': its node entry loads a native string extractor; the JS path is the same on every runtime
 import { FormatError } from '../errors.js'
+import { checkCborProfile } from './cbor-profile.js'
 
 const codec = new Encoder({
   useRecords: false,
@@ -20,10 +21,11 @@ export function encodeCbor(value: unknown): Uint8Array {
 }
 
 /**
- * Decodes exactly one data item that must fill `bytes`. Any failure inside cbor-x
- * (malformed input, stack exhaustion from deep nesting) becomes a FormatError naming `what`.
+ * Decodes exactly one data item that must fill `bytes`. Only the format's CBOR subset reaches
+ * cbor-x (see cbor-profile.ts); any failure inside cbor-x becomes a FormatError naming `what`.
  */
 export function decodeCbor(bytes: Uint8Array, what: string): unknown {
+  checkCborProfile(bytes, what)
   let value: unknown
   try {
     value = codec.decode(bytes)

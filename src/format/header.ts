@@ -55,8 +55,15 @@ function isBytes(value: unknown, length?: number): value is Uint8Array {
   return value instanceof Uint8Array && (length === undefined || value.length === length)
 }
 
-function isUint(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+/**
+ * An unsigned integer as a number, or undefined. cbor-x returns every 8-byte integer as a
+ * bigint: those are read by value too (past 2^53 as Infinity, which every range check refuses),
+ * so a frame size of 2^32 is ERR_LIMIT and a suite of 2^40 ERR_UNSUPPORTED, as for 4-byte ones.
+ */
+function uint(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined
+  if (typeof value === 'bigint') return value < 0n ? undefined : value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : Infinity
+  return undefined
 }
 
 const utf8Length = (s: string): number => new TextEncoder().encode(s).length
@@ -65,15 +72,17 @@ const utf8Length = (s: string): number => new TextEncoder().encode(s).length
 export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE): Header {
   const item = decodeCbor(bytes, 'header')
   if (!Array.isArray(item) || item.length !== 5) throw new FormatError('header must be a CBOR array of 5 items')
-  const [suite, messageId, frameSize, context, commitment] = item as unknown[]
-  if (!isUint(suite)) throw new FormatError('header suite must be an unsigned integer')
+  const [rawSuite, messageId, rawFrameSize, context, commitment] = item as unknown[]
+  const suite = uint(rawSuite)
+  if (suite === undefined) throw new FormatError('header suite must be an unsigned integer')
   if (suite !== SUITE_AES256GCM_HKDFSHA512_COMMIT) {
-    throw new UnsupportedError(`suite ${suite} is not supported by this version of kms-envelope (it knows suite ${SUITE_AES256GCM_HKDFSHA512_COMMIT}); upgrade to read this message`)
+    throw new UnsupportedError(`suite ${String(rawSuite)} is not supported by this version of kms-envelope (it knows suite ${SUITE_AES256GCM_HKDFSHA512_COMMIT}); upgrade to read this message`)
   }
   if (!isBytes(messageId, MESSAGE_ID_BYTES)) throw new FormatError(`header message id must be a ${MESSAGE_ID_BYTES}-byte string`)
-  if (!isUint(frameSize)) throw new FormatError('header frame size must be an unsigned integer')
+  const frameSize = uint(rawFrameSize)
+  if (frameSize === undefined) throw new FormatError('header frame size must be an unsigned integer')
   if (frameSize < MIN_FRAME_SIZE || frameSize > Math.min(maxFrameSize, MAX_FRAME_SIZE)) {
-    throw new LimitError(`header frame size ${frameSize} is outside the accepted range ${MIN_FRAME_SIZE}..${Math.min(maxFrameSize, MAX_FRAME_SIZE)}`)
+    throw new LimitError(`header frame size ${String(rawFrameSize)} is outside the accepted range ${MIN_FRAME_SIZE}..${Math.min(maxFrameSize, MAX_FRAME_SIZE)}`)
   }
   if (!(context instanceof Map)) throw new FormatError('header context must be a CBOR map')
   if (context.size > MAX_CONTEXT_ENTRIES) throw new LimitError(`header context has ${context.size} entries; at most ${MAX_CONTEXT_ENTRIES} are allowed`)
@@ -86,7 +95,8 @@ export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE): 
   }
   if (!isCanonicalOrder(keys)) throw new FormatError('header context keys are not in canonical order')
   if (!isBytes(commitment, COMMITMENT_BYTES)) throw new FormatError(`header commitment must be a ${COMMITMENT_BYTES}-byte string`)
-  if (!isCanonical(bytes, item)) throw new FormatError('header is not in deterministic CBOR encoding')
+  // Re-encoded from the numbers, not the decoded bigints (which cbor-x would write back in 8 bytes).
+  if (!isCanonical(bytes, [suite, messageId, frameSize, context, commitment])) throw new FormatError('header is not in deterministic CBOR encoding')
   return {
     suite,
     messageId: copyBytes(messageId),
