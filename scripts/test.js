@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ensureChromium } from './ensure-chromium.js'
 import { startKmsServer } from './kms-server.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -44,6 +45,14 @@ function run(label, files, extraArgs, env) {
 }
 
 const started = Date.now()
+// The browser test needs Debian's chromium: install it like the KMS server, never skip.
+if (all.some((f) => /[/\\]browser\.test\.js$/.test(f))) {
+  try {
+    ensureChromium()
+  } catch (error) {
+    console.error(`\n== browser test: chromium is not available: ${error instanceof Error ? error.message : error}`)
+  }
+}
 let ok = run('tests (node:crypto backend)', all.filter((f) => !kmsFiles.includes(f)), [], { KMSE_EXPECT_BACKEND: 'node' })
 ok = run('tests (portable @noble backend)', bothBackends, ['--conditions=kms-envelope-portable'], { KMSE_EXPECT_BACKEND: 'portable' }) && ok
 if (kmsFiles.length > 0) {
