@@ -18,7 +18,7 @@
  * integers for both, `5` and `5n` could not be told apart on the way back.
  * @module
  */
-import { Encoder } from 'cbor-x'
+import { Encoder } from 'cbor-x/encode' // the JS entry, as in format/cbor.ts: 'cbor-x' would load a native addon on Node
 import { invalidArgument, outOfRange } from '../errors.js'
 import { compareKeys } from '../format/context.js'
 import { describe } from './schema.js'

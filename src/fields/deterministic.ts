@@ -11,7 +11,6 @@
  * across contexts.
  * @module
  */
-import { aessiv } from '@noble/ciphers/aes.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { LRUCache } from 'lru-cache'
@@ -53,6 +52,23 @@ export class ScopedKeys {
 
 /** Bytes of a blind index: 128 bits make accidental collisions negligible (2^-64 at 2^32 distinct values). */
 export const BLIND_INDEX_BYTES = 16
+
+type AesSiv = (typeof import('@noble/ciphers/aes.js'))['aessiv']
+let aessivImpl: AesSiv | undefined
+
+/**
+ * Loads AES-SIV with the index key, the only thing that needs it. Importing @noble's AES
+ * module builds its tables (about 6 MiB of RSS), which every other user of the core, on Node
+ * in particular, would otherwise pay at import.
+ */
+async function loadSiv(): Promise<void> {
+  aessivImpl ??= (await import('@noble/ciphers/aes.js')).aessiv
+}
+
+function aessiv(key: Uint8Array, aad: Uint8Array): ReturnType<AesSiv> {
+  if (aessivImpl === undefined) throw new Error('internal error: AES-SIV used before the index key was opened')
+  return aessivImpl(key, aad)
+}
 
 /** Deterministic authenticated encryption: SIV || ciphertext. */
 export function sivSeal(key: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
@@ -100,7 +116,7 @@ export async function openIndexKey(envelope: Envelope, text: string, expectConte
   if (message === undefined) {
     throw invalidArgument(`indexKey must be the text FieldEncryptor.createIndexKey() returned ("${PREFIX_INDEX_KEY}" and base64url)`)
   }
-  const { plaintext } = await envelope.decrypt(message, expectContext === undefined ? {} : { expectContext })
+  const [{ plaintext }] = await Promise.all([envelope.decrypt(message, expectContext === undefined ? {} : { expectContext }), loadSiv()])
   if (plaintext.length !== KEY_BYTES) {
     plaintext.fill(0)
     throw new FormatError(`indexKey holds ${plaintext.length} bytes, not a ${KEY_BYTES}-byte index key: it was not made by FieldEncryptor.createIndexKey()`)
