@@ -164,6 +164,7 @@ export type UnwrapFn = (signal: AbortSignal) => Promise<{ dataKey: DataKey; reci
 export class KeyCache {
   readonly #store: Store
   readonly #partition: string
+  readonly #prefixes = new WeakMap<readonly Keyring[], string>()
   readonly maxEntries: number
   readonly maxAge: number
   readonly maxMessagesPerKey: number
@@ -218,10 +219,16 @@ export class KeyCache {
 
   /**
    * Encrypt entries: an unambiguous string (JSON of the parts), cheaper than a digest on the
-   * path every cached encryption takes, and bounded by the context limit.
+   * path every cached encryption takes, and bounded by the context limit. The part that
+   * depends only on the keyrings is built once per keyring list.
    */
   #encryptKey(keyrings: readonly Keyring[], suite: number, context: CanonicalContext): string {
-    return JSON.stringify(['e', this.#partition, keyrings.map((k) => k.cacheId), suite, [...context]])
+    let prefix = this.#prefixes.get(keyrings)
+    if (prefix === undefined) {
+      prefix = JSON.stringify(['e', this.#partition, keyrings.map((k) => k.cacheId), suite])
+      this.#prefixes.set(keyrings, prefix)
+    }
+    return prefix + JSON.stringify([...context])
   }
 
   /** Runs `start` once per entry key among concurrent callers; aborts it only when every waiter has gone. */

@@ -19,11 +19,18 @@ import { MESSAGE_ID_BYTES, NONCE_BYTES, TAG_BYTES } from '../format/constants.js
 const HEADER_NONCE = new Uint8Array(NONCE_BYTES).fill(0xff)
 const EMPTY = new Uint8Array(0)
 
-/** Big-endian u64 of a safe integer, without BigInt (this runs once per frame). */
+/** Big-endian u64 of a safe integer, byte by byte (this runs once per frame; no DataView, no BigInt). */
 function writeU64(out: Uint8Array, at: number, value: number): void {
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
-  view.setUint32(at, Math.floor(value / 2 ** 32))
-  view.setUint32(at + 4, value >>> 0)
+  let high = Math.floor(value / 2 ** 32)
+  let low = value >>> 0
+  for (let i = 7; i >= 4; i--) {
+    out[at + i] = low & 0xff
+    low >>>= 8
+  }
+  for (let i = 3; i >= 0; i--) {
+    out[at + i] = high & 0xff
+    high >>>= 8
+  }
 }
 
 export function frameNonce(index: number): Uint8Array {
