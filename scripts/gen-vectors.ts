@@ -9,7 +9,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { bytesToHex, utf8ToBytes } from '@noble/ciphers/utils.js'
+import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/ciphers/utils.js'
 import type { CryptoBackend } from '../src/crypto/backend.js'
 import { backend as nodeBackend } from '../src/crypto/node.js'
 import { DataKey } from '../src/crypto/data-key.js'
@@ -110,15 +110,6 @@ const flip = (m: Uint8Array, at: number, mask = 0x01): Uint8Array => {
   c[at]! ^= mask
   return c
 }
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
 
 /** The backend that seals vectors; the tests generate with each one and compare. */
 let backend: CryptoBackend = nodeBackend
@@ -152,18 +143,18 @@ export function generateVectors(using: CryptoBackend = nodeBackend): Vector[] {
   const seventeen = Array.from({ length: 17 }, (_, i) => new LocalKeyring({ keyId: `vector-key-${i}`, key: seeded(`master ${i}`, 32) }))
   const bigHeader = m.slice(0, 9)
   new DataView(bigHeader.buffer).setUint32(5, 0xffffffff)
-  const badCbor = concat(m.subarray(0, L.headerAt), Uint8Array.of(0xff), m.subarray(L.headerAt + 1))
+  const badCbor = concatBytes(m.subarray(0, L.headerAt), Uint8Array.of(0xff), m.subarray(L.headerAt + 1))
   // frame size 64 re-encoded with a 2-byte integer head (0x19 0x00 0x40) instead of 0x18 0x40: same value, longer spelling.
   const frameSizeAt = messageIdAt + 32
-  const nonCanonicalHeader = concat(m.subarray(0, L.headerAt), m.subarray(L.headerAt, frameSizeAt), Uint8Array.of(0x19, 0x00, 0x40), m.subarray(frameSizeAt + 2, L.tagAt))
+  const nonCanonicalHeader = concatBytes(m.subarray(0, L.headerAt), m.subarray(L.headerAt, frameSizeAt), Uint8Array.of(0x19, 0x00, 0x40), m.subarray(frameSizeAt + 2, L.tagAt))
   new DataView(nonCanonicalHeader.buffer).setUint32(5, L.h + 1)
-  const nonCanonical = concat(nonCanonicalHeader, m.subarray(L.tagAt))
+  const nonCanonical = concatBytes(nonCanonicalHeader, m.subarray(L.tagAt))
   vectors.push(
     success('pos-negatives-base', 'the unmodified message the negative vectors are derived from (two full frames and a 5-byte final frame)', seeded('neg pt', 2 * FRAME + 5), ctx, [keyA]),
     failure('neg-header-byte', 'one byte of the message id in the header changed: the derived commitment no longer matches', 'ERR_AUTH', flip(m, messageIdAt + 3)),
     failure('neg-context-byte', 'one byte of a context value changed: the local keyring binds the context, so unwrapping fails', 'ERR_UNWRAP', flip(m, L.tagAt - 34 - 5)),
     failure('neg-wrapped-key-substituted', 'the wrapped key replaced by a valid wrap of another data key under the same master key: commitment mismatch', 'ERR_AUTH',
-      concat(m.subarray(0, L.recipientsAt), other.message.subarray(otherL.recipientsAt, otherL.bodyAt), m.subarray(L.bodyAt))),
+      concatBytes(m.subarray(0, L.recipientsAt), other.message.subarray(otherL.recipientsAt, otherL.bodyAt), m.subarray(L.bodyAt))),
     failure('neg-commitment', 'one bit of the commitment changed', 'ERR_AUTH', flip(m, commitmentAt + 7)),
     failure('neg-header-tag', 'one bit of the header tag changed', 'ERR_AUTH', flip(m, L.tagAt + 15, 0x80)),
     failure('neg-frame-tag', 'one bit of the first frame tag changed', 'ERR_AUTH', flip(m, L.bodyAt + FRAME + 3)),
@@ -172,9 +163,9 @@ export function generateVectors(using: CryptoBackend = nodeBackend): Vector[] {
     failure('neg-final-frame-dropped', 'the final frame removed: the body ends on a full frame', 'ERR_TRUNCATED', m.subarray(0, L.bodyAt + 2 * step)),
     failure('neg-truncated-in-header', 'cut inside the header', 'ERR_TRUNCATED', m.subarray(0, L.headerAt + 20)),
     failure('neg-truncated-short-tail', 'cut so that fewer than 16 bytes follow the last full frame', 'ERR_TRUNCATED', m.subarray(0, L.bodyAt + step + 10)),
-    failure('neg-frames-reordered', 'the two full frames swapped', 'ERR_AUTH', concat(m.subarray(0, L.bodyAt), frame(1), frame(0), frame(2))),
-    failure('neg-trailing-bytes', 'one byte appended after the final frame', 'ERR_AUTH', concat(m, Uint8Array.of(0))),
-    failure('neg-trailing-frame', 'an extra copy of the final frame appended', 'ERR_AUTH', concat(m, frame(2))),
+    failure('neg-frames-reordered', 'the two full frames swapped', 'ERR_AUTH', concatBytes(m.subarray(0, L.bodyAt), frame(1), frame(0), frame(2))),
+    failure('neg-trailing-bytes', 'one byte appended after the final frame', 'ERR_AUTH', concatBytes(m, Uint8Array.of(0))),
+    failure('neg-trailing-frame', 'an extra copy of the final frame appended', 'ERR_AUTH', concatBytes(m, frame(2))),
     failure('neg-wrong-context', 'authentic message, but the decryptor expects another tenant', 'ERR_CONTEXT_MISMATCH', m, { decrypt: { expectContext: { tenant: 'other' } } }),
     failure('neg-wrong-master-key', 'the decryptor holds a key with the same id but other key material', 'ERR_UNWRAP', m, { keys: [{ keyId: 'vector-key-a', key: hexKey('master a wrong') }] }),
     failure('neg-no-matching-key', 'the decryptor holds none of the message keys', 'ERR_NO_MATCHING_KEY', m, { keys: [KEY_B] }),

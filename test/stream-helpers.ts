@@ -1,4 +1,5 @@
 /** Helpers for the stream tests: feeding chunks in, collecting chunks (and the error) out. */
+import { concatBytes } from '@noble/ciphers/utils.js'
 import { createCipheriv } from 'node:crypto'
 import { LocalKeyring } from '../src/index.js'
 import type { Keyring } from '../src/index.js'
@@ -22,9 +23,8 @@ export function readableOf(chunks: readonly Uint8Array[]): ReadableStream<Uint8A
   })
 }
 
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  return new Uint8Array(Buffer.concat(chunks))
-}
+/** One byte string of `chunks` in order. */
+export const concat = (chunks: readonly Uint8Array[]): Uint8Array => concatBytes(...chunks)
 
 /** Every chunk a stream produced before it ended, and the error it ended with (if any). */
 export interface Collected {

@@ -15,7 +15,7 @@
  * be large and node:crypto refuses HKDF info over 1024 bytes.
  * @module
  */
-import { utf8ToBytes } from '@noble/ciphers/utils.js'
+import { concatBytes, utf8ToBytes } from '@noble/ciphers/utils.js'
 
 import { backend } from '#crypto-backend'
 import { encodeCbor } from '../format/cbor.js'
@@ -30,12 +30,6 @@ const EMPTY = new Uint8Array(0)
 /** AES-256-SIV takes two 256-bit keys (RFC 5297; 128-bit MAC keys are too weak across many keys, as Tink notes). */
 export const SIV_KEY_BYTES = 64
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a, 0)
-  out.set(b, a.length)
-  return out
-}
 
 /** RFC 5869: an absent salt is HashLen zero bytes. */
 const ZERO_SALT = new Uint8Array(64)
@@ -51,7 +45,7 @@ export class RecordKeys {
 
   /** HKDF-Expand for one block (L ≤ 64): T(1) = HMAC(PRK, info || 0x01). */
   #expand(info: Uint8Array): Uint8Array {
-    const t = backend.hmacSha512(this.#prk, concat(info, COUNTER_1))
+    const t = backend.hmacSha512(this.#prk, concatBytes(info, COUNTER_1))
     const key = t.slice(0, KEY_BYTES)
     t.fill(0)
     return key
@@ -59,7 +53,7 @@ export class RecordKeys {
 
   /** The key of the field at `path`. The caller wipes it. */
   field(path: string): Uint8Array {
-    return this.#expand(concat(FIELD_LABEL, utf8ToBytes(path)))
+    return this.#expand(concatBytes(FIELD_LABEL, utf8ToBytes(path)))
   }
 
   /** The key that authenticates the list of binding tags in the key field. The caller wipes it. */
@@ -83,10 +77,10 @@ export function scopeOf(path: string, context: CanonicalContext): Uint8Array {
 
 /** Per-(path, context) AES-256-SIV key for deterministic fields. The caller wipes it. */
 export function sivKey(indexKey: Uint8Array, scope: Uint8Array): Uint8Array {
-  return backend.hkdfSha512(indexKey, EMPTY, concat(SIV_LABEL, scope), SIV_KEY_BYTES)
+  return backend.hkdfSha512(indexKey, EMPTY, concatBytes(SIV_LABEL, scope), SIV_KEY_BYTES)
 }
 
 /** Per-(path, context) HMAC key for blind indexes. The caller wipes it. */
 export function blindKey(indexKey: Uint8Array, scope: Uint8Array): Uint8Array {
-  return backend.hkdfSha512(indexKey, EMPTY, concat(BLIND_LABEL, scope), KEY_BYTES)
+  return backend.hkdfSha512(indexKey, EMPTY, concatBytes(BLIND_LABEL, scope), KEY_BYTES)
 }

@@ -24,6 +24,7 @@
  * `expectContext`) fails with ERR_FIELD.
  * @module
  */
+import { concatBytes } from '@noble/ciphers/utils.js'
 import { backend } from '#crypto-backend'
 import type { DataKey } from '../crypto/data-key.js'
 import { sealHead } from '../crypto/message.js'
@@ -118,19 +119,13 @@ const AUTH_FAILED = 'does not decrypt: it was altered, or copied from another fi
 const MAX_HEAD_TEXT =
   PREFIX_HEAD.length + textLength(PREAMBLE_BYTES + MAX_HEADER_BYTES + TAG_BYTES + RECIPIENTS_LENGTH_BYTES + MAX_RECIPIENTS_BYTES + (MAX_SCHEMA_FIELDS + 1) * TAG_BYTES)
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a, 0)
-  out.set(b, a.length)
-  return out
-}
 
 /** The binding tag of a deterministic value to one record: GMAC under the record's field key. */
 function bindingTag(keys: RecordKeys, path: string, aad: Uint8Array, sealed: Uint8Array): Uint8Array {
   const key = keys.field(path)
   try {
     const tag = new Uint8Array(TAG_BYTES)
-    backend.sealInto(key, ZERO_NONCE, EMPTY, concat(aad, sealed), tag, 0)
+    backend.sealInto(key, ZERO_NONCE, EMPTY, concatBytes(aad, sealed), tag, 0)
     return tag
   } finally {
     key.fill(0)
@@ -299,7 +294,7 @@ export class FieldEncryptor {
           plaintext.fill(0)
         }
       }
-      out[this.#keyField] = toText(PREFIX_HEAD, concat(sealed.head, concat(tags, listTag(recordKeys, tags))))
+      out[this.#keyField] = toText(PREFIX_HEAD, concatBytes(sealed.head, concatBytes(tags, listTag(recordKeys, tags))))
       return out
     } finally {
       recordKeys.wipe()

@@ -3,6 +3,7 @@
  * contexts and recipients sealed again with other frame sizes. Resealing is deterministic
  * (seeded data key, message id and wrap salts), so a failure names a reproducible message.
  */
+import { concatBytes as nobleConcat } from '@noble/ciphers/utils.js'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { hexToBytes } from '@noble/ciphers/utils.js'
@@ -124,12 +125,5 @@ export function readerFor(holder: readonly KeySpec[], options: { maxWrappedKeys?
   return { env, counters, maxWrappedKeys }
 }
 
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
+/** One byte string of `parts` in order (@noble's concatBytes, for a list). */
+export const concatBytes = (parts: readonly Uint8Array[]): Uint8Array => nobleConcat(...parts)
