@@ -19,7 +19,7 @@ import { AbortError, invalidArgument, TruncatedError } from './errors.js'
 import type { CanonicalContext, EncryptionContext } from './format/context.js'
 import { canonicalContext, contextToObject } from './format/context.js'
 import type { MessageHead } from './format/message.js'
-import { parseHead } from './format/message.js'
+import { HeadReader } from './format/head-reader.js'
 import { throwIfAborted } from './keyrings/unwrap.js'
 import type { EnvelopeSettings } from './materials.js'
 import { decryptionMaterials, encryptionMaterials } from './materials.js'
@@ -143,13 +143,8 @@ export class DecryptSession {
   readonly #signal: AbortSignal | undefined
   #resolveInfo!: (info: DecryptInfo) => void
   #rejectInfo!: (error: unknown) => void
-  /**
-   * Head bytes so far: `#head[0..#buffered]`. `#head` is sized to `#need`, the least the head
-   * needs by what is known yet, which `parseHead` checks against the limits before it says so.
-   */
-  #head = new Uint8Array(0)
-  #buffered = 0
-  #need = 1
+  /** Collects the head; undefined once it is complete. */
+  #headReader: HeadReader | undefined
   #decoder: FrameDecoder | undefined
   #opening = false
   #closed = false
@@ -157,6 +152,7 @@ export class DecryptSession {
   /** Validates the options now, so a bad `expectContext` fails when the stream is created. */
   constructor(settings: EnvelopeSettings, options: DecryptStreamOptions = {}) {
     this.#settings = settings
+    this.#headReader = new HeadReader(settings)
     canonicalContext(options.expectContext, 'expectContext', false)
     this.#expectContext = options.expectContext
     this.#signal = checkSignal(options.signal)
@@ -173,29 +169,10 @@ export class DecryptSession {
     throwIfAborted(this.#signal)
     if (this.#decoder !== undefined) return this.#decoder.push(chunk, emit)
     if (this.#opening) throw invalidArgument('a chunk was pushed before the previous one was processed; wait for push() to settle')
-    if (chunk.length === 0) return
-    if (this.#buffered + chunk.length < this.#need) {
-      this.#head.set(chunk, this.#buffered)
-      this.#buffered += chunk.length
-      return
-    }
-    let bytes = chunk
-    if (this.#buffered > 0) {
-      bytes = new Uint8Array(this.#buffered + chunk.length)
-      bytes.set(this.#head.subarray(0, this.#buffered), 0)
-      bytes.set(chunk, this.#buffered)
-    }
-    const parsed = parseHead(bytes, this.#settings)
-    if ('need' in parsed) {
-      this.#need = parsed.need
-      this.#head = new Uint8Array(parsed.need)
-      this.#head.set(bytes, 0)
-      this.#buffered = bytes.length
-      return
-    }
-    this.#head = new Uint8Array(0)
-    this.#buffered = 0
-    return this.#open(parsed.head, bytes, emit)
+    const read = this.#headReader!.push(chunk)
+    if (read === undefined) return
+    this.#headReader = undefined
+    return this.#open(read.head, read.bytes, emit)
   }
 
   async #open(head: MessageHead, bytes: Uint8Array, emit: Emit): Promise<void> {
@@ -219,8 +196,9 @@ export class DecryptSession {
     if (this.#closed || (this.#opening && this.#decoder === undefined)) throw ended()
     throwIfAborted(this.#signal)
     if (this.#decoder === undefined) {
+      const reader = this.#headReader!
       throw new TruncatedError(
-        `the input ended after ${this.#buffered} bytes, before the message head was complete (it needs at least ${this.#need}): ` +
+        `the input ended after ${reader.buffered} bytes, before the message head was complete (it needs at least ${reader.need}): ` +
           'it is empty or was cut short',
       )
     }
@@ -237,7 +215,7 @@ export class DecryptSession {
   /** Wipes keys; the session cannot be used afterwards. */
   dispose(): void {
     this.#closed = true
-    this.#head = new Uint8Array(0)
+    this.#headReader = undefined
     this.#decoder?.dispose()
     this.#rejectInfo(new AbortError())
   }

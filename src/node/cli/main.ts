@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util'
 import { Envelope, toKeyrings } from '../../envelope.js'
 import { EnvelopeError } from '../../errors.js'
 import { describeHead } from '../../inspect.js'
-import { parseHead } from '../../format/message.js'
+import { HeadReader } from '../../format/head-reader.js'
 import { LocalKeyring } from '../../keyrings/local.js'
 import { removeTempFilesSync } from '../atomic.js'
 import { writeKeyFile } from '../keyfile.js'
@@ -23,7 +23,7 @@ import { startProgress } from './progress.js'
 import { resolveKeySpecs } from './keys.js'
 import { UsageError } from './usage.js'
 import { RewrapSession } from './rewrap-session.js'
-import { OutputExistsError } from '../../errors.js'
+import { OutputExistsError, TruncatedError } from '../../errors.js'
 
 const HELP: Record<string, string> = {
   main: `kms-envelope: envelope encryption with AWS KMS or local keys
@@ -231,22 +231,21 @@ async function inspectCommand(args: string[]): Promise<void> {
   const input = await openInput(oneInput(positionals))
   try {
     // Reads the head only (bounded by the format limits); the rest is counted, not kept.
-    let prefix = new Uint8Array(0)
+    const reader = new HeadReader()
+    let prefix: Uint8Array | undefined
     let total = 0
-    let parsed = false
     for await (const chunk of input.chunks) {
       total += chunk.length
-      if (parsed) continue
-      const joined = new Uint8Array(prefix.length + chunk.length)
-      joined.set(prefix, 0)
-      joined.set(chunk, prefix.length)
-      prefix = joined
-      parsed = 'head' in parseHead(prefix)
-      if (parsed && input.size !== undefined) {
+      if (prefix !== undefined) continue
+      const read = reader.push(chunk)
+      if (read === undefined) continue
+      prefix = read.bytes.slice(0, read.head.bodyOffset) // a copy: the bytes may be the reader's chunk
+      if (input.size !== undefined) {
         total = input.size
         break
       }
     }
+    if (prefix === undefined) throw new TruncatedError(`the input ended after ${reader.buffered} bytes, inside the message header: it was cut short`)
     process.stdout.write(`${JSON.stringify(describeHead(prefix, total), null, 2)}\n`)
   } finally {
     await input.close()

@@ -8,7 +8,7 @@ import type { Emit } from '../../crypto/stream-codec.js'
 import { splitBody } from '../../crypto/frames.js'
 import { TruncatedError } from '../../errors.js'
 import type { MessageHead } from '../../format/message.js'
-import { parseHead } from '../../format/message.js'
+import { HeadReader } from '../../format/head-reader.js'
 import type { EnvelopeSettings } from '../../materials.js'
 import type { RewrapParams } from '../../rewrap.js'
 import { rewrapHead } from '../../rewrap.js'
@@ -17,13 +17,14 @@ import type { PumpSession } from '../pump.js'
 export class RewrapSession implements PumpSession {
   readonly #settings: EnvelopeSettings
   readonly #params: RewrapParams
-  #buffered = new Uint8Array(0)
+  readonly #headReader: HeadReader
   #head: MessageHead | undefined
   #bodyBytes = 0
 
   constructor(settings: EnvelopeSettings, params: RewrapParams) {
     this.#settings = settings
     this.#params = params
+    this.#headReader = new HeadReader(settings)
   }
 
   async push(chunk: Uint8Array, emit: Emit): Promise<void> {
@@ -32,23 +33,17 @@ export class RewrapSession implements PumpSession {
       emit(chunk.slice()) // the reader reuses its buffers, and the pump frees what it writes
       return
     }
-    const joined = new Uint8Array(this.#buffered.length + chunk.length)
-    joined.set(this.#buffered, 0)
-    joined.set(chunk, this.#buffered.length)
-    this.#buffered = joined
-    // parseHead enforces the header and recipients limits as soon as their lengths are read.
-    const parsed = parseHead(joined, this.#settings)
-    if ('need' in parsed) return
-    this.#head = parsed.head
-    emit(await rewrapHead(this.#settings, parsed.head, this.#params))
-    const body = joined.slice(parsed.head.bodyOffset)
+    const read = this.#headReader.push(chunk)
+    if (read === undefined) return
+    this.#head = read.head
+    emit(await rewrapHead(this.#settings, read.head, this.#params))
+    const body = read.bytes.slice(read.head.bodyOffset) // a copy: the bytes may be the reader's chunk
     this.#bodyBytes = body.length
-    this.#buffered = new Uint8Array(0)
     if (body.length > 0) emit(body)
   }
 
   finish(): void {
-    if (this.#head === undefined) throw new TruncatedError(`the input ended after ${this.#buffered.length} bytes, inside the message header: it was cut short`)
+    if (this.#head === undefined) throw new TruncatedError(`the input ended after ${this.#headReader.buffered} bytes, inside the message header: it was cut short`)
     if (splitBody(this.#bodyBytes, this.#head.header.frameSize) === undefined) {
       throw new TruncatedError('the message ends before its final frame: it was cut short')
     }
