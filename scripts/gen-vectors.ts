@@ -18,7 +18,7 @@ import { sealMessage } from '../src/crypto/message.js'
 import { canonicalContext } from '../src/format/context.js'
 import { SUITE_AES256GCM_HKDFSHA512_COMMIT } from '../src/format/constants.js'
 import type { Recipient } from '../src/format/header.js'
-import { LocalKeyring } from '../src/keyrings/local.js'
+import { LocalKeyring, wrapWithFixedSaltForVectors } from '../src/keyrings/local.js'
 
 /** One vector file. */
 export interface Vector {
@@ -65,7 +65,7 @@ function build(name: string, plaintext: Uint8Array, context: Record<string, stri
   const dataKeyBytes = seeded(`${name} data key`, 32)
   const messageId = seeded(`${name} message id`, 32)
   const dataKey = new DataKey(dataKeyBytes.slice())
-  const recipients: Recipient[] = keyrings.map((k, i) => k.wrapWithSalt(dataKey, ctx, seeded(`${name} salt ${i}`, 32), backend))
+  const recipients: Recipient[] = keyrings.map((k, i) => wrapWithFixedSaltForVectors(k, dataKey, ctx, seeded(`${name} salt ${i}`, 32), backend))
   const message = sealMessage(backend, { dataKey, recipients, context: ctx, frameSize, messageId }, plaintext)
   return { message, dataKey: dataKeyBytes, messageId }
 }

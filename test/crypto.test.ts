@@ -6,7 +6,7 @@ import { backend as portableBackend } from '../src/crypto/portable.js'
 import { DataKey } from '../src/crypto/data-key.js'
 import { sealMessage } from '../src/crypto/message.js'
 import { canonicalContext } from '../src/format/context.js'
-import { LocalKeyring } from '../src/keyrings/local.js'
+import { LocalKeyring, wrapWithFixedSaltForVectors } from '../src/keyrings/local.js'
 import { assertExpectedBackend, pattern } from './helpers.js'
 
 assertExpectedBackend()
@@ -67,7 +67,7 @@ describe('crypto backends agree byte for byte', () => {
     for (const size of [0, 63, 64, 65, 1000]) {
       const messages = [nodeBackend, portableBackend].map((be) => {
         const dataKey = new DataKey(pattern(32, 9))
-        const recipients = [keyring.wrapWithSalt(dataKey, context, pattern(32, 10), be)]
+        const recipients = [wrapWithFixedSaltForVectors(keyring, dataKey, context, pattern(32, 10), be)]
         return sealMessage(be, { dataKey, recipients, context, frameSize: 64, messageId: pattern(32, 11) }, pattern(size, 12))
       })
       assert.deepEqual(messages[0], messages[1])
@@ -95,5 +95,36 @@ describe('crypto backends agree byte for byte', () => {
       assert.equal(seen.size, 1000)
       assert.equal(be.randomBytes(4096).length, 4096)
     }
+  })
+})
+
+describe('local wrap: no caller can choose the salt (one GCM key per wrap)', () => {
+  it('LocalKeyring has no salt-taking method and the package exports no fixed-salt hook', async () => {
+    const keyring = new LocalKeyring({ keyId: 'k', key: pattern(32, 1) })
+    const names = new Set<string>()
+    for (let o: object | null = keyring; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+      for (const n of Object.getOwnPropertyNames(o)) names.add(n)
+    }
+    for (const n of names) assert.doesNotMatch(n, /salt/i, `LocalKeyring exposes ${n}`)
+    const pkg = await import('../src/index.js')
+    for (const n of Object.keys(pkg)) assert.doesNotMatch(n, /salt/i, `the package exports ${n}`)
+  })
+
+  it('every public wrap draws a fresh salt, so no two wrapped keys share a GCM key', async () => {
+    const keyring = new LocalKeyring({ keyId: 'k', key: pattern(32, 1) })
+    const context = canonicalContext({}, 'context', true)
+    const a = new DataKey(pattern(32, 2))
+    const b = new DataKey(pattern(32, 3))
+    const [wa] = await keyring.wrapDataKey(a, context, {})
+    const [wb] = await keyring.wrapDataKey(b, context, {})
+    assert.notDeepEqual(wa!.wrapped.subarray(0, 32), wb!.wrapped.subarray(0, 32))
+    // The reviewer's attack: with a shared salt, XOR of the sealed parts equals XOR of the keys.
+    const x = (p: Uint8Array, q: Uint8Array) => p.map((v, i) => v ^ q[i]!)
+    assert.notDeepEqual(x(wa!.wrapped.subarray(32, 64), wb!.wrapped.subarray(32, 64)), x(pattern(32, 2), pattern(32, 3)))
+  })
+
+  it('the vector hook refuses a salt of the wrong length', () => {
+    const keyring = new LocalKeyring({ keyId: 'k', key: pattern(32, 1) })
+    assert.throws(() => wrapWithFixedSaltForVectors(keyring, new DataKey(pattern(32, 2)), canonicalContext({}, 'context', true), pattern(16)), { code: 'ERR_INVALID_ARGUMENT' })
   })
 })

@@ -4,7 +4,7 @@
  *
  * Wrapping (docs/FORMAT.md §7): each wrap draws a 32-byte salt and derives a one-time
  * wrapping key from the master key, so no nonce is ever reused under one key however many
- * data keys are wrapped:
+ * data keys are wrapped (the one-time-key AEAD of src/crypto/one-time-aead.ts):
  *
  *   wrap-key = HKDF-SHA-512(ikm = master key, salt = salt, info = "KMSE v1 local wrap", L = 32)
  *   aad      = CBOR ["KMSE v1 local wrap", key id, context]
@@ -17,7 +17,8 @@ import type { CryptoBackend } from '../crypto/backend.js'
 import { DataKey } from '../crypto/data-key.js'
 import { invalidArgument, UnwrapError } from '../errors.js'
 import { encodeCbor } from '../format/cbor.js'
-import { KEY_BYTES, NONCE_BYTES, TAG_BYTES } from '../format/constants.js'
+import { KEY_BYTES, TAG_BYTES } from '../format/constants.js'
+import { openOnce, sealOnce } from '../crypto/one-time-aead.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
 import type { GeneratedDataKey, Keyring, KeyringCallOptions } from './keyring.js'
@@ -28,7 +29,6 @@ const WRAP_LABEL = 'KMSE v1 local wrap'
 const WRAP_INFO = utf8ToBytes(WRAP_LABEL)
 const SALT_BYTES = 32
 const WRAPPED_BYTES = SALT_BYTES + KEY_BYTES + TAG_BYTES
-const ZERO_NONCE = new Uint8Array(NONCE_BYTES)
 const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,255}$/
 /** Tag of the key file format (docs/FORMAT.md §8). */
 export const KEY_FILE_TYPE = 'kms-envelope/local-key'
@@ -47,6 +47,8 @@ function checkKeyId(keyId: unknown): string {
   }
   return keyId
 }
+
+let fixedSaltWrap: (keyring: LocalKeyring, dataKey: DataKey, context: CanonicalContext, salt: Uint8Array, using: CryptoBackend) => Recipient
 
 function wrapAad(keyId: string, context: CanonicalContext): Uint8Array {
   return encodeCbor([WRAP_LABEL, keyId, context])
@@ -136,21 +138,32 @@ export class LocalKeyring implements Keyring {
 
   async generateDataKey(context: CanonicalContext, _options?: KeyringCallOptions): Promise<GeneratedDataKey> {
     const dataKey = new DataKey(backend.randomBytes(KEY_BYTES))
-    return { dataKey, recipients: [this.wrapWithSalt(dataKey, context, backend.randomBytes(SALT_BYTES))] }
+    return { dataKey, recipients: [this.#wrap(dataKey, context)] }
   }
 
   async wrapDataKey(dataKey: DataKey, context: CanonicalContext, _options?: KeyringCallOptions): Promise<readonly Recipient[]> {
-    return [this.wrapWithSalt(dataKey, context, backend.randomBytes(SALT_BYTES))]
+    return [this.#wrap(dataKey, context)]
   }
 
-  /** @internal Deterministic wrap for test vectors; production code draws a random salt. */
-  wrapWithSalt(dataKey: DataKey, context: CanonicalContext, salt: Uint8Array, using: CryptoBackend = backend): Recipient {
+  /**
+   * The salt is drawn here, never taken from a caller: two wraps sharing a salt would seal
+   * two data keys under one GCM key and nonce. Test vectors need fixed salts; they go through
+   * {@link wrapWithFixedSaltForVectors}, which is not exported from the package.
+   */
+  #wrap(dataKey: DataKey, context: CanonicalContext, salt: Uint8Array = backend.randomBytes(SALT_BYTES), using: CryptoBackend = backend): Recipient {
     const wrapKey = using.hkdfSha512(this.#key, salt, WRAP_INFO, KEY_BYTES)
     const wrapped = new Uint8Array(WRAPPED_BYTES)
     wrapped.set(salt, 0)
-    using.sealInto(wrapKey, ZERO_NONCE, dataKey.bytes, wrapAad(this.keyId, context), wrapped, SALT_BYTES)
-    wrapKey.fill(0)
+    try {
+      sealOnce(using, wrapKey, dataKey.bytes, wrapAad(this.keyId, context), wrapped, SALT_BYTES)
+    } finally {
+      wrapKey.fill(0)
+    }
     return { type: LOCAL_KEYRING_TYPE, keyId: this.keyId, wrapped }
+  }
+
+  static {
+    fixedSaltWrap = (keyring, dataKey, context, salt, using) => keyring.#wrap(dataKey, context, salt, using)
   }
 
   canUnwrap(recipient: Recipient): boolean {
@@ -164,7 +177,7 @@ export class LocalKeyring implements Keyring {
     if (recipient.wrapped.length !== WRAPPED_BYTES) throw fail(`the wrapped key is ${recipient.wrapped.length} bytes, expected ${WRAPPED_BYTES}`)
     const salt = recipient.wrapped.subarray(0, SALT_BYTES)
     const wrapKey = backend.hkdfSha512(this.#key, salt, WRAP_INFO, KEY_BYTES)
-    const plain = backend.open(wrapKey, ZERO_NONCE, recipient.wrapped.subarray(SALT_BYTES), wrapAad(this.keyId, context))
+    const plain = openOnce(backend, wrapKey, recipient.wrapped.subarray(SALT_BYTES), wrapAad(this.keyId, context))
     wrapKey.fill(0)
     if (plain === undefined) {
       throw fail('this key holds different key material than the one the message was encrypted to, or the message was altered')
@@ -182,4 +195,14 @@ export class LocalKeyring implements Keyring {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `LocalKeyring { keyId: ${JSON.stringify(this.keyId)}, key: <redacted> }`
   }
+}
+
+/**
+ * @internal For scripts/gen-vectors.ts and byte-exact tests only: a wrap with a caller-chosen
+ * salt, so vectors are reproducible. Never exported from the package (src/index.ts); a salt
+ * used twice reuses a GCM key and nonce (see src/crypto/one-time-aead.ts).
+ */
+export function wrapWithFixedSaltForVectors(keyring: LocalKeyring, dataKey: DataKey, context: CanonicalContext, salt: Uint8Array, using: CryptoBackend = backend): Recipient {
+  if (salt.length !== SALT_BYTES) throw invalidArgument(`salt must be ${SALT_BYTES} bytes`)
+  return fixedSaltWrap(keyring, dataKey, context, salt, using)
 }

@@ -15,6 +15,7 @@ import { canonicalContext } from '../../src/format/context.js'
 import { parseHead } from '../../src/format/message.js'
 import type { KeyCache } from '../../src/index.js'
 import { DEFAULT_MAX_WRAPPED_KEYS, Envelope, LocalKeyring } from '../../src/index.js'
+import { wrapWithFixedSaltForVectors } from '../../src/keyrings/local.js'
 import type { Vector } from '../../scripts/gen-vectors.js'
 import { CountingKeyring } from '../counting-keyring.js'
 import { pattern, VECTORS_DIR } from '../helpers.js'
@@ -68,7 +69,7 @@ export function vectorSamples(): Sample[] {
 export function reseal(sample: Sample, frameSize: number, seed: number): Sample {
   const context = canonicalContext(sample.context, 'context', true)
   const dataKey = new DataKey(pattern(32, seed))
-  const recipients = sample.recipients.map((k, i) => new LocalKeyring(k).wrapWithSalt(dataKey, context, pattern(32, seed + 2 + i)))
+  const recipients = sample.recipients.map((k, i) => wrapWithFixedSaltForVectors(new LocalKeyring(k), dataKey, context, pattern(32, seed + 2 + i)))
   const message = sealMessage(backend, { dataKey, recipients, context, frameSize, messageId: pattern(32, seed + 1) }, sample.plaintext)
   dataKey.wipe()
   return { ...sample, name: `${sample.name} @ frame ${frameSize}`, message, frameSize }
