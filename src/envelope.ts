@@ -22,7 +22,7 @@ import { splitBody } from './crypto/frames.js'
 import type { Keyring } from './keyrings/keyring.js'
 import { KeyCache } from './cache/key-cache.js'
 import type { EnvelopeSettings } from './materials.js'
-import { decryptionMaterials, encryptionMaterials } from './materials.js'
+import { decryptionMaterials, encryptionMaterials, registerSettings } from './materials.js'
 import { rewrapMessage } from './rewrap.js'
 import type { DecryptStream } from './stream.js'
 import { decryptStream, encryptStream } from './stream.js'
@@ -141,18 +141,18 @@ export function checkExpectedContext(head: MessageHead, expectContext: unknown):
  * ```
  */
 export class Envelope {
-  /** @internal */
-  readonly settings: EnvelopeSettings
+  readonly #settings: EnvelopeSettings
 
   constructor(options: EnvelopeOptions) {
     if (options === null || typeof options !== 'object') throw invalidArgument('Envelope needs options: { keyring }')
-    this.settings = Object.freeze({
+    this.#settings = Object.freeze({
       keyrings: toKeyrings(options.keyring, 'keyring'),
       frameSize: intOption(options.frameSize, 'frameSize', MIN_FRAME_SIZE, MAX_FRAME_SIZE, DEFAULT_FRAME_SIZE),
       maxWrappedKeys: intOption(options.maxWrappedKeys, 'maxWrappedKeys', 1, MAX_WRAPPED_KEYS, DEFAULT_MAX_WRAPPED_KEYS),
       maxFrameSize: intOption(options.maxFrameSize, 'maxFrameSize', MIN_FRAME_SIZE, MAX_FRAME_SIZE, MAX_FRAME_SIZE),
       cache: toCache(options.cache),
     })
+    registerSettings(this, this.#settings)
   }
 
   /**
@@ -165,10 +165,10 @@ export class Envelope {
   async encrypt(plaintext: Uint8Array | string, options: EncryptOptions = {}): Promise<Uint8Array> {
     const bytes = toPlaintextBytes(plaintext)
     const context = canonicalContext(options.context, 'context', true)
-    const materials = await encryptionMaterials(this.settings, context, options.signal, bytes.length)
+    const materials = await encryptionMaterials(this.#settings, context, options.signal, bytes.length)
     try {
       const { dataKey, recipients } = materials
-      return sealMessage(backend, { dataKey, recipients, context, frameSize: this.settings.frameSize, messageId: newMessageId() }, bytes)
+      return sealMessage(backend, { dataKey, recipients, context, frameSize: this.#settings.frameSize, messageId: newMessageId() }, bytes)
     } finally {
       materials.release()
     }
@@ -182,7 +182,7 @@ export class Envelope {
    */
   async decrypt(message: Uint8Array, options: DecryptOptions = {}): Promise<DecryptResult> {
     if (!(message instanceof Uint8Array)) throw invalidArgument('message must be a Uint8Array')
-    const parsed = parseHead(message, this.settings)
+    const parsed = parseHead(message, this.#settings)
     if ('need' in parsed) throw new TruncatedError(`the message is ${message.length} bytes but its header alone needs ${parsed.need}: it was cut short`)
     const { head } = parsed
     checkExpectedContext(head, options.expectContext)
@@ -190,7 +190,7 @@ export class Envelope {
     if (splitBody(body.length, head.header.frameSize) === undefined) {
       throw new TruncatedError('the message ends before its final frame: it was cut short')
     }
-    const { keys, recipient } = await decryptionMaterials(this.settings, head, options.signal)
+    const { keys, recipient } = await decryptionMaterials(this.#settings, head, options.signal)
     try {
       const plaintext = openBody(backend, head, keys, body)
       return {
@@ -227,7 +227,7 @@ export class Envelope {
     if (options === null || typeof options !== 'object') throw invalidArgument('rewrap needs options: { to }')
     if (options.keep !== undefined && typeof options.keep !== 'boolean') throw invalidArgument('keep must be a boolean')
     const to = toKeyrings(options.to, 'to')
-    return rewrapMessage(this.settings, message, { to, keep: options.keep === true, signal: options.signal })
+    return rewrapMessage(this.#settings, message, { to, keep: options.keep === true, signal: options.signal })
   }
 
   /**
@@ -246,7 +246,7 @@ export class Envelope {
    * or `ERR_INVALID_ARGUMENT` for a chunk that is not a Uint8Array.
    */
   encryptStream(options: EncryptStreamOptions = {}): TransformStream<Uint8Array, Uint8Array> {
-    return encryptStream(this.settings, options)
+    return encryptStream(this.#settings, options)
   }
 
   /**
@@ -273,6 +273,6 @@ export class Envelope {
    * `ERR_UNWRAP` or a keyring's error, `ERR_AUTH` when a byte was altered, `ERR_ABORTED`.
    */
   decryptStream(options: DecryptStreamOptions = {}): DecryptStream {
-    return decryptStream(this.settings, options)
+    return decryptStream(this.#settings, options)
   }
 }

@@ -27,6 +27,24 @@ export interface EnvelopeSettings {
   readonly cache?: KeyCache | undefined
 }
 
+/**
+ * Each Envelope's settings, out of reach of its public type: a property, even one marked
+ * internal, was a back door (anything with a `settings` field passed for an Envelope) and
+ * showed in the published declarations. Surfaces inside the library (streams, files, records,
+ * the CLI) look them up here.
+ */
+const settingsByEnvelope = new WeakMap<object, EnvelopeSettings>()
+
+/** @internal Called once by the Envelope constructor. */
+export function registerSettings(envelope: object, settings: EnvelopeSettings): void {
+  settingsByEnvelope.set(envelope, settings)
+}
+
+/** @internal The settings of an Envelope, or undefined for anything that is not one. */
+export function settingsOf(envelope: unknown): EnvelopeSettings | undefined {
+  return envelope !== null && typeof envelope === 'object' ? settingsByEnvelope.get(envelope) : undefined
+}
+
 /** A data key for a new message. Call `release()` when the message is sealed. */
 export interface EncryptionMaterials {
   readonly dataKey: DataKey

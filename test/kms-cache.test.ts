@@ -43,13 +43,14 @@ describe('KeyCache with KmsKeyring (moto)', () => {
     const messages = await Promise.all(Array.from({ length: 100 }, (_, i) => writerEnv.encrypt(`record ${i}`, { context })))
     assert.deepEqual(writer.calls.take(), { GenerateDataKey: 1 })
     const { client, calls } = await motoClient()
-    const env = new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }), cache: new KeyCache({ maxEntries: 100, maxAge: 600_000 }) })
+    const cache = new KeyCache({ maxEntries: 100, maxAge: 600_000 })
+    const env = new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }), cache })
     const results = await Promise.all(messages.map((m) => env.decrypt(m, { expectContext: context })))
     assert.deepEqual(calls.take(), { Decrypt: 1 })
     assert.deepEqual(results.map((r) => new TextDecoder().decode(r.plaintext)), messages.map((_, i) => `record ${i}`))
     await Promise.all(messages.map((m) => env.decrypt(m)))
     assert.deepEqual(calls.take(), {})
-    assert.equal(env.settings.cache!.stats().joined, 99)
+    assert.equal(cache.stats().joined, 99)
   })
 
   it('a failed Decrypt is not cached: the next call reaches KMS again and succeeds', async () => {

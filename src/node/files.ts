@@ -11,6 +11,7 @@ import { open, stat } from 'node:fs/promises'
 import type { Envelope } from '../envelope.js'
 import { invalidArgument, OutputExistsError } from '../errors.js'
 import type { EnvelopeSettings } from '../materials.js'
+import { settingsOf } from '../materials.js'
 import type { DecryptInfo, DecryptStreamOptions, EncryptStreamOptions } from '../stream-session.js'
 import { DecryptSession, EncryptSession } from '../stream-session.js'
 import { writeAtomically } from './atomic.js'
@@ -37,7 +38,7 @@ export interface DecryptFileOptions extends FileOptions, DecryptStreamOptions {}
 
 function checkOptions(options: FileOptions): EnvelopeSettings {
   if (options === null || typeof options !== 'object') throw invalidArgument('options must be an object with at least { envelope }')
-  const settings = (options.envelope as { settings?: EnvelopeSettings } | undefined)?.settings
+  const settings = settingsOf(options.envelope)
   if (settings === undefined) throw invalidArgument('options.envelope must be an Envelope')
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalidArgument('options.onProgress must be a function')
   return settings

@@ -11,6 +11,7 @@ import type { TransformCallback } from 'node:stream'
 import type { Envelope } from '../envelope.js'
 import { AbortError, invalidArgument } from '../errors.js'
 import type { EnvelopeSettings } from '../materials.js'
+import { settingsOf as settingsOfEnvelope } from '../materials.js'
 import type { DecryptInfo, DecryptStreamOptions, EncryptStreamOptions } from '../stream-session.js'
 import { DecryptSession, EncryptSession, listenForAbort, toChunk } from '../stream-session.js'
 
@@ -21,7 +22,7 @@ export interface DecryptTransform extends Transform {
 }
 
 function settingsOf(envelope: Envelope): EnvelopeSettings {
-  const settings = (envelope as { settings?: EnvelopeSettings } | null)?.settings
+  const settings = settingsOfEnvelope(envelope)
   if (settings === undefined) throw invalidArgument('the first argument must be an Envelope')
   return settings
 }

@@ -12,6 +12,7 @@ import { EnvelopeError } from '../../errors.js'
 import { describeHead } from '../../inspect.js'
 import { HeadReader } from '../../format/head-reader.js'
 import { LocalKeyring } from '../../keyrings/local.js'
+import { settingsOf } from '../../materials.js'
 import { removeTempFilesSync } from '../atomic.js'
 import { writeKeyFile } from '../keyfile.js'
 import { DecryptSession, EncryptSession } from '../../stream-session.js'
@@ -168,7 +169,7 @@ async function encrypt(args: string[]): Promise<void> {
     await checkNotInput(out, input)
     const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
     const env = new Envelope({ keyring, ...(frameSize === undefined ? {} : { frameSize }) })
-    await streamThrough(input, new EncryptSession(env.settings, context === undefined ? {} : { context }), out, values.quiet === true)
+    await streamThrough(input, new EncryptSession(settingsOf(env)!, context === undefined ? {} : { context }), out, values.quiet === true)
   } finally {
     await input.close()
   }
@@ -187,7 +188,7 @@ async function decrypt(args: string[]): Promise<void> {
     await checkNotInput(out, input)
     const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
     const env = new Envelope({ keyring })
-    await streamThrough(input, new DecryptSession(env.settings, expectContext === undefined ? {} : { expectContext }), out, values.quiet === true)
+    await streamThrough(input, new DecryptSession(settingsOf(env)!, expectContext === undefined ? {} : { expectContext }), out, values.quiet === true)
   } finally {
     await input.close()
   }
@@ -217,7 +218,7 @@ async function rewrap(args: string[]): Promise<void> {
     const kmsOptions = { region: values.region, endpoint: values.endpoint }
     const from = new Envelope({ keyring: await resolveKeySpecs(values.key ?? [], kmsOptions) })
     const to = toKeyrings(await resolveKeySpecs(values.to, kmsOptions), '--to')
-    const session = new RewrapSession(from.settings, { to, keep: values.keep === true, signal: undefined })
+    const session = new RewrapSession(settingsOf(from)!, { to, keep: values.keep === true, signal: undefined })
     // Rewriting IN in place is safe: the temp file replaces it only after the whole copy.
     await writeOutput(out, (sink) => pump(input.chunks, session, sink))
   } finally {
