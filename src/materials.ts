@@ -6,16 +6,17 @@
  * @module
  */
 import { backend } from '#crypto-backend'
-import type { DataKey } from './crypto/data-key.js'
+import { DataKey } from './crypto/data-key.js'
 import type { MessageKeys } from './crypto/keys.js'
 import { openHead } from './crypto/message.js'
 import type { KeyCache } from './cache/key-cache.js'
-import { LimitError } from './errors.js'
+import { KeyringError, LimitError } from './errors.js'
 import { SUITE_AES256GCM_HKDFSHA512_COMMIT as SUITE } from './format/constants.js'
 import type { CanonicalContext } from './format/context.js'
 import type { Recipient } from './format/header.js'
 import type { MessageHead } from './format/message.js'
 import type { Keyring } from './keyrings/keyring.js'
+import { checkKeyringRecipients } from './keyrings/keyring.js'
 import { prepareKeyrings, throwIfAborted, unwrapDataKey } from './keyrings/unwrap.js'
 
 /** Settings shared by every surface of one Envelope. */
@@ -78,12 +79,14 @@ async function generate(settings: EnvelopeSettings, context: CanonicalContext, s
   const [first, ...rest] = settings.keyrings
   throwIfAborted(signal)
   const generated = await first!.generateDataKey(context, { signal })
-  const dataKey = generated.dataKey
-  const recipients = [...generated.recipients]
+  const dataKey = generated?.dataKey
+  if (!(dataKey instanceof DataKey)) throw new KeyringError(`keyring ${first!.description} returned no DataKey from generateDataKey`)
+  const recipients: Recipient[] = []
   try {
+    recipients.push(...checkKeyringRecipients(generated.recipients, first!.description))
     for (const keyring of rest) {
       throwIfAborted(signal)
-      recipients.push(...(await keyring.wrapDataKey(dataKey, context, { signal })))
+      recipients.push(...checkKeyringRecipients(await keyring.wrapDataKey(dataKey, context, { signal }), keyring.description))
     }
     if (recipients.length > settings.maxWrappedKeys) {
       throw new LimitError(`the keyrings produce ${recipients.length} wrapped keys; maxWrappedKeys is ${settings.maxWrappedKeys}`)

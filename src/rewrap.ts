@@ -26,6 +26,7 @@ import type { Recipient } from './format/header.js'
 import type { MessageHead } from './format/message.js'
 import { encodeRecipientsSection, parseHead } from './format/message.js'
 import type { Keyring } from './keyrings/keyring.js'
+import { checkKeyringRecipients } from './keyrings/keyring.js'
 import { describeKeyrings, prepareKeyrings, throwIfAborted } from './keyrings/unwrap.js'
 import type { EnvelopeSettings } from './materials.js'
 import { verifiedDataKey } from './materials.js'
@@ -69,7 +70,10 @@ export async function rewrapHead(settings: EnvelopeSettings, head: MessageHead, 
   const sources = head.recipients.filter(held)
   if (sources.length === 0) throw new NoMatchingKeyError(head.recipients, describeKeyrings(settings.keyrings))
 
-  const fresh = (await viaReEncrypt(params.to, sources, head.header.context, params.signal)) ?? (await viaDataKey(settings, head, params.to, params.signal))
+  const fresh = checkKeyringRecipients(
+    (await viaReEncrypt(params.to, sources, head.header.context, params.signal)) ?? (await viaDataKey(settings, head, params.to, params.signal)),
+    describeKeyrings(params.to),
+  )
   const replaced = (r: Recipient): boolean => fresh.some((f) => f.type === r.type && f.keyId === r.keyId)
   const recipients = [...head.recipients.filter((r) => !replaced(r) && (params.keep || !held(r))), ...fresh]
   if (recipients.length > settings.maxWrappedKeys) {

@@ -10,8 +10,10 @@ import {
   NoMatchingKeyError,
   TruncatedError,
   UnwrapError,
+  KeyringError,
   inspect,
 } from '../src/index.js'
+import type { Keyring, Recipient } from '../src/index.js'
 import { canonicalContext } from '../src/format/context.js'
 import { assertExpectedBackend, pattern, rejectsWithCode } from './helpers.js'
 
@@ -251,5 +253,61 @@ describe('secret hygiene', () => {
     const text = utilInspect(error, { showHidden: true, depth: 10 })
     assert.ok(!text.includes(Buffer.from(pattern(32, 8)).toString('hex')))
     assert.ok(!text.includes(Buffer.from(pattern(32, 7)).toString('hex')))
+  })
+})
+
+describe('what a custom keyring returns is checked before anything is sealed (ERR_KEYRING)', () => {
+  type Fix = (r: Recipient[]) => unknown
+  /** The local keyring with its recipients rewritten by `fix`, on generate or on wrap. */
+  function bent(fix: Fix, on: 'generate' | 'wrap', calls: { n: number }): Keyring {
+    const inner = new LocalKeyring({ keyId: on === 'generate' ? 'bent-g' : 'bent-w', key: pattern(32, 8) })
+    return {
+      description: `custom:${on}`,
+      cacheId: `custom:${on}`,
+      async generateDataKey(context, options) {
+        calls.n++
+        const g = await inner.generateDataKey(context, options)
+        return on === 'generate' ? { dataKey: g.dataKey, recipients: fix([...g.recipients]) as Recipient[] } : g
+      },
+      async wrapDataKey(dataKey, context, options) {
+        calls.n++
+        const r = await inner.wrapDataKey(dataKey, context, options)
+        return on === 'wrap' ? (fix([...r]) as Recipient[]) : r
+      },
+      canUnwrap: (r) => inner.canUnwrap(r),
+      unwrapDataKey: (r, c, o) => inner.unwrapDataKey(r, c, o),
+    }
+  }
+  const cases: Array<[string, Fix]> = [
+    ['an empty list', () => []],
+    ['a type with an upper-case letter', (r) => r.map((x) => ({ ...x, type: 'Custom' }))],
+    ['a type of 33 bytes', (r) => r.map((x) => ({ ...x, type: 'a'.repeat(33) }))],
+    ['an empty key id', (r) => r.map((x) => ({ ...x, keyId: '' }))],
+    ['a key id of 2,049 bytes', (r) => r.map((x) => ({ ...x, keyId: 'k'.repeat(2049) }))],
+    ['an empty wrapped key', (r) => r.map((x) => ({ ...x, wrapped: new Uint8Array(0) }))],
+    ['a wrapped key of 8,193 bytes', (r) => r.map((x) => ({ ...x, wrapped: new Uint8Array(8193) }))],
+    ['a wrapped key that is a string', (r) => r.map((x) => ({ ...x, wrapped: 'abc' }))],
+    ['a null entry', () => [null]],
+    ['no list at all', () => undefined],
+  ]
+  for (const [what, fix] of cases) {
+    for (const on of ['generate', 'wrap'] as const) {
+      it(`${what}, from ${on === 'generate' ? 'generateDataKey' : 'wrapDataKey'}: encrypt and encryptStream fail, nothing is written`, async () => {
+        const calls = { n: 0 }
+        const keyrings = on === 'generate' ? [bent(fix, on, calls)] : [keyring, bent(fix, on, calls)]
+        const env = new Envelope({ keyring: keyrings })
+        await rejectsWithCode(env.encrypt('x'), 'ERR_KEYRING', KeyringError)
+        const out = new Blob(['x']).stream().pipeThrough(env.encryptStream())
+        await rejectsWithCode(new Response(out).arrayBuffer(), 'ERR_KEYRING', KeyringError)
+        assert.equal(calls.n, 2)
+      })
+    }
+  }
+
+  it('valid custom output still encrypts, and the message opens', async () => {
+    const calls = { n: 0 }
+    const env = new Envelope({ keyring: bent((r) => r, 'generate', calls) })
+    const { plaintext } = await env.decrypt(await env.encrypt('ok'))
+    assert.equal(new TextDecoder().decode(plaintext), 'ok')
   })
 })

@@ -7,8 +7,10 @@
  * @module
  */
 import type { DataKey } from '../crypto/data-key.js'
+import { KeyringError } from '../errors.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
+import { checkRecipient } from '../format/header.js'
 
 /** Options every keyring call receives. */
 export interface KeyringCallOptions {
@@ -54,4 +56,22 @@ export interface Keyring {
    * The caller has already checked that its own keyring holds `recipient`.
    */
   reEncrypt?(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[] | undefined>
+}
+
+/**
+ * @internal Checks what a keyring returned, before anything is sealed with it, by the rules
+ * the decoder applies to every recipient entry (the same function, so the two cannot drift).
+ * A custom keyring producing an entry no reader accepts would otherwise yield messages that
+ * every reader rejects with ERR_FORMAT: data lost at the moment it was written.
+ */
+export function checkKeyringRecipients(recipients: unknown, keyring: string): readonly Recipient[] {
+  if (!Array.isArray(recipients) || recipients.length === 0) {
+    throw new KeyringError(`keyring ${keyring} returned no wrapped keys (it must return at least one recipient for every data key it wraps)`)
+  }
+  for (const [i, r] of (recipients as unknown[]).entries()) {
+    const entry = r as Partial<Recipient> | null
+    const problem = entry === null || typeof entry !== 'object' ? 'it is not an object { type, keyId, wrapped }' : checkRecipient(entry.type, entry.keyId, entry.wrapped)
+    if (problem !== undefined) throw new KeyringError(`keyring ${keyring} returned an invalid wrapped key (recipient ${i}): ${problem}; no reader could open the message`)
+  }
+  return recipients as readonly Recipient[]
 }
