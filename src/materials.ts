@@ -25,6 +25,8 @@ export interface EnvelopeSettings {
   readonly frameSize: number
   readonly maxWrappedKeys: number
   readonly maxFrameSize: number
+  /** Smallest frame size a decrypting surface accepts; see EnvelopeOptions.minFrameSize. */
+  readonly minFrameSize: number
   readonly cache?: KeyCache | undefined
 }
 

@@ -14,7 +14,7 @@ import { backend } from '#crypto-backend'
 import type { Emit } from './crypto/stream-codec.js'
 import { FrameDecoder, FrameEncoder } from './crypto/stream-codec.js'
 import { sealHead } from './crypto/message.js'
-import { checkExpectedContext, newMessageId } from './envelope.js'
+import { checkBodyLimits, checkExpectedContext, newMessageId } from './envelope.js'
 import { AbortError, invalidArgument, TruncatedError } from './errors.js'
 import type { CanonicalContext, EncryptionContext } from './format/context.js'
 import { canonicalContext, contextToObject } from './format/context.js'
@@ -178,6 +178,7 @@ export class DecryptSession {
   async #open(head: MessageHead, bytes: Uint8Array, emit: Emit): Promise<void> {
     this.#opening = true
     checkExpectedContext(head, this.#expectContext)
+    checkBodyLimits(head, this.#settings)
     const { keys, recipient } = await decryptionMaterials(this.#settings, head, this.#signal)
     if (this.#closed) {
       keys.wipe()

@@ -15,6 +15,7 @@ import {
 } from '../src/index.js'
 import type { Keyring, Recipient } from '../src/index.js'
 import { canonicalContext } from '../src/format/context.js'
+import { CountingKeyring } from './counting-keyring.js'
 import { assertExpectedBackend, pattern, rejectsWithCode } from './helpers.js'
 
 assertExpectedBackend()
@@ -309,5 +310,39 @@ describe('what a custom keyring returns is checked before anything is sealed (ER
     const env = new Envelope({ keyring: bent((r) => r, 'generate', calls) })
     const { plaintext } = await env.decrypt(await env.encrypt('ok'))
     assert.equal(new TextDecoder().decode(plaintext), 'ok')
+  })
+})
+
+describe('minFrameSize: the reader refuses small frames before any key service (ERR_LIMIT)', () => {
+  const counting = new CountingKeyring(keyring)
+  const writer = new Envelope({ keyring, frameSize: 64 })
+
+  it('default 64 B: every message the writer can produce stays readable', async () => {
+    const reader = new Envelope({ keyring })
+    const { plaintext } = await reader.decrypt(await writer.encrypt(pattern(300, 1)))
+    assert.deepEqual(plaintext, pattern(300, 1))
+  })
+
+  for (const [frameSize, min, ok] of [[64, 4096, false], [4095, 4096, false], [4096, 4096, true], [1024, 1024, true], [1023, 1024, false]] as const) {
+    it(`frame size ${frameSize} with minFrameSize ${min}: ${ok ? 'opens' : 'ERR_LIMIT, no unwrap call'}`, async () => {
+      const message = await new Envelope({ keyring, frameSize }).encrypt(pattern(5000, 2))
+      const reader = new Envelope({ keyring: counting, minFrameSize: min })
+      const before = counting.calls.unwrap
+      if (ok) {
+        assert.deepEqual((await reader.decrypt(message)).plaintext, pattern(5000, 2))
+      } else {
+        await rejectsWithCode(reader.decrypt(message), 'ERR_LIMIT', LimitError)
+        const out = new Blob([message as Uint8Array<ArrayBuffer>]).stream().pipeThrough(reader.decryptStream())
+        await rejectsWithCode(new Response(out).arrayBuffer(), 'ERR_LIMIT', LimitError)
+        assert.equal(counting.calls.unwrap, before)
+      }
+    })
+  }
+
+  it('is an integer from 64 to maxFrameSize', () => {
+    for (const bad of [63, 1.5, '4096', 8193]) {
+      assert.throws(() => new Envelope({ keyring, minFrameSize: bad as number, maxFrameSize: 8192 }), { code: 'ERR_INVALID_ARGUMENT' })
+    }
+    assert.doesNotThrow(() => new Envelope({ keyring, minFrameSize: 8192, maxFrameSize: 8192 }))
   })
 })
