@@ -18,6 +18,8 @@ import { sealMessage } from '../src/crypto/message.js'
 import { canonicalContext } from '../src/format/context.js'
 import { SUITE_AES256GCM_HKDFSHA512_COMMIT } from '../src/format/constants.js'
 import type { Recipient } from '../src/format/header.js'
+import { decodeRecipients } from '../src/format/header.js'
+import { encodeCbor } from '../src/format/cbor.js'
 import { LocalKeyring, wrapWithFixedSaltForVectors } from '../src/keyrings/local.js'
 
 /** One vector file. */
@@ -27,6 +29,11 @@ export interface Vector {
   readonly expect: 'success' | 'failure'
   /** Error code a decryptor must raise (failure vectors). */
   readonly code?: string
+  /**
+   * Failure vectors where a streaming reader may differ (FORMAT.md §6.4): the code it must
+   * raise instead. Absent: every reader raises `code`.
+   */
+  readonly streamCode?: string
   /** The local keys the decryptor holds. */
   readonly keys: ReadonlyArray<{ readonly keyId: string; readonly key: string }>
   readonly decrypt: { readonly expectContext?: Record<string, string>; readonly maxWrappedKeys?: number }
@@ -149,6 +156,20 @@ export function generateVectors(using: CryptoBackend = nodeBackend): Vector[] {
   const nonCanonicalHeader = concatBytes(m.subarray(0, L.headerAt), m.subarray(L.headerAt, frameSizeAt), Uint8Array.of(0x19, 0x00, 0x40), m.subarray(frameSizeAt + 2, L.tagAt))
   new DataView(nonCanonicalHeader.buffer).setUint32(5, L.h + 1)
   const nonCanonical = concatBytes(nonCanonicalHeader, m.subarray(L.tagAt))
+  /** `m` with its header replaced by `header` (H adjusted); tag, recipients and body unchanged. */
+  const withHeader = (header: Uint8Array): Uint8Array => {
+    const pre = m.slice(0, 9)
+    new DataView(pre.buffer).setUint32(5, header.length)
+    return concatBytes(pre, header, m.subarray(L.tagAt))
+  }
+  /** `m` with its recipients section replaced by the CBOR of `entries` (R adjusted). */
+  const withRecipients = (entries: unknown[]): Uint8Array => {
+    const section = encodeCbor(entries)
+    const r = new Uint8Array(4)
+    new DataView(r.buffer).setUint32(0, section.length)
+    return concatBytes(m.subarray(0, L.recipientsAt - 4), r, section, m.subarray(L.bodyAt))
+  }
+  const wrappedA = decodeRecipients(m.subarray(L.recipientsAt, L.bodyAt), 16)[0]!.wrapped
   vectors.push(
     success('pos-negatives-base', 'the unmodified message the negative vectors are derived from (two full frames and a 5-byte final frame)', seeded('neg pt', 2 * FRAME + 5), ctx, [keyA]),
     failure('neg-header-byte', 'one byte of the message id in the header changed: the derived commitment no longer matches', 'ERR_AUTH', flip(m, messageIdAt + 3)),
@@ -175,6 +196,20 @@ export function generateVectors(using: CryptoBackend = nodeBackend): Vector[] {
     failure('neg-non-canonical-cbor', 'the frame size written with a longer integer head than needed', 'ERR_FORMAT', nonCanonical),
     failure('neg-bad-magic', 'the first byte is not "K"', 'ERR_FORMAT', flip(m, 0, 0x20)),
     failure('neg-unsupported-version', 'format version 2', 'ERR_UNSUPPORTED', flip(m, 4, 0x03)),
+    failure('neg-cbor-depth-4', 'the header is [[[[]]]]: 4 levels pass the CBOR subset check, then it is not a 5-item header', 'ERR_FORMAT',
+      withHeader(Uint8Array.of(0x81, 0x81, 0x81, 0x80))),
+    failure('neg-cbor-depth-5', 'the header is [[[[[]]]]]: containers nest 5 deep, beyond the limit of 4 (checked before decoding)', 'ERR_LIMIT',
+      withHeader(Uint8Array.of(0x81, 0x81, 0x81, 0x81, 0x80))),
+    failure('neg-key-id-too-long', 'the only recipient has a key id of 2,049 bytes: a malformed entry, not a limit', 'ERR_FORMAT',
+      withRecipients([['local', 'k'.repeat(2049), wrappedA]])),
+    failure('neg-keyring-type-too-long', 'the only recipient has a keyring type of 33 bytes: a malformed entry', 'ERR_FORMAT',
+      withRecipients([['a'.repeat(33), 'vector-key-a', wrappedA]])),
+    failure('neg-wrapped-key-too-long', 'the only recipient has a wrapped key of 8,193 bytes: a malformed entry', 'ERR_FORMAT',
+      withRecipients([['local', 'vector-key-a', new Uint8Array(8193)]])),
+    failure('neg-trailing-full-step', 'bytes appended after the final frame so that the body ends exactly on a full step: the final frame is missing', 'ERR_TRUNCATED',
+      concatBytes(m, seeded('neg trailing full step', step - frame(2).length))),
+    failure('neg-cut-no-matching-key', 'the final frame dropped and the reader holds none of the keys: a buffer reader sees the cut before any unwrap, a stream only after the head', 'ERR_TRUNCATED',
+      m.subarray(0, L.bodyAt + 2 * step), { keys: [KEY_B], streamCode: 'ERR_NO_MATCHING_KEY' }),
   )
   void keyAWrong
   return vectors

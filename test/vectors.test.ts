@@ -47,6 +47,48 @@ describe('test vectors from test/vectors/', () => {
     })
   }
 
+  /** The message in chunks of uneven sizes (1, 7, 80, 3, 200, …), as a Web stream. */
+  function unevenStream(message: Uint8Array, shift: number): ReadableStream<Uint8Array> {
+    const sizes = [1, 7, 80, 3, 200, 96, 16, 5]
+    let at = 0
+    let i = shift
+    return new ReadableStream({
+      pull(controller) {
+        if (at >= message.length) return controller.close()
+        const n = sizes[i++ % sizes.length]!
+        controller.enqueue(message.slice(at, at + n))
+        at += n
+      },
+    })
+  }
+
+  for (const v of vectors) {
+    it(`${v.name}: the Web stream reader with uneven chunks gives what the buffer reader gives${v.streamCode === undefined ? '' : ` (or the allowed ${v.streamCode})`}`, async () => {
+      const env = envelopeFor(v)
+      const message = hexToBytes(v.message)
+      const options = v.decrypt.expectContext === undefined ? {} : { expectContext: v.decrypt.expectContext }
+      for (const shift of [0, 3, 5]) {
+        const out = new Response(unevenStream(message, shift).pipeThrough(env.decryptStream(options))).arrayBuffer()
+        if (v.expect === 'success') {
+          assert.equal(Buffer.from(await out).toString('hex'), v.plaintext!.hex)
+        } else {
+          const want = v.streamCode ?? v.code
+          await assert.rejects(out, (error: Error & { code?: string }) => {
+            assert.equal(error.code, want, `${v.name} (stream, shift ${shift}): expected ${want}, got ${error.code}: ${error.message}`)
+            return true
+          })
+        }
+      }
+    })
+  }
+
+  it('only vectors whose streamed code is fixed by the head before the body may differ, and they say so', () => {
+    for (const v of vectors.filter((x) => x.streamCode !== undefined)) {
+      assert.equal(v.code, 'ERR_TRUNCATED', v.name)
+      assert.ok(['ERR_NO_MATCHING_KEY', 'ERR_UNWRAP', 'ERR_CONTEXT_MISMATCH', 'ERR_LIMIT'].includes(v.streamCode!), v.name)
+    }
+  })
+
   it('both backends generate identical vectors', () => {
     assert.deepEqual(generateVectors(portableBackend), generateVectors(nodeBackend))
   })

@@ -10,6 +10,11 @@
  *   - the decoder opens a frame as soon as it has frame-size + 16 bytes, and at the end
  *     opens whatever is left as the final frame. Fewer than 16 bytes left means the final
  *     frame is missing or cut short.
+ * One case needs the next byte to name: a full step that fails as a non-final frame. If more
+ * input follows, the message was altered (ERR_AUTH); if the input ends there, the body ends on
+ * a full step and its final frame is missing (ERR_TRUNCATED, what the buffer reader says for
+ * the same bytes, FORMAT.md §6.4). So that failure is held until the next byte or the end;
+ * nothing is released meanwhile, and authentic frames come out as soon as they verify.
  * The final flag in every frame's AAD makes a dropped final frame, a cut, reordering or
  * trailing bytes fail authentication (or the length check), never go unnoticed.
  *
@@ -43,6 +48,8 @@ abstract class FrameCodec {
   protected filled = 0
   protected index = 0
   protected closed = false
+  /** A full step failed authentication; the error depends on whether input follows (decoder only). */
+  protected failedStep = false
 
   constructor(backend: CryptoBackend, keys: MessageKeys, messageId: Uint8Array, stride: number) {
     this.backend = backend
@@ -55,6 +62,9 @@ abstract class FrameCodec {
   push(chunk: Uint8Array, emit: Emit): void {
     if (this.closed) throw closedError()
     try {
+      if (chunk.length === 0) return
+      // Input follows a failed full step: it was a frame, and it was altered.
+      if (this.failedStep) throw new AuthenticationError()
       const stride = this.stride
       let at = 0
       if (this.filled > 0) {
@@ -64,10 +74,18 @@ abstract class FrameCodec {
         if (this.filled < stride) return
         this.filled = 0
         this.frame(this.pending!, false, emit)
+        if (this.failedStep) {
+          if (at < chunk.length) throw new AuthenticationError()
+          return
+        }
       }
       while (chunk.length - at >= stride) {
         this.frame(chunk.subarray(at, at + stride), false, emit)
         at += stride
+        if (this.failedStep) {
+          if (at < chunk.length) throw new AuthenticationError()
+          return
+        }
       }
       if (at < chunk.length) {
         this.pending ??= new Uint8Array(stride)
@@ -137,7 +155,7 @@ export class FrameDecoder extends FrameCodec {
   }
 
   protected last(rest: Uint8Array, emit: Emit): void {
-    if (rest.length < TAG_BYTES) {
+    if (this.failedStep || rest.length < TAG_BYTES) {
       throw new TruncatedError(
         rest.length === 0
           ? 'the message ends without its final frame: it was cut short'
@@ -149,7 +167,14 @@ export class FrameDecoder extends FrameCodec {
 
   protected apply(sealed: Uint8Array, nonce: Uint8Array, aad: Uint8Array, emit: Emit): void {
     const plaintext = this.backend.open(this.keys.contentKey, nonce, sealed, aad)
-    if (plaintext === undefined) throw new AuthenticationError()
+    if (plaintext === undefined) {
+      // A full step (non-final by position) is decided by what follows; see the module docs.
+      if (sealed.length === this.stride && aad[aad.length - 1] === 0) {
+        this.failedStep = true
+        return
+      }
+      throw new AuthenticationError()
+    }
     if (plaintext.length > 0) emit(plaintext)
   }
 }

@@ -22,7 +22,7 @@ const MAJOR_NAMES = ['', '', '', '', '', '', 'a tag', 'a float, simple value or 
 
 /**
  * Throws unless `bytes` is exactly one data item of the subset: a LimitError for more items
- * than the ceiling (like the format's own count limits), else a FormatError. Lengths are
+ * or deeper nesting than the ceilings (like the format's own count limits), else a FormatError. Lengths are
  * checked against the bytes present, so no declared length can make a later step allocate.
  */
 export function checkCborProfile(bytes: Uint8Array, what: string): void {
@@ -64,10 +64,10 @@ export function checkCborProfile(bytes: Uint8Array, what: string): void {
       if (count > MAX_CBOR_ITEMS - items) throw tooMany(start)
       // Every item takes at least one byte: a larger count is a lie, refused before anything is built.
       if (count > left) throw fail(`a container of ${count} items with ${left} bytes left`, start)
-      if (count > 0) {
-        if (open.length > MAX_CBOR_DEPTH) throw fail(`nesting deeper than ${MAX_CBOR_DEPTH} levels`, start)
-        open.push(count)
-      }
+      // `open.length` is this container's depth (the bottom slot is the top-level item). Checked
+      // for empty containers too: they nest as deep as any other (FORMAT.md §5, ERR_LIMIT).
+      if (open.length > MAX_CBOR_DEPTH) throw new LimitError(`${what} nests CBOR containers deeper than ${MAX_CBOR_DEPTH} levels (at byte ${start}); no valid message does`)
+      if (count > 0) open.push(count)
     }
   }
   if (at !== bytes.length) throw fail(`${bytes.length - at} bytes after the data item`, at)
