@@ -86,3 +86,38 @@ describe('frame codec', () => {
     assert.deepEqual(concat(released), plaintext)
   })
 })
+
+describe('frame codec: a full step that fails is named by what follows it', () => {
+  const S = F + 16
+  /** Two full frames and a 5-byte final frame, then `extra` appended so the body ends on 3 full steps. */
+  const body = seal(pattern(2 * F + 5), 1000)
+  const extended = concat([body, pattern(3 * S - body.length, 7)])
+
+  for (const chunk of [1, 5, S, S + 1, 3 * S]) {
+    it(`body ending on a full step that fails (chunks of ${chunk}): ERR_TRUNCATED at the end, the two authentic frames released, nothing more`, () => {
+      const released: Uint8Array[] = []
+      const decoder = new FrameDecoder(backend, keys(), messageId, F)
+      for (let at = 0; at < extended.length; at += chunk) decoder.push(extended.subarray(at, at + chunk), (c) => released.push(c))
+      assert.throws(() => decoder.finish((c) => released.push(c)), { code: 'ERR_TRUNCATED' })
+      assert.deepEqual(concat(released), pattern(2 * F + 5).subarray(0, 2 * F))
+    })
+
+    it(`a failing full step followed by more input (chunks of ${chunk}): ERR_AUTH as soon as the next byte arrives`, () => {
+      const more = concat([extended, Uint8Array.of(0)])
+      const released: Uint8Array[] = []
+      const decoder = new FrameDecoder(backend, keys(), messageId, F)
+      let failedAt = -1
+      for (let at = 0; at < more.length && failedAt < 0; at += chunk) {
+        try {
+          decoder.push(more.subarray(at, at + chunk), (c) => released.push(c))
+        } catch (error) {
+          assert.equal((error as { code?: string }).code, 'ERR_AUTH')
+          failedAt = at
+        }
+      }
+      assert.ok(failedAt >= 0, 'the decoder must fail')
+      assert.ok(failedAt + chunk > 3 * S, 'not before the byte after the failed step')
+      assert.equal(concat(released).length, 2 * F)
+    })
+  }
+})
