@@ -15,7 +15,9 @@
  * arrays, symbol keys, cycles) is refused with a TypeError naming where it is in the value.
  *
  * Numbers are always floats so that the CBOR major type alone tells number from bigint: with
- * integers for both, `5` and `5n` could not be told apart on the way back.
+ * integers for both, `5` and `5n` could not be told apart on the way back. The exact bytes
+ * (8-byte integer heads, 4-byte date heads: what v1 has always written, kept so stored
+ * deterministic values and blind indexes still match) are in docs/FORMAT.md §13.1.
  * @module
  */
 import { Encoder } from 'cbor-x/encode' // the JS entry, as in format/cbor.ts: 'cbor-x' would load a native addon on Node
