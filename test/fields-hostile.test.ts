@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Envelope, FieldEncryptor, FieldError, LocalKeyring } from '../src/index.js'
-import { MAX_VALUE_ITEMS } from '../src/fields/codec.js'
+import { decodeValue, MAX_VALUE_ITEMS } from '../src/fields/codec.js'
 import { assertExpectedBackend, pattern, rejectsWithCode } from './helpers.js'
 import { cborHead, recordContentKey, sealRandomField, sharedDag } from './fields-writer.js'
 
@@ -36,12 +36,28 @@ describe('hostile field values (authentic)', () => {
   it('a value-sharing DAG built to cost 2^40 steps fails with ERR_FIELD in under 10 ms', async () => {
     const dag = sharedDag(40)
     assert.ok(dag.length < 300, `${dag.length} bytes`)
-    const record = withValue(dag)
-    await refused(dag, /tag 28/) // warm-up run, also the check of the reason
-    const started = performance.now()
-    await rejectsWithCode(fields.decryptRecord(record), 'ERR_FIELD')
-    const ms = performance.now() - started
-    assert.ok(ms < 10, `took ${ms.toFixed(2)} ms`)
+    await refused(dag, /tag 28/)
+    // The value's own cost: the decoder on the authenticated plaintext (best of 5, on a shared machine).
+    const decodeMs = Math.min(...Array.from({ length: 5 }, () => {
+      const t0 = performance.now()
+      assert.throws(() => decodeValue(dag), /tag 28/)
+      return performance.now() - t0
+    }))
+    assert.ok(decodeMs < 10, `decoding took ${decodeMs.toFixed(3)} ms`)
+    // The whole decryptRecord costs what a benign record does (key unwrap and GCM dominate; the portable backend is slower).
+    const best = async (record: Record<string, unknown>, code?: string): Promise<number> => {
+      let ms = Infinity
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now()
+        if (code === undefined) await fields.decryptRecord(record)
+        else await rejectsWithCode(fields.decryptRecord(record), code)
+        ms = Math.min(ms, performance.now() - t0)
+      }
+      return ms
+    }
+    const hostileMs = await best(withValue(dag), 'ERR_FIELD')
+    const benignMs = await best(withValue(hex('f6')))
+    assert.ok(hostileMs < benignMs + 10, `decryptRecord took ${hostileMs.toFixed(2)} ms, a benign record ${benignMs.toFixed(2)} ms`)
   })
 
   for (const [name, cbor, why] of [
