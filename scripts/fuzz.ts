@@ -5,11 +5,13 @@
  *
  *   1. the tamper walk over the test vectors with every single-bit mask (and 0xff);
  *   2. `--runs` hostile inputs (default 1,000,000) split over `--jobs` children, each input fed
- *      to every surface.
+ *      to every surface;
+ *   3. `--fields-runs` hostile inputs (default 100,000) to FieldEncryptor (test/fuzz/fields.ts):
+ *      authentic hostile field values, hostile `_kmse` text, hostile caller values.
  *
  * Prints counts per surface and outcome, per input kind, elapsed time and peak RSS, and exits
  * non-zero on any untyped error or other broken invariant, a hang, a crash, or a peak RSS over
- * `--max-rss-mb`. Options: --runs N --seed N --jobs N --slow-ms N --stall S --max-rss-mb N
+ * `--max-rss-mb`. Options: --runs N --fields-runs N --seed N --jobs N --slow-ms N --stall S --max-rss-mb N
  * --portable (the @noble backend) --no-tamper --path P (replay one failing input, with its seed).
  */
 import { parseArgs } from 'node:util'
@@ -27,6 +29,7 @@ const { values: opts } = parseArgs({
     'max-rss-mb': { type: 'string', default: '512' },
     portable: { type: 'boolean', default: false },
     'no-tamper': { type: 'boolean', default: false },
+    'fields-runs': { type: 'string', default: '100000' },
     path: { type: 'string' },
   },
 })
@@ -115,6 +118,20 @@ async function main(): Promise<number> {
   report(`hostile inputs (seeds ${seed}..${seed + jobs - 1}), each to every surface`, stats, Date.now() - t0, 'inputs')
   check(results, stats)
   if (stats.inputs < runs && failures.length === 0) failures.push(`only ${stats.inputs} of ${runs} inputs ran`)
+
+  const fieldsRuns = Number(opts['fields-runs'])
+  if (fieldsRuns > 0 && opts.path === undefined) {
+    const t1 = Date.now()
+    const result = await runJob(`fields (seed ${seed})`, ['fields', String(seed), String(fieldsRuns), String(opts['slow-ms'])], {
+      stallMs,
+      execArgv,
+      onBeat: (s) => progressLine(`   FieldEncryptor inputs: ${s.inputs.toLocaleString('en')} / ${fieldsRuns.toLocaleString('en')} (RSS ${mib(s.peakRss)})`),
+    })
+    const fieldStats = merge([result])
+    report(`FieldEncryptor inputs (seed ${seed}): authentic hostile values, hostile _kmse, hostile caller values`, fieldStats, Date.now() - t1, 'inputs')
+    check([result], fieldStats)
+    if (fieldStats.inputs < fieldsRuns && failures.length === 0) failures.push(`only ${fieldStats.inputs} of ${fieldsRuns} FieldEncryptor inputs ran`)
+  }
 
   if (failures.length > 0) {
     console.error(`\n== FAILED\n${failures.join('\n\n')}\nreplay: npm run fuzz -- --seed <job seed> --runs <runs> --path <path from the report> --jobs 1 --no-tamper`)

@@ -15,16 +15,18 @@
  * arrays, symbol keys, cycles) is refused with a TypeError naming where it is in the value.
  *
  * Numbers are always floats so that the CBOR major type alone tells number from bigint: with
- * integers for both, `5` and `5n` could not be told apart on the way back.
+ * integers for both, `5` and `5n` could not be told apart on the way back. The exact bytes
+ * (8-byte integer heads, 4-byte date heads: what v1 has always written, kept so stored
+ * deterministic values and blind indexes still match) are in docs/FORMAT.md §13.1.
  * @module
  */
 import { Encoder } from 'cbor-x/encode' // the JS entry, as in format/cbor.ts: 'cbor-x' would load a native addon on Node
 import { invalidArgument, outOfRange } from '../errors.js'
 import { compareKeys } from '../format/context.js'
 import { describe } from './schema.js'
+import { MAX_VALUE_DEPTH, MAX_VALUE_ITEMS, readValue } from './value-reader.js'
 
-/** Deepest nesting of arrays and objects inside one field value. Also stops cycles. */
-export const MAX_VALUE_DEPTH = 64
+export { MAX_VALUE_DEPTH, MAX_VALUE_ITEMS }
 
 const codec = new Encoder({
   useRecords: false,
@@ -42,20 +44,34 @@ export type PreparedValue = { readonly prepared: unknown }
  * value of a record before calling any key service, so bad input costs nothing.
  */
 export function prepareValue(value: unknown, where: string, canonical: boolean): PreparedValue {
-  return { prepared: normalize(value, where, canonical, 0) }
+  const budget = { items: 0 }
+  return { prepared: normalize(value, where, canonical, 0, budget) }
 }
+
+/** Counts CBOR data items as the reader will, so nothing is written that a reader refuses. */
+function spend(budget: { items: number }, items: number, where: string): void {
+  budget.items += items
+  if (budget.items > MAX_VALUE_ITEMS) throw outOfRange(`${where} makes the value more than ${MAX_VALUE_ITEMS} CBOR data items; split it over several fields`)
+}
+
+const INT64_MIN = -(1n << 64n)
+const UINT64_MAX = (1n << 64n) - 1n
 
 /** The CBOR bytes of a prepared value: a view into a shared buffer, so use them at once, then wipe them. */
 export function encodePrepared(value: PreparedValue): Uint8Array {
   return codec.encode(value.prepared)
 }
 
-/** Decodes what {@link encodeValue} wrote. Throws a plain Error when the bytes are not such a value. */
+/**
+ * Decodes a field value (see value-reader.ts: bounded, and not through cbor-x). Throws a
+ * FormatError or LimitError when the bytes are not such a value.
+ */
 export function decodeValue(bytes: Uint8Array): unknown {
-  return restore(codec.decode(bytes), 0)
+  return readValue(bytes)
 }
 
-function normalize(value: unknown, where: string, canonical: boolean, depth: number): unknown {
+function normalize(value: unknown, where: string, canonical: boolean, depth: number, budget: { items: number }): unknown {
+  spend(budget, 1, where)
   switch (typeof value) {
     case 'string':
       if (!value.isWellFormed()) throw invalidArgument(`${where} is a string with a lone UTF-16 surrogate, which has no UTF-8 form`)
@@ -63,7 +79,9 @@ function normalize(value: unknown, where: string, canonical: boolean, depth: num
     case 'number':
       return Number.isNaN(value) ? NaN : value // one NaN bit pattern, so deterministic fields agree
     case 'boolean':
+      return value
     case 'bigint':
+      if (value < INT64_MIN || value > UINT64_MAX) spend(budget, 1, where) // a bignum: tag, then its byte string
       return value
     case 'undefined':
       throw invalidArgument(`${where} is undefined, which has no stored form; use null for "no value"`)
@@ -80,6 +98,7 @@ function normalize(value: unknown, where: string, canonical: boolean, depth: num
     if (Number.isNaN(ms)) throw invalidArgument(`${where} is an invalid Date`)
     // cbor-x writes seconds and reads back Math.round(seconds * 1000): refuse the rare dates that would not survive.
     if (Math.round((ms / 1000) * 1000) !== ms) throw outOfRange(`${where} is a Date too far from 1970 to store to the millisecond`)
+    spend(budget, 1, where) // tag 1, then the seconds
     return value
   }
   if (Array.isArray(value)) {
@@ -87,7 +106,7 @@ function normalize(value: unknown, where: string, canonical: boolean, depth: num
     const out = new Array<unknown>(value.length)
     for (let i = 0; i < value.length; i++) {
       if (!(i in value)) throw invalidArgument(`${where}[${i}] is a hole in a sparse array; use null for "no value"`)
-      out[i] = normalize(value[i], `${where}[${i}]`, canonical, depth + 1)
+      out[i] = normalize(value[i], `${where}[${i}]`, canonical, depth + 1, budget)
     }
     return out
   }
@@ -101,36 +120,8 @@ function normalize(value: unknown, where: string, canonical: boolean, depth: num
   const map = new Map<string, unknown>()
   for (const key of keys) {
     if (!key.isWellFormed()) throw invalidArgument(`${where} has a key with a lone UTF-16 surrogate`)
-    map.set(key, normalize((value as Record<string, unknown>)[key], `${where}.${key}`, canonical, depth + 1))
+    spend(budget, 1, where)
+    map.set(key, normalize((value as Record<string, unknown>)[key], `${where}.${key}`, canonical, depth + 1, budget))
   }
   return map
-}
-
-function restore(item: unknown, depth: number): unknown {
-  switch (typeof item) {
-    case 'string':
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-      return item
-    case 'object':
-      break
-    default:
-      throw new Error(`unexpected ${typeof item} in a field value`)
-  }
-  if (item === null) return null
-  if (depth >= MAX_VALUE_DEPTH) throw new Error('field value nested too deeply')
-  if (item instanceof Uint8Array) return new Uint8Array(item) // own copy, and never a Buffer
-  if (item instanceof Date) return item
-  if (Array.isArray(item)) return item.map((element) => restore(element, depth + 1))
-  if (item instanceof Map) {
-    const out: Record<string, unknown> = {}
-    for (const [key, element] of item as Map<unknown, unknown>) {
-      if (typeof key !== 'string') throw new Error('field value has a map key that is not a string')
-      // defineProperty, not assignment: a "__proto__" key must stay an own key.
-      Object.defineProperty(out, key, { value: restore(element, depth + 1), enumerable: true, writable: true, configurable: true })
-    }
-    return out
-  }
-  throw new Error(`unexpected ${describe(item)} in a field value`)
 }

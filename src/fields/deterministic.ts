@@ -16,10 +16,16 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { LRUCache } from 'lru-cache'
 import { backend } from '#crypto-backend'
 import { DataKey } from '../crypto/data-key.js'
+import { openBody, sealMessage } from '../crypto/message.js'
+import { splitBody } from '../crypto/frames.js'
 import type { Envelope } from '../envelope.js'
-import { FormatError, invalidArgument } from '../errors.js'
+import { checkExpectedContext, newMessageId } from '../envelope.js'
+import { FormatError, invalidArgument, TruncatedError } from '../errors.js'
 import type { CanonicalContext, EncryptionContext } from '../format/context.js'
-import { KEY_BYTES } from '../format/constants.js'
+import { canonicalContext, compareKeys } from '../format/context.js'
+import { INDEX_KEY_PURPOSE, KEY_BYTES } from '../format/constants.js'
+import { parseHead } from '../format/message.js'
+import { decryptionMaterials, encryptionMaterials } from '../materials.js'
 import { blindKey, scopeOf, sivKey } from './keys.js'
 import { fromText, PREFIX_INDEX_KEY, toText } from './text.js'
 
@@ -99,24 +105,65 @@ export interface CreateIndexKeyOptions {
   readonly signal?: AbortSignal
 }
 
-/** A new random index key, wrapped by `envelope` and returned as text (`kmse1k.…`). */
+/**
+ * A new random index key, wrapped by `envelope` and returned as text (`kmse1k.…`). Its context
+ * carries the reserved pair `kmse:purpose` = `field-index-key` (FORMAT.md §13.2), which the
+ * public encrypt refuses and ordinary readers reject: no other message of the envelope can be
+ * passed off as an index key, and an index key never opens as an ordinary message.
+ */
 export async function createIndexKey(envelope: Envelope, options: CreateIndexKeyOptions = {}): Promise<string> {
+  const settings = envelope.settings
+  const context = withPurpose(canonicalContext(options.context, 'context', true))
   const key = backend.randomBytes(KEY_BYTES)
   try {
-    const message = await envelope.encrypt(key, { ...(options.context !== undefined && { context: options.context }), ...(options.signal !== undefined && { signal: options.signal }) })
-    return toText(PREFIX_INDEX_KEY, message)
+    const materials = await encryptionMaterials(settings, context, options.signal, KEY_BYTES)
+    try {
+      const { dataKey, recipients } = materials
+      const message = sealMessage(backend, { dataKey, recipients, context, frameSize: settings.frameSize, messageId: newMessageId() }, key)
+      return toText(PREFIX_INDEX_KEY, message)
+    } finally {
+      materials.release()
+    }
   } finally {
     key.fill(0)
   }
 }
 
-/** Unwraps an index key written by {@link createIndexKey}. The result wipes itself on `wipe()` and never prints. */
-export async function openIndexKey(envelope: Envelope, text: string, expectContext: EncryptionContext | undefined): Promise<DataKey> {
+/** The caller's context plus the reserved purpose pair, in canonical order. */
+function withPurpose(context: CanonicalContext): CanonicalContext {
+  const entries = [...context, INDEX_KEY_PURPOSE as [string, string]]
+  entries.sort((a, b) => compareKeys(a[0], b[0]))
+  return new Map(entries)
+}
+
+/**
+ * Unwraps an index key written by {@link createIndexKey}. The result wipes itself on `wipe()`
+ * and never prints. The message must carry the purpose pair: an ordinary message of the same
+ * envelope (whose plaintext an attacker may have chosen) is refused before any key service call.
+ */
+export async function openIndexKey(envelope: Envelope, text: string, expectContext: EncryptionContext | undefined, signal?: AbortSignal): Promise<DataKey> {
   const message = fromText(PREFIX_INDEX_KEY, text)
   if (message === undefined) {
     throw invalidArgument(`indexKey must be the text FieldEncryptor.createIndexKey() returned ("${PREFIX_INDEX_KEY}" and base64url)`)
   }
-  const [{ plaintext }] = await Promise.all([envelope.decrypt(message, expectContext === undefined ? {} : { expectContext }), loadSiv()])
+  const settings = envelope.settings
+  const parsed = parseHead(message, { maxWrappedKeys: settings.maxWrappedKeys, maxFrameSize: settings.maxFrameSize, reservedContext: INDEX_KEY_PURPOSE })
+  if ('need' in parsed) throw new TruncatedError(`indexKey holds ${message.length} bytes but its header alone needs ${parsed.need}: it was cut short`)
+  const { head } = parsed
+  const [purposeKey, purpose] = INDEX_KEY_PURPOSE
+  if (head.header.context.get(purposeKey) !== purpose) {
+    throw new FormatError(`indexKey is not an index key: its context lacks "${purposeKey}": "${purpose}", so it is some other message of this envelope (or one made before index keys were bound to their purpose); create index keys with FieldEncryptor.createIndexKey()`)
+  }
+  checkExpectedContext(head, expectContext)
+  const body = message.subarray(head.bodyOffset)
+  if (splitBody(body.length, head.header.frameSize) === undefined) throw new TruncatedError('indexKey ends before its final frame: it was cut short')
+  const [{ keys }] = await Promise.all([decryptionMaterials(settings, head, signal), loadSiv()])
+  let plaintext: Uint8Array
+  try {
+    plaintext = openBody(backend, head, keys, body)
+  } finally {
+    keys.wipe()
+  }
   if (plaintext.length !== KEY_BYTES) {
     plaintext.fill(0)
     throw new FormatError(`indexKey holds ${plaintext.length} bytes, not a ${KEY_BYTES}-byte index key: it was not made by FieldEncryptor.createIndexKey()`)

@@ -120,8 +120,8 @@ const MAX_HEAD_TEXT =
   PREFIX_HEAD.length + textLength(PREAMBLE_BYTES + MAX_HEADER_BYTES + TAG_BYTES + RECIPIENTS_LENGTH_BYTES + MAX_RECIPIENTS_BYTES + (MAX_SCHEMA_FIELDS + 1) * TAG_BYTES)
 
 
-/** The binding tag of a deterministic value to one record: GMAC under the record's field key. */
-function bindingTag(keys: RecordKeys, path: string, aad: Uint8Array, sealed: Uint8Array): Uint8Array {
+/** @internal The binding tag of a deterministic value to one record: GMAC under the record's field key. */
+export function bindingTag(keys: RecordKeys, path: string, aad: Uint8Array, sealed: Uint8Array): Uint8Array {
   const key = keys.field(path)
   try {
     const tag = new Uint8Array(TAG_BYTES)
@@ -132,8 +132,8 @@ function bindingTag(keys: RecordKeys, path: string, aad: Uint8Array, sealed: Uin
   }
 }
 
-/** The tag over the list of binding tags (possibly empty). */
-function listTag(keys: RecordKeys, tags: Uint8Array): Uint8Array {
+/** @internal The tag over the list of binding tags (possibly empty). */
+export function listTag(keys: RecordKeys, tags: Uint8Array): Uint8Array {
   const key = keys.tags()
   try {
     const tag = new Uint8Array(TAG_BYTES)

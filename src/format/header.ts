@@ -68,8 +68,12 @@ function uint(value: unknown): number | undefined {
 
 const utf8Length = (s: string): number => new TextEncoder().encode(s).length
 
-/** Decodes and validates header bytes (the CBOR item only). `maxFrameSize` is the reader's own limit. */
-export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE): Header {
+/**
+ * Decodes and validates header bytes (the CBOR item only). `maxFrameSize` is the reader's own
+ * limit; `reserved` is the one reserved context pair the caller accepts (only the index-key
+ * opener passes one), every other `kmse:` key is refused.
+ */
+export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE, reserved?: readonly [string, string]): Header {
   const item = decodeCbor(bytes, 'header')
   if (!Array.isArray(item) || item.length !== 5) throw new FormatError('header must be a CBOR array of 5 items')
   const [rawSuite, messageId, rawFrameSize, context, commitment] = item as unknown[]
@@ -90,7 +94,7 @@ export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE): 
   for (const [key, value] of context as Map<unknown, unknown>) {
     if (typeof key !== 'string' || typeof value !== 'string') throw new FormatError('header context keys and values must be text strings')
     if (key.length === 0) throw new FormatError('header context has an empty key')
-    if (key.startsWith(RESERVED_CONTEXT_PREFIX)) throw new FormatError(`header context key ${JSON.stringify(key)} uses the reserved prefix "${RESERVED_CONTEXT_PREFIX}"`)
+    if (key.startsWith(RESERVED_CONTEXT_PREFIX) && (reserved === undefined || key !== reserved[0] || value !== reserved[1])) throw new FormatError(`header context key ${JSON.stringify(key)} uses the reserved prefix "${RESERVED_CONTEXT_PREFIX}"`)
     keys.push(key)
   }
   if (!isCanonicalOrder(keys)) throw new FormatError('header context keys are not in canonical order')

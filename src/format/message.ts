@@ -31,6 +31,8 @@ export interface ReadLimits {
   readonly maxWrappedKeys?: number
   /** Largest frame size accepted (default and ceiling 4 MiB). */
   readonly maxFrameSize?: number
+  /** @internal The one reserved context pair accepted (FORMAT.md §13.2); set only by the field index-key opener. */
+  readonly reservedContext?: readonly [string, string]
 }
 
 /** Everything before the frames, parsed and validated (but not yet authenticated). */
@@ -80,7 +82,7 @@ export function parseHead(bytes: Uint8Array, limits: ReadLimits = {}): HeadResul
   checkRecipientCount(bytes.subarray(recipientsStart, Math.min(bytes.length, recipientsStart + r)), maxWrapped)
   const bodyOffset = recipientsStart + r
   if (bytes.length < bodyOffset) return { need: bodyOffset }
-  const header = decodeHeader(bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + h), limits.maxFrameSize ?? MAX_FRAME_SIZE)
+  const header = decodeHeader(bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + h), limits.maxFrameSize ?? MAX_FRAME_SIZE, limits.reservedContext)
   const recipients = decodeRecipients(bytes.subarray(recipientsStart, bodyOffset), maxWrapped)
   return {
     head: {

@@ -2,12 +2,14 @@
  * The child process of `npm run fuzz` (scripts/fuzz.ts). It runs one job and reports over IPC:
  * a heartbeat with counts every few thousand inputs (the parent's watchdog kills a child that
  * goes quiet, which is how a hang inside a synchronous parser shows), then "done" or
- * "violation". Arguments: `campaign <seed> <runs> <slowMs> [path]`, `tamper`, or `stall` (spins
+ * "violation". Arguments: `campaign <seed> <runs> <slowMs> [path]`, `fields <seed> <runs> <slowMs> [path]`
+ * (the FieldEncryptor surface, fields.ts), `tamper`, or `stall` (spins
  * forever after one heartbeat: proves the watchdog catches a hang).
  */
 import { tamperSamples } from './corpus.js'
 import type { CampaignStats } from './campaign.js'
 import { runCampaign } from './campaign.js'
+import { runFieldsCampaign } from './fields.js'
 import { makeWorld } from './hostile.js'
 import { SURFACES } from './surfaces.js'
 import { ALL_BIT_MASKS, walk } from './tamper.js'
@@ -55,17 +57,15 @@ async function main(): Promise<void> {
     for (;;);
   }
   try {
-    const stats =
-      mode === 'tamper'
-        ? await tamper()
-        : await runCampaign(makeWorld(), {
-            seed: Number(seed),
-            runs: Number(runs),
-            slowMs: Number(slowMs),
-            progressEvery: 2000,
-            onProgress: (s) => void send({ type: 'progress', stats: s }),
-            ...(path === undefined ? {} : { path }),
-          })
+    const campaign = {
+      seed: Number(seed),
+      runs: Number(runs),
+      slowMs: Number(slowMs),
+      progressEvery: 2000,
+      onProgress: (s: CampaignStats) => void send({ type: 'progress', stats: s }),
+      ...(path === undefined ? {} : { path }),
+    }
+    const stats = mode === 'tamper' ? await tamper() : mode === 'fields' ? await runFieldsCampaign(campaign) : await runCampaign(makeWorld(), campaign)
     await send({ type: 'done', stats })
     process.exit(0)
   } catch (error) {
