@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Runs the whole test suite on the built output (npm test builds first, which also type-checks).
+//   0. (whole-suite runs only, once LINT_ENFORCED) `biome check`: lint + format check, no writes
 //   1. every dist/test/**/*.test.js on the default (node:crypto) backend
 //   2. the backend-sensitive files again on the portable (@noble) backend
 //   3. dist/test/**/kms*.test.js against a real KMS API: moto's server (scripts/kms-server.js),
@@ -11,6 +12,10 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ensureChromium } from './ensure-chromium.js'
 import { startKmsServer } from './kms-server.js'
+
+// Off until the tree is reformatted once (`npm run format`, by the lead after merging): today's tree
+// fails the format check in 68 files. Flip to true then, so `npm test` keeps it formatted and linted.
+const LINT_ENFORCED = false
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const testDir = join(root, 'dist', 'test')
@@ -45,6 +50,13 @@ function run(label, files, extraArgs, env) {
 }
 
 const started = Date.now()
+let ok = true
+if (LINT_ENFORCED && only.length === 0) {
+  console.log('\n== lint and format check (biome check)')
+  const lint = spawnSync(process.execPath, [join(root, 'node_modules', '@biomejs', 'biome', 'bin', 'biome'), 'check', '.'], { cwd: root, stdio: 'inherit' })
+  if (lint.status !== 0) console.error(`\n== lint: FAILED (exit ${lint.status ?? lint.signal}): run \`npm run format\` for formatting, fix the lint findings by hand`)
+  ok = lint.status === 0
+}
 // The browser test needs Debian's chromium: install it like the KMS server, never skip.
 if (all.some((f) => /[/\\]browser\.test\.js$/.test(f))) {
   try {
@@ -53,7 +65,7 @@ if (all.some((f) => /[/\\]browser\.test\.js$/.test(f))) {
     console.error(`\n== browser test: chromium is not available: ${error instanceof Error ? error.message : error}`)
   }
 }
-let ok = run('tests (node:crypto backend)', all.filter((f) => !kmsFiles.includes(f)), [], { KMSE_EXPECT_BACKEND: 'node' })
+ok = run('tests (node:crypto backend)', all.filter((f) => !kmsFiles.includes(f)), [], { KMSE_EXPECT_BACKEND: 'node' }) && ok
 ok = run('tests (portable @noble backend)', bothBackends, ['--conditions=kms-envelope-portable'], { KMSE_EXPECT_BACKEND: 'portable' }) && ok
 if (kmsFiles.length > 0) {
   let server
