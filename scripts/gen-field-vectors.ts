@@ -26,7 +26,7 @@ import { bindingTag, listTag } from '../src/fields/record.js'
 import type { CanonicalContext } from '../src/format/context.js'
 import { canonicalContext, compareKeys } from '../src/format/context.js'
 import { INDEX_KEY_PURPOSE, MIN_FRAME_SIZE, NONCE_BYTES, TAG_BYTES } from '../src/format/constants.js'
-import { LocalKeyring } from '../src/keyrings/local.js'
+import { LocalKeyring, wrapWithFixedSaltForVectors } from '../src/keyrings/local.js'
 
 /**
  * A field value in JSON, with its type: `{ "number": hex of the binary64 }`, `{ "bigint": decimal }`,
@@ -113,7 +113,7 @@ function withPurpose(context: CanonicalContext): CanonicalContext {
 
 function indexKeyMessage(name: string, plaintext: Uint8Array, context: CanonicalContext): string {
   const dataKey = new DataKey(seeded(`${name} data key`, 32))
-  const recipients = [keyring().wrapWithSalt(dataKey, context, seeded(`${name} salt`, 32), backend)]
+  const recipients = [wrapWithFixedSaltForVectors(keyring(), dataKey, context, seeded(`${name} salt`, 32), backend)]
   return 'kmse1k.' + base64urlnopad.encode(sealMessage(backend, { dataKey, recipients, context, frameSize: 4096, messageId: seeded(`${name} message id`, 32) }, plaintext))
 }
 
@@ -130,7 +130,7 @@ function sealRecord(
 ): { stored: Record<string, unknown>; cbor: Record<string, string> } {
   const context = canonicalContext(contextObject, 'context', true)
   const dataKey = new DataKey(seeded(`${name} data key`, 32))
-  const recipients = [keyring().wrapWithSalt(dataKey, context, seeded(`${name} salt`, 32), backend)]
+  const recipients = [wrapWithFixedSaltForVectors(keyring(), dataKey, context, seeded(`${name} salt`, 32), backend)]
   const sealed = sealHead(backend, { dataKey, recipients, context, frameSize: MIN_FRAME_SIZE, messageId: seeded(`${name} message id`, 32) })
   const keys = new RecordKeys(sealed.keys.contentKey)
   sealed.keys.wipe()

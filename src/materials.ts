@@ -10,7 +10,7 @@ import { DataKey } from './crypto/data-key.js'
 import type { MessageKeys } from './crypto/keys.js'
 import { openHead } from './crypto/message.js'
 import type { KeyCache } from './cache/key-cache.js'
-import { KeyringError, LimitError } from './errors.js'
+import { invalidArgument, KeyringError, LimitError } from './errors.js'
 import { SUITE_AES256GCM_HKDFSHA512_COMMIT as SUITE } from './format/constants.js'
 import type { CanonicalContext } from './format/context.js'
 import type { Recipient } from './format/header.js'
@@ -46,6 +46,13 @@ export function registerSettings(envelope: object, settings: EnvelopeSettings): 
 /** @internal The settings of an Envelope, or undefined for anything that is not one. */
 export function settingsOf(envelope: unknown): EnvelopeSettings | undefined {
   return envelope !== null && typeof envelope === 'object' ? settingsByEnvelope.get(envelope) : undefined
+}
+
+/** @internal The settings of an Envelope passed by a caller as `name`; a TypeError for anything else. */
+export function requireSettings(envelope: unknown, name = 'envelope'): EnvelopeSettings {
+  const settings = settingsOf(envelope)
+  if (settings === undefined) throw invalidArgument(`${name} must be an Envelope (new Envelope({ keyring }))`)
+  return settings
 }
 
 /** A data key for a new message. Call `release()` when the message is sealed. */

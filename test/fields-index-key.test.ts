@@ -11,7 +11,7 @@ import { backend } from '#crypto-backend'
 import { Envelope, FieldEncryptor, LocalKeyring } from '../src/index.js'
 import { newMessageId } from '../src/envelope.js'
 import { sealMessage } from '../src/crypto/message.js'
-import { encryptionMaterials } from '../src/materials.js'
+import { encryptionMaterials, requireSettings } from '../src/materials.js'
 import { parseHead } from '../src/format/message.js'
 import { CountingKeyring } from './counting-keyring.js'
 import { assertExpectedBackend, pattern, rejectsWithCode } from './helpers.js'
@@ -25,7 +25,7 @@ const bytesOf = (text: string): Uint8Array => base64urlnopad.decode(text.slice('
 
 /** A message of this envelope with a chosen context, written below the public API (which refuses kmse: keys). */
 async function sealWithContext(context: Map<string, string>, plaintext: Uint8Array): Promise<string> {
-  const m = await encryptionMaterials(envelope.settings, context, undefined)
+  const m = await encryptionMaterials(requireSettings(envelope), context, undefined)
   try {
     return 'kmse1k.' + base64urlnopad.encode(sealMessage(backend, { dataKey: m.dataKey, recipients: m.recipients, context, frameSize: 4096, messageId: newMessageId() }, plaintext))
   } finally {

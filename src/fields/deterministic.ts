@@ -25,7 +25,7 @@ import type { CanonicalContext, EncryptionContext } from '../format/context.js'
 import { canonicalContext, compareKeys } from '../format/context.js'
 import { INDEX_KEY_PURPOSE, KEY_BYTES } from '../format/constants.js'
 import { parseHead } from '../format/message.js'
-import { decryptionMaterials, encryptionMaterials } from '../materials.js'
+import { decryptionMaterials, encryptionMaterials, requireSettings } from '../materials.js'
 import { blindKey, scopeOf, sivKey } from './keys.js'
 import { fromText, PREFIX_INDEX_KEY, toText } from './text.js'
 
@@ -112,7 +112,7 @@ export interface CreateIndexKeyOptions {
  * passed off as an index key, and an index key never opens as an ordinary message.
  */
 export async function createIndexKey(envelope: Envelope, options: CreateIndexKeyOptions = {}): Promise<string> {
-  const settings = envelope.settings
+  const settings = requireSettings(envelope)
   const context = withPurpose(canonicalContext(options.context, 'context', true))
   const key = backend.randomBytes(KEY_BYTES)
   try {
@@ -146,7 +146,7 @@ export async function openIndexKey(envelope: Envelope, text: string, expectConte
   if (message === undefined) {
     throw invalidArgument(`indexKey must be the text FieldEncryptor.createIndexKey() returned ("${PREFIX_INDEX_KEY}" and base64url)`)
   }
-  const settings = envelope.settings
+  const settings = requireSettings(envelope)
   const parsed = parseHead(message, { maxWrappedKeys: settings.maxWrappedKeys, maxFrameSize: settings.maxFrameSize, reservedContext: INDEX_KEY_PURPOSE })
   if ('need' in parsed) throw new TruncatedError(`indexKey holds ${message.length} bytes but its header alone needs ${parsed.need}: it was cut short`)
   const { head } = parsed

@@ -45,7 +45,7 @@ import {
 import type { MessageHead } from '../format/message.js'
 import { parseHead } from '../format/message.js'
 import type { EnvelopeSettings } from '../materials.js'
-import { decryptionMaterials, encryptionMaterials, settingsOf } from '../materials.js'
+import { decryptionMaterials, encryptionMaterials, requireSettings } from '../materials.js'
 import { checkConcurrency, DEFAULT_CONCURRENCY, mapBounded } from './batch.js'
 import type { PreparedValue } from './codec.js'
 import { decodeValue, encodePrepared, prepareValue } from './codec.js'
@@ -193,8 +193,7 @@ export class FieldEncryptor {
   constructor(options: FieldEncryptorOptions) {
     if (options === null || typeof options !== 'object') throw invalidArgument('FieldEncryptor needs options: { envelope, schema }')
     const envelope = options.envelope as unknown
-    const settings = settingsOf(envelope)
-    if (settings === undefined) throw invalidArgument('envelope must be an Envelope (new Envelope({ keyring }))')
+    const settings = requireSettings(envelope)
     this.#envelope = options.envelope
     this.#settings = settings
     this.#keyField = checkKeyField(options.keyField)
