@@ -51,4 +51,4 @@ export type {
   SearchOptions,
 } from './fields/record.js'
 export type { FieldSchema, FieldMode } from './fields/schema.js'
-export type { CreateIndexKeyOptions } from './fields/deterministic.js'
+export type { CreateIndexKeyOptions, UpgradeIndexKeyOptions } from './fields/deterministic.js'

@@ -6,7 +6,7 @@
 import { bytesToHex } from '@noble/ciphers/utils.js'
 import { splitBody } from './crypto/frames.js'
 import { invalidArgument, TruncatedError } from './errors.js'
-import { SUITE_AES256GCM_HKDFSHA512_COMMIT, TAG_BYTES, VERSION } from './format/constants.js'
+import { INDEX_KEY_PURPOSE, SUITE_AES256GCM_HKDFSHA512_COMMIT, TAG_BYTES, VERSION } from './format/constants.js'
 import { contextToObject } from './format/context.js'
 import type { ReadLimits } from './format/message.js'
 import { checkReadLimits, parseHead } from './format/message.js'
@@ -57,7 +57,8 @@ export function inspect(message: Uint8Array, limits: ReadLimits = {}): MessageIn
 
 /** @internal For streams: `prefix` holds at least the whole head; `totalBytes` is the message size. */
 export function describeHead(prefix: Uint8Array, totalBytes: number, limits: ReadLimits = {}): MessageInfo {
-  const parsed = parseHead(prefix, limits)
+  // An index key's purpose pair is shown like any context: inspect releases no plaintext.
+  const parsed = parseHead(prefix, { ...limits, reservedContext: INDEX_KEY_PURPOSE })
   if ('need' in parsed) throw new TruncatedError(`the message is ${prefix.length} bytes but its header alone needs ${parsed.need}: it was cut short`)
   const { header, recipients, bodyOffset } = parsed.head
   const bodyBytes = totalBytes - bodyOffset

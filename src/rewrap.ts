@@ -20,7 +20,7 @@ import type { DataKey } from './crypto/data-key.js'
 import { splitBody } from './crypto/frames.js'
 import type { UnwrapAttempt } from './errors.js'
 import { AbortError, EnvelopeError, LimitError, NoMatchingKeyError, TruncatedError, UnwrapError } from './errors.js'
-import { TAG_BYTES } from './format/constants.js'
+import { INDEX_KEY_PURPOSE, TAG_BYTES } from './format/constants.js'
 import type { CanonicalContext } from './format/context.js'
 import type { Recipient } from './format/header.js'
 import type { MessageHead } from './format/message.js'
@@ -46,7 +46,8 @@ export interface RewrapParams {
  * replaced by its new wrapped key.
  */
 export async function rewrapMessage(settings: EnvelopeSettings, message: Uint8Array, params: RewrapParams): Promise<Uint8Array> {
-  const parsed = parseHead(message, settings)
+  // Rewrap keeps the header byte-identical and releases no plaintext, so index keys (FORMAT.md §13.2) move like any message.
+  const parsed = parseHead(message, { ...settings, reservedContext: INDEX_KEY_PURPOSE })
   if ('need' in parsed) throw new TruncatedError(`the message is ${message.length} bytes but its header alone needs ${parsed.need}: it was cut short`)
   const { head } = parsed
   const body = message.subarray(head.bodyOffset)

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { base64urlnopad } from '@scure/base'
 import { backend } from '#crypto-backend'
-import { Envelope, FieldEncryptor, LocalKeyring } from '../src/index.js'
+import { Envelope, FieldEncryptor, inspect, LocalKeyring } from '../src/index.js'
 import { newMessageId } from '../src/envelope.js'
 import { sealMessage } from '../src/crypto/message.js'
 import { encryptionMaterials, requireSettings } from '../src/materials.js'
@@ -79,5 +79,33 @@ describe('index key purpose', () => {
   it('the public encrypt and createIndexKey still refuse caller-supplied kmse: keys', async () => {
     await rejectsWithCode(envelope.encrypt(new Uint8Array(32), { context: { 'kmse:purpose': 'field-index-key' } }), 'ERR_INVALID_ARGUMENT')
     await rejectsWithCode(FieldEncryptor.createIndexKey(envelope, { context: { 'kmse:purpose': 'field-index-key' } }), 'ERR_INVALID_ARGUMENT')
+  })
+
+  it('inspect shows an index key and rewrap moves it to another key; the moved key opens under the new envelope to the same key', async () => {
+    const text = await FieldEncryptor.createIndexKey(envelope, { context: { purpose: 'index' } })
+    assert.deepEqual(inspect(bytesOf(text)).context, { purpose: 'index', 'kmse:purpose': 'field-index-key' })
+    const next = new Envelope({ keyring: new LocalKeyring({ keyId: 'fields-index-key-2027', key: pattern(32, 99) }) })
+    const moved = 'kmse1k.' + base64urlnopad.encode(await envelope.rewrap(bytesOf(text), { to: new LocalKeyring({ keyId: 'fields-index-key-2027', key: pattern(32, 99) }) }))
+    const before = await new FieldEncryptor({ envelope, schema, indexKey: text }).deterministicValue('email', 'ann@example.com')
+    const after = await new FieldEncryptor({ envelope: next, schema, indexKey: moved }).deterministicValue('email', 'ann@example.com')
+    assert.equal(after, before)
+    await rejectsWithCode(new FieldEncryptor({ envelope, schema, indexKey: moved }).blindIndex('email', 'x'), 'ERR_NO_MATCHING_KEY')
+  })
+
+  it('upgradeIndexKey turns a 0.1 index key (an ordinary message) into a current one holding the same key bytes', async () => {
+    const key = pattern(32, 5)
+    const legacy = (): Promise<string> => envelope.encrypt(key, { context: { purpose: 'index' } }).then((m) => 'kmse1k.' + base64urlnopad.encode(m))
+    const [a, b] = [await legacy(), await legacy()]
+    await rejectsWithCode(new FieldEncryptor({ envelope, schema, indexKey: a }).blindIndex('email', 'x'), 'ERR_FORMAT')
+    await rejectsWithCode(FieldEncryptor.upgradeIndexKey(envelope, a, { expectContext: { purpose: 'other' } }), 'ERR_CONTEXT_MISMATCH')
+    await rejectsWithCode(FieldEncryptor.upgradeIndexKey(envelope, a, { expectContext: {} }), 'ERR_INVALID_ARGUMENT')
+    const [ua, ub] = [await FieldEncryptor.upgradeIndexKey(envelope, a, { expectContext: { purpose: 'index' } }), await FieldEncryptor.upgradeIndexKey(envelope, b, { expectContext: { purpose: 'index' } })]
+    assert.notEqual(ua, ub, 'each upgrade is a fresh message')
+    assert.deepEqual(inspect(bytesOf(ua)).context, { purpose: 'index', 'kmse:purpose': 'field-index-key' })
+    const va = await new FieldEncryptor({ envelope, schema, indexKey: ua, indexKeyContext: { purpose: 'index' } }).deterministicValue('email', 'ann@example.com')
+    const vb = await new FieldEncryptor({ envelope, schema, indexKey: ub }).deterministicValue('email', 'ann@example.com')
+    assert.equal(va, vb, 'both upgrades hold the same 32 bytes, so deterministic values still match')
+    const short = 'kmse1k.' + base64urlnopad.encode(await envelope.encrypt(new Uint8Array(31), { context: { purpose: 'index' } }))
+    await rejectsWithCode(FieldEncryptor.upgradeIndexKey(envelope, short, { expectContext: { purpose: 'index' } }), 'ERR_FORMAT')
   })
 })

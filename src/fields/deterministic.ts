@@ -25,6 +25,7 @@ import type { CanonicalContext, EncryptionContext } from '../format/context.js'
 import { canonicalContext, compareKeys } from '../format/context.js'
 import { INDEX_KEY_PURPOSE, KEY_BYTES } from '../format/constants.js'
 import { parseHead } from '../format/message.js'
+import type { EnvelopeSettings } from '../materials.js'
 import { decryptionMaterials, encryptionMaterials, requireSettings } from '../materials.js'
 import { blindKey, scopeOf, sivKey } from './keys.js'
 import { fromText, PREFIX_INDEX_KEY, toText } from './text.js'
@@ -113,19 +114,59 @@ export interface CreateIndexKeyOptions {
  */
 export async function createIndexKey(envelope: Envelope, options: CreateIndexKeyOptions = {}): Promise<string> {
   const settings = requireSettings(envelope)
-  const context = withPurpose(canonicalContext(options.context, 'context', true))
+  const context = canonicalContext(options.context, 'context', true)
   const key = backend.randomBytes(KEY_BYTES)
   try {
-    const materials = await encryptionMaterials(settings, context, options.signal, KEY_BYTES)
-    try {
-      const { dataKey, recipients } = materials
-      const message = sealMessage(backend, { dataKey, recipients, context, frameSize: settings.frameSize, messageId: newMessageId() }, key)
-      return toText(PREFIX_INDEX_KEY, message)
-    } finally {
-      materials.release()
-    }
+    return await sealIndexKey(settings, context, key, options.signal)
   } finally {
     key.fill(0)
+  }
+}
+
+/** Options of {@link upgradeIndexKey}. */
+export interface UpgradeIndexKeyOptions {
+  /** The context the legacy index key was created with (required: it is what proves the message is the index key). */
+  readonly expectContext: EncryptionContext
+  /** Cancels key-service calls. */
+  readonly signal?: AbortSignal
+}
+
+/**
+ * Re-seals an index key made before index keys carried their purpose pair (kms-envelope 0.1)
+ * as a current one holding the same 32 key bytes, so deterministic values and blind indexes
+ * stay valid. Run it once, on the stored value you trust, and store the result in its place:
+ * the legacy text is opened as an ordinary message, which is exactly what the purpose pair now
+ * prevents for everyday use.
+ */
+export async function upgradeIndexKey(envelope: Envelope, legacyText: string, options: UpgradeIndexKeyOptions): Promise<string> {
+  const settings = requireSettings(envelope)
+  if (options === null || typeof options !== 'object' || options.expectContext === undefined) {
+    throw invalidArgument('upgradeIndexKey needs { expectContext }: the context the index key was created with')
+  }
+  const expected = canonicalContext(options.expectContext, 'expectContext', false)
+  if (expected.size === 0) throw invalidArgument('upgradeIndexKey needs a non-empty expectContext: the context the index key was created with')
+  const message = typeof legacyText === 'string' ? fromText(PREFIX_INDEX_KEY, legacyText) : undefined
+  if (message === undefined) throw invalidArgument(`the legacy index key must be "${PREFIX_INDEX_KEY}" text`)
+  const opened = await envelope.decrypt(message, { expectContext: options.expectContext, ...(options.signal === undefined ? {} : { signal: options.signal }) })
+  try {
+    if (opened.plaintext.length !== KEY_BYTES) {
+      throw new FormatError(`the legacy index key holds ${opened.plaintext.length} bytes, not ${KEY_BYTES}: it is not an index key`)
+    }
+    return await sealIndexKey(settings, canonicalContext(opened.context, 'context', false), opened.plaintext, options.signal)
+  } finally {
+    opened.plaintext.fill(0)
+  }
+}
+
+async function sealIndexKey(settings: EnvelopeSettings, callerContext: CanonicalContext, key: Uint8Array, signal: AbortSignal | undefined): Promise<string> {
+  const context = withPurpose(callerContext)
+  const materials = await encryptionMaterials(settings, context, signal, KEY_BYTES)
+  try {
+    const { dataKey, recipients } = materials
+    const message = sealMessage(backend, { dataKey, recipients, context, frameSize: settings.frameSize, messageId: newMessageId() }, key)
+    return toText(PREFIX_INDEX_KEY, message)
+  } finally {
+    materials.release()
   }
 }
 

@@ -49,8 +49,8 @@ import { decryptionMaterials, encryptionMaterials, requireSettings } from '../ma
 import { checkConcurrency, DEFAULT_CONCURRENCY, mapBounded } from './batch.js'
 import type { PreparedValue } from './codec.js'
 import { decodeValue, encodePrepared, prepareValue } from './codec.js'
-import type { CreateIndexKeyOptions } from './deterministic.js'
-import { blindIndexBytes, createIndexKey, openIndexKey, ScopedKeys, sivOpen, sivSeal } from './deterministic.js'
+import type { CreateIndexKeyOptions, UpgradeIndexKeyOptions } from './deterministic.js'
+import { blindIndexBytes, createIndexKey, openIndexKey, upgradeIndexKey, ScopedKeys, sivOpen, sivSeal } from './deterministic.js'
 import { fieldAad, RecordKeys } from './keys.js'
 import type { FieldSchema, SchemaField } from './schema.js'
 import { assign, checkKeyField, compileSchema, copyAlong, describe, isPlainObject, lookup, MAX_SCHEMA_FIELDS, parsePath } from './schema.js'
@@ -218,6 +218,21 @@ export class FieldEncryptor {
    */
   static createIndexKey(envelope: Envelope, options: CreateIndexKeyOptions = {}): Promise<string> {
     return createIndexKey(envelope, options)
+  }
+
+  /**
+   * Converts an index key written by kms-envelope 0.1 (before index keys carried their
+   * reserved purpose pair, FORMAT.md §13.2) into a current one holding the same key, so
+   * existing deterministic values and blind indexes keep matching. Run once on the stored
+   * value you trust and store the result instead.
+   *
+   * @param envelope - the Envelope whose keyring wrapped the legacy index key
+   * @param legacyIndexKey - the stored `kmse1k.` text
+   * @param options - `expectContext`: the context the index key was created with (required)
+   * @throws `ERR_CONTEXT_MISMATCH`, `ERR_FORMAT` (not a 32-byte key), and every error of `decrypt`.
+   */
+  static upgradeIndexKey(envelope: Envelope, legacyIndexKey: string, options: UpgradeIndexKeyOptions): Promise<string> {
+    return upgradeIndexKey(envelope, legacyIndexKey, options)
   }
 
   /** The schema, in canonical path order. */

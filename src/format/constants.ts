@@ -35,7 +35,7 @@ export const MAX_WRAPPED_BYTES = 8192
 export const MAX_CONTEXT_ENTRIES = 256
 /** Keys of the encryption context beginning with this are reserved for the library. */
 export const RESERVED_CONTEXT_PREFIX = 'kmse:'
-/** The one reserved context pair of v1 (FORMAT.md §13.2): marks a wrapped field index key, and is accepted nowhere else. */
+/** The one reserved context pair of v1 (FORMAT.md §13.2): marks a wrapped field index key; accepted only by the index-key opener and by readers that release no plaintext (inspect, rewrap). */
 export const INDEX_KEY_PURPOSE: readonly [string, string] = Object.freeze(['kmse:purpose', 'field-index-key'] as const)
 
 /** Frame size bounds, in plaintext bytes per frame. */
