@@ -1,32 +1,21 @@
 /**
- * The buffer API: encrypt and decrypt whole messages held in memory.
+ * The Envelope: one object that encrypts and decrypts with a keyring, over buffers and Web
+ * Streams, and rewraps. A thin facade: the message life cycle lives in src/core/.
  * @module
  */
-import { utf8ToBytes } from '@noble/ciphers/utils.js'
-import { backend } from '#crypto-backend'
-import { openBody, sealMessage } from './crypto/message.js'
-import { ContextMismatchError, invalidArgument, LimitError, outOfRange, TruncatedError } from './errors.js'
-import {
-  DEFAULT_FRAME_SIZE,
-  DEFAULT_MAX_WRAPPED_KEYS,
-  MAX_FRAME_SIZE,
-  MAX_WRAPPED_KEYS,
-  MESSAGE_ID_BYTES,
-  MIN_FRAME_SIZE,
-} from './format/constants.js'
-import type { EncryptionContext } from './format/context.js'
-import { canonicalContext, contextMismatches, contextToObject } from './format/context.js'
-import type { MessageHead } from './format/message.js'
-import { parseHead } from './format/message.js'
-import { splitBody } from './crypto/frames.js'
+import type { KeyCache } from './cache/key-cache.js'
+import type { DecryptOptions, DecryptResult, DecryptStreamOptions, EncryptOptions, EncryptStreamOptions } from './core/options.js'
+import { decryptMessage } from './core/reader.js'
+import type { RewrapParams } from './core/rewrap.js'
+import { rewrapMessage } from './core/rewrap.js'
+import type { EnvelopeSettings } from './core/settings.js'
+import { registerSettings, resolveSettings, toKeyrings } from './core/settings.js'
+import { encryptMessage } from './core/writer.js'
+import { invalidArgument } from './errors.js'
 import type { Keyring } from './keyrings/keyring.js'
-import { KeyCache } from './cache/key-cache.js'
-import type { EnvelopeSettings } from './materials.js'
-import { decryptionMaterials, encryptionMaterials, registerSettings } from './materials.js'
-import { rewrapMessage } from './rewrap.js'
 import type { DecryptStream } from './stream.js'
-import { decryptStream, encryptStream } from './stream.js'
-import type { DecryptStreamOptions, EncryptStreamOptions } from './stream-session.js'
+import { decryptStream, encryptStream, rewrapStream } from './stream.js'
+import { checkSignal, toMessageBytes } from './validate.js'
 
 /** Options of {@link Envelope}. */
 export interface EnvelopeOptions {
@@ -53,22 +42,6 @@ export interface EnvelopeOptions {
   readonly cache?: KeyCache
 }
 
-/** Options of {@link Envelope.encrypt}. */
-export interface EncryptOptions {
-  /** Authenticated, unencrypted metadata that decryption must present again (e.g. `{ tenant: 'acme' }`). Sent to KMS as EncryptionContext. */
-  readonly context?: EncryptionContext
-  /** Cancels key-service calls. */
-  readonly signal?: AbortSignal
-}
-
-/** Options of {@link Envelope.decrypt}. */
-export interface DecryptOptions {
-  /** Pairs the message's context must contain with these exact values, or decryption fails with ERR_CONTEXT_MISMATCH. */
-  readonly expectContext?: EncryptionContext
-  /** Cancels key-service calls. */
-  readonly signal?: AbortSignal
-}
-
 /** Options of {@link Envelope.rewrap}. */
 export interface RewrapOptions {
   /** The keyring(s) that receive the data key. */
@@ -79,77 +52,10 @@ export interface RewrapOptions {
   readonly signal?: AbortSignal
 }
 
-/** The result of {@link Envelope.decrypt}. */
-export interface DecryptResult {
-  readonly plaintext: Uint8Array
-  /** The message's full, authenticated encryption context. */
-  readonly context: Record<string, string>
-  /** Key ids of every wrapped key in the message, in message order. */
-  readonly keyIds: string[]
-  /** The key id that unwrapped the data key. */
-  readonly keyId: string
-}
-
-function intOption(value: unknown, name: string, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw outOfRange(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`)
-  }
-  return value
-}
-
-function toCache(value: unknown): KeyCache | undefined {
-  if (value === undefined || value instanceof KeyCache) return value
-  throw invalidArgument('cache must be a KeyCache')
-}
-
-function isKeyring(value: unknown): value is Keyring {
-  const k = value as Keyring
-  return value !== null && typeof value === 'object' && typeof k.generateDataKey === 'function' && typeof k.unwrapDataKey === 'function' && typeof k.canUnwrap === 'function'
-}
-
-/** @internal */
-export function toKeyrings(value: unknown, name: string): readonly Keyring[] {
-  const list = Array.isArray(value) ? value : [value]
-  if (list.length === 0 || !list.every(isKeyring)) {
-    throw invalidArgument(`${name} must be a keyring (LocalKeyring, KmsKeyring) or a non-empty array of keyrings`)
-  }
-  return Object.freeze([...list])
-}
-
-/** @internal */
-export function toPlaintextBytes(plaintext: unknown): Uint8Array {
-  if (typeof plaintext === 'string') return utf8ToBytes(plaintext)
-  if (plaintext instanceof Uint8Array) return plaintext
-  throw invalidArgument('plaintext must be a Uint8Array or a string')
-}
-
-/** @internal */
-export function newMessageId(): Uint8Array {
-  return backend.randomBytes(MESSAGE_ID_BYTES)
-}
-
-/** @internal Checks `expectContext` against a parsed header, before any key service is called. */
-export function checkExpectedContext(head: MessageHead, expectContext: unknown): void {
-  if (expectContext === undefined) return
-  const expected = canonicalContext(expectContext, 'expectContext', false)
-  const bad = contextMismatches(head.header.context, expected)
-  if (bad.length > 0) throw new ContextMismatchError(bad)
-}
-
-/**
- * @internal Reader limits that only matter when the body is read (decrypt and decrypting
- * streams; not records or rewrap, which read no frames): checked from the header before any
- * key service is called.
- */
-export function checkBodyLimits(head: MessageHead, settings: EnvelopeSettings): void {
-  const { frameSize } = head.header
-  if (frameSize < settings.minFrameSize) {
-    throw new LimitError(
-      `the message uses ${frameSize}-byte frames; this reader accepts at least ${settings.minFrameSize} (minFrameSize): ` +
-        'small frames make decryption slow; lower minFrameSize if you trust where the message comes from',
-    )
-  }
+function rewrapParams(options: RewrapOptions): RewrapParams {
+  if (options === null || typeof options !== 'object') throw invalidArgument('rewrap needs options: { to }')
+  if (options.keep !== undefined && typeof options.keep !== 'boolean') throw invalidArgument('keep must be a boolean')
+  return { to: toKeyrings(options.to, 'to'), keep: options.keep === true, signal: checkSignal(options.signal) }
 }
 
 /**
@@ -167,16 +73,7 @@ export class Envelope {
   readonly #settings: EnvelopeSettings
 
   constructor(options: EnvelopeOptions) {
-    if (options === null || typeof options !== 'object') throw invalidArgument('Envelope needs options: { keyring }')
-    const maxFrameSize = intOption(options.maxFrameSize, 'maxFrameSize', MIN_FRAME_SIZE, MAX_FRAME_SIZE, MAX_FRAME_SIZE)
-    this.#settings = Object.freeze({
-      keyrings: toKeyrings(options.keyring, 'keyring'),
-      frameSize: intOption(options.frameSize, 'frameSize', MIN_FRAME_SIZE, MAX_FRAME_SIZE, DEFAULT_FRAME_SIZE),
-      maxWrappedKeys: intOption(options.maxWrappedKeys, 'maxWrappedKeys', 1, MAX_WRAPPED_KEYS, DEFAULT_MAX_WRAPPED_KEYS),
-      maxFrameSize,
-      minFrameSize: intOption(options.minFrameSize, 'minFrameSize', MIN_FRAME_SIZE, maxFrameSize, MIN_FRAME_SIZE),
-      cache: toCache(options.cache),
-    })
+    this.#settings = resolveSettings(options)
     registerSettings(this, this.#settings)
   }
 
@@ -187,16 +84,8 @@ export class Envelope {
    * @throws {@link LimitError} `ERR_LIMIT` when the context is too large.
    * @throws keyring errors (`ERR_KMS_*`, `ERR_KEYRING`) and `ERR_ABORTED`.
    */
-  async encrypt(plaintext: Uint8Array | string, options: EncryptOptions = {}): Promise<Uint8Array> {
-    const bytes = toPlaintextBytes(plaintext)
-    const context = canonicalContext(options.context, 'context', true)
-    const materials = await encryptionMaterials(this.#settings, context, options.signal, bytes.length)
-    try {
-      const { dataKey, recipients } = materials
-      return sealMessage(backend, { dataKey, recipients, context, frameSize: this.#settings.frameSize, messageId: newMessageId() }, bytes)
-    } finally {
-      materials.release()
-    }
+  encrypt(plaintext: Uint8Array | string, options: EncryptOptions = {}): Promise<Uint8Array> {
+    return encryptMessage(this.#settings, plaintext, options)
   }
 
   /**
@@ -205,29 +94,8 @@ export class Envelope {
    * @throws `ERR_FORMAT`, `ERR_TRUNCATED`, `ERR_UNSUPPORTED`, `ERR_LIMIT` for malformed input (no key service is called);
    *   `ERR_CONTEXT_MISMATCH`; `ERR_NO_MATCHING_KEY`; `ERR_UNWRAP` or a keyring's error; `ERR_AUTH` when it was altered.
    */
-  async decrypt(message: Uint8Array, options: DecryptOptions = {}): Promise<DecryptResult> {
-    if (!(message instanceof Uint8Array)) throw invalidArgument('message must be a Uint8Array')
-    const parsed = parseHead(message, this.#settings)
-    if ('need' in parsed) throw new TruncatedError(`the message is ${message.length} bytes but its header alone needs ${parsed.need}: it was cut short`)
-    const { head } = parsed
-    checkExpectedContext(head, options.expectContext)
-    checkBodyLimits(head, this.#settings)
-    const body = message.subarray(head.bodyOffset)
-    if (splitBody(body.length, head.header.frameSize) === undefined) {
-      throw new TruncatedError('the message ends before its final frame: it was cut short')
-    }
-    const { keys, recipient } = await decryptionMaterials(this.#settings, head, options.signal)
-    try {
-      const plaintext = openBody(backend, head, keys, body)
-      return {
-        plaintext,
-        context: contextToObject(head.header.context),
-        keyIds: head.recipients.map((r) => r.keyId),
-        keyId: recipient.keyId,
-      }
-    } finally {
-      keys.wipe()
-    }
+  decrypt(message: Uint8Array, options: DecryptOptions = {}): Promise<DecryptResult> {
+    return decryptMessage(this.#settings, message, options)
   }
 
   /**
@@ -249,11 +117,24 @@ export class Envelope {
    *   message was altered (data-key path); `ERR_ABORTED`.
    */
   async rewrap(message: Uint8Array, options: RewrapOptions): Promise<Uint8Array> {
-    if (!(message instanceof Uint8Array)) throw invalidArgument('message must be a Uint8Array')
-    if (options === null || typeof options !== 'object') throw invalidArgument('rewrap needs options: { to }')
-    if (options.keep !== undefined && typeof options.keep !== 'boolean') throw invalidArgument('keep must be a boolean')
-    const to = toKeyrings(options.to, 'to')
-    return rewrapMessage(this.#settings, message, { to, keep: options.keep === true, signal: options.signal })
+    toMessageBytes(message)
+    return rewrapMessage(this.#settings, message, rewrapParams(options))
+  }
+
+  /**
+   * {@link Envelope.rewrap} for a message of any size arriving in chunks: the head is buffered
+   * (bounded by the format limits) and rewrapped, then the body is copied through unchanged,
+   * so memory stays constant. The stream errors with the errors of `rewrap`, and with
+   * `ERR_TRUNCATED` when the input ends before the message is complete.
+   *
+   * @param options - `to`: the keyring(s) that receive the data key; `keep`; `signal`
+   * @example
+   * ```ts
+   * await file.stream().pipeThrough(env.rewrapStream({ to: newKeyring })).pipeTo(destination)
+   * ```
+   */
+  rewrapStream(options: RewrapOptions): TransformStream<Uint8Array, Uint8Array> {
+    return rewrapStream(this.#settings, rewrapParams(options))
   }
 
   /**

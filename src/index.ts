@@ -8,11 +8,11 @@
  * @module
  */
 export { Envelope } from './envelope.js'
-export type { EnvelopeOptions, EncryptOptions, DecryptOptions, DecryptResult, RewrapOptions } from './envelope.js'
+export type { EnvelopeOptions, RewrapOptions } from './envelope.js'
+export type { EncryptOptions, DecryptOptions, DecryptResult, EncryptStreamOptions, DecryptStreamOptions, DecryptInfo } from './core/options.js'
 export type { DecryptStream } from './stream.js'
-export type { EncryptStreamOptions, DecryptStreamOptions, DecryptInfo } from './stream-session.js'
-export { inspect } from './inspect.js'
-export type { MessageInfo } from './inspect.js'
+export { inspect, inspectStream } from './core/inspect.js'
+export type { MessageInfo, InspectStreamOptions } from './core/inspect.js'
 export { LocalKeyring } from './keyrings/local.js'
 export type { LocalKeyringOptions } from './keyrings/local.js'
 export type { Keyring, KeyringCallOptions, GeneratedDataKey } from './keyrings/keyring.js'

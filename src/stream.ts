@@ -4,10 +4,14 @@
  * stream can decrypt what `encrypt` wrote and the other way round.
  * @module
  */
-import type { DecryptInfo, DecryptStreamOptions, EncryptStreamOptions } from './stream-session.js'
-import { DecryptSession, EncryptSession, listenForAbort, toChunk } from './stream-session.js'
+import type { DecryptInfo, DecryptStreamOptions, EncryptStreamOptions } from './core/options.js'
+import { DecryptSession } from './core/reader.js'
+import type { EnvelopeSettings } from './core/settings.js'
+import { EncryptSession } from './core/writer.js'
+import type { RewrapParams } from './core/rewrap.js'
+import { RewrapSession } from './core/rewrap-stream.js'
 import { AbortError } from './errors.js'
-import type { EnvelopeSettings } from './materials.js'
+import { listenForAbort, throwIfAborted, toChunk } from './validate.js'
 
 /**
  * A decrypting `TransformStream`: ciphertext in, plaintext out, plus `info` once the head
@@ -118,4 +122,22 @@ export function decryptStream(settings: EnvelopeSettings, options: DecryptStream
   }
   const stream = new TransformStream(transformer)
   return Object.assign(stream, { info: session.info })
+}
+
+/** @internal Used by {@link Envelope.rewrapStream}: message in, rewrapped message out, the body copied through. */
+export function rewrapStream(settings: EnvelopeSettings, params: RewrapParams): TransformStream<Uint8Array, Uint8Array> {
+  const session = new RewrapSession(settings, params)
+  let enqueue: (chunk: Uint8Array) => void
+  return new TransformStream<Uint8Array, Uint8Array>({
+    start(controller) {
+      enqueue = (chunk) => controller.enqueue(chunk)
+    },
+    transform(chunk) {
+      throwIfAborted(params.signal)
+      return session.push(toChunk(chunk), enqueue)
+    },
+    flush() {
+      session.finish()
+    },
+  })
 }

@@ -56,20 +56,3 @@ export function headerTag(backend: CryptoBackend, contentKey: Uint8Array, authen
 export function verifyHeaderTag(backend: CryptoBackend, contentKey: Uint8Array, authenticated: Uint8Array, tag: Uint8Array): boolean {
   return backend.openInto(contentKey, HEADER_NONCE, tag, authenticated, EMPTY, 0)
 }
-
-/** Number of frames and body length for `plaintextLength` bytes. */
-export function bodyLayout(plaintextLength: number, frameSize: number): { frames: number; bodyLength: number } {
-  const frames = Math.floor(plaintextLength / frameSize) + 1
-  return { frames, bodyLength: plaintextLength + frames * TAG_BYTES }
-}
-
-/**
- * Splits a complete body into frames. Returns undefined when the body cannot end with a
- * final frame (shorter than a tag after the last full frame): the message was cut short.
- */
-export function splitBody(bodyLength: number, frameSize: number): { frames: number; plaintextLength: number } | undefined {
-  const full = Math.floor(bodyLength / (frameSize + TAG_BYTES))
-  const rest = bodyLength - full * (frameSize + TAG_BYTES)
-  if (rest < TAG_BYTES) return undefined
-  return { frames: full + 1, plaintextLength: full * frameSize + rest - TAG_BYTES }
-}

@@ -7,8 +7,9 @@ import type { CryptoBackend } from './backend.js'
 import type { DataKey } from './data-key.js'
 import type { MessageKeys } from './keys.js'
 import { deriveMessageKeys } from './keys.js'
-import { bodyLayout, frameAad, frameNonce, headerTag, splitBody, verifyHeaderTag } from './frames.js'
-import { AuthenticationError, LimitError, TruncatedError } from '../errors.js'
+import { frameAad, frameNonce, headerTag, verifyHeaderTag } from './frames.js'
+import { AuthenticationError, LimitError } from '../errors.js'
+import { bodyCutShort, bodyFrames, bodyLayout } from '../format/body.js'
 import { MAX_FRAMES, SUITE_AES256GCM_HKDFSHA512_COMMIT, TAG_BYTES } from '../format/constants.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Header, Recipient } from '../format/header.js'
@@ -76,7 +77,7 @@ export function sealMessage(backend: CryptoBackend, p: SealParams, plaintext: Ui
  * Checks a data key against the message: the commitment (constant time) and then the header
  * tag. Nothing is decrypted before both pass. Returns the message keys.
  */
-export function openHead(backend: CryptoBackend, head: MessageHead, dataKey: DataKey): MessageKeys {
+export function verifyDataKey(backend: CryptoBackend, head: MessageHead, dataKey: DataKey): MessageKeys {
   const { header } = head
   const keys = deriveMessageKeys(backend, dataKey.bytes, header.messageId, header.suite)
   if (!backend.equal(keys.commitment, header.commitment) || !verifyHeaderTag(backend, keys.contentKey, head.authenticated, head.headerTag)) {
@@ -86,11 +87,11 @@ export function openHead(backend: CryptoBackend, head: MessageHead, dataKey: Dat
   return keys
 }
 
-/** Decrypts the body of a whole message held in memory. The keys must come from {@link openHead}. */
+/** Decrypts the body of a whole message held in memory. The keys must come from {@link verifyDataKey}. */
 export function openBody(backend: CryptoBackend, head: MessageHead, keys: MessageKeys, body: Uint8Array): Uint8Array {
   const { frameSize, messageId } = head.header
-  const layout = splitBody(body.length, frameSize)
-  if (layout === undefined) throw new TruncatedError('the message ends before its final frame: it was cut short')
+  const layout = bodyFrames(body.length, frameSize)
+  if (layout === undefined) throw bodyCutShort()
   if (layout.frames > MAX_FRAMES) throw new LimitError(`the message has ${layout.frames} frames; at most ${MAX_FRAMES} are allowed`)
   const out = new Uint8Array(layout.plaintextLength)
   const step = frameSize + TAG_BYTES

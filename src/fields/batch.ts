@@ -5,7 +5,7 @@
  * @module
  */
 import { outOfRange } from '../errors.js'
-import { throwIfAborted } from '../keyrings/unwrap.js'
+import { throwIfAborted } from '../validate.js'
 
 export const DEFAULT_CONCURRENCY = 8
 export const MAX_CONCURRENCY = 256

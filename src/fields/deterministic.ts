@@ -16,17 +16,18 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { LRUCache } from 'lru-cache'
 import { backend } from '#crypto-backend'
 import { DataKey } from '../crypto/data-key.js'
-import { openBody, sealMessage } from '../crypto/message.js'
-import { splitBody } from '../crypto/frames.js'
+import { sealMessage } from '../crypto/message.js'
 import type { Envelope } from '../envelope.js'
-import { checkExpectedContext, newMessageId } from '../envelope.js'
-import { FormatError, invalidArgument, TruncatedError } from '../errors.js'
+import { decryptParsed } from '../core/reader.js'
+import { newMessageId } from '../core/writer.js'
+import { FormatError, invalidArgument } from '../errors.js'
 import type { CanonicalContext, EncryptionContext } from '../format/context.js'
 import { canonicalContext, compareKeys } from '../format/context.js'
 import { INDEX_KEY_PURPOSE, KEY_BYTES } from '../format/constants.js'
-import { parseHead } from '../format/message.js'
-import type { EnvelopeSettings } from '../materials.js'
-import { decryptionMaterials, encryptionMaterials, requireSettings } from '../materials.js'
+import { parseWholeMessage } from '../format/message.js'
+import { encryptionMaterials } from '../core/materials.js'
+import type { EnvelopeSettings } from '../core/settings.js'
+import { requireSettings } from '../core/settings.js'
 import { blindKey, scopeOf, sivKey } from './keys.js'
 import { fromText, PREFIX_INDEX_KEY, toText } from './text.js'
 
@@ -188,23 +189,13 @@ export async function openIndexKey(envelope: Envelope, text: string, expectConte
     throw invalidArgument(`indexKey must be the text FieldEncryptor.createIndexKey() returned ("${PREFIX_INDEX_KEY}" and base64url)`)
   }
   const settings = requireSettings(envelope)
-  const parsed = parseHead(message, { maxWrappedKeys: settings.maxWrappedKeys, maxFrameSize: settings.maxFrameSize, reservedContext: INDEX_KEY_PURPOSE })
-  if ('need' in parsed) throw new TruncatedError(`indexKey holds ${message.length} bytes but its header alone needs ${parsed.need}: it was cut short`)
-  const { head } = parsed
+  const whole = parseWholeMessage(message, { ...settings, reservedContext: INDEX_KEY_PURPOSE }, 'indexKey')
+  const { head } = whole
   const [purposeKey, purpose] = INDEX_KEY_PURPOSE
   if (head.header.context.get(purposeKey) !== purpose) {
-    throw new FormatError(`indexKey is not an index key: its context lacks "${purposeKey}": "${purpose}", so it is some other message of this envelope (or one made before index keys were bound to their purpose); create index keys with FieldEncryptor.createIndexKey()`)
+    throw new FormatError(`indexKey is not an index key: its context lacks "${purposeKey}": "${purpose}", so it is some other message of this envelope (or an index key made by kms-envelope 0.1: convert it once with FieldEncryptor.upgradeIndexKey()); create index keys with FieldEncryptor.createIndexKey()`)
   }
-  checkExpectedContext(head, expectContext)
-  const body = message.subarray(head.bodyOffset)
-  if (splitBody(body.length, head.header.frameSize) === undefined) throw new TruncatedError('indexKey ends before its final frame: it was cut short')
-  const [{ keys }] = await Promise.all([decryptionMaterials(settings, head, signal), loadSiv()])
-  let plaintext: Uint8Array
-  try {
-    plaintext = openBody(backend, head, keys, body)
-  } finally {
-    keys.wipe()
-  }
+  const [{ plaintext }] = await Promise.all([decryptParsed(settings, whole, { expectContext, signal }), loadSiv()])
   if (plaintext.length !== KEY_BYTES) {
     plaintext.fill(0)
     throw new FormatError(`indexKey holds ${plaintext.length} bytes, not a ${KEY_BYTES}-byte index key: it was not made by FieldEncryptor.createIndexKey()`)

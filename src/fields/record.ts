@@ -29,8 +29,9 @@ import { backend } from '#crypto-backend'
 import type { DataKey } from '../crypto/data-key.js'
 import { sealHead } from '../crypto/message.js'
 import type { Envelope } from '../envelope.js'
-import { checkExpectedContext, newMessageId } from '../envelope.js'
-import { FieldError, invalidArgument, LimitError, TruncatedError } from '../errors.js'
+import { checkExpectedContext } from '../core/reader.js'
+import { newMessageId } from '../core/writer.js'
+import { FieldError, invalidArgument, LimitError } from '../errors.js'
 import type { CanonicalContext, EncryptionContext } from '../format/context.js'
 import { canonicalContext } from '../format/context.js'
 import {
@@ -43,9 +44,10 @@ import {
   TAG_BYTES,
 } from '../format/constants.js'
 import type { MessageHead } from '../format/message.js'
-import { parseHead } from '../format/message.js'
-import type { EnvelopeSettings } from '../materials.js'
-import { decryptionMaterials, encryptionMaterials, requireSettings } from '../materials.js'
+import { parseWholeMessage } from '../format/message.js'
+import { decryptionMaterials, encryptionMaterials } from '../core/materials.js'
+import type { EnvelopeSettings } from '../core/settings.js'
+import { requireSettings } from '../core/settings.js'
 import { checkConcurrency, DEFAULT_CONCURRENCY, mapBounded } from './batch.js'
 import type { PreparedValue } from './codec.js'
 import { decodeValue, encodePrepared, prepareValue } from './codec.js'
@@ -517,13 +519,11 @@ export class FieldEncryptor {
     if (text.length > MAX_HEAD_TEXT) throw new LimitError(`field ${JSON.stringify(this.#keyField)} is ${text.length} characters; key material is at most ${MAX_HEAD_TEXT}`)
     const bytes = fromText(PREFIX_HEAD, text)
     if (bytes === undefined) throw new FieldError(this.#keyField, `is not record key material ("${PREFIX_HEAD}" and base64url)`)
-    const parsed = parseHead(bytes, this.#settings)
-    if ('need' in parsed) throw new TruncatedError(`field ${JSON.stringify(this.#keyField)} holds ${bytes.length} bytes but its header needs ${parsed.need}: it was cut short`)
-    const rest = bytes.subarray(parsed.head.bodyOffset)
+    const { head, body: rest } = parseWholeMessage(bytes, this.#settings, `field ${JSON.stringify(this.#keyField)}`)
     if (rest.length < TAG_BYTES || rest.length % TAG_BYTES !== 0 || rest.length > (MAX_SCHEMA_FIELDS + 1) * TAG_BYTES) {
       throw new FieldError(this.#keyField, `ends with ${rest.length} bytes that are not whole field tags: it was altered or cut short`)
     }
-    return { head: parsed.head, tags: rest.subarray(0, rest.length - TAG_BYTES), listTag: rest.subarray(rest.length - TAG_BYTES) }
+    return { head, tags: rest.subarray(0, rest.length - TAG_BYTES), listTag: rest.subarray(rest.length - TAG_BYTES) }
   }
 
   /** Finds and decodes every schema field's text before any key service is called. */

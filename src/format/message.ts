@@ -10,6 +10,7 @@
  */
 import { copyBytes } from '@noble/ciphers/utils.js'
 import { FormatError, LimitError, UnsupportedError } from '../errors.js'
+import { integerOption } from '../validate.js'
 import {
   DEFAULT_MAX_WRAPPED_KEYS,
   MAGIC,
@@ -22,6 +23,7 @@ import {
   TAG_BYTES,
   VERSION,
 } from './constants.js'
+import { bodyCutShort, bodyFrames, headCutShort } from './body.js'
 import type { Header, Recipient } from './header.js'
 import { checkRecipientCount, decodeHeader, decodeRecipients, encodeHeader, encodeRecipients } from './header.js'
 
@@ -97,14 +99,8 @@ export function parseHead(bytes: Uint8Array, limits: ReadLimits = {}): HeadResul
 
 /** Checks reader limits supplied by the caller. */
 export function checkReadLimits(limits: ReadLimits): void {
-  const w = limits.maxWrappedKeys
-  if (w !== undefined && (!Number.isInteger(w) || w < 1 || w > MAX_WRAPPED_KEYS)) {
-    throw Object.assign(new RangeError(`maxWrappedKeys must be an integer in 1..${MAX_WRAPPED_KEYS}, got ${w}`), { code: 'ERR_INVALID_ARGUMENT' })
-  }
-  const f = limits.maxFrameSize
-  if (f !== undefined && (!Number.isInteger(f) || f < 1 || f > MAX_FRAME_SIZE)) {
-    throw Object.assign(new RangeError(`maxFrameSize must be an integer in 1..${MAX_FRAME_SIZE}, got ${f}`), { code: 'ERR_INVALID_ARGUMENT' })
-  }
+  if (limits.maxWrappedKeys !== undefined) integerOption(limits.maxWrappedKeys, 'maxWrappedKeys', 1, MAX_WRAPPED_KEYS)
+  if (limits.maxFrameSize !== undefined) integerOption(limits.maxFrameSize, 'maxFrameSize', 1, MAX_FRAME_SIZE)
 }
 
 /** The authenticated part of a head: preamble + header bytes (the header tag's AAD). */
@@ -137,4 +133,25 @@ export function encodeRecipientsSection(recipients: readonly Recipient[]): Uint8
   out.set(r, RECIPIENTS_LENGTH_BYTES)
   encodedSections.set(recipients, out)
   return out
+}
+
+/** A whole message held in memory: its parsed head and its body. */
+export interface WholeMessage {
+  readonly head: MessageHead
+  readonly body: Uint8Array
+}
+
+/**
+ * Parses the head of a message held whole in memory (FORMAT.md §6.4 steps 1-9): a message too
+ * short for its own head is ERR_TRUNCATED. `what` names the input in errors (a field, an index key).
+ */
+export function parseWholeMessage(bytes: Uint8Array, limits: ReadLimits, what = 'the message'): WholeMessage {
+  const parsed = parseHead(bytes, limits)
+  if ('need' in parsed) throw headCutShort(bytes.length, parsed.need, what)
+  return { head: parsed.head, body: bytes.subarray(parsed.head.bodyOffset) }
+}
+
+/** FORMAT.md §6.4 step 12: the body must end with a final frame, or the message was cut short (ERR_TRUNCATED). */
+export function checkBodyComplete(message: WholeMessage, what = 'the message'): void {
+  if (bodyFrames(message.body.length, message.head.header.frameSize) === undefined) throw bodyCutShort(what)
 }

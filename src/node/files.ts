@@ -10,10 +10,11 @@ import type { FileHandle } from 'node:fs/promises'
 import { open, stat } from 'node:fs/promises'
 import type { Envelope } from '../envelope.js'
 import { invalidArgument, OutputExistsError } from '../errors.js'
-import type { EnvelopeSettings } from '../materials.js'
-import { settingsOf } from '../materials.js'
-import type { DecryptInfo, DecryptStreamOptions, EncryptStreamOptions } from '../stream-session.js'
-import { DecryptSession, EncryptSession } from '../stream-session.js'
+import type { DecryptInfo, DecryptStreamOptions, EncryptStreamOptions } from '../core/options.js'
+import { DecryptSession } from '../core/reader.js'
+import type { EnvelopeSettings } from '../core/settings.js'
+import { requireSettings } from '../core/settings.js'
+import { EncryptSession } from '../core/writer.js'
 import { writeAtomically } from './atomic.js'
 import type { PumpSession } from './pump.js'
 import { fileSink, pump, readChunks } from './pump.js'
@@ -38,8 +39,7 @@ export interface DecryptFileOptions extends FileOptions, DecryptStreamOptions {}
 
 function checkOptions(options: FileOptions): EnvelopeSettings {
   if (options === null || typeof options !== 'object') throw invalidArgument('options must be an object with at least { envelope }')
-  const settings = settingsOf(options.envelope)
-  if (settings === undefined) throw invalidArgument('options.envelope must be an Envelope')
+  const settings = requireSettings(options.envelope, 'options.envelope')
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalidArgument('options.onProgress must be a function')
   return settings
 }

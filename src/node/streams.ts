@@ -9,22 +9,18 @@
 import { Transform } from 'node:stream'
 import type { TransformCallback } from 'node:stream'
 import type { Envelope } from '../envelope.js'
-import { AbortError, invalidArgument } from '../errors.js'
-import type { EnvelopeSettings } from '../materials.js'
-import { settingsOf as settingsOfEnvelope } from '../materials.js'
-import type { DecryptInfo, DecryptStreamOptions, EncryptStreamOptions } from '../stream-session.js'
-import { DecryptSession, EncryptSession, listenForAbort, toChunk } from '../stream-session.js'
+import { AbortError } from '../errors.js'
+import type { DecryptInfo, DecryptStreamOptions, EncryptStreamOptions } from '../core/options.js'
+import { DecryptSession } from '../core/reader.js'
+import type { EnvelopeSettings } from '../core/settings.js'
+import { requireSettings } from '../core/settings.js'
+import { EncryptSession } from '../core/writer.js'
+import { listenForAbort, toChunk } from '../validate.js'
 
 /** A decrypting Node `Transform`, plus `info` once the message's head is authenticated. */
 export interface DecryptTransform extends Transform {
   /** Resolves with the authenticated context and key ids before any plaintext comes out; rejects if the stream fails first. */
   readonly info: Promise<DecryptInfo>
-}
-
-function settingsOf(envelope: Envelope): EnvelopeSettings {
-  const settings = settingsOfEnvelope(envelope)
-  if (settings === undefined) throw invalidArgument('the first argument must be an Envelope')
-  return settings
 }
 
 /** What both directions' sessions offer a Transform (src/stream-session.ts). */
@@ -114,7 +110,7 @@ class DecryptTransformImpl extends SessionTransform<DecryptSession> implements D
  * stream is destroyed with keyring errors (`ERR_KMS`, `ERR_KEYRING`), `ERR_LIMIT` or `ERR_ABORTED`.
  */
 export function createEncryptStream(envelope: Envelope, options: EncryptStreamOptions = {}): Transform {
-  return new EncryptTransform(settingsOf(envelope), options)
+  return new EncryptTransform(requireSettings(envelope, 'the first argument'), options)
 }
 
 /**
@@ -134,5 +130,5 @@ export function createEncryptStream(envelope: Envelope, options: EncryptStreamOp
  * The stream is destroyed with the codes of {@link Envelope.decryptStream}.
  */
 export function createDecryptStream(envelope: Envelope, options: DecryptStreamOptions = {}): DecryptTransform {
-  return new DecryptTransformImpl(settingsOf(envelope), options)
+  return new DecryptTransformImpl(requireSettings(envelope, 'the first argument'), options)
 }

@@ -7,15 +7,15 @@
  */
 import type { ParseArgsConfig } from 'node:util'
 import { parseArgs } from 'node:util'
-import { Envelope, toKeyrings } from '../../envelope.js'
+import { Envelope } from '../../envelope.js'
+import { settingsOf, toKeyrings } from '../../core/settings.js'
 import { EnvelopeError } from '../../errors.js'
-import { describeHead } from '../../inspect.js'
-import { HeadReader } from '../../format/head-reader.js'
+import { inspectStream } from '../../core/inspect.js'
 import { LocalKeyring } from '../../keyrings/local.js'
-import { settingsOf } from '../../materials.js'
 import { removeTempFilesSync } from '../atomic.js'
 import { writeKeyFile } from '../keyfile.js'
-import { DecryptSession, EncryptSession } from '../../stream-session.js'
+import { DecryptSession } from '../../core/reader.js'
+import { EncryptSession } from '../../core/writer.js'
 import type { PumpSession } from '../pump.js'
 import { pump } from '../pump.js'
 import type { Input, OutputOptions } from './io.js'
@@ -23,8 +23,8 @@ import { checkNotInput, checkOutputTarget, exists, openInput, writeOutput } from
 import { startProgress } from './progress.js'
 import { resolveKeySpecs } from './keys.js'
 import { UsageError } from './usage.js'
-import { RewrapSession } from './rewrap-session.js'
-import { OutputExistsError, TruncatedError } from '../../errors.js'
+import { RewrapSession } from '../../core/rewrap-stream.js'
+import { OutputExistsError } from '../../errors.js'
 
 const HELP: Record<string, string> = {
   main: `kms-envelope: envelope encryption with AWS KMS or local keys
@@ -231,23 +231,8 @@ async function inspectCommand(args: string[]): Promise<void> {
   if (values.help) return void console.log(HELP.inspect)
   const input = await openInput(oneInput(positionals))
   try {
-    // Reads the head only (bounded by the format limits); the rest is counted, not kept.
-    const reader = new HeadReader()
-    let prefix: Uint8Array | undefined
-    let total = 0
-    for await (const chunk of input.chunks) {
-      total += chunk.length
-      if (prefix !== undefined) continue
-      const read = reader.push(chunk)
-      if (read === undefined) continue
-      prefix = read.bytes.slice(0, read.head.bodyOffset) // a copy: the bytes may be the reader's chunk
-      if (input.size !== undefined) {
-        total = input.size
-        break
-      }
-    }
-    if (prefix === undefined) throw new TruncatedError(`the input ended after ${reader.buffered} bytes, inside the message header: it was cut short`)
-    process.stdout.write(`${JSON.stringify(describeHead(prefix, total), null, 2)}\n`)
+    const info = await inspectStream(input.chunks, input.size === undefined ? {} : { size: input.size })
+    process.stdout.write(`${JSON.stringify(info, null, 2)}\n`)
   } finally {
     await input.close()
   }

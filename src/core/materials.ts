@@ -6,54 +6,18 @@
  * @module
  */
 import { backend } from '#crypto-backend'
-import { DataKey } from './crypto/data-key.js'
-import type { MessageKeys } from './crypto/keys.js'
-import { openHead } from './crypto/message.js'
-import type { KeyCache } from './cache/key-cache.js'
-import { invalidArgument, KeyringError, LimitError } from './errors.js'
-import { SUITE_AES256GCM_HKDFSHA512_COMMIT as SUITE } from './format/constants.js'
-import type { CanonicalContext } from './format/context.js'
-import type { Recipient } from './format/header.js'
-import type { MessageHead } from './format/message.js'
-import type { Keyring } from './keyrings/keyring.js'
-import { checkKeyringRecipients } from './keyrings/keyring.js'
-import { prepareKeyrings, throwIfAborted, unwrapDataKey } from './keyrings/unwrap.js'
-
-/** Settings shared by every surface of one Envelope. */
-export interface EnvelopeSettings {
-  readonly keyrings: readonly Keyring[]
-  readonly frameSize: number
-  readonly maxWrappedKeys: number
-  readonly maxFrameSize: number
-  /** Smallest frame size a decrypting surface accepts; see EnvelopeOptions.minFrameSize. */
-  readonly minFrameSize: number
-  readonly cache?: KeyCache | undefined
-}
-
-/**
- * Each Envelope's settings, out of reach of its public type: a property, even one marked
- * internal, was a back door (anything with a `settings` field passed for an Envelope) and
- * showed in the published declarations. Surfaces inside the library (streams, files, records,
- * the CLI) look them up here.
- */
-const settingsByEnvelope = new WeakMap<object, EnvelopeSettings>()
-
-/** @internal Called once by the Envelope constructor. */
-export function registerSettings(envelope: object, settings: EnvelopeSettings): void {
-  settingsByEnvelope.set(envelope, settings)
-}
-
-/** @internal The settings of an Envelope, or undefined for anything that is not one. */
-export function settingsOf(envelope: unknown): EnvelopeSettings | undefined {
-  return envelope !== null && typeof envelope === 'object' ? settingsByEnvelope.get(envelope) : undefined
-}
-
-/** @internal The settings of an Envelope passed by a caller as `name`; a TypeError for anything else. */
-export function requireSettings(envelope: unknown, name = 'envelope'): EnvelopeSettings {
-  const settings = settingsOf(envelope)
-  if (settings === undefined) throw invalidArgument(`${name} must be an Envelope (new Envelope({ keyring }))`)
-  return settings
-}
+import { DataKey } from '../crypto/data-key.js'
+import type { MessageKeys } from '../crypto/keys.js'
+import { verifyDataKey } from '../crypto/message.js'
+import { KeyringError, LimitError } from '../errors.js'
+import type { EnvelopeSettings } from './settings.js'
+import { SUITE_AES256GCM_HKDFSHA512_COMMIT as SUITE } from '../format/constants.js'
+import type { CanonicalContext } from '../format/context.js'
+import type { Recipient } from '../format/header.js'
+import type { MessageHead } from '../format/message.js'
+import { checkKeyringRecipients } from '../keyrings/keyring.js'
+import { prepareKeyrings, unwrapDataKey } from '../keyrings/unwrap.js'
+import { throwIfAborted } from '../validate.js'
 
 /** A data key for a new message. Call `release()` when the message is sealed. */
 export interface EncryptionMaterials {
@@ -109,7 +73,7 @@ async function generate(settings: EnvelopeSettings, context: CanonicalContext, s
 
 /**
  * The data key of a parsed head, from the cache when one is configured, else from the
- * keyrings. Not yet checked against the message: callers go through openHead.
+ * keyrings. Not yet checked against the message: callers go through verifyDataKey.
  */
 async function obtainDataKey(settings: EnvelopeSettings, head: MessageHead, signal: AbortSignal | undefined): Promise<{ dataKey: DataKey; recipient: Recipient }> {
   const { recipients, header } = head
@@ -128,7 +92,7 @@ export async function decryptionMaterials(settings: EnvelopeSettings, head: Mess
   const { dataKey, recipient } = await obtainDataKey(settings, head, signal)
   // A cached key passes exactly the checks a fresh one does.
   try {
-    return { keys: openHead(backend, head, dataKey), recipient }
+    return { keys: verifyDataKey(backend, head, dataKey), recipient }
   } finally {
     dataKey.wipe()
   }
@@ -141,7 +105,7 @@ export async function decryptionMaterials(settings: EnvelopeSettings, head: Mess
 export async function verifiedDataKey(settings: EnvelopeSettings, head: MessageHead, signal: AbortSignal | undefined): Promise<{ dataKey: DataKey; recipient: Recipient }> {
   const obtained = await obtainDataKey(settings, head, signal)
   try {
-    openHead(backend, head, obtained.dataKey).wipe()
+    verifyDataKey(backend, head, obtained.dataKey).wipe()
   } catch (error) {
     obtained.dataKey.wipe()
     throw error

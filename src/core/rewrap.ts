@@ -16,19 +16,18 @@
  *   the destination keyrings.
  * @module
  */
-import type { DataKey } from './crypto/data-key.js'
-import { splitBody } from './crypto/frames.js'
-import type { UnwrapAttempt } from './errors.js'
-import { AbortError, EnvelopeError, LimitError, NoMatchingKeyError, TruncatedError, UnwrapError } from './errors.js'
-import { INDEX_KEY_PURPOSE, TAG_BYTES } from './format/constants.js'
-import type { CanonicalContext } from './format/context.js'
-import type { Recipient } from './format/header.js'
-import type { MessageHead } from './format/message.js'
-import { encodeRecipientsSection, parseHead } from './format/message.js'
-import type { Keyring } from './keyrings/keyring.js'
-import { checkKeyringRecipients } from './keyrings/keyring.js'
-import { describeKeyrings, prepareKeyrings, throwIfAborted } from './keyrings/unwrap.js'
-import type { EnvelopeSettings } from './materials.js'
+import type { DataKey } from '../crypto/data-key.js'
+import type { UnwrapAttempt } from '../errors.js'
+import { AbortError, EnvelopeError, LimitError, NoMatchingKeyError, UnwrapError } from '../errors.js'
+import { INDEX_KEY_PURPOSE, TAG_BYTES } from '../format/constants.js'
+import type { CanonicalContext } from '../format/context.js'
+import type { Recipient } from '../format/header.js'
+import type { MessageHead } from '../format/message.js'
+import { checkBodyComplete, encodeRecipientsSection, parseWholeMessage } from '../format/message.js'
+import type { Keyring } from '../keyrings/keyring.js'
+import { checkKeyringRecipients } from '../keyrings/keyring.js'
+import { describeKeyrings, prepareKeyrings, throwIfAborted } from '../keyrings/unwrap.js'
+import type { EnvelopeSettings } from './settings.js'
 import { verifiedDataKey } from './materials.js'
 
 /** What to rewrap to. */
@@ -47,11 +46,9 @@ export interface RewrapParams {
  */
 export async function rewrapMessage(settings: EnvelopeSettings, message: Uint8Array, params: RewrapParams): Promise<Uint8Array> {
   // Rewrap keeps the header byte-identical and releases no plaintext, so index keys (FORMAT.md §13.2) move like any message.
-  const parsed = parseHead(message, { ...settings, reservedContext: INDEX_KEY_PURPOSE })
-  if ('need' in parsed) throw new TruncatedError(`the message is ${message.length} bytes but its header alone needs ${parsed.need}: it was cut short`)
-  const { head } = parsed
-  const body = message.subarray(head.bodyOffset)
-  if (splitBody(body.length, head.header.frameSize) === undefined) throw new TruncatedError('the message ends before its final frame: it was cut short')
+  const whole = parseWholeMessage(message, { ...settings, reservedContext: INDEX_KEY_PURPOSE })
+  checkBodyComplete(whole)
+  const { head, body } = whole
   const newHead = await rewrapHead(settings, head, params)
   const out = new Uint8Array(newHead.length + body.length)
   out.set(newHead, 0)

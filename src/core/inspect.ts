@@ -4,12 +4,13 @@
  * @module
  */
 import { bytesToHex } from '@noble/ciphers/utils.js'
-import { splitBody } from './crypto/frames.js'
-import { invalidArgument, TruncatedError } from './errors.js'
-import { INDEX_KEY_PURPOSE, SUITE_AES256GCM_HKDFSHA512_COMMIT, TAG_BYTES, VERSION } from './format/constants.js'
-import { contextToObject } from './format/context.js'
-import type { ReadLimits } from './format/message.js'
-import { checkReadLimits, parseHead } from './format/message.js'
+import { invalidArgument } from '../errors.js'
+import { bodyFrames, headCutShort, streamHeadCutShort } from '../format/body.js'
+import { HeadReader } from '../format/head-reader.js'
+import { INDEX_KEY_PURPOSE, SUITE_AES256GCM_HKDFSHA512_COMMIT, TAG_BYTES, VERSION } from '../format/constants.js'
+import { contextToObject } from '../format/context.js'
+import type { ReadLimits } from '../format/message.js'
+import { checkReadLimits, parseHead } from '../format/message.js'
 
 /** The result of {@link inspect}. Contains no key material. */
 export interface MessageInfo {
@@ -59,10 +60,10 @@ export function inspect(message: Uint8Array, limits: ReadLimits = {}): MessageIn
 export function describeHead(prefix: Uint8Array, totalBytes: number, limits: ReadLimits = {}): MessageInfo {
   // An index key's purpose pair is shown like any context: inspect releases no plaintext.
   const parsed = parseHead(prefix, { ...limits, reservedContext: INDEX_KEY_PURPOSE })
-  if ('need' in parsed) throw new TruncatedError(`the message is ${prefix.length} bytes but its header alone needs ${parsed.need}: it was cut short`)
+  if ('need' in parsed) throw headCutShort(prefix.length, parsed.need)
   const { header, recipients, bodyOffset } = parsed.head
   const bodyBytes = totalBytes - bodyOffset
-  const layout = splitBody(bodyBytes, header.frameSize)
+  const layout = bodyFrames(bodyBytes, header.frameSize)
   return {
     version: VERSION,
     suite: { id: header.suite, name: SUITE_NAMES[header.suite] ?? 'unknown' },
@@ -82,4 +83,40 @@ export function describeHead(prefix: Uint8Array, totalBytes: number, limits: Rea
 /** Bytes of overhead for a message of `plaintextBytes`, given its head size and frame size. */
 export function overheadBytes(headBytes: number, plaintextBytes: number, frameSize: number): number {
   return headBytes + (Math.floor(plaintextBytes / frameSize) + 1) * TAG_BYTES
+}
+
+/** Options of {@link inspectStream}. */
+export interface InspectStreamOptions extends ReadLimits {
+  /** The message's total size when known (a file's size): reading then stops after the head. */
+  readonly size?: number
+}
+
+/**
+ * {@link inspect} for a message arriving in chunks (a file, a pipe, a response body): reads
+ * only the head, bounded by the format limits, and counts the rest (or takes `size`). No key
+ * is needed and nothing is verified.
+ *
+ * @param chunks - the message, as any async iterable of byte chunks (a Node stream, a Web ReadableStream)
+ * @param options - reader limits, and the message's size when known
+ * @throws `ERR_FORMAT`, `ERR_TRUNCATED`, `ERR_UNSUPPORTED`, `ERR_LIMIT` as {@link inspect}.
+ */
+export async function inspectStream(chunks: AsyncIterable<Uint8Array>, options: InspectStreamOptions = {}): Promise<MessageInfo> {
+  checkReadLimits(options)
+  const reader = new HeadReader({ ...options, reservedContext: INDEX_KEY_PURPOSE })
+  let prefix: Uint8Array | undefined
+  let total = 0
+  for await (const chunk of chunks) {
+    if (!(chunk instanceof Uint8Array)) throw invalidArgument('inspectStream needs chunks of bytes (Uint8Array)')
+    total += chunk.length
+    if (prefix !== undefined) continue
+    const read = reader.push(chunk)
+    if (read === undefined) continue
+    prefix = read.bytes.slice(0, read.head.bodyOffset) // a copy: the bytes may be the reader's chunk
+    if (options.size !== undefined) {
+      total = options.size
+      break
+    }
+  }
+  if (prefix === undefined) throw streamHeadCutShort(reader.buffered, reader.need)
+  return describeHead(prefix, total, options)
 }

@@ -1,0 +1,90 @@
+/**
+ * Encryption, written once for every writer: a message sealed whole ({@link encryptMessage})
+ * or in chunks ({@link EncryptSession}: Web and Node streams, files, the CLI). Both get their
+ * data key from the same materials (cache or keyrings), draw a fresh message id and seal the
+ * same head, so every surface writes the same bytes for the same inputs.
+ * @module
+ */
+import { backend } from '#crypto-backend'
+import { sealHead, sealMessage } from '../crypto/message.js'
+import type { Emit } from '../crypto/stream-codec.js'
+import { FrameEncoder } from '../crypto/stream-codec.js'
+import { AbortError } from '../errors.js'
+import { MESSAGE_ID_BYTES } from '../format/constants.js'
+import type { CanonicalContext } from '../format/context.js'
+import { canonicalContext } from '../format/context.js'
+import { checkSignal, streamEnded, throwIfAborted, toPlaintextBytes } from '../validate.js'
+import { encryptionMaterials } from './materials.js'
+import type { EncryptOptions } from './options.js'
+import type { EnvelopeSettings } from './settings.js'
+
+/** 32 random bytes, fresh for every message: the message's keys and nonces all derive from it. */
+export function newMessageId(): Uint8Array {
+  return backend.randomBytes(MESSAGE_ID_BYTES)
+}
+
+/** Encrypts `plaintext` (bytes, or a string as UTF-8) into one message buffer. */
+export async function encryptMessage(settings: EnvelopeSettings, plaintext: unknown, options: EncryptOptions = {}): Promise<Uint8Array> {
+  const bytes = toPlaintextBytes(plaintext)
+  const context = canonicalContext(options.context, 'context', true)
+  const materials = await encryptionMaterials(settings, context, options.signal, bytes.length)
+  try {
+    const { dataKey, recipients } = materials
+    return sealMessage(backend, { dataKey, recipients, context, frameSize: settings.frameSize, messageId: newMessageId() }, bytes)
+  } finally {
+    materials.release()
+  }
+}
+
+/** Encrypts one message arriving in chunks: `start` writes the head, `push` and `finish` the frames. */
+export class EncryptSession {
+  readonly #settings: EnvelopeSettings
+  readonly #context: CanonicalContext
+  readonly #signal: AbortSignal | undefined
+  #encoder: FrameEncoder | undefined
+  #closed = false
+
+  /** Validates the options now, so a bad context fails when the stream is created. */
+  constructor(settings: EnvelopeSettings, options: EncryptOptions = {}) {
+    this.#settings = settings
+    this.#context = canonicalContext(options.context, 'context', true)
+    this.#signal = checkSignal(options.signal)
+  }
+
+  /** Gets a data key and emits the head. Must complete before `push`. */
+  async start(emit: Emit): Promise<void> {
+    const materials = await encryptionMaterials(this.#settings, this.#context, this.#signal)
+    let head: Uint8Array
+    try {
+      // Cancelled while the key service answered: the key is wiped below, nothing is written.
+      if (this.#closed) throw new AbortError()
+      const messageId = newMessageId()
+      const { dataKey, recipients } = materials
+      const sealed = sealHead(backend, { dataKey, recipients, context: this.#context, frameSize: this.#settings.frameSize, messageId })
+      head = sealed.head
+      this.#encoder = new FrameEncoder(backend, sealed.keys, messageId, this.#settings.frameSize)
+    } finally {
+      materials.release()
+    }
+    emit(head)
+  }
+
+  push(chunk: Uint8Array, emit: Emit): void {
+    if (this.#encoder === undefined || this.#closed) throw streamEnded()
+    throwIfAborted(this.#signal)
+    this.#encoder.push(chunk, emit)
+  }
+
+  finish(emit: Emit): void {
+    if (this.#encoder === undefined || this.#closed) throw streamEnded()
+    throwIfAborted(this.#signal)
+    this.#closed = true
+    this.#encoder.finish(emit)
+  }
+
+  /** Wipes keys and buffered plaintext; the session cannot be used afterwards. */
+  dispose(): void {
+    this.#closed = true
+    this.#encoder?.dispose()
+  }
+}
