@@ -23,7 +23,9 @@ import { startProgress } from './progress.js'
 import { resolveKeySpecs } from './keys.js'
 import { UsageError } from './usage.js'
 import { RewrapSession } from './rewrap-session.js'
-import { OutputExistsError, TruncatedError } from '../../errors.js'
+import { ContextMismatchError, OutputExistsError, TruncatedError } from '../../errors.js'
+import { MAX_FRAME_SIZE, MIN_FRAME_SIZE } from '../../format/constants.js'
+import { escapeControls, printable, quoted, terminalSafeJson } from '../../format/printable.js'
 
 const HELP: Record<string, string> = {
   main: `kms-envelope: envelope encryption with AWS KMS or local keys
@@ -124,7 +126,8 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
 
 function pairs(list: readonly string[] | undefined, flag: string): Record<string, string> | undefined {
   if (list === undefined) return undefined
-  const out: Record<string, string> = {}
+  // No prototype: a key like "__proto__" must become a pair, not a prototype change.
+  const out = Object.create(null) as Record<string, string>
   for (const item of list) {
     const eq = item.indexOf('=')
     if (eq <= 0) throw new UsageError(`${flag} needs KEY=VALUE, got ${JSON.stringify(item)}`)
@@ -138,6 +141,16 @@ function pairs(list: readonly string[] | undefined, flag: string): Record<string
 function oneInput(positionals: string[]): string | undefined {
   if (positionals.length > 1) throw new UsageError(`expected at most one input, got ${positionals.length}: ${positionals.join(' ')}`)
   return positionals[0]
+}
+
+/** --frame-size checked here, so its error names the flag rather than the API's option. */
+function frameSizeOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN
+  if (!Number.isSafeInteger(n) || n < MIN_FRAME_SIZE || n > MAX_FRAME_SIZE) {
+    throw new UsageError(`--frame-size must be a whole number of bytes from ${MIN_FRAME_SIZE} to ${MAX_FRAME_SIZE}, got ${JSON.stringify(text)}`)
+  }
+  return n
 }
 
 async function failIfOutputExists(path: string | undefined, force: boolean | undefined): Promise<void> {
@@ -162,7 +175,7 @@ async function encrypt(args: string[]): Promise<void> {
   const out = { path: values.output, force: values.force === true, binary: true }
   checkOutputTarget(out)
   await failIfOutputExists(values.output, values.force)
-  const frameSize = values['frame-size'] === undefined ? undefined : Number(values['frame-size'])
+  const frameSize = frameSizeOf(values['frame-size'])
   const input = await openInput(inputPath)
   try {
     await checkNotInput(out, input)
@@ -246,7 +259,8 @@ async function inspectCommand(args: string[]): Promise<void> {
       }
     }
     if (prefix === undefined) throw new TruncatedError(`the input ended after ${reader.buffered} bytes, inside the message header: it was cut short`)
-    process.stdout.write(`${JSON.stringify(describeHead(prefix, total), null, 2)}\n`)
+    // Still exact JSON (it parses to the same strings), but with nothing a terminal acts on.
+    process.stdout.write(`${terminalSafeJson(JSON.stringify(describeHead(prefix, total), null, 2))}\n`)
   } finally {
     await input.close()
   }
@@ -267,8 +281,23 @@ export function exitCodeOf(error: unknown): number {
   return 4
 }
 
+/**
+ * The CLI's own wording for errors whose API message names API options: picked by class and
+ * code, from the error's structured fields, never by editing the message.
+ */
+function cliMessage(error: EnvelopeError): string {
+  if (error instanceof OutputExistsError) return `${printable(error.path)} already exists; choose another path or pass --force to replace it`
+  if (error instanceof ContextMismatchError) {
+    return (
+      `the message's encryption context does not match --expect-context for key(s) ${error.keys.map((k) => quoted(k)).join(', ')}: ` +
+      'it was encrypted for another context; check which record, tenant or purpose it belongs to'
+    )
+  }
+  return error.message
+}
+
 function describeError(error: unknown): string {
-  if (error instanceof EnvelopeError) return `${error.message} [${error.code}]`
+  if (error instanceof EnvelopeError) return `${cliMessage(error)} [${error.code}]`
   const e = error as NodeJS.ErrnoException
   if (typeof e?.code === 'string' && typeof e.path === 'string') {
     const what = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message
@@ -276,6 +305,19 @@ function describeError(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error)
 }
+
+/**
+ * The reader of stdout went away (`decrypt | head -c 10`): a normal end for a command in a
+ * pipeline, like `cat`'s, so no message and exit 0. Only stdout's EPIPE counts: a closed
+ * pipe given as -o PATH is still an error.
+ */
+function isClosedStdout(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'EPIPE' && stdoutClosed
+}
+let stdoutClosed = false
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') stdoutClosed = true
+})
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -294,8 +336,10 @@ export async function main(argv: string[]): Promise<number> {
     await run(rest)
     return 0
   } catch (error) {
+    if (isClosedStdout(error)) return 0
     const hint = error instanceof UsageError ? ` (see kms-envelope ${run === undefined ? '' : `${command} `}--help)` : ''
-    process.stderr.write(`kms-envelope: ${describeError(error)}${hint}\n`)
+    // Every message may embed text from the input or from KMS: escaped once more as a whole.
+    process.stderr.write(`kms-envelope: ${escapeControls(describeError(error))}${hint}\n`)
     return exitCodeOf(error)
   }
 }
