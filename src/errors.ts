@@ -220,7 +220,7 @@ export class AbortError extends EnvelopeError {
 export class OutputExistsError extends EnvelopeError {
   readonly path: string
   constructor(path: string) {
-    super('ERR_OUTPUT_EXISTS', `${path} already exists; choose another path or pass --force to replace it`)
+    super('ERR_OUTPUT_EXISTS', `${path} already exists; choose another path, or set the option overwrite: true to replace it`)
     this.path = path
   }
 }

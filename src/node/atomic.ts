@@ -55,7 +55,20 @@ async function fsyncDir(dir: string): Promise<void> {
 export async function writeAtomically<T>(destination: string, write: (handle: FileHandle) => Promise<T>, options: AtomicWriteOptions = {}): Promise<T> {
   const dir = dirname(destination)
   const temp = join(dir, `.${basename(destination)}.${randomBytes(6).toString('hex')}.kmse-tmp`)
-  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, options.mode ?? 0o600)
+  let handle: FileHandle
+  try {
+    handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, options.mode ?? 0o600)
+  } catch (error) {
+    // The temp name is ours, not the caller's: report the directory that is missing.
+    const e = error as NodeJS.ErrnoException
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') {
+      throw Object.assign(new Error(`cannot create ${destination}: the directory ${dir} does not exist`), { code: e.code, path: dir, syscall: 'open', cause: error })
+    }
+    if (e.code === 'EACCES' || e.code === 'EPERM') {
+      throw Object.assign(new Error(`cannot create ${destination}: no permission to create files in ${dir}`), { code: e.code, path: dir, syscall: 'open', cause: error })
+    }
+    throw error
+  }
   live.add(temp)
   let committed = false
   try {

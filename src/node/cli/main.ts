@@ -300,7 +300,7 @@ function describeError(error: unknown): string {
   if (error instanceof EnvelopeError) return `${cliMessage(error)} [${error.code}]`
   const e = error as NodeJS.ErrnoException
   if (typeof e?.code === 'string' && typeof e.path === 'string') {
-    const what = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message
+    const what = e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message
     return `${e.path}: ${what} [${e.code}]`
   }
   return error instanceof Error ? error.message : String(error)
