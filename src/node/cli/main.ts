@@ -17,8 +17,8 @@ import { writeKeyFile } from '../keyfile.js'
 import { DecryptSession, EncryptSession } from '../../stream-session.js'
 import type { PumpSession } from '../pump.js'
 import { pump } from '../pump.js'
-import type { Input, OutputOptions } from './io.js'
-import { checkNotInput, checkOutputTarget, exists, openInput, writeOutput } from './io.js'
+import type { Input, OutputTarget } from './io.js'
+import { checkNotInput, checkOutputTarget, openInput, resolveOutput, writeOutput } from './io.js'
 import { startProgress } from './progress.js'
 import { resolveKeySpecs } from './keys.js'
 import { UsageError } from './usage.js'
@@ -153,10 +153,6 @@ function frameSizeOf(text: string | undefined): number | undefined {
   return n
 }
 
-async function failIfOutputExists(path: string | undefined, force: boolean | undefined): Promise<void> {
-  if (path !== undefined && path !== '-' && force !== true && (await exists(path))) throw new OutputExistsError(path)
-}
-
 async function keygen(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { output: io.output, 'key-id': { type: 'string' } })
   if (values.help) return void console.log(HELP.keygen)
@@ -174,14 +170,14 @@ async function encrypt(args: string[]): Promise<void> {
   const context = pairs(values.context, '--context')
   const out = { path: values.output, force: values.force === true, binary: true }
   checkOutputTarget(out)
-  await failIfOutputExists(values.output, values.force)
+  const target = await resolveOutput(out) // before any key is used
   const frameSize = frameSizeOf(values['frame-size'])
   const input = await openInput(inputPath)
   try {
     await checkNotInput(out, input)
     const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
     const env = new Envelope({ keyring, ...(frameSize === undefined ? {} : { frameSize }) })
-    await streamThrough(input, new EncryptSession(env.settings, context === undefined ? {} : { context }), out, values.quiet === true)
+    await streamThrough(input, new EncryptSession(env.settings, context === undefined ? {} : { context }), target, values.quiet === true)
   } finally {
     await input.close()
   }
@@ -194,20 +190,20 @@ async function decrypt(args: string[]): Promise<void> {
   const expectContext = pairs(values['expect-context'], '--expect-context')
   const out = { path: values.output, force: values.force === true, binary: true }
   checkOutputTarget(out)
-  await failIfOutputExists(values.output, values.force)
+  const target = await resolveOutput(out) // before any key is used
   const input = await openInput(inputPath)
   try {
     await checkNotInput(out, input)
     const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
     const env = new Envelope({ keyring })
-    await streamThrough(input, new DecryptSession(env.settings, expectContext === undefined ? {} : { expectContext }), out, values.quiet === true)
+    await streamThrough(input, new DecryptSession(env.settings, expectContext === undefined ? {} : { expectContext }), target, values.quiet === true)
   } finally {
     await input.close()
   }
 }
 
 /** Streams IN through a session into OUT, with a progress bar when it makes sense. */
-async function streamThrough(input: Input, session: PumpSession & { dispose(): void }, out: OutputOptions, quiet: boolean): Promise<void> {
+async function streamThrough(input: Input, session: PumpSession & { dispose(): void }, out: OutputTarget, quiet: boolean): Promise<void> {
   const progress = startProgress(input.size, quiet)
   try {
     await writeOutput(out, (sink) => pump(input.chunks, session, sink, (bytes) => progress.update(bytes)))
@@ -224,7 +220,7 @@ async function rewrap(args: string[]): Promise<void> {
   if (values.to === undefined) throw new UsageError('rewrap needs --to SPEC: the key(s) to give the message to')
   const out = { path: values.output, force: values.force === true, binary: true }
   checkOutputTarget(out)
-  await failIfOutputExists(values.output, values.force)
+  const target = await resolveOutput(out) // before any key is used
   const input = await openInput(inputPath)
   try {
     const kmsOptions = { region: values.region, endpoint: values.endpoint }
@@ -232,7 +228,7 @@ async function rewrap(args: string[]): Promise<void> {
     const to = toKeyrings(await resolveKeySpecs(values.to, kmsOptions), '--to')
     const session = new RewrapSession(from.settings, { to, keep: values.keep === true, signal: undefined })
     // Rewriting IN in place is safe: the temp file replaces it only after the whole copy.
-    await writeOutput(out, (sink) => pump(input.chunks, session, sink))
+    await writeOutput(target, (sink) => pump(input.chunks, session, sink))
   } finally {
     await input.close()
   }
