@@ -8,6 +8,7 @@
  * No error ever carries key material: messages are built from key ids, sizes and names only.
  * @module
  */
+import { escapeControls, printable, quoted } from './format/printable.js'
 
 /** Every stable error code the library throws. */
 export type ErrorCode =
@@ -33,7 +34,9 @@ export class EnvelopeError extends Error {
 
   /** @internal */
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
+    // Messages embed key ids and context keys read from unauthenticated bytes: no control
+    // character or bidi override may reach a terminal or log through them.
+    super(escapeControls(message), options)
     this.code = code
     this.name = new.target.name
   }
@@ -84,7 +87,7 @@ export class ContextMismatchError extends EnvelopeError {
   constructor(keys: readonly string[]) {
     super(
       'ERR_CONTEXT_MISMATCH',
-      `encryption context does not match expectContext for key(s) ${keys.map((k) => JSON.stringify(k)).join(', ')}: ` +
+      `encryption context does not match expectContext for key(s) ${keys.map((k) => quoted(k)).join(', ')}: ` +
         'the message was encrypted for another context; check which record, tenant or purpose it belongs to',
     )
     this.keys = keys
@@ -97,6 +100,16 @@ export interface RecipientRef {
   readonly keyId: string
 }
 
+/**
+ * @internal How messages name a recipient: its key id, bounded and escaped (it comes from the
+ * unauthenticated recipients section), prefixed with its type unless the id already says it
+ * (local key ids default to `local:…`, which would otherwise print as `local:local:…`).
+ */
+export function recipientLabel(r: RecipientRef): string {
+  const id = printable(r.keyId)
+  return r.keyId.startsWith(`${r.type}:`) ? id : `${printable(r.type, 40)}:${id}`
+}
+
 /** None of the message's wrapped keys belongs to a key the keyring holds. No key service was called. */
 export class NoMatchingKeyError extends EnvelopeError {
   /** The recipients listed in the message. */
@@ -105,7 +118,7 @@ export class NoMatchingKeyError extends EnvelopeError {
     super(
       'ERR_NO_MATCHING_KEY',
       `no key in the keyring (${keyringDescription}) can open this message; it is encrypted to ${recipients
-        .map((r) => `${r.type}:${r.keyId}`)
+        .map(recipientLabel)
         .join(', ')}. Use a keyring that holds one of these keys`,
     )
     this.recipients = recipients
@@ -132,7 +145,7 @@ export class UnwrapError extends EnvelopeError {
       attempts.length === 1
         ? attempts[0]!.message
         : `could not unwrap the data key with any of ${attempts.length} matching keys: ` +
-            attempts.map((a) => `${a.type}:${a.keyId}: ${a.code}: ${a.message}`).join('; '),
+            attempts.map((a) => `${recipientLabel(a)}: ${a.code}: ${a.message}`).join('; '),
       options,
     )
     this.attempts = attempts
@@ -207,7 +220,7 @@ export class AbortError extends EnvelopeError {
 export class OutputExistsError extends EnvelopeError {
   readonly path: string
   constructor(path: string) {
-    super('ERR_OUTPUT_EXISTS', `${path} already exists; choose another path or pass --force to replace it`)
+    super('ERR_OUTPUT_EXISTS', `${path} already exists; choose another path, or set the option overwrite: true to replace it`)
     this.path = path
   }
 }
@@ -227,10 +240,10 @@ export class FieldError extends EnvelopeError {
 
 /** @internal Caller misuse: a TypeError with a stable code, naming the argument. */
 export function invalidArgument(message: string): TypeError {
-  return Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARGUMENT' as const })
+  return Object.assign(new TypeError(escapeControls(message)), { code: 'ERR_INVALID_ARGUMENT' as const })
 }
 
 /** @internal Caller misuse of a numeric option: a RangeError with a stable code. */
 export function outOfRange(message: string): RangeError {
-  return Object.assign(new RangeError(message), { code: 'ERR_INVALID_ARGUMENT' as const })
+  return Object.assign(new RangeError(escapeControls(message)), { code: 'ERR_INVALID_ARGUMENT' as const })
 }

@@ -10,6 +10,7 @@
  */
 import { copyBytes } from '@noble/ciphers/utils.js'
 import { FormatError, LimitError, UnsupportedError } from '../errors.js'
+import { quoted } from './printable.js'
 import type { CanonicalContext } from './context.js'
 import { isCanonicalOrder } from './context.js'
 import { decodeCbor, encodeCbor, isCanonical } from './cbor.js'
@@ -94,7 +95,7 @@ export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE, r
   for (const [key, value] of context as Map<unknown, unknown>) {
     if (typeof key !== 'string' || typeof value !== 'string') throw new FormatError('header context keys and values must be text strings')
     if (key.length === 0) throw new FormatError('header context has an empty key')
-    if (key.startsWith(RESERVED_CONTEXT_PREFIX) && (reserved === undefined || key !== reserved[0] || value !== reserved[1])) throw new FormatError(`header context key ${JSON.stringify(key)} uses the reserved prefix "${RESERVED_CONTEXT_PREFIX}"`)
+    if (key.startsWith(RESERVED_CONTEXT_PREFIX) && (reserved === undefined || key !== reserved[0] || value !== reserved[1])) throw new FormatError(`header context key ${quoted(key)} uses the reserved prefix "${RESERVED_CONTEXT_PREFIX}"`)
     keys.push(key)
   }
   if (!isCanonicalOrder(keys)) throw new FormatError('header context keys are not in canonical order')

@@ -7,6 +7,7 @@
  */
 import type { KmsErrorCode } from '../errors.js'
 import { AbortError, KmsError } from '../errors.js'
+import { printable } from '../format/printable.js'
 
 /** The KMS operations the keyring calls. */
 export type KmsOperation = 'GenerateDataKey' | 'Encrypt' | 'Decrypt' | 'ReEncrypt' | 'DescribeKey' | 'client setup'
@@ -85,11 +86,12 @@ export function kmsFailure(error: unknown, operation: KmsOperation, keyId: strin
   const said = detail(e)
   const requestId = typeof e.$metadata?.requestId === 'string' ? ` (request id ${e.$metadata.requestId})` : ''
   const advice = /region is missing/i.test(said) ? 'Set AWS_REGION (or --region), or pass a KMSClient with a region' : ADVICE[code]
-  const what = from === undefined ? `with key ${keyId}` : `from key ${from} to key ${keyId}`
+  // keyId may come from a message's unauthenticated recipients (discovery): bounded here.
+  const what = from === undefined ? `with key ${printable(keyId)}` : `from key ${printable(from)} to key ${printable(keyId)}`
   return new KmsError(code, keyId, name, `KMS ${operation} ${what} failed: ${name}${said === '' ? '' : `: ${said}`}${requestId}. ${advice}`)
 }
 
 /** A KMS answer the keyring cannot accept (missing field, wrong size, another key than asked). */
 export function badKmsResponse(operation: KmsOperation, keyId: string, problem: string): KmsError {
-  return new KmsError('ERR_KMS', keyId, 'InvalidResponse', `KMS ${operation} with key ${keyId} returned an unusable answer: ${problem}. Check the endpoint: it may not be AWS KMS`)
+  return new KmsError('ERR_KMS', keyId, 'InvalidResponse', `KMS ${operation} with key ${printable(keyId)} returned an unusable answer: ${problem}. Check the endpoint: it may not be AWS KMS`)
 }

@@ -16,6 +16,7 @@ import { backend } from '#crypto-backend'
 import { DataKey } from '../crypto/data-key.js'
 import { AbortError, invalidArgument, KeyringError } from '../errors.js'
 import { KEY_BYTES, MAX_WRAPPED_BYTES } from '../format/constants.js'
+import { printable } from '../format/printable.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
 import type { KmsArn } from './kms-arn.js'
@@ -245,7 +246,7 @@ export class KmsKeyring implements Keyring {
 
   async unwrapDataKey(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions = {}): Promise<DataKey> {
     const keyArn = recipient.type === KMS_KEYRING_TYPE ? this.#decryptKeyFor(recipient.keyId) : undefined
-    if (keyArn === undefined) throw new KeyringError(`the KMS keyring (${this.description}) does not hold key ${recipient.keyId}`)
+    if (keyArn === undefined) throw new KeyringError(`the KMS keyring (${this.description}) does not hold key ${printable(recipient.keyId)}`)
     const response = await this.#call('Decrypt', keyArn, options.signal, (client, o) =>
       client.send(new DecryptCommand({ CiphertextBlob: recipient.wrapped, KeyId: keyArn, EncryptionContext: kmsContext(context), GrantTokens: this.#grants() }), o),
     )
@@ -290,7 +291,7 @@ export class KmsKeyring implements Keyring {
             ),
           recipient.keyId,
         )
-        if (response.SourceKeyId !== recipient.keyId) throw badKmsResponse('ReEncrypt', id, `it re-encrypted from key ${String(response.SourceKeyId)}, not ${recipient.keyId}`)
+        if (response.SourceKeyId !== recipient.keyId) throw badKmsResponse('ReEncrypt', id, `it re-encrypted from key ${String(response.SourceKeyId)}, not ${printable(recipient.keyId)}`)
         return this.#recipient('ReEncrypt', id, response.KeyId, response.CiphertextBlob)
       }),
     )

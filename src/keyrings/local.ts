@@ -124,7 +124,8 @@ export class LocalKeyring implements Keyring {
   }
 
   get description(): string {
-    return `${LOCAL_KEYRING_TYPE}:${this.keyId}`
+    // Generated ids already start with "local:"; do not print "local:local:…".
+    return this.keyId.startsWith(`${LOCAL_KEYRING_TYPE}:`) ? this.keyId : `${LOCAL_KEYRING_TYPE}:${this.keyId}`
   }
 
   /** Distinct per key material, not just per id: two keys sharing an id must not share cache entries. */

@@ -29,6 +29,11 @@ export interface FileOptions {
   readonly mode?: number
   /** Called after each read with the bytes read so far and the source's size. */
   readonly onProgress?: (bytesRead: number, totalBytes: number) => void
+  /**
+   * Called with the paths of temp files that killed earlier writers left beside `dst`, after
+   * they were removed (every write removes them; see the README, "Files").
+   */
+  readonly onStaleTempFiles?: (removed: readonly string[]) => void
 }
 
 /** Options of {@link encryptFile}. */
@@ -75,6 +80,7 @@ async function transformFile(src: string, dst: string, options: FileOptions, ses
     await writeAtomically(dst, (output) => pump(readChunks(reader), session, fileSink(output), onRead), {
       overwrite: options.overwrite === true,
       ...(options.mode === undefined ? {} : { mode: options.mode }),
+      ...(options.onStaleTempFiles === undefined ? {} : { onStaleTempFiles: options.onStaleTempFiles }),
     })
   } finally {
     session.dispose()

@@ -4,8 +4,12 @@
  * size works in constant memory. Binary output never goes to a terminal.
  * @module
  */
-import { fstatSync } from 'node:fs'
-import { open, stat } from 'node:fs/promises'
+import { constants, fstatSync, statSync } from 'node:fs'
+import { lstat, open, realpath, stat } from 'node:fs/promises'
+import { isatty } from 'node:tty'
+import { dirname } from 'node:path'
+import { OutputExistsError } from '../../errors.js'
+import { printable } from '../../format/printable.js'
 import { writeAtomically } from '../atomic.js'
 import type { Sink } from '../pump.js'
 import { fileSink, readChunks, streamSink } from '../pump.js'
@@ -73,12 +77,84 @@ export async function checkNotInput(out: OutputOptions, input: Input): Promise<v
 }
 
 /**
- * Runs `write` against OUT: stdout as the bytes come, or a temp file that replaces OUT only
- * when `write` succeeds (so a failed decryption leaves no output file).
+ * Where OUT really goes, decided once before any key is used (as age does):
+ * - `stdout`: `-` or no -o;
+ * - `through`: a character device or FIFO (also behind a symlink, like /dev/stdout): written
+ *   to directly, since a temp file and rename would replace the device node with a file;
+ * - `file`: a regular file written atomically; an existing one only with --force. A symlink to
+ *   a regular file is never replaced: refused, or with --force the file it points to is
+ *   replaced atomically (the link stays a link).
  */
-export async function writeOutput(out: OutputOptions, write: (sink: Sink) => Promise<void>): Promise<void> {
-  if (isStdio(out.path)) return write(streamSink(process.stdout))
-  await writeAtomically(out.path!, (handle) => write(fileSink(handle)), { overwrite: out.force })
+export type OutputTarget =
+  | { readonly kind: 'stdout'; readonly binary: boolean }
+  | { readonly kind: 'through'; readonly path: string; readonly binary: boolean }
+  | { readonly kind: 'file'; readonly path: string; readonly overwrite: boolean }
+
+const outputError = (message: string, code: string, path: string): Error => Object.assign(new Error(message), { code, outputPath: path })
+
+/** -o /dev/stdout (or /dev/fd/1 ...): written as stdout, which may be a socket that cannot be opened by path. */
+function isOurStdout(path: string): boolean {
+  try {
+    const a = statSync(path)
+    const b = fstatSync(1)
+    return (!a.isFile() || /^\/(dev|proc)\//.test(path)) && a.dev === b.dev && a.ino === b.ino
+  } catch {
+    return false
+  }
+}
+
+export async function resolveOutput(out: OutputOptions): Promise<OutputTarget> {
+  if (isStdio(out.path)) return { kind: 'stdout', binary: out.binary }
+  const path = out.path!
+  const st = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined
+    throw error
+  })
+  if (st === undefined) return { kind: 'file', path, overwrite: false }
+  if (isOurStdout(path)) return { kind: 'stdout', binary: out.binary }
+  if (st.isCharacterDevice() || st.isFIFO()) return { kind: 'through', path, binary: out.binary }
+  if (st.isSymbolicLink()) {
+    const target = await stat(path).catch(() => undefined)
+    if (target !== undefined && (target.isCharacterDevice() || target.isFIFO())) return { kind: 'through', path, binary: out.binary }
+    const shown = printable(path)
+    if (!out.force) {
+      throw outputError(`${shown} is a symbolic link; kms-envelope does not replace links. Write to another path, or pass --force to replace the file it points to`, 'ERR_OUTPUT_SYMLINK', path)
+    }
+    if (target === undefined) throw outputError(`${shown} is a symbolic link to a file that does not exist; write to the target path itself`, 'ERR_OUTPUT_SYMLINK', path)
+    if (!target.isFile()) throw outputError(`${shown} is a symbolic link to something that is not a regular file`, 'ERR_OUTPUT_SYMLINK', path)
+    return { kind: 'file', path: await realpath(path), overwrite: true }
+  }
+  if (st.isDirectory()) throw Object.assign(new Error(`${path} is a directory`), { code: 'EISDIR', path })
+  if (!st.isFile()) throw outputError(`${printable(path)} is neither a regular file, a device nor a FIFO; write to another path`, 'ERR_OUTPUT_TYPE', path)
+  if (!out.force) throw new OutputExistsError(path)
+  return { kind: 'file', path, overwrite: true }
+}
+
+/**
+ * Runs `write` against OUT: stdout or a device as the bytes come, or a temp file that
+ * replaces OUT only when `write` succeeds (so a failed decryption leaves no output file).
+ */
+export async function writeOutput(target: OutputTarget, write: (sink: Sink) => Promise<void>): Promise<void> {
+  if (target.kind === 'stdout') return write(streamSink(process.stdout))
+  if (target.kind === 'through') {
+    // No O_CREAT, no O_TRUNC: this writes into what is there. A FIFO blocks until it has a reader.
+    const handle = await open(target.path, constants.O_WRONLY)
+    try {
+      if (target.binary && isatty(handle.fd)) throw new UsageError(`refusing to write binary output to the terminal ${target.path}: use -o FILE or a pipe`)
+      await write(fileSink(handle))
+    } finally {
+      await handle.close()
+    }
+    return
+  }
+  await writeAtomically(target.path, (handle) => write(fileSink(handle)), {
+    overwrite: target.overwrite,
+    onStaleTempFiles: (removed) => {
+      process.stderr.write(
+        `kms-envelope: note: removed ${removed.length} temp file(s) left in ${printable(dirname(target.path))} by interrupted earlier runs: ${removed.map((p) => printable(p)).join(', ')}\n`,
+      )
+    },
+  })
 }
 
 /** True when `path` exists (used to fail early, before any key service is called). */

@@ -18,13 +18,15 @@ import { DecryptSession } from '../../core/reader.js'
 import { EncryptSession } from '../../core/writer.js'
 import type { PumpSession } from '../pump.js'
 import { pump } from '../pump.js'
-import type { Input, OutputOptions } from './io.js'
-import { checkNotInput, checkOutputTarget, exists, openInput, writeOutput } from './io.js'
+import type { Input, OutputTarget } from './io.js'
+import { checkNotInput, checkOutputTarget, openInput, resolveOutput, writeOutput } from './io.js'
 import { startProgress } from './progress.js'
 import { resolveKeySpecs } from './keys.js'
 import { UsageError } from './usage.js'
 import { RewrapSession } from '../../core/rewrap-stream.js'
-import { OutputExistsError } from '../../errors.js'
+import { ContextMismatchError, OutputExistsError } from '../../errors.js'
+import { MAX_FRAME_SIZE, MIN_FRAME_SIZE } from '../../format/constants.js'
+import { escapeControls, printable, quoted, terminalSafeJson } from '../../format/printable.js'
 
 const HELP: Record<string, string> = {
   main: `kms-envelope: envelope encryption with AWS KMS or local keys
@@ -125,7 +127,8 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
 
 function pairs(list: readonly string[] | undefined, flag: string): Record<string, string> | undefined {
   if (list === undefined) return undefined
-  const out: Record<string, string> = {}
+  // No prototype: a key like "__proto__" must become a pair, not a prototype change.
+  const out = Object.create(null) as Record<string, string>
   for (const item of list) {
     const eq = item.indexOf('=')
     if (eq <= 0) throw new UsageError(`${flag} needs KEY=VALUE, got ${JSON.stringify(item)}`)
@@ -141,8 +144,14 @@ function oneInput(positionals: string[]): string | undefined {
   return positionals[0]
 }
 
-async function failIfOutputExists(path: string | undefined, force: boolean | undefined): Promise<void> {
-  if (path !== undefined && path !== '-' && force !== true && (await exists(path))) throw new OutputExistsError(path)
+/** --frame-size checked here, so its error names the flag rather than the API's option. */
+function frameSizeOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN
+  if (!Number.isSafeInteger(n) || n < MIN_FRAME_SIZE || n > MAX_FRAME_SIZE) {
+    throw new UsageError(`--frame-size must be a whole number of bytes from ${MIN_FRAME_SIZE} to ${MAX_FRAME_SIZE}, got ${JSON.stringify(text)}`)
+  }
+  return n
 }
 
 async function keygen(args: string[]): Promise<void> {
@@ -162,14 +171,14 @@ async function encrypt(args: string[]): Promise<void> {
   const context = pairs(values.context, '--context')
   const out = { path: values.output, force: values.force === true, binary: true }
   checkOutputTarget(out)
-  await failIfOutputExists(values.output, values.force)
-  const frameSize = values['frame-size'] === undefined ? undefined : Number(values['frame-size'])
+  const target = await resolveOutput(out) // before any key is used
+  const frameSize = frameSizeOf(values['frame-size'])
   const input = await openInput(inputPath)
   try {
     await checkNotInput(out, input)
     const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
     const env = new Envelope({ keyring, ...(frameSize === undefined ? {} : { frameSize }) })
-    await streamThrough(input, new EncryptSession(settingsOf(env)!, context === undefined ? {} : { context }), out, values.quiet === true)
+    await streamThrough(input, new EncryptSession(settingsOf(env)!, context === undefined ? {} : { context }), target, values.quiet === true)
   } finally {
     await input.close()
   }
@@ -182,20 +191,20 @@ async function decrypt(args: string[]): Promise<void> {
   const expectContext = pairs(values['expect-context'], '--expect-context')
   const out = { path: values.output, force: values.force === true, binary: true }
   checkOutputTarget(out)
-  await failIfOutputExists(values.output, values.force)
+  const target = await resolveOutput(out) // before any key is used
   const input = await openInput(inputPath)
   try {
     await checkNotInput(out, input)
     const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
     const env = new Envelope({ keyring })
-    await streamThrough(input, new DecryptSession(settingsOf(env)!, expectContext === undefined ? {} : { expectContext }), out, values.quiet === true)
+    await streamThrough(input, new DecryptSession(settingsOf(env)!, expectContext === undefined ? {} : { expectContext }), target, values.quiet === true)
   } finally {
     await input.close()
   }
 }
 
 /** Streams IN through a session into OUT, with a progress bar when it makes sense. */
-async function streamThrough(input: Input, session: PumpSession & { dispose(): void }, out: OutputOptions, quiet: boolean): Promise<void> {
+async function streamThrough(input: Input, session: PumpSession & { dispose(): void }, out: OutputTarget, quiet: boolean): Promise<void> {
   const progress = startProgress(input.size, quiet)
   try {
     await writeOutput(out, (sink) => pump(input.chunks, session, sink, (bytes) => progress.update(bytes)))
@@ -212,7 +221,7 @@ async function rewrap(args: string[]): Promise<void> {
   if (values.to === undefined) throw new UsageError('rewrap needs --to SPEC: the key(s) to give the message to')
   const out = { path: values.output, force: values.force === true, binary: true }
   checkOutputTarget(out)
-  await failIfOutputExists(values.output, values.force)
+  const target = await resolveOutput(out) // before any key is used
   const input = await openInput(inputPath)
   try {
     const kmsOptions = { region: values.region, endpoint: values.endpoint }
@@ -220,7 +229,7 @@ async function rewrap(args: string[]): Promise<void> {
     const to = toKeyrings(await resolveKeySpecs(values.to, kmsOptions), '--to')
     const session = new RewrapSession(settingsOf(from)!, { to, keep: values.keep === true, signal: undefined })
     // Rewriting IN in place is safe: the temp file replaces it only after the whole copy.
-    await writeOutput(out, (sink) => pump(input.chunks, session, sink))
+    await writeOutput(target, (sink) => pump(input.chunks, session, sink))
   } finally {
     await input.close()
   }
@@ -232,7 +241,9 @@ async function inspectCommand(args: string[]): Promise<void> {
   const input = await openInput(oneInput(positionals))
   try {
     const info = await inspectStream(input.chunks, input.size === undefined ? {} : { size: input.size })
-    process.stdout.write(`${JSON.stringify(info, null, 2)}\n`)
+    // Still exact JSON (it parses to the same strings), but with nothing a terminal acts on.
+    process.stdout.write(`${terminalSafeJson(JSON.stringify(info, null, 2))}
+`)
   } finally {
     await input.close()
   }
@@ -253,15 +264,43 @@ export function exitCodeOf(error: unknown): number {
   return 4
 }
 
+/**
+ * The CLI's own wording for errors whose API message names API options: picked by class and
+ * code, from the error's structured fields, never by editing the message.
+ */
+function cliMessage(error: EnvelopeError): string {
+  if (error instanceof OutputExistsError) return `${printable(error.path)} already exists; choose another path or pass --force to replace it`
+  if (error instanceof ContextMismatchError) {
+    return (
+      `the message's encryption context does not match --expect-context for key(s) ${error.keys.map((k) => quoted(k)).join(', ')}: ` +
+      'it was encrypted for another context; check which record, tenant or purpose it belongs to'
+    )
+  }
+  return error.message
+}
+
 function describeError(error: unknown): string {
-  if (error instanceof EnvelopeError) return `${error.message} [${error.code}]`
+  if (error instanceof EnvelopeError) return `${cliMessage(error)} [${error.code}]`
   const e = error as NodeJS.ErrnoException
   if (typeof e?.code === 'string' && typeof e.path === 'string') {
-    const what = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message
+    const what = e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message
     return `${e.path}: ${what} [${e.code}]`
   }
   return error instanceof Error ? error.message : String(error)
 }
+
+/**
+ * The reader of stdout went away (`decrypt | head -c 10`): a normal end for a command in a
+ * pipeline, like `cat`'s, so no message and exit 0. Only stdout's EPIPE counts: a closed
+ * pipe given as -o PATH is still an error.
+ */
+function isClosedStdout(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'EPIPE' && stdoutClosed
+}
+let stdoutClosed = false
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') stdoutClosed = true
+})
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -280,8 +319,10 @@ export async function main(argv: string[]): Promise<number> {
     await run(rest)
     return 0
   } catch (error) {
+    if (isClosedStdout(error)) return 0
     const hint = error instanceof UsageError ? ` (see kms-envelope ${run === undefined ? '' : `${command} `}--help)` : ''
-    process.stderr.write(`kms-envelope: ${describeError(error)}${hint}\n`)
+    // Every message may embed text from the input or from KMS: escaped once more as a whole.
+    process.stderr.write(`kms-envelope: ${escapeControls(describeError(error))}${hint}\n`)
     return exitCodeOf(error)
   }
 }
