@@ -84,7 +84,7 @@ export class Envelope {
    * @throws {@link LimitError} `ERR_LIMIT` when the context is too large.
    * @throws keyring errors (`ERR_KMS_*`, `ERR_KEYRING`) and `ERR_ABORTED`.
    */
-  encrypt(plaintext: Uint8Array | string, options: EncryptOptions = {}): Promise<Uint8Array> {
+  async encrypt(plaintext: Uint8Array | string, options: EncryptOptions = {}): Promise<Uint8Array> {
     return encryptMessage(this.#settings, plaintext, options)
   }
 
@@ -94,7 +94,7 @@ export class Envelope {
    * @throws `ERR_FORMAT`, `ERR_TRUNCATED`, `ERR_UNSUPPORTED`, `ERR_LIMIT` for malformed input (no key service is called);
    *   `ERR_CONTEXT_MISMATCH`; `ERR_NO_MATCHING_KEY`; `ERR_UNWRAP` or a keyring's error; `ERR_AUTH` when it was altered.
    */
-  decrypt(message: Uint8Array, options: DecryptOptions = {}): Promise<DecryptResult> {
+  async decrypt(message: Uint8Array, options: DecryptOptions = {}): Promise<DecryptResult> {
     return decryptMessage(this.#settings, message, options)
   }
 

@@ -8,7 +8,7 @@
  * No error ever carries key material: messages are built from key ids, sizes and names only.
  * @module
  */
-import { escapeControls, printable, quoted } from './format/printable.js'
+import { escapeControls, printable, quoted } from './printable.js'
 
 /** Every stable error code the library throws. */
 export type ErrorCode =
@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'ERR_ABORTED'
   | 'ERR_OUTPUT_EXISTS'
   | 'ERR_FIELD'
+  | 'ERR_INVALID_ARGUMENT'
 
 /** Base class of every error the library throws on purpose. */
 export class EnvelopeError extends Error {
@@ -44,6 +45,9 @@ export class EnvelopeError extends Error {
 
 /** The bytes are not a well-formed kms-envelope message (bad magic, bad CBOR, bad field). */
 export class FormatError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_FORMAT' as const
+
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_FORMAT', message, options)
   }
@@ -51,6 +55,9 @@ export class FormatError extends EnvelopeError {
 
 /** The input ended before the message was complete (cut short in transit or on disk). */
 export class TruncatedError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_TRUNCATED' as const
+
   constructor(message: string) {
     super('ERR_TRUNCATED', message)
   }
@@ -58,6 +65,9 @@ export class TruncatedError extends EnvelopeError {
 
 /** A format version or suite this version of the library does not know. */
 export class UnsupportedError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_UNSUPPORTED' as const
+
   constructor(message: string) {
     super('ERR_UNSUPPORTED', message)
   }
@@ -65,6 +75,9 @@ export class UnsupportedError extends EnvelopeError {
 
 /** A declared size or count exceeds a limit; raised before anything is allocated or called. */
 export class LimitError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_LIMIT' as const
+
   constructor(message: string) {
     super('ERR_LIMIT', message)
   }
@@ -75,6 +88,9 @@ export class LimitError extends EnvelopeError {
  * extended, or its data key does not match its commitment. Deliberately says no more.
  */
 export class AuthenticationError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_AUTH' as const
+
   constructor(message = 'message authentication failed: it was altered, truncated or reordered, or was not produced by a holder of its data key') {
     super('ERR_AUTH', message)
   }
@@ -82,6 +98,9 @@ export class AuthenticationError extends EnvelopeError {
 
 /** The message is authentic but its encryption context is not the one the caller expected. */
 export class ContextMismatchError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_CONTEXT_MISMATCH' as const
+
   /** The keys whose values were missing or different. */
   readonly keys: readonly string[]
   constructor(keys: readonly string[]) {
@@ -112,6 +131,9 @@ export function recipientLabel(r: RecipientRef): string {
 
 /** None of the message's wrapped keys belongs to a key the keyring holds. No key service was called. */
 export class NoMatchingKeyError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_NO_MATCHING_KEY' as const
+
   /** The recipients listed in the message. */
   readonly recipients: readonly RecipientRef[]
   constructor(recipients: readonly RecipientRef[], keyringDescription: string) {
@@ -138,6 +160,9 @@ export interface UnwrapAttempt extends RecipientRef {
  * `attempts` says what each one answered; `cause` is the last attempt's error.
  */
 export class UnwrapError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_UNWRAP' as const
+
   readonly attempts: readonly UnwrapAttempt[]
   constructor(attempts: readonly UnwrapAttempt[], options?: { cause?: unknown }) {
     super(
@@ -154,6 +179,9 @@ export class UnwrapError extends EnvelopeError {
 
 /** A keyring was configured or used wrongly (for example, it cannot wrap for this message). */
 export class KeyringError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_KEYRING' as const
+
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_KEYRING', message, options)
   }
@@ -161,6 +189,9 @@ export class KeyringError extends EnvelopeError {
 
 /** A local key file is missing, malformed, has unsafe permissions, or already exists. */
 export class KeyFileError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_KEY_FILE' as const
+
   readonly path: string
   constructor(path: string, message: string, options?: { cause?: unknown }) {
     super('ERR_KEY_FILE', `${path}: ${message}`, options)
@@ -211,6 +242,9 @@ export class KmsError extends EnvelopeError {
 
 /** The operation was cancelled through its `AbortSignal`. */
 export class AbortError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_ABORTED' as const
+
   constructor(options?: { cause?: unknown }) {
     super('ERR_ABORTED', 'the operation was aborted', options)
   }
@@ -218,6 +252,9 @@ export class AbortError extends EnvelopeError {
 
 /** An output file exists and overwriting was not requested. */
 export class OutputExistsError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_OUTPUT_EXISTS' as const
+
   readonly path: string
   constructor(path: string) {
     super('ERR_OUTPUT_EXISTS', `${path} already exists; choose another path, or set the option overwrite: true to replace it`)
@@ -231,6 +268,9 @@ export class OutputExistsError extends EnvelopeError {
  * (or the record's key-material field, e.g. `_kmse`).
  */
 export class FieldError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_FIELD' as const
+
   readonly path: string
   constructor(path: string, message: string, options?: { cause?: unknown }) {
     super('ERR_FIELD', `field ${JSON.stringify(path)}: ${message}`, options)

@@ -7,7 +7,7 @@ import { Envelope, LocalKeyring } from '../src/index.js'
 import { encodeHeader } from '../src/format/header.js'
 import { encodeRecipientsSection, parseHead } from '../src/format/message.js'
 import { PREAMBLE_BYTES } from '../src/format/constants.js'
-import { escapeControls, printable, terminalSafeJson } from '../src/format/printable.js'
+import { escapeControls, printable, terminalSafeJson } from '../src/printable.js'
 import { concatBytes } from '@noble/ciphers/utils.js'
 import { CLI, tempDir } from './helpers.js'
 

@@ -66,7 +66,7 @@ async function openHead(settings: EnvelopeSettings, head: MessageHead, signal: A
 }
 
 /** Decrypts a whole message held in memory. Nothing is returned unless every byte is authentic. */
-export function decryptMessage(settings: EnvelopeSettings, message: unknown, options: DecryptOptions = {}): Promise<DecryptResult> {
+export async function decryptMessage(settings: EnvelopeSettings, message: unknown, options: DecryptOptions = {}): Promise<DecryptResult> {
   return decryptParsed(settings, parseWholeMessage(toMessageBytes(message), settings), options)
 }
 

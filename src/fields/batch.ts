@@ -19,19 +19,18 @@ export function checkConcurrency(value: unknown, fallback: number): number {
 }
 
 /**
- * Tags an error with the index of the record it came from: `recordIndex` and a message
- * prefix. The error keeps its class and `code`, so callers branch on it as usual.
+ * The error, for the record at `index`: a copy of the same class and `code` with `recordIndex`
+ * set and the message prefixed, so callers branch on it as usual. A copy, never the error
+ * itself rewritten: one error object may reach several callers (a shared key-service call
+ * of the cache), and each must see its own record's index once.
  */
 export function atRecord(error: unknown, index: number): unknown {
-  if (error instanceof Error) {
-    try {
-      Object.defineProperty(error, 'recordIndex', { value: index, enumerable: true, configurable: true, writable: true })
-      error.message = `record ${index}: ${error.message}`
-    } catch {
-      // A frozen error stays as it is.
-    }
-  }
-  return error
+  if (!(error instanceof Error)) return error
+  const copy = Object.create(Object.getPrototypeOf(error) as object, Object.getOwnPropertyDescriptors(error)) as Error & { recordIndex: number }
+  Object.defineProperty(copy, 'message', { value: `record ${index}: ${error.message}`, enumerable: false, configurable: true, writable: true })
+  Object.defineProperty(copy, 'recordIndex', { value: index, enumerable: true, configurable: true, writable: true })
+  if (copy.stack !== undefined) Object.defineProperty(copy, 'stack', { value: copy.stack.replace(error.message, copy.message), configurable: true, writable: true })
+  return copy
 }
 
 /**

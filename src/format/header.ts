@@ -10,7 +10,7 @@
  */
 import { copyBytes } from '@noble/ciphers/utils.js'
 import { FormatError, LimitError, UnsupportedError } from '../errors.js'
-import { quoted } from './printable.js'
+import { quoted } from '../printable.js'
 import type { CanonicalContext } from './context.js'
 import { isCanonicalOrder } from './context.js'
 import { decodeCbor, encodeCbor, isCanonical } from './cbor.js'

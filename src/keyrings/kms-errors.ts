@@ -7,7 +7,7 @@
  */
 import type { KmsErrorCode } from '../errors.js'
 import { AbortError, KmsError } from '../errors.js'
-import { printable } from '../format/printable.js'
+import { printable } from '../printable.js'
 
 /** The KMS operations the keyring calls. */
 export type KmsOperation = 'GenerateDataKey' | 'Encrypt' | 'Decrypt' | 'ReEncrypt' | 'DescribeKey' | 'client setup'

@@ -5,13 +5,8 @@
  */
 import type { Keyring } from '../../keyrings/keyring.js'
 import { loadLocalKeyring } from '../keyfile.js'
+import type { KeySpecOptions } from './usage.js'
 import { UsageError } from './usage.js'
-
-/** Settings that apply to KMS key specs. */
-export interface KeySpecOptions {
-  readonly region?: string | undefined
-  readonly endpoint?: string | undefined
-}
 
 export async function resolveKeySpecs(specs: readonly string[], options: KeySpecOptions): Promise<Keyring[]> {
   if (specs.length === 0) throw new UsageError('no key given: pass --key file:PATH (or kms:KEY)')

@@ -5,7 +5,7 @@
  */
 import { KmsKeyring, newKmsClient } from '../../keyrings/kms.js'
 import type { Keyring } from '../../keyrings/keyring.js'
-import type { KeySpecOptions } from './keys.js'
+import type { KeySpecOptions } from './usage.js'
 import { UsageError } from './usage.js'
 
 type KmsClient = ReturnType<typeof newKmsClient>

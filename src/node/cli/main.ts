@@ -26,7 +26,7 @@ import { UsageError } from './usage.js'
 import { RewrapSession } from '../../core/rewrap-stream.js'
 import { ContextMismatchError, OutputExistsError } from '../../errors.js'
 import { MAX_FRAME_SIZE, MIN_FRAME_SIZE } from '../../format/constants.js'
-import { escapeControls, printable, quoted, terminalSafeJson } from '../../format/printable.js'
+import { escapeControls, printable, quoted, terminalSafeJson } from '../../printable.js'
 
 const HELP: Record<string, string> = {
   main: `kms-envelope: envelope encryption with AWS KMS or local keys
