@@ -26,7 +26,7 @@ import type { Recipient } from './format/header.js'
 import type { MessageHead } from './format/message.js'
 import { encodeRecipientsSection, parseHead } from './format/message.js'
 import type { Keyring } from './keyrings/keyring.js'
-import { describeKeyrings, prepareKeyrings, throwIfAborted } from './keyrings/unwrap.js'
+import { describeKeyrings, planAttempts, prepareKeyrings, throwIfAborted } from './keyrings/unwrap.js'
 import type { EnvelopeSettings } from './materials.js'
 import { verifiedDataKey } from './materials.js'
 
@@ -66,7 +66,8 @@ export async function rewrapHead(settings: EnvelopeSettings, head: MessageHead, 
   const options = { signal: params.signal }
   await prepareKeyrings(settings.keyrings, head.recipients, options)
   const held = (r: Recipient): boolean => settings.keyrings.some((k) => k.canUnwrap(r))
-  const sources = head.recipients.filter(held)
+  // Repeats of one key (and anything over a keyring's budget) would each cost a ReEncrypt.
+  const sources = [...new Set(planAttempts(settings.keyrings, head.recipients).map((a) => a.recipient))]
   if (sources.length === 0) throw new NoMatchingKeyError(head.recipients, describeKeyrings(settings.keyrings))
 
   const fresh = (await viaReEncrypt(params.to, sources, head.header.context, params.signal)) ?? (await viaDataKey(settings, head, params.to, params.signal))

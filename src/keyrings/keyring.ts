@@ -40,6 +40,19 @@ export interface Keyring {
   /** Unwraps one recipient; throws an EnvelopeError when it cannot. */
   unwrapDataKey(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions): Promise<DataKey>
   /**
+   * Optional. The key an unwrap of `recipient` (one `canUnwrap` accepts) would use, e.g. the
+   * KMS key ARN Decrypt is pinned to. Recipients with the same answer are tried at most once
+   * per message, so a message repeating one key cannot multiply key-service calls.
+   * Default: the recipient's type and key id.
+   */
+  unwrapAttemptKey?(recipient: Recipient): string
+  /**
+   * Optional. At most this many unwrap attempts of this keyring per message (e.g. the KMS
+   * keyring's discovery budget, since a message can name any number of keys in a trusted
+   * account). Default: no limit beyond one per distinct key.
+   */
+  readonly maxUnwrapAttempts?: number | undefined
+  /**
    * Optional. Runs before `canUnwrap` for every message being opened or rewrapped, so a
    * keyring can learn what it needs to answer `canUnwrap` without I/O (the KMS keyring turns
    * a configured alias or key id into its key ARN). It must memoise: a lookup happens once
