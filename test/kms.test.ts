@@ -8,6 +8,7 @@ import { DisableKeyCommand, KMSClient, UpdateAliasCommand } from '@aws-sdk/clien
 import { Envelope, inspect, KmsError, LocalKeyring, NoMatchingKeyError, UnwrapError } from '../src/index.js'
 import { KmsKeyring } from '../src/kms.js'
 import { canonicalContext } from '../src/format/context.js'
+import { parseHead } from '../src/format/message.js'
 import { pattern, rejectsWithCode } from './helpers.js'
 import { adminClient, createAlias, createKey, CREDENTIALS, kmsEndpoint, motoClient, MOTO_ACCOUNT, recipientsOf, REGION, withoutRecipients, withRecipients } from './kms-helpers.js'
 
@@ -338,6 +339,40 @@ describe('rewrap on moto', () => {
     await rejectsWithCode(new Envelope({ keyring: keyringA }).decrypt(rewrapped), 'ERR_NO_MATCHING_KEY')
     assert.deepEqual(calls.take(), {})
     assert.deepEqual((await new Envelope({ keyring: local }).decrypt(rewrapped)).plaintext, plaintext)
+  })
+
+  it('ReEncrypt goes through the source keyring\'s client, never the destination\'s; verified says which path it was', async () => {
+    const [a, b] = [await createKey(), await createKey()]
+    const source = await motoClient()
+    const destination = await motoClient()
+    const keyringA = new KmsKeyring({ keyIds: [a], client: source.client })
+    const keyringB = new KmsKeyring({ keyIds: [b], client: destination.client })
+    const message = await new Envelope({ keyring: keyringA }).encrypt('deputy', { context })
+    source.calls.take()
+    const env = new Envelope({ keyring: keyringA })
+    const inKms = await env.rewrapDetailed(message, { to: keyringB })
+    assert.equal(inKms.verified, false)
+    assert.deepEqual(source.calls.take(), { ReEncrypt: 1 })
+    assert.deepEqual(destination.calls.take(), {})
+    const checked = await env.rewrapDetailed(message, { to: keyringB, verify: true })
+    assert.equal(checked.verified, true)
+    assert.deepEqual(source.calls.take(), { Decrypt: 1 })
+    assert.deepEqual(destination.calls.take(), { Encrypt: 1 })
+    for (const rewrapped of [inKms.message, checked.message]) {
+      assert.equal(new TextDecoder().decode((await new Envelope({ keyring: keyringB }).decrypt(rewrapped)).plaintext), 'deputy')
+    }
+    destination.calls.take()
+    // A forged header tag: ReEncrypt cannot see it, verify refuses it before any wrap.
+    const forged = Uint8Array.from(message)
+    const head = parseHead(message, { maxWrappedKeys: 64 })
+    if ('need' in head) throw new Error('truncated')
+    const tag = head.head.authenticated.length
+    forged[tag] = forged[tag]! ^ 1
+    assert.equal((await env.rewrapDetailed(forged, { to: keyringB })).verified, false)
+    await rejectsWithCode(env.rewrapDetailed(forged, { to: keyringB, verify: true }), 'ERR_AUTH')
+    source.calls.take()
+    assert.deepEqual(destination.calls.take(), {})
+    await rejectsWithCode(env.rewrapDetailed(message, { to: keyringB, verify: 'yes' as unknown as boolean }), 'ERR_INVALID_ARGUMENT')
   })
 
   it('keep, and several destination keys: 1 ReEncrypt per new key', async () => {

@@ -60,11 +60,12 @@ export interface Keyring {
    */
   prepareUnwrap?(recipients: readonly Recipient[], options: KeyringCallOptions): Promise<void>
   /**
-   * Optional, on the destination of a rewrap. Re-encrypts `recipient` (a wrapped key of
-   * another keyring) for every key this keyring holds without the plaintext data key ever
-   * reaching this process (KMS ReEncrypt). Resolves to `undefined`, having called nothing,
-   * when it cannot (another keyring type, another Region): rewrap then unwraps and wraps.
-   * The caller has already checked that its own keyring holds `recipient`.
+   * Optional, on the source of a rewrap (the keyring holding `recipient`). Re-encrypts
+   * `recipient` for every key of `destination` without the plaintext data key ever reaching
+   * this process (KMS ReEncrypt), with this keyring's own client and credentials: the
+   * principal that may read the old key is the one asking. Resolves to `undefined`, having
+   * called nothing, when it cannot (another keyring type, another Region): rewrap then
+   * unwraps and wraps. The caller has already checked that this keyring holds `recipient`.
    */
-  reEncrypt?(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[] | undefined>
+  reEncrypt?(recipient: Recipient, destination: Keyring, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[] | undefined>
 }

@@ -297,21 +297,25 @@ export class KmsKeyring implements Keyring {
   }
 
   /**
-   * Rewrap without the plaintext data key leaving KMS: one ReEncrypt per configured key, the
-   * source key pinned to the recipient's ARN, the message context on both sides. Undefined
-   * (no call made) for a non-KMS recipient or when a key is in another Region than the
-   * wrapped key (ReEncrypt works within one Region).
+   * Rewrap without the plaintext data key leaving KMS: one ReEncrypt per key of
+   * `destination` (a KmsKeyring), sent with this (the source) keyring's client, credentials
+   * and grant tokens, the source key pinned to the key ARN this keyring holds, the message
+   * context on both sides. Undefined (no call made) for another destination type, or when a
+   * destination key is in another Region than the source key (ReEncrypt works within one
+   * Region).
    */
-  async reEncrypt(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions = {}): Promise<readonly Recipient[] | undefined> {
-    const source = recipient.type === KMS_KEYRING_TYPE ? parseKeyArn(recipient.keyId) : undefined
-    if (source === undefined || this.keyIds.length === 0) return undefined
-    for (const id of this.keyIds) {
-      const region = await this.#callRegion(id)
-      if (region !== source.region || (parseKmsArn(id)?.region ?? region) !== region) return undefined
+  async reEncrypt(recipient: Recipient, destination: Keyring, context: CanonicalContext, options: KeyringCallOptions = {}): Promise<readonly Recipient[] | undefined> {
+    if (!(destination instanceof KmsKeyring) || destination.keyIds.length === 0) return undefined
+    const sourceArn = recipient.type === KMS_KEYRING_TYPE ? this.#decryptKeyFor(recipient.keyId) : undefined
+    if (sourceArn === undefined) return undefined
+    const region = await this.#callRegion(sourceArn)
+    for (const id of destination.keyIds) {
+      const destRegion = await destination.#callRegion(id)
+      if (destRegion !== region || (parseKmsArn(id)?.region ?? destRegion) !== region) return undefined
     }
     const ctx = kmsContext(context)
     return all(
-      this.keyIds.map(async (id) => {
+      destination.keyIds.map(async (id) => {
         const response = await this.#call(
           'ReEncrypt',
           id,
@@ -320,7 +324,7 @@ export class KmsKeyring implements Keyring {
             client.send(
               new ReEncryptCommand({
                 CiphertextBlob: recipient.wrapped,
-                SourceKeyId: recipient.keyId,
+                SourceKeyId: sourceArn,
                 SourceEncryptionContext: ctx,
                 DestinationKeyId: id,
                 DestinationEncryptionContext: ctx,
@@ -328,10 +332,10 @@ export class KmsKeyring implements Keyring {
               }),
               o,
             ),
-          recipient.keyId,
+          sourceArn,
         )
-        if (response.SourceKeyId !== recipient.keyId) throw badKmsResponse('ReEncrypt', id, `it re-encrypted from key ${String(response.SourceKeyId)}, not ${recipient.keyId}`)
-        return this.#recipient('ReEncrypt', id, response.KeyId, response.CiphertextBlob)
+        if (response.SourceKeyId !== sourceArn) throw badKmsResponse('ReEncrypt', id, `it re-encrypted from key ${String(response.SourceKeyId)}, not ${sourceArn}`)
+        return destination.#recipient('ReEncrypt', id, response.KeyId, response.CiphertextBlob)
       }),
     )
   }
@@ -454,7 +458,8 @@ export class KmsKeyring implements Keyring {
   ): Promise<T> {
     if (signal?.aborted) throw new AbortError({ cause: signal.reason })
     try {
-      return await send(this.#clientFor(keyId), signal === undefined ? {} : { abortSignal: signal })
+      // A ReEncrypt goes where the source key is, with the client allowed to read it.
+      return await send(this.#clientFor(from ?? keyId), signal === undefined ? {} : { abortSignal: signal })
     } catch (error) {
       throw kmsFailure(error, operation, keyId, signal, from)
     }
