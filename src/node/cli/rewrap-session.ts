@@ -11,7 +11,7 @@ import type { MessageHead } from '../../format/message.js'
 import { HeadReader } from '../../format/head-reader.js'
 import type { EnvelopeSettings } from '../../materials.js'
 import type { RewrapParams } from '../../rewrap.js'
-import { rewrapHead } from '../../rewrap.js'
+import { rewrapHeadDetailed } from '../../rewrap.js'
 import type { PumpSession } from '../pump.js'
 
 export class RewrapSession implements PumpSession {
@@ -20,6 +20,8 @@ export class RewrapSession implements PumpSession {
   readonly #headReader: HeadReader
   #head: MessageHead | undefined
   #bodyBytes = 0
+  /** Whether the message was authenticated (data-key path) or re-wrapped inside KMS only; undefined before the head. */
+  verified: boolean | undefined
 
   constructor(settings: EnvelopeSettings, params: RewrapParams) {
     this.#settings = settings
@@ -36,7 +38,9 @@ export class RewrapSession implements PumpSession {
     const read = this.#headReader.push(chunk)
     if (read === undefined) return
     this.#head = read.head
-    emit(await rewrapHead(this.#settings, read.head, this.#params))
+    const rewrapped = await rewrapHeadDetailed(this.#settings, read.head, this.#params)
+    this.verified = rewrapped.verified
+    emit(rewrapped.message)
     const body = read.bytes.slice(read.head.bodyOffset) // a copy: the bytes may be the reader's chunk
     this.#bodyBytes = body.length
     if (body.length > 0) emit(body)
