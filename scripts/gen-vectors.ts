@@ -171,7 +171,7 @@ export function generateVectors(using: CryptoBackend = nodeBackend): Vector[] {
   }
   const wrappedA = decodeRecipients(m.subarray(L.recipientsAt, L.bodyAt), 16)[0]!.wrapped
   vectors.push(
-    success('pos-negatives-base', 'the unmodified message the negative vectors are derived from (two full frames and a 5-byte final frame)', seeded('neg pt', 2 * FRAME + 5), ctx, [keyA]),
+    success('pos-negatives-base', 'same plaintext, context and key as the negative vectors\' base message, but its own encryption (another message id and data key): the negatives are derived from a different message (two full frames and a 5-byte final frame)', seeded('neg pt', 2 * FRAME + 5), ctx, [keyA]),
     failure('neg-header-byte', 'one byte of the message id in the header changed: the derived commitment no longer matches', 'ERR_AUTH', flip(m, messageIdAt + 3)),
     failure('neg-context-byte', 'one byte of a context value changed: the local keyring binds the context, so unwrapping fails', 'ERR_UNWRAP', flip(m, L.tagAt - 34 - 5)),
     failure('neg-wrapped-key-substituted', 'the wrapped key replaced by a valid wrap of another data key under the same master key: commitment mismatch', 'ERR_AUTH',

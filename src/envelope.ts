@@ -48,14 +48,31 @@ export interface RewrapOptions {
   readonly to: Keyring | readonly Keyring[]
   /** Keep the wrapped keys this Envelope's keyring holds (default false: remove them). */
   readonly keep?: boolean
+  /**
+   * Authenticate the message first (unwrap, check commitment and header tag) even KMS to KMS,
+   * where ReEncrypt alone cannot (default false). Costs a Decrypt instead of a ReEncrypt.
+   */
+  readonly verify?: boolean
   /** Cancels key-service calls. */
   readonly signal?: AbortSignal
+}
+
+/** The result of {@link Envelope.rewrapDetailed}. */
+export interface RewrapResult {
+  readonly message: Uint8Array
+  /**
+   * True when the message was authenticated (data key unwrapped, commitment and header tag
+   * checked); false when its data key was re-wrapped inside KMS only (ReEncrypt), so a
+   * forged message would only fail later, at decryption.
+   */
+  readonly verified: boolean
 }
 
 function rewrapParams(options: RewrapOptions): RewrapParams {
   if (options === null || typeof options !== 'object') throw invalidArgument('rewrap needs options: { to }')
   if (options.keep !== undefined && typeof options.keep !== 'boolean') throw invalidArgument('keep must be a boolean')
-  return { to: toKeyrings(options.to, 'to'), keep: options.keep === true, signal: checkSignal(options.signal) }
+  if (options.verify !== undefined && typeof options.verify !== 'boolean') throw invalidArgument('verify must be a boolean')
+  return { to: toKeyrings(options.to, 'to'), keep: options.keep === true, verify: options.verify === true, signal: checkSignal(options.signal) }
 }
 
 /**
@@ -102,8 +119,9 @@ export class Envelope {
    * Gives a message's data key to the keys of `to`, leaving header and body byte-identical
    * (only the recipients section changes). This Envelope's keyring is the source: the wrapped
    * keys it holds are removed unless `keep`; other recipients stay. KMS to KMS uses ReEncrypt,
-   * so the plaintext data key never leaves KMS (needs kms:ReEncryptFrom on the old key and
-   * kms:ReEncryptTo on the new); otherwise the data key is unwrapped, checked against the
+   * so the plaintext data key never leaves KMS (sent with this Envelope's keyring's client:
+   * its principal needs kms:ReEncryptFrom on the old key and kms:ReEncryptTo on the new), but
+   * cannot authenticate the message: see {@link Envelope.rewrapDetailed} and `verify`; otherwise the data key is unwrapped, checked against the
    * message's commitment and header tag, and wrapped for `to`.
    *
    * @example
@@ -117,8 +135,19 @@ export class Envelope {
    *   message was altered (data-key path); `ERR_ABORTED`.
    */
   async rewrap(message: Uint8Array, options: RewrapOptions): Promise<Uint8Array> {
-    toMessageBytes(message)
-    return rewrapMessage(this.#settings, message, rewrapParams(options))
+    return (await this.rewrapDetailed(message, options)).message
+  }
+
+  /**
+   * {@link Envelope.rewrap}, also saying whether the message was authenticated on the way
+   * (`verified`); pass `verify: true` to require it.
+   *
+   * @param message - the message to rewrap
+   * @param options - as {@link Envelope.rewrap}
+   * @throws as {@link Envelope.rewrap}.
+   */
+  async rewrapDetailed(message: Uint8Array, options: RewrapOptions): Promise<RewrapResult> {
+    return rewrapMessage(this.#settings, toMessageBytes(message), rewrapParams(options))
   }
 
   /**
@@ -127,7 +156,7 @@ export class Envelope {
    * so memory stays constant. The stream errors with the errors of `rewrap`, and with
    * `ERR_TRUNCATED` when the input ends before the message is complete.
    *
-   * @param options - `to`: the keyring(s) that receive the data key; `keep`; `signal`
+   * @param options - `to`: the keyring(s) that receive the data key; `keep`; `verify`; `signal`
    * @example
    * ```ts
    * await file.stream().pipeThrough(env.rewrapStream({ to: newKeyring })).pipeTo(destination)

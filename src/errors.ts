@@ -204,7 +204,8 @@ export class KeyFileError extends EnvelopeError {
  * - `ERR_KMS_NOT_FOUND`: no such key or alias in that account and region (NotFoundException).
  * - `ERR_KMS_DISABLED`: the key is disabled (DisabledException).
  * - `ERR_KMS_INVALID_STATE`: the key is pending deletion, pending import or unavailable (KMSInvalidStateException).
- * - `ERR_KMS_ACCESS_DENIED`: the credentials may not use the key (AccessDeniedException), or there are none.
+ * - `ERR_KMS_ACCESS_DENIED`: the credentials may not use the key (AccessDeniedException), or KMS refused them.
+ * - `ERR_KMS_CREDENTIALS`: no AWS credentials were found (CredentialsProviderError).
  * - `ERR_KMS_INCORRECT_KEY`: the wrapped key belongs to another KMS key than the one named (IncorrectKeyException).
  * - `ERR_KMS_INVALID_CIPHERTEXT`: wrong encryption context, or an altered wrapped key (InvalidCiphertextException).
  * - `ERR_KMS_THROTTLED`: still throttled after the SDK's retries.
@@ -217,6 +218,7 @@ export type KmsErrorCode =
   | 'ERR_KMS_DISABLED'
   | 'ERR_KMS_INVALID_STATE'
   | 'ERR_KMS_ACCESS_DENIED'
+  | 'ERR_KMS_CREDENTIALS'
   | 'ERR_KMS_INCORRECT_KEY'
   | 'ERR_KMS_INVALID_CIPHERTEXT'
   | 'ERR_KMS_THROTTLED'

@@ -8,7 +8,7 @@
  * @module
  */
 export { Envelope } from './envelope.js'
-export type { EnvelopeOptions, RewrapOptions } from './envelope.js'
+export type { EnvelopeOptions, RewrapOptions, RewrapResult } from './envelope.js'
 export type { EncryptOptions, DecryptOptions, DecryptResult, EncryptStreamOptions, DecryptStreamOptions, DecryptInfo } from './core/options.js'
 export type { DecryptStream } from './stream.js'
 export { inspect, inspectStream } from './core/inspect.js'

@@ -85,12 +85,12 @@ export class CountingKeyring implements Keyring {
     await inner.prepareUnwrap?.(recipients, options)
   }
 
-  /** Forwards rewrap through ReEncrypt, counting it. */
-  async reEncrypt(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[] | undefined> {
-    const inner = this.inner as { reEncrypt?: (r: Recipient, c: CanonicalContext, o: KeyringCallOptions) => Promise<readonly Recipient[] | undefined> }
-    if (inner.reEncrypt === undefined) return undefined
+  /** Forwards rewrap through ReEncrypt (as the source keyring), counting it. */
+  async reEncrypt(recipient: Recipient, destination: Keyring, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[] | undefined> {
+    if (this.inner.reEncrypt === undefined) return undefined
     this.calls.reEncrypt++
-    return inner.reEncrypt(recipient, context, options)
+    const to = destination instanceof CountingKeyring ? destination.inner : destination
+    return this.inner.reEncrypt(recipient, to, context, options)
   }
 
   reset(): void {

@@ -86,7 +86,8 @@ describe('CLI with kms: keys (moto)', () => {
     const [a, b] = [await createKey(), await createKey()]
     await writeFile(join(dir, 'plain'), 'rewrap me')
     ok(await cli(['encrypt', '--key', `kms:${a}`, '-c', 'k=v', '-o', join(dir, 'msg'), join(dir, 'plain')], env))
-    ok(await cli(['rewrap', '--key', `kms:${a}`, '--to', `kms:${b}`, '-o', join(dir, 'new'), join(dir, 'msg')], env))
+    assert.match(ok(await cli(['rewrap', '--key', `kms:${a}`, '--to', `kms:${b}`, '-o', join(dir, 'new'), join(dir, 'msg')], env)).stderr, /rewrapped inside KMS only \(ReEncrypt\): the message was not authenticated/)
+    assert.match(ok(await cli(['rewrap', '--verify', '--key', `kms:${a}`, '--to', `kms:${b}`, '-o', join(dir, 'checked'), join(dir, 'msg')], env)).stderr, /rewrapped: verified/)
     const [before, after] = [await readFile(join(dir, 'msg')), await readFile(join(dir, 'new'))]
     assert.deepEqual(withoutRecipients(after), withoutRecipients(before))
     assert.deepEqual(recipientsOf(after).map((r) => r.keyId), [b])

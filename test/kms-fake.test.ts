@@ -138,6 +138,16 @@ describe('SDK-level fake KMS: grants (moto does not enforce them)', () => {
     assert.match(error.message, /grant/)
   })
 
+  it('no AWS credentials at all: ERR_KMS_CREDENTIALS saying what to set, not ERR_KMS_ACCESS_DENIED', async () => {
+    const missing = async (): Promise<never> => {
+      throw Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })
+    }
+    const client = new KMSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:1', credentials: missing, maxAttempts: 1 })
+    const keyId = `arn:aws:kms:us-east-1:${MOTO_ACCOUNT}:key/00000000-0000-4000-8000-000000000001`
+    const error = (await rejectsWithCode(new Envelope({ keyring: new KmsKeyring({ keyIds: [keyId], client }) }).encrypt('x'), 'ERR_KMS_CREDENTIALS', KmsError)) as KmsError
+    assert.match(error.message, /No AWS credentials were found: set AWS_ACCESS_KEY_ID/)
+  })
+
   it('grant tokens never appear in util.inspect, JSON or the description', () => {
     const keyring = new KmsKeyring({ keyIds: ['alias/x'], grantTokens: ['secret-grant-token'] })
     for (const text of [utilInspect(keyring), JSON.stringify(keyring), keyring.description, keyring.cacheId]) {

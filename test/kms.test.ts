@@ -4,12 +4,13 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { DisableKeyCommand, UpdateAliasCommand } from '@aws-sdk/client-kms'
+import { DisableKeyCommand, KMSClient, UpdateAliasCommand } from '@aws-sdk/client-kms'
 import { Envelope, inspect, KmsError, LocalKeyring, NoMatchingKeyError, UnwrapError } from '../src/index.js'
 import { KmsKeyring } from '../src/kms.js'
 import { canonicalContext } from '../src/format/context.js'
+import { parseHead } from '../src/format/message.js'
 import { pattern, rejectsWithCode } from './helpers.js'
-import { adminClient, createAlias, createKey, motoClient, MOTO_ACCOUNT, recipientsOf, REGION, withoutRecipients, withRecipients } from './kms-helpers.js'
+import { adminClient, createAlias, createKey, CREDENTIALS, kmsEndpoint, motoClient, MOTO_ACCOUNT, recipientsOf, REGION, withoutRecipients, withRecipients } from './kms-helpers.js'
 
 const context = { tenant: 'acme', purpose: 'kms-test' }
 const local = new LocalKeyring({ keyId: 'third-party', key: pattern(32, 11) })
@@ -239,6 +240,30 @@ describe('KMS keyring on moto: hostile messages cost no KMS call', () => {
     assert.deepEqual(discoveryCalls.take(), {})
   })
 
+  it('16 junk wrapped keys naming the one configured ARN: 1 Decrypt per message, also on replay', async () => {
+    const { message, arn, keyring, calls } = await victim()
+    const junk = Array.from({ length: 16 }, (_, i) => ({ type: 'aws-kms', keyId: arn, wrapped: pattern(96, i + 1) }))
+    const hostile = withRecipients(message, junk)
+    for (let replay = 0; replay < 2; replay++) {
+      await rejectsWithCode(new Envelope({ keyring }).decrypt(hostile), 'ERR_KMS_INVALID_CIPHERTEXT', KmsError)
+      assert.deepEqual(calls.take(), { Decrypt: 1 })
+    }
+    await rejectsWithCode(new Envelope({ keyring }).rewrap(hostile, { to: local }), 'ERR_KMS_INVALID_CIPHERTEXT', KmsError)
+    assert.deepEqual(calls.take(), { Decrypt: 1 })
+  })
+
+  it('a discovery keyring tries at most discovery.maxAttempts of 16 distinct junk ARNs in its account', async () => {
+    const { message } = await victim()
+    const { client, calls } = await motoClient()
+    const hostile = withRecipients(message, bogus(16, MOTO_ACCOUNT))
+    const discovery = new KmsKeyring({ discovery: { accountIds: [MOTO_ACCOUNT], partition: 'aws' }, client })
+    await rejectsWithCode(new Envelope({ keyring: discovery }).decrypt(hostile), 'ERR_UNWRAP')
+    assert.deepEqual(calls.take(), { Decrypt: 3 })
+    const one = new KmsKeyring({ discovery: { accountIds: [MOTO_ACCOUNT], partition: 'aws', maxAttempts: 1 }, client })
+    await rejectsWithCode(new Envelope({ keyring: one }).decrypt(hostile), 'ERR_KMS_NOT_FOUND', KmsError)
+    assert.deepEqual(calls.take(), { Decrypt: 1 })
+  })
+
   it('recipients that are not key ARNs (aliases, junk) are never tried', async () => {
     const { message, keyring, calls } = await victim()
     const junk = ['alias/x', `arn:aws:kms:${REGION}:${MOTO_ACCOUNT}:alias/x`, 'not-an-arn', `arn:aws:s3:::bucket`].map((keyId) => ({ type: 'aws-kms', keyId, wrapped: pattern(96) }))
@@ -263,6 +288,38 @@ describe('KMS keyring on moto: discovery', () => {
   })
 })
 
+describe('KMS keyring on moto: discovery Regions', () => {
+  it('needs regions (or a client); a message naming other Regions or partitions makes no call and creates no client', async () => {
+    assert.throws(() => new KmsKeyring({ discovery: { accountIds: [MOTO_ACCOUNT], partition: 'aws' } }), { code: 'ERR_INVALID_ARGUMENT' })
+    const arn = await createKey()
+    const { client } = await motoClient()
+    const message = await new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }) }).encrypt('regions', { context })
+    // The keyring builds its own clients from the environment: point them at moto and count
+    // every send of any KMSClient (a client is only ever created to send).
+    const saved = { ...process.env }
+    Object.assign(process.env, { AWS_ENDPOINT_URL_KMS: await kmsEndpoint(), AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey })
+    const send = KMSClient.prototype.send
+    const regions: string[] = []
+    KMSClient.prototype.send = async function (this: KMSClient, ...args: unknown[]) {
+      regions.push(await this.config.region())
+      return (send as (...a: unknown[]) => unknown).apply(this, args)
+    } as typeof send
+    try {
+      const keyring = new KmsKeyring({ discovery: { accountIds: [MOTO_ACCOUNT], partition: 'aws', regions: [REGION] } })
+      const elsewhere = Array.from({ length: 16 }, (_, i) => ({ type: 'aws-kms', keyId: `arn:${i % 2 === 0 ? 'aws' : 'aws-cn'}:kms:zz-test-${i}:${MOTO_ACCOUNT}:key/00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, wrapped: pattern(96, i + 1) }))
+      await rejectsWithCode(new Envelope({ keyring }).decrypt(withRecipients(message, elsewhere)), 'ERR_NO_MATCHING_KEY')
+      assert.deepEqual(regions, [])
+      assert.equal(new TextDecoder().decode((await new Envelope({ keyring }).decrypt(message)).plaintext), 'regions')
+      assert.deepEqual(regions, [REGION])
+      keyring.destroy()
+    } finally {
+      KMSClient.prototype.send = send
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
+      Object.assign(process.env, saved)
+    }
+  })
+})
+
 describe('rewrap on moto', () => {
   it('KMS to KMS: 1 ReEncrypt, no Decrypt; header and body identical; the old key is gone, third parties stay', async () => {
     const [a, b] = [await createKey(), await createKey()]
@@ -282,6 +339,40 @@ describe('rewrap on moto', () => {
     await rejectsWithCode(new Envelope({ keyring: keyringA }).decrypt(rewrapped), 'ERR_NO_MATCHING_KEY')
     assert.deepEqual(calls.take(), {})
     assert.deepEqual((await new Envelope({ keyring: local }).decrypt(rewrapped)).plaintext, plaintext)
+  })
+
+  it('ReEncrypt goes through the source keyring\'s client, never the destination\'s; verified says which path it was', async () => {
+    const [a, b] = [await createKey(), await createKey()]
+    const source = await motoClient()
+    const destination = await motoClient()
+    const keyringA = new KmsKeyring({ keyIds: [a], client: source.client })
+    const keyringB = new KmsKeyring({ keyIds: [b], client: destination.client })
+    const message = await new Envelope({ keyring: keyringA }).encrypt('deputy', { context })
+    source.calls.take()
+    const env = new Envelope({ keyring: keyringA })
+    const inKms = await env.rewrapDetailed(message, { to: keyringB })
+    assert.equal(inKms.verified, false)
+    assert.deepEqual(source.calls.take(), { ReEncrypt: 1 })
+    assert.deepEqual(destination.calls.take(), {})
+    const checked = await env.rewrapDetailed(message, { to: keyringB, verify: true })
+    assert.equal(checked.verified, true)
+    assert.deepEqual(source.calls.take(), { Decrypt: 1 })
+    assert.deepEqual(destination.calls.take(), { Encrypt: 1 })
+    for (const rewrapped of [inKms.message, checked.message]) {
+      assert.equal(new TextDecoder().decode((await new Envelope({ keyring: keyringB }).decrypt(rewrapped)).plaintext), 'deputy')
+    }
+    destination.calls.take()
+    // A forged header tag: ReEncrypt cannot see it, verify refuses it before any wrap.
+    const forged = Uint8Array.from(message)
+    const head = parseHead(message, { maxWrappedKeys: 64 })
+    if ('need' in head) throw new Error('truncated')
+    const tag = head.head.authenticated.length
+    forged[tag] = forged[tag]! ^ 1
+    assert.equal((await env.rewrapDetailed(forged, { to: keyringB })).verified, false)
+    await rejectsWithCode(env.rewrapDetailed(forged, { to: keyringB, verify: true }), 'ERR_AUTH')
+    source.calls.take()
+    assert.deepEqual(destination.calls.take(), {})
+    await rejectsWithCode(env.rewrapDetailed(message, { to: keyringB, verify: 'yes' as unknown as boolean }), 'ERR_INVALID_ARGUMENT')
   })
 
   it('keep, and several destination keys: 1 ReEncrypt per new key', async () => {

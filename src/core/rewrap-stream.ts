@@ -11,7 +11,7 @@ import { INDEX_KEY_PURPOSE } from '../format/constants.js'
 import { HeadReader } from '../format/head-reader.js'
 import type { MessageHead } from '../format/message.js'
 import type { RewrapParams } from './rewrap.js'
-import { rewrapHead } from './rewrap.js'
+import { rewrapHeadDetailed } from './rewrap.js'
 import type { EnvelopeSettings } from './settings.js'
 
 export class RewrapSession {
@@ -20,6 +20,8 @@ export class RewrapSession {
   readonly #headReader: HeadReader
   #head: MessageHead | undefined
   #bodyBytes = 0
+  /** Whether the message was authenticated (data-key path) or re-wrapped inside KMS only; undefined before the head. */
+  verified: boolean | undefined
 
   constructor(settings: EnvelopeSettings, params: RewrapParams) {
     this.#settings = settings
@@ -37,7 +39,9 @@ export class RewrapSession {
     const read = this.#headReader.push(chunk)
     if (read === undefined) return
     this.#head = read.head
-    emit(await rewrapHead(this.#settings, read.head, this.#params))
+    const rewrapped = await rewrapHeadDetailed(this.#settings, read.head, this.#params)
+    this.verified = rewrapped.verified
+    emit(rewrapped.message)
     const body = read.bytes.slice(read.head.bodyOffset) // a copy: the bytes may be the reader's chunk
     this.#bodyBytes = body.length
     if (body.length > 0) emit(body)

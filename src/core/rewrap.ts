@@ -7,10 +7,11 @@
  * the data key: a wrapped key of anything else fails at decryption (ERR_AUTH).
  *
  * Two ways to the new wrapped keys:
- * - KMS to KMS: the destination keyring's `reEncrypt` (KMS ReEncrypt, source key pinned,
- *   the header's context on both sides): the plaintext data key never leaves KMS. The
- *   message itself is not authenticated on this path (that needs the data key); a forged
- *   message stays forged and fails at decryption as before.
+ * - KMS to KMS: the source keyring's `reEncrypt` (KMS ReEncrypt with the source's client and
+ *   credentials, source key pinned, the header's context on both sides): the plaintext data
+ *   key never leaves KMS. The message itself is not authenticated on this path (that needs
+ *   the data key), so the result says `verified: false`; a forged message stays forged and
+ *   fails at decryption as before. `verify` takes the data-key path instead.
  * - anything else: the data key is unwrapped through decryptionMaterials' checks
  *   (commitment and header tag, so a forged message is never rewrapped) and wrapped by
  *   the destination keyrings.
@@ -26,7 +27,8 @@ import type { MessageHead } from '../format/message.js'
 import { checkBodyComplete, encodeRecipientsSection, parseWholeMessage } from '../format/message.js'
 import type { Keyring } from '../keyrings/keyring.js'
 import { checkKeyringRecipients } from '../keyrings/keyring.js'
-import { describeKeyrings, prepareKeyrings, throwIfAborted } from '../keyrings/unwrap.js'
+import { describeKeyrings, planAttempts, prepareKeyrings } from '../keyrings/unwrap.js'
+import { throwIfAborted } from '../validate.js'
 import type { EnvelopeSettings } from './settings.js'
 import { verifiedDataKey } from './materials.js'
 
@@ -36,7 +38,19 @@ export interface RewrapParams {
   readonly to: readonly Keyring[]
   /** Keep the wrapped keys the source keyrings hold (default false: remove them). */
   readonly keep: boolean
+  /** Take the data-key path (commitment and header tag checked) even when ReEncrypt could be used. */
+  readonly verify?: boolean
   readonly signal: AbortSignal | undefined
+}
+
+/** A rewrapped message or head, and whether the message was authenticated on the way. */
+export interface Rewrapped<T> {
+  readonly message: T
+  /**
+   * True when the data key was unwrapped and the commitment and header tag checked (the
+   * message is authentic); false when it was re-wrapped inside KMS only (ReEncrypt).
+   */
+  readonly verified: boolean
 }
 
 /**
@@ -44,16 +58,16 @@ export interface RewrapParams {
  * keys the source does not hold are kept as they are; a destination key already listed is
  * replaced by its new wrapped key.
  */
-export async function rewrapMessage(settings: EnvelopeSettings, message: Uint8Array, params: RewrapParams): Promise<Uint8Array> {
+export async function rewrapMessage(settings: EnvelopeSettings, message: Uint8Array, params: RewrapParams): Promise<Rewrapped<Uint8Array>> {
   // Rewrap keeps the header byte-identical and releases no plaintext, so index keys (FORMAT.md §13.2) move like any message.
   const whole = parseWholeMessage(message, { ...settings, reservedContext: INDEX_KEY_PURPOSE })
   checkBodyComplete(whole)
   const { head, body } = whole
-  const newHead = await rewrapHead(settings, head, params)
+  const { message: newHead, verified } = await rewrapHeadDetailed(settings, head, params)
   const out = new Uint8Array(newHead.length + body.length)
   out.set(newHead, 0)
   out.set(body, newHead.length)
-  return out
+  return { message: out, verified }
 }
 
 /**
@@ -62,16 +76,21 @@ export async function rewrapMessage(settings: EnvelopeSettings, message: Uint8Ar
  * are copied unchanged by the caller, which lets a stream rewrap messages of any size.
  */
 export async function rewrapHead(settings: EnvelopeSettings, head: MessageHead, params: RewrapParams): Promise<Uint8Array> {
+  return (await rewrapHeadDetailed(settings, head, params)).message
+}
+
+/** {@link rewrapHead}, saying whether the message was authenticated. */
+export async function rewrapHeadDetailed(settings: EnvelopeSettings, head: MessageHead, params: RewrapParams): Promise<Rewrapped<Uint8Array>> {
   const options = { signal: params.signal }
   await prepareKeyrings(settings.keyrings, head.recipients, options)
   const held = (r: Recipient): boolean => settings.keyrings.some((k) => k.canUnwrap(r))
-  const sources = head.recipients.filter(held)
+  // Repeats of one key (and anything over a keyring's budget) would each cost a ReEncrypt.
+  const sources = [...new Set(planAttempts(settings.keyrings, head.recipients).map((a) => a.recipient))]
   if (sources.length === 0) throw new NoMatchingKeyError(head.recipients, describeKeyrings(settings.keyrings))
 
-  const fresh = checkKeyringRecipients(
-    (await viaReEncrypt(params.to, sources, head.header.context, params.signal)) ?? (await viaDataKey(settings, head, params.to, params.signal)),
-    describeKeyrings(params.to),
-  )
+  const reEncrypted = params.verify === true ? undefined : await viaReEncrypt(settings.keyrings, params.to, sources, head.header.context, params.signal)
+  const verified = reEncrypted === undefined
+  const fresh = checkKeyringRecipients(reEncrypted ?? (await viaDataKey(settings, head, params.to, params.signal)), describeKeyrings(params.to))
   const replaced = (r: Recipient): boolean => fresh.some((f) => f.type === r.type && f.keyId === r.keyId)
   const recipients = [...head.recipients.filter((r) => !replaced(r) && (params.keep || !held(r))), ...fresh]
   if (recipients.length > settings.maxWrappedKeys) {
@@ -82,7 +101,7 @@ export async function rewrapHead(settings: EnvelopeSettings, head: MessageHead, 
   out.set(head.authenticated, 0)
   out.set(head.headerTag, head.authenticated.length)
   out.set(section, head.authenticated.length + TAG_BYTES)
-  return out
+  return { message: out, verified }
 }
 
 /**
@@ -90,18 +109,29 @@ export async function rewrapHead(settings: EnvelopeSettings, head: MessageHead, 
  * re-encrypt. Undefined when none can be (rewrap then goes through the data key); throws
  * when every one that could be tried failed.
  */
-async function viaReEncrypt(to: readonly Keyring[], sources: readonly Recipient[], context: CanonicalContext, signal: AbortSignal | undefined): Promise<Recipient[] | undefined> {
-  if (!to.every((k) => typeof k.reEncrypt === 'function')) return undefined
+async function viaReEncrypt(
+  from: readonly Keyring[],
+  to: readonly Keyring[],
+  sources: readonly Recipient[],
+  context: CanonicalContext,
+  signal: AbortSignal | undefined,
+): Promise<Recipient[] | undefined> {
   const attempts: UnwrapAttempt[] = []
   const errors: unknown[] = []
   let skipped = false
   for (const recipient of sources) {
     throwIfAborted(signal)
+    // The keyring that holds the old key asks, with its own credentials (never the destination's).
+    const source = from.find((k) => k.canUnwrap(recipient))
+    if (source?.reEncrypt === undefined) {
+      skipped = true
+      continue
+    }
     try {
       const out: Recipient[] = []
       let complete = true
       for (const keyring of to) {
-        const got = await keyring.reEncrypt!(recipient, context, { signal })
+        const got = await source.reEncrypt(recipient, keyring, context, { signal })
         if (got === undefined) {
           complete = false // discard any partial answer: the data-key path wraps for all
           break

@@ -42,6 +42,19 @@ export interface Keyring {
   /** Unwraps one recipient; throws an EnvelopeError when it cannot. */
   unwrapDataKey(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions): Promise<DataKey>
   /**
+   * Optional. The key an unwrap of `recipient` (one `canUnwrap` accepts) would use, e.g. the
+   * KMS key ARN Decrypt is pinned to. Recipients with the same answer are tried at most once
+   * per message, so a message repeating one key cannot multiply key-service calls.
+   * Default: the recipient's type and key id.
+   */
+  unwrapAttemptKey?(recipient: Recipient): string
+  /**
+   * Optional. At most this many unwrap attempts of this keyring per message (e.g. the KMS
+   * keyring's discovery budget, since a message can name any number of keys in a trusted
+   * account). Default: no limit beyond one per distinct key.
+   */
+  readonly maxUnwrapAttempts?: number | undefined
+  /**
    * Optional. Runs before `canUnwrap` for every message being opened or rewrapped, so a
    * keyring can learn what it needs to answer `canUnwrap` without I/O (the KMS keyring turns
    * a configured alias or key id into its key ARN). It must memoise: a lookup happens once
@@ -49,13 +62,14 @@ export interface Keyring {
    */
   prepareUnwrap?(recipients: readonly Recipient[], options: KeyringCallOptions): Promise<void>
   /**
-   * Optional, on the destination of a rewrap. Re-encrypts `recipient` (a wrapped key of
-   * another keyring) for every key this keyring holds without the plaintext data key ever
-   * reaching this process (KMS ReEncrypt). Resolves to `undefined`, having called nothing,
-   * when it cannot (another keyring type, another Region): rewrap then unwraps and wraps.
-   * The caller has already checked that its own keyring holds `recipient`.
+   * Optional, on the source of a rewrap (the keyring holding `recipient`). Re-encrypts
+   * `recipient` for every key of `destination` without the plaintext data key ever reaching
+   * this process (KMS ReEncrypt), with this keyring's own client and credentials: the
+   * principal that may read the old key is the one asking. Resolves to `undefined`, having
+   * called nothing, when it cannot (another keyring type, another Region): rewrap then
+   * unwraps and wraps. The caller has already checked that this keyring holds `recipient`.
    */
-  reEncrypt?(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[] | undefined>
+  reEncrypt?(recipient: Recipient, destination: Keyring, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[] | undefined>
 }
 
 /**

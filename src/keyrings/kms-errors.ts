@@ -17,7 +17,7 @@ const BY_NAME: Record<string, KmsErrorCode> = {
   DisabledException: 'ERR_KMS_DISABLED',
   KMSInvalidStateException: 'ERR_KMS_INVALID_STATE',
   AccessDeniedException: 'ERR_KMS_ACCESS_DENIED',
-  CredentialsProviderError: 'ERR_KMS_ACCESS_DENIED',
+  CredentialsProviderError: 'ERR_KMS_CREDENTIALS',
   UnrecognizedClientException: 'ERR_KMS_ACCESS_DENIED',
   InvalidSignatureException: 'ERR_KMS_ACCESS_DENIED',
   ExpiredTokenException: 'ERR_KMS_ACCESS_DENIED',
@@ -44,6 +44,8 @@ const ADVICE: Record<KmsErrorCode, string> = {
   ERR_KMS_DISABLED: 'The key is disabled: enable it (aws kms enable-key) or use another key',
   ERR_KMS_INVALID_STATE: 'The key cannot be used in its current state (pending deletion, pending import or unavailable): cancel its deletion (aws kms cancel-key-deletion) or use another key',
   ERR_KMS_ACCESS_DENIED: 'These credentials may not use this key for this operation: check the key policy, IAM policy, grants and grant tokens, and which AWS credentials are in use',
+  ERR_KMS_CREDENTIALS:
+    'No AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), or AWS_PROFILE, or run where an IAM role provides them, or pass a KMSClient with credentials',
   ERR_KMS_INCORRECT_KEY: 'The wrapped key was encrypted under another KMS key than the one named: the message names the wrong key or was altered',
   ERR_KMS_INVALID_CIPHERTEXT: 'KMS rejected the wrapped key: the encryption context differs from the one used to encrypt, or the wrapped key was altered',
   ERR_KMS_THROTTLED: 'KMS still throttled the request after the SDK retried: retry later, lower the request rate, or raise the KMS quota',

@@ -34,7 +34,22 @@ export interface KmsDiscoveryFilter {
   readonly accountIds: readonly string[]
   /** `aws`, `aws-cn`, `aws-us-gov`, ... */
   readonly partition: string
+  /**
+   * The Regions to call, required without `client` (with one, its Region is the only one).
+   * A message naming a key of another Region costs no call and creates no client, except a
+   * multi-Region key (`mrk-`), which is asked in the first listed Region instead.
+   */
+  readonly regions?: readonly string[]
+  /**
+   * At most this many keys a message names are tried per message (default
+   * {@link DEFAULT_DISCOVERY_ATTEMPTS}): a message can list many keys of a trusted account,
+   * each one a Decrypt call.
+   */
+  readonly maxAttempts?: number
 }
+
+/** Default {@link KmsDiscoveryFilter.maxAttempts}. */
+export const DEFAULT_DISCOVERY_ATTEMPTS = 3
 
 /** Options of {@link KmsKeyring}. */
 export interface KmsKeyringOptions {
@@ -65,6 +80,8 @@ export interface KmsKeyringOptions {
 const MAX_GRANT_TOKENS = 10
 const ACCOUNT_ID = /^\d{12}$/
 const PARTITION = /^[a-z][a-z0-9-]{0,62}$/
+const REGION = /^[a-z0-9-]{1,64}$/
+const MAX_DISCOVERY_REGIONS = 32
 const clientIds = new WeakMap<object, number>()
 let nextClientId = 1
 
@@ -85,14 +102,28 @@ function checkKeyIds(value: unknown, hasDiscovery: boolean): readonly string[] {
   return Object.freeze([...(value as string[])])
 }
 
-function checkDiscovery(value: unknown): KmsDiscoveryFilter | undefined {
+function checkDiscovery(value: unknown, hasClient: boolean): KmsDiscoveryFilter | undefined {
   if (value === undefined) return undefined
   const d = value as KmsDiscoveryFilter
   if (value === null || typeof value !== 'object' || !Array.isArray(d.accountIds) || d.accountIds.length === 0 || !d.accountIds.every((a) => typeof a === 'string' && ACCOUNT_ID.test(a))) {
     throw invalidArgument('discovery.accountIds must be a non-empty array of 12-digit AWS account ids')
   }
   if (typeof d.partition !== 'string' || !PARTITION.test(d.partition)) throw invalidArgument('discovery.partition must be an AWS partition such as "aws"')
-  return Object.freeze({ accountIds: Object.freeze([...d.accountIds]), partition: d.partition })
+  if (d.regions === undefined && !hasClient) {
+    throw invalidArgument('discovery needs regions (e.g. regions: ["eu-west-1"]) or a client: otherwise each message would choose which Regions are called')
+  }
+  if (d.regions !== undefined && (!Array.isArray(d.regions) || d.regions.length === 0 || d.regions.length > MAX_DISCOVERY_REGIONS || !d.regions.every((r) => typeof r === 'string' && REGION.test(r)) || new Set(d.regions).size !== d.regions.length)) {
+    throw invalidArgument(`discovery.regions must be a non-empty array of at most ${MAX_DISCOVERY_REGIONS} distinct AWS Regions such as "eu-west-1"`)
+  }
+  if (d.regions !== undefined && hasClient) throw invalidArgument('discovery.regions and client exclude each other: a client calls its own Region only')
+  const maxAttempts = d.maxAttempts ?? DEFAULT_DISCOVERY_ATTEMPTS
+  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 16) throw invalidArgument('discovery.maxAttempts must be an integer from 1 to 16')
+  return Object.freeze({
+    accountIds: Object.freeze([...d.accountIds]),
+    partition: d.partition,
+    ...(d.regions === undefined ? {} : { regions: Object.freeze([...d.regions]) }),
+    maxAttempts,
+  })
 }
 
 function checkGrantTokens(value: unknown): readonly string[] | undefined {
@@ -154,6 +185,7 @@ export class KmsKeyring implements Keyring {
   /** The keys as configured. */
   readonly keyIds: readonly string[]
   readonly discovery: KmsDiscoveryFilter | undefined
+  readonly maxUnwrapAttempts: number | undefined
   readonly #grantTokens: readonly string[] | undefined
   readonly #client: KMSClient | undefined
   readonly #ownClients = new Map<string, KMSClient>()
@@ -165,13 +197,16 @@ export class KmsKeyring implements Keyring {
 
   constructor(options: KmsKeyringOptions) {
     if (options === null || typeof options !== 'object') throw invalidArgument('KmsKeyring needs options: { keyIds }')
-    this.discovery = checkDiscovery(options.discovery)
-    this.keyIds = checkKeyIds(options.keyIds, this.discovery !== undefined)
-    this.#grantTokens = checkGrantTokens(options.grantTokens)
     const client = options.client
     if (client !== undefined && (client === null || typeof (client as Partial<KMSClient>).send !== 'function')) {
       throw invalidArgument('client must be a KMSClient from @aws-sdk/client-kms')
     }
+    this.discovery = checkDiscovery(options.discovery, client !== undefined)
+    this.keyIds = checkKeyIds(options.keyIds, this.discovery !== undefined)
+    this.#grantTokens = checkGrantTokens(options.grantTokens)
+    // Configured keys are each tried at most once (unwrapAttemptKey); discovery keys, which
+    // the message chooses, share a budget.
+    this.maxUnwrapAttempts = this.discovery === undefined ? undefined : this.keyIds.length + this.discovery.maxAttempts!
     this.#client = client
     for (const id of this.keyIds) {
       const arn = parseKeyArn(id)
@@ -223,6 +258,11 @@ export class KmsKeyring implements Keyring {
     return recipient.type === KMS_KEYRING_TYPE && this.#decryptKeyFor(recipient.keyId) !== undefined
   }
 
+  /** The key ARN Decrypt would be pinned to: replicas and repeats of one key share one attempt. */
+  unwrapAttemptKey(recipient: Recipient): string {
+    return this.#decryptKeyFor(recipient.keyId) ?? recipient.keyId
+  }
+
   /** Resolves configured key ids and aliases to key ARNs (once), when a message has KMS recipients. */
   async prepareUnwrap(recipients: readonly Recipient[], options: KeyringCallOptions = {}): Promise<void> {
     if (!recipients.some((r) => r.type === KMS_KEYRING_TYPE)) return
@@ -258,21 +298,25 @@ export class KmsKeyring implements Keyring {
   }
 
   /**
-   * Rewrap without the plaintext data key leaving KMS: one ReEncrypt per configured key, the
-   * source key pinned to the recipient's ARN, the message context on both sides. Undefined
-   * (no call made) for a non-KMS recipient or when a key is in another Region than the
-   * wrapped key (ReEncrypt works within one Region).
+   * Rewrap without the plaintext data key leaving KMS: one ReEncrypt per key of
+   * `destination` (a KmsKeyring), sent with this (the source) keyring's client, credentials
+   * and grant tokens, the source key pinned to the key ARN this keyring holds, the message
+   * context on both sides. Undefined (no call made) for another destination type, or when a
+   * destination key is in another Region than the source key (ReEncrypt works within one
+   * Region).
    */
-  async reEncrypt(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions = {}): Promise<readonly Recipient[] | undefined> {
-    const source = recipient.type === KMS_KEYRING_TYPE ? parseKeyArn(recipient.keyId) : undefined
-    if (source === undefined || this.keyIds.length === 0) return undefined
-    for (const id of this.keyIds) {
-      const region = await this.#callRegion(id)
-      if (region !== source.region || (parseKmsArn(id)?.region ?? region) !== region) return undefined
+  async reEncrypt(recipient: Recipient, destination: Keyring, context: CanonicalContext, options: KeyringCallOptions = {}): Promise<readonly Recipient[] | undefined> {
+    if (!(destination instanceof KmsKeyring) || destination.keyIds.length === 0) return undefined
+    const sourceArn = recipient.type === KMS_KEYRING_TYPE ? this.#decryptKeyFor(recipient.keyId) : undefined
+    if (sourceArn === undefined) return undefined
+    const region = await this.#callRegion(sourceArn)
+    for (const id of destination.keyIds) {
+      const destRegion = await destination.#callRegion(id)
+      if (destRegion !== region || (parseKmsArn(id)?.region ?? destRegion) !== region) return undefined
     }
     const ctx = kmsContext(context)
     return all(
-      this.keyIds.map(async (id) => {
+      destination.keyIds.map(async (id) => {
         const response = await this.#call(
           'ReEncrypt',
           id,
@@ -281,7 +325,7 @@ export class KmsKeyring implements Keyring {
             client.send(
               new ReEncryptCommand({
                 CiphertextBlob: recipient.wrapped,
-                SourceKeyId: recipient.keyId,
+                SourceKeyId: sourceArn,
                 SourceEncryptionContext: ctx,
                 DestinationKeyId: id,
                 DestinationEncryptionContext: ctx,
@@ -289,10 +333,10 @@ export class KmsKeyring implements Keyring {
               }),
               o,
             ),
-          recipient.keyId,
+          sourceArn,
         )
-        if (response.SourceKeyId !== recipient.keyId) throw badKmsResponse('ReEncrypt', id, `it re-encrypted from key ${String(response.SourceKeyId)}, not ${printable(recipient.keyId)}`)
-        return this.#recipient('ReEncrypt', id, response.KeyId, response.CiphertextBlob)
+        if (response.SourceKeyId !== sourceArn) throw badKmsResponse('ReEncrypt', id, `it re-encrypted from key ${String(response.SourceKeyId)}, not ${printable(sourceArn)}`)
+        return destination.#recipient('ReEncrypt', id, response.KeyId, response.CiphertextBlob)
       }),
     )
   }
@@ -355,7 +399,12 @@ export class KmsKeyring implements Keyring {
     }
     const d = this.discovery
     if (d === undefined || wrapped.partition !== d.partition || !d.accountIds.includes(wrapped.account)) return undefined
-    if (this.#client === undefined) return keyId // a client per Region: any Region can be asked
+    if (this.#client === undefined) {
+      // Only the listed Regions are called: the message must not choose where (or how many clients).
+      const regions = d.regions ?? []
+      if (regions.includes(wrapped.region)) return keyId
+      return isMultiRegionKey(wrapped) && regions.length > 0 ? formatKmsArn(wrapped, regions[0]) : undefined
+    }
     const region = this.#clientRegion
     if (region === undefined) return undefined
     if (wrapped.region === region) return keyId
@@ -410,7 +459,8 @@ export class KmsKeyring implements Keyring {
   ): Promise<T> {
     if (signal?.aborted) throw new AbortError({ cause: signal.reason })
     try {
-      return await send(this.#clientFor(keyId), signal === undefined ? {} : { abortSignal: signal })
+      // A ReEncrypt goes where the source key is, with the client allowed to read it.
+      return await send(this.#clientFor(from ?? keyId), signal === undefined ? {} : { abortSignal: signal })
     } catch (error) {
       throw kmsFailure(error, operation, keyId, signal, from)
     }

@@ -2,8 +2,9 @@
  * Choosing which wrapped key to open, and with which keyring. Shared by buffer and stream
  * decryption and by rewrap, so all of them call key services in the same bounded way:
  * only recipients a keyring claims (`canUnwrap`, no I/O) are tried, in message order,
- * stopping at the first success. A message can therefore cause at most one attempt per
- * listed recipient that the caller's own keyring holds.
+ * stopping at the first success. Recipients naming a key already tried in this message
+ * are skipped ({@link Keyring.unwrapAttemptKey}) and a keyring's `maxUnwrapAttempts` caps
+ * the rest, so a message causes at most one attempt per distinct key the caller holds.
  * @module
  */
 import type { DataKey } from '../crypto/data-key.js'
@@ -12,6 +13,7 @@ import { AbortError, EnvelopeError, NoMatchingKeyError, UnwrapError } from '../e
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
 import type { Keyring, KeyringCallOptions } from './keyring.js'
+import { throwIfAborted } from '../validate.js'
 
 /** A data key and the recipient it came from. */
 export interface Unwrapped {
@@ -24,9 +26,6 @@ export function describeKeyrings(keyrings: readonly Keyring[]): string {
   return keyrings.map((k) => k.description).join(', ')
 }
 
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortError({ cause: signal.reason })
-}
 
 /** Lets each keyring prepare for `canUnwrap` (see {@link Keyring.prepareUnwrap}). */
 export async function prepareKeyrings(keyrings: readonly Keyring[], recipients: readonly Recipient[], options: KeyringCallOptions): Promise<void> {
@@ -35,6 +34,33 @@ export async function prepareKeyrings(keyrings: readonly Keyring[], recipients: 
     throwIfAborted(options.signal)
     await keyring.prepareUnwrap(recipients, options)
   }
+}
+
+/** A recipient and the keyring that will try it. */
+export interface Attempt {
+  readonly recipient: Recipient
+  readonly keyring: Keyring
+}
+
+/**
+ * The unwrap attempts a message may cost, in message order: each (keyring, recipient) the
+ * keyring claims, once per distinct key of that keyring, and no more per keyring than its
+ * `maxUnwrapAttempts`. Pure (call {@link prepareKeyrings} first).
+ */
+export function planAttempts(keyrings: readonly Keyring[], recipients: readonly Recipient[]): Attempt[] {
+  const plan: Attempt[] = []
+  const tried = keyrings.map(() => new Set<string>())
+  for (const recipient of recipients) {
+    keyrings.forEach((keyring, i) => {
+      if (!keyring.canUnwrap(recipient)) return
+      const seen = tried[i]!
+      const key = keyring.unwrapAttemptKey?.(recipient) ?? JSON.stringify([recipient.type, recipient.keyId])
+      if (seen.has(key) || (keyring.maxUnwrapAttempts !== undefined && seen.size >= keyring.maxUnwrapAttempts)) return
+      seen.add(key)
+      plan.push({ recipient, keyring })
+    })
+  }
+  return plan
 }
 
 /**
@@ -50,20 +76,17 @@ export async function unwrapDataKey(
   await prepareKeyrings(keyrings, recipients, options)
   const attempts: UnwrapAttempt[] = []
   const errors: unknown[] = []
-  for (const recipient of recipients) {
-    for (const keyring of keyrings) {
-      if (!keyring.canUnwrap(recipient)) continue
-      throwIfAborted(options.signal)
-      try {
-        const dataKey = await keyring.unwrapDataKey(recipient, context, options)
-        return { dataKey, recipient, keyring }
-      } catch (error) {
-        if (error instanceof AbortError) throw error
-        errors.push(error)
-        const code = error instanceof EnvelopeError ? error.code : 'ERR_KEYRING'
-        const message = error instanceof Error ? error.message : String(error)
-        attempts.push({ type: recipient.type, keyId: recipient.keyId, code, message })
-      }
+  for (const { recipient, keyring } of planAttempts(keyrings, recipients)) {
+    throwIfAborted(options.signal)
+    try {
+      const dataKey = await keyring.unwrapDataKey(recipient, context, options)
+      return { dataKey, recipient, keyring }
+    } catch (error) {
+      if (error instanceof AbortError) throw error
+      errors.push(error)
+      const code = error instanceof EnvelopeError ? error.code : 'ERR_KEYRING'
+      const message = error instanceof Error ? error.message : String(error)
+      attempts.push({ type: recipient.type, keyId: recipient.keyId, code, message })
     }
   }
   if (errors.length === 0) throw new NoMatchingKeyError(recipients, describeKeyrings(keyrings))

@@ -91,6 +91,7 @@ kms: this uses KMS ReEncrypt, so the plaintext data key never leaves KMS.
   -k, --key SPEC       a key that holds the message now (repeatable)
   -t, --to SPEC        a key to give the message to (repeatable)
       --keep           keep OLD's wrapped keys too
+      --verify         authenticate the message first (Decrypt + Encrypt instead of ReEncrypt)
   -o, --output OUT     write to OUT (atomically; refused if it exists)
   -f, --force          replace OUT if it exists (OUT may be IN)
       --region REGION  AWS region for kms: keys
@@ -215,7 +216,7 @@ async function streamThrough(input: Input, session: PumpSession & { dispose(): v
 }
 
 async function rewrap(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { ...io, ...keys, to: { type: 'string', short: 't', multiple: true }, keep: { type: 'boolean' } })
+  const { values, positionals } = parse(args, { ...io, ...keys, to: { type: 'string', short: 't', multiple: true }, keep: { type: 'boolean' }, verify: { type: 'boolean' } })
   if (values.help) return void console.log(HELP.rewrap)
   const inputPath = oneInput(positionals)
   if (values.to === undefined) throw new UsageError('rewrap needs --to SPEC: the key(s) to give the message to')
@@ -227,9 +228,16 @@ async function rewrap(args: string[]): Promise<void> {
     const kmsOptions = { region: values.region, endpoint: values.endpoint }
     const from = new Envelope({ keyring: await resolveKeySpecs(values.key ?? [], kmsOptions) })
     const to = toKeyrings(await resolveKeySpecs(values.to, kmsOptions), '--to')
-    const session = new RewrapSession(settingsOf(from)!, { to, keep: values.keep === true, signal: undefined })
+    const session = new RewrapSession(settingsOf(from)!, { to, keep: values.keep === true, verify: values.verify === true, signal: undefined })
     // Rewriting IN in place is safe: the temp file replaces it only after the whole copy.
     await writeOutput(target, (sink) => pump(input.chunks, session, sink))
+    if (values.quiet !== true) {
+      process.stderr.write(
+        session.verified === true
+          ? 'rewrapped: verified (commitment and header tag checked)\n'
+          : 'rewrapped inside KMS only (ReEncrypt): the message was not authenticated; use --verify to check it first\n',
+      )
+    }
   } finally {
     await input.close()
   }
