@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process'
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { Envelope, LocalKeyring } from '../src/index.js'
-import { esdk, esdkCachingManager, esdkKeyring, ESDK_SUITE_SIGNED, ESDK_SUITE_UNSIGNED } from './esdk.js'
+import { ESDK_SUITE_SIGNED, ESDK_SUITE_UNSIGNED, esdk, esdkCachingManager, esdkKeyring } from './esdk.js'
 import { mbps, measure, opsPerSecond } from './lib.js'
 
 const MiB = 1024 * 1024
@@ -13,7 +13,10 @@ const MiB = 1024 * 1024
 /** `openssl speed -evp aes-256-gcm` at 16 KiB blocks, in MB/s, or undefined without openssl. */
 export function opensslGcm16k(): number | undefined {
   try {
-    const out = execFileSync('openssl', ['speed', '-evp', 'aes-256-gcm', '-bytes', '16384', '-seconds', process.env.KMSE_BENCH_QUICK === '1' ? '1' : '3'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    const out = execFileSync('openssl', ['speed', '-evp', 'aes-256-gcm', '-bytes', '16384', '-seconds', process.env.KMSE_BENCH_QUICK === '1' ? '1' : '3'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
     const match = /AES-256-GCM\s+([\d.]+)k/.exec(out)
     return match === null ? undefined : (Number(match[1]) * 1000) / 1e6
   } catch {
@@ -86,8 +89,14 @@ export async function compareCached(size = 100): Promise<CachedComparison> {
   const opts = { runs: 5, minMs: 300 }
   const r = async (fn: () => unknown) => opsPerSecond(await measure(fn, opts))
   return {
-    esdk: { encrypt: await r(() => esdk.encrypt(cmm, data, { suiteId: ESDK_SUITE_UNSIGNED, encryptionContext: context })), decrypt: await r(() => esdk.decrypt(cmm, theirs)) },
-    esdkSigned: { encrypt: await r(() => esdk.encrypt(cmm, data, { suiteId: ESDK_SUITE_SIGNED, encryptionContext: context })), decrypt: await r(() => esdk.decrypt(cmm, theirsSigned)) },
+    esdk: {
+      encrypt: await r(() => esdk.encrypt(cmm, data, { suiteId: ESDK_SUITE_UNSIGNED, encryptionContext: context })),
+      decrypt: await r(() => esdk.decrypt(cmm, theirs)),
+    },
+    esdkSigned: {
+      encrypt: await r(() => esdk.encrypt(cmm, data, { suiteId: ESDK_SUITE_SIGNED, encryptionContext: context })),
+      decrypt: await r(() => esdk.decrypt(cmm, theirsSigned)),
+    },
   }
 }
 

@@ -85,9 +85,11 @@ const rows: Row[] = [
 
 const blind: number[] = []
 for (let r = 0; r < ROUNDS; r++) {
-  blind.push(await time(async () => {
-    for (let i = 0; i < N; i++) await mixed3.blindIndex('email', records[i]!.email, { context })
-  }))
+  blind.push(
+    await time(async () => {
+      for (let i = 0; i < N; i++) await mixed3.blindIndex('email', records[i]!.email, { context })
+    }),
+  )
 }
 
 console.log(`field encryption, ${backend.name} backend, ${N} records x ${ROUNDS} rounds (medians)`)
@@ -98,7 +100,9 @@ for (const row of rows) {
   const perRecord = ((enc + dec) / N) * 1000
   console.log(
     `${row.name.padEnd(56)} encrypt ${((enc / N) * 1000).toFixed(1).padStart(6)} µs  decrypt ${((dec / N) * 1000).toFixed(1).padStart(6)} µs  ` +
-      `round trip ${Math.round((N / (enc + dec)) * 1000).toString().padStart(6)} records/s  (${((enc + dec) / base).toFixed(2)}x baseline, ${perRecord.toFixed(0)} µs)`,
+      `round trip ${Math.round((N / (enc + dec)) * 1000)
+        .toString()
+        .padStart(6)} records/s  (${((enc + dec) / base).toFixed(2)}x baseline, ${perRecord.toFixed(0)} µs)`,
   )
 }
 console.log(`${'blindIndex'.padEnd(56)} ${((median(blind) / N) * 1000).toFixed(1)} µs each, ${Math.round((N / median(blind)) * 1000)}/s`)

@@ -14,8 +14,8 @@ import { createCipheriv, randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Readable, Writable } from 'node:stream'
 import type { Duplex } from 'node:stream'
+import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { Envelope, LocalKeyring } from '../src/index.js'
@@ -57,7 +57,12 @@ try {
   const cases = await Promise.all(
     SIZES.map(async (frameSize) => {
       const env = new Envelope({ keyring: new LocalKeyring({ keyId: 'bench', key: new Uint8Array(32).fill(9) }), frameSize })
-      return { frameSize, env, message: await env.encrypt(data), times: { bufEnc: [] as number[], bufDec: [] as number[], strEnc: [] as number[], strDec: [] as number[] } }
+      return {
+        frameSize,
+        env,
+        message: await env.encrypt(data),
+        times: { bufEnc: [] as number[], bufDec: [] as number[], strEnc: [] as number[], strDec: [] as number[] },
+      }
     }),
   )
   // Rounds interleave the sizes, so drift in machine load hits every size alike.

@@ -49,8 +49,10 @@ table(
 const cached = await benchCached()
 printCached(cached)
 const esdkCached = await compareCached()
-console.log('AWS ESDK caching materials manager, same payload: ' +
-  `0x0478 ${f(esdkCached.esdk.encrypt)} / ${f(esdkCached.esdk.decrypt)} ops/s, 0x0578 ${f(esdkCached.esdkSigned.encrypt)} / ${f(esdkCached.esdkSigned.decrypt)} ops/s (encrypt / decrypt)`)
+console.log(
+  'AWS ESDK caching materials manager, same payload: ' +
+    `0x0478 ${f(esdkCached.esdk.encrypt)} / ${f(esdkCached.esdk.decrypt)} ops/s, 0x0578 ${f(esdkCached.esdkSigned.encrypt)} / ${f(esdkCached.esdkSigned.decrypt)} ops/s (encrypt / decrypt)`,
+)
 
 const files = await fileBench(sizes.file, true)
 const row = (name: string) => files.find((r) => r.name.startsWith(name))!
@@ -67,20 +69,40 @@ table(
 )
 
 const overhead = await compareOverhead()
-console.log(`\nSize overhead of a 100-byte message, one local/raw AES key: kms-envelope ${overhead.ours} B (${overhead.oursWithContext} B with a 2-pair context), AWS ESDK ${overhead.esdk} B (0x0478), ${overhead.esdkSigned} B (0x0578)`)
+console.log(
+  `\nSize overhead of a 100-byte message, one local/raw AES key: kms-envelope ${overhead.ours} B (${overhead.oursWithContext} B with a 2-pair context), AWS ESDK ${overhead.esdk} B (0x0478), ${overhead.esdkSigned} B (0x0578)`,
+)
 
 const imports = benchImport(quick ? 3 : 7)
-console.log(`\nCold import (fresh process, median): kms-envelope core ${imports.coreMs.toFixed(0)} ms (${imports.coreModules} modules, AWS SDK loaded: ${imports.coreLoadsAwsSdk ? 'YES' : 'no'}), kms-envelope/kms ${imports.kmsEntryMs.toFixed(0)} ms, @aws-crypto/client-node ${imports.esdkMs.toFixed(0)} ms`)
+console.log(
+  `\nCold import (fresh process, median): kms-envelope core ${imports.coreMs.toFixed(0)} ms (${imports.coreModules} modules, AWS SDK loaded: ${imports.coreLoadsAwsSdk ? 'YES' : 'no'}), kms-envelope/kms ${imports.kmsEntryMs.toFixed(0)} ms, @aws-crypto/client-node ${imports.esdkMs.toFixed(0)} ms`,
+)
 
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(1)}x`
 const summary = [
   ['64 MiB buffer encrypt vs OpenSSL 16 KiB', openssl === undefined ? 'n/a' : `${((100 * big.ours.encrypt) / openssl).toFixed(0)}%`, '>= 80%'],
   ['64 MiB buffer encrypt / decrypt vs ESDK 0x0478', `${ratio(big.ours.encrypt, big.esdk.encrypt)} / ${ratio(big.ours.decrypt, big.esdk.decrypt)}`, '>= 10x'],
-  ['1 GiB file encrypt / decrypt vs ESDK streams', `${ratio(fileMBps('encryptFile'), fileMBps('AWS Encryption SDK encryptStream'))} / ${ratio(fileMBps('decryptFile'), fileMBps('AWS Encryption SDK decryptUnsigned'))}`, '>= 6x'],
-  ['1 GiB file peak RSS encrypt / decrypt (ESDK)', `${row('encryptFile').rss.toFixed(0)} / ${row('decryptFile').rss.toFixed(0)} MiB (${row('AWS Encryption SDK encryptStream').rss.toFixed(0)} / ${row('AWS Encryption SDK decryptUnsigned').rss.toFixed(0)} MiB)`, '< 64 MiB'],
+  [
+    '1 GiB file encrypt / decrypt vs ESDK streams',
+    `${ratio(fileMBps('encryptFile'), fileMBps('AWS Encryption SDK encryptStream'))} / ${ratio(fileMBps('decryptFile'), fileMBps('AWS Encryption SDK decryptUnsigned'))}`,
+    '>= 6x',
+  ],
+  [
+    '1 GiB file peak RSS encrypt / decrypt (ESDK)',
+    `${row('encryptFile').rss.toFixed(0)} / ${row('decryptFile').rss.toFixed(0)} MiB (${row('AWS Encryption SDK encryptStream').rss.toFixed(0)} / ${row('AWS Encryption SDK decryptUnsigned').rss.toFixed(0)} MiB)`,
+    '< 64 MiB',
+  ],
   ['100 B cached encrypt / decrypt, ops/s', `${f(cached.encryptOps)} / ${f(cached.decryptOps)}`, '>= 150,000'],
-  ['100 B cached vs ESDK caching CMM 0x0478', `${ratio(cached.encryptOps, esdkCached.esdk.encrypt)} / ${ratio(cached.decryptOps, esdkCached.esdk.decrypt)}`, '>= 30x'],
-  ['KMS calls: 10k cached encrypts / 100 cold decrypts (ESDK)', `${kms.ours.generateDataKey} / ${kms.ours.decrypt} (${kms.esdk.generateDataKey} / ${kms.esdk.decrypt})`, '1 / 1'],
+  [
+    '100 B cached vs ESDK caching CMM 0x0478',
+    `${ratio(cached.encryptOps, esdkCached.esdk.encrypt)} / ${ratio(cached.decryptOps, esdkCached.esdk.decrypt)}`,
+    '>= 30x',
+  ],
+  [
+    'KMS calls: 10k cached encrypts / 100 cold decrypts (ESDK)',
+    `${kms.ours.generateDataKey} / ${kms.ours.decrypt} (${kms.esdk.generateDataKey} / ${kms.esdk.decrypt})`,
+    '1 / 1',
+  ],
 ]
 console.log('\nSummary against the targets')
 table(['measure', 'result', 'target'], summary)

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { CreateKeyCommand, KMS, KMSClient } from '@aws-sdk/client-kms'
 import { buildClient, CommitmentPolicy, getLocalCryptographicMaterialsCache, KmsKeyringNode, NodeCachingMaterialsManager } from '@aws-crypto/client-node'
+import { CreateKeyCommand, KMS, KMSClient } from '@aws-sdk/client-kms'
 import { Envelope, KeyCache } from '../src/index.js'
 import { KmsKeyring } from '../src/kms.js'
 import { ESDK_SUITE_UNSIGNED } from './esdk.js'
@@ -51,11 +51,17 @@ export async function benchKmsCalls(encrypts = 10_000, decrypts = 100): Promise<
 
     // kms-envelope: KmsKeyring + KeyCache.
     const ours: Counter = {}
-    const writer = new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client: counted(new KMSClient(config), ours) }), cache: new KeyCache({ maxEntries: 100, maxAge: 600_000 }) })
+    const writer = new Envelope({
+      keyring: new KmsKeyring({ keyIds: [arn], client: counted(new KMSClient(config), ours) }),
+      cache: new KeyCache({ maxEntries: 100, maxAge: 600_000 }),
+    })
     const messages: Uint8Array[] = []
     for (let i = 0; i < encrypts; i++) messages.push(await writer.encrypt(data, { context }))
     const oursGenerate = ours.GenerateDataKey ?? 0
-    const reader = new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client: counted(new KMSClient(config), ours) }), cache: new KeyCache({ maxEntries: 100, maxAge: 600_000 }) })
+    const reader = new Envelope({
+      keyring: new KmsKeyring({ keyIds: [arn], client: counted(new KMSClient(config), ours) }),
+      cache: new KeyCache({ maxEntries: 100, maxAge: 600_000 }),
+    })
     await Promise.all(messages.slice(0, decrypts).map((m) => reader.decrypt(m)))
 
     // AWS Encryption SDK: KmsKeyringNode + caching materials manager.
@@ -70,7 +76,8 @@ export async function benchKmsCalls(encrypts = 10_000, decrypts = 100): Promise<
       })
     const esdkWriter = cmm()
     const esdkMessages: Uint8Array[] = []
-    for (let i = 0; i < encrypts; i++) esdkMessages.push((await esdk.encrypt(esdkWriter, data, { suiteId: ESDK_SUITE_UNSIGNED, encryptionContext: context })).result)
+    for (let i = 0; i < encrypts; i++)
+      esdkMessages.push((await esdk.encrypt(esdkWriter, data, { suiteId: ESDK_SUITE_UNSIGNED, encryptionContext: context })).result)
     const theirGenerate = theirs.GenerateDataKey ?? 0
     const esdkReader = cmm()
     await Promise.all(esdkMessages.slice(0, decrypts).map((m) => esdk.decrypt(esdkReader, m)))

@@ -173,10 +173,18 @@ export async function fileBench(bytes: number, withEsdk = false): Promise<FileRo
     console.log('  operation                        MB/s   peak RSS')
     for (const [name, r] of rows) console.log(`  ${name.padEnd(30)} ${mbps(bytes, r.seconds)}   ${r.rss.toFixed(1).padStart(6)} MiB`)
     const [enc, dec, rawEnc, rawDec] = rows.map(([, r]) => r)
-    console.log(`  ratio to raw node:crypto: encrypt ${(rawEnc!.seconds / enc!.seconds).toFixed(2)}x speed, decrypt ${(rawDec!.seconds / dec!.seconds).toFixed(2)}x speed`)
-    const bare = spawnSync(process.execPath, ['-e', "process.stdout.write(/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status','utf8'))?.[1] ?? '')"], { encoding: 'utf8' })
+    console.log(
+      `  ratio to raw node:crypto: encrypt ${(rawEnc!.seconds / enc!.seconds).toFixed(2)}x speed, decrypt ${(rawDec!.seconds / dec!.seconds).toFixed(2)}x speed`,
+    )
+    const bare = spawnSync(
+      process.execPath,
+      ['-e', "process.stdout.write(/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status','utf8'))?.[1] ?? '')"],
+      { encoding: 'utf8' },
+    )
     const bareMiB = bare.stdout === '' ? 'n/a' : `${(Number(bare.stdout) / 1024).toFixed(1)} MiB`
-    console.log(`  baselines: \`node -e 0\` peaks at ${bareMiB}; this script's child with kms-envelope loaded, doing nothing, at ${runChild('empty', src, src).rss.toFixed(1)} MiB`)
+    console.log(
+      `  baselines: \`node -e 0\` peaks at ${bareMiB}; this script's child with kms-envelope loaded, doing nothing, at ${runChild('empty', src, src).rss.toFixed(1)} MiB`,
+    )
     return rows.map(([name, r]) => ({ name, seconds: r.seconds, rss: r.rss }))
   } finally {
     await rm(dir, { recursive: true, force: true })
@@ -189,7 +197,16 @@ async function throughNode(data: Uint8Array, duplex: Duplex): Promise<number> {
   const chunks = function* () {
     for (let at = 0; at < data.length; at += 64 * 1024) yield data.subarray(at, at + 64 * 1024)
   }
-  await pipeline(Readable.from(chunks()), duplex, new Writable({ write: (c: Buffer, _e, cb) => ((out += c.length), cb()) }))
+  await pipeline(
+    Readable.from(chunks()),
+    duplex,
+    new Writable({
+      write: (c: Buffer, _e, cb) => {
+        out += c.length
+        cb()
+      },
+    }),
+  )
   return out
 }
 
@@ -198,11 +215,18 @@ async function throughWeb(data: Uint8Array, transform: TransformStream<Uint8Arra
   const source = new ReadableStream<Uint8Array>({
     pull(c) {
       if (at >= data.length) return c.close()
-      c.enqueue(data.subarray(at, (at += 64 * 1024)))
+      c.enqueue(data.subarray(at, at + 64 * 1024))
+      at += 64 * 1024
     },
   })
   let out = 0
-  await source.pipeThrough(transform).pipeTo(new WritableStream({ write: (c) => void (out += c.length) }))
+  await source.pipeThrough(transform).pipeTo(
+    new WritableStream({
+      write: (c) => {
+        out += c.length
+      },
+    }),
+  )
   return out
 }
 
@@ -230,11 +254,23 @@ async function memoryBench(bytes: number): Promise<void> {
   const rawSealed = Buffer.concat([sealer.update(data), sealer.final()])
   const rawTag = sealer.getAuthTag()
   const rows: Array<[string, number, number]> = [
-    ['raw node:crypto GCM, update per chunk', await time(async () => rawGcm(createCipheriv('aes-256-gcm', rawKey, iv), data)), await time(async () => rawGcm(createDecipheriv('aes-256-gcm', rawKey, iv).setAuthTag(rawTag), rawSealed))],
+    [
+      'raw node:crypto GCM, update per chunk',
+      await time(async () => rawGcm(createCipheriv('aes-256-gcm', rawKey, iv), data)),
+      await time(async () => rawGcm(createDecipheriv('aes-256-gcm', rawKey, iv).setAuthTag(rawTag), rawSealed)),
+    ],
     ['buffer API encrypt / decrypt', await time(() => env.encrypt(data)), await time(() => env.decrypt(message))],
-    ['Node Transform (createEncryptStream)', await time(() => throughNode(data, createEncryptStream(env))), await time(() => throughNode(message, createDecryptStream(env)))],
+    [
+      'Node Transform (createEncryptStream)',
+      await time(() => throughNode(data, createEncryptStream(env))),
+      await time(() => throughNode(message, createDecryptStream(env))),
+    ],
     ['Web TransformStream', await time(() => throughWeb(data, env.encryptStream())), await time(() => throughWeb(message, env.decryptStream()))],
-    ['Web stream wrapped by Duplex.fromWeb', await time(() => throughNode(data, Duplex.fromWeb(env.encryptStream() as never))), await time(() => throughNode(message, Duplex.fromWeb(env.decryptStream() as never)))],
+    [
+      'Web stream wrapped by Duplex.fromWeb',
+      await time(() => throughNode(data, Duplex.fromWeb(env.encryptStream() as never))),
+      await time(() => throughNode(message, Duplex.fromWeb(env.decryptStream() as never))),
+    ],
   ]
   console.log(`\nIn memory, ${bytes / MIB} MiB in 64 KiB chunks, default frame size, median of 3`)
   console.log('  surface                                 encrypt MB/s  decrypt MB/s')

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Envelope, LocalKeyring, inspect } from '../src/index.js'
+import { Envelope, inspect, LocalKeyring } from '../src/index.js'
 import { loadLocalKeyring, writeKeyFile } from '../src/node/index.js'
 
 const dir = await mkdtemp(join(tmpdir(), 'kms-envelope-demo-'))

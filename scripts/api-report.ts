@@ -8,8 +8,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CompilerState, Extractor, ExtractorConfig, ExtractorLogLevel } from '@microsoft/api-extractor'
 import type { IConfigFile } from '@microsoft/api-extractor'
+import { CompilerState, Extractor, ExtractorConfig, ExtractorLogLevel } from '@microsoft/api-extractor'
 
 /** Each package entry: its built declaration (relative to the dist folder) and report name. */
 export const API_ENTRIES: readonly { readonly dts: string; readonly report: string }[] = [
@@ -51,7 +51,15 @@ export function runApiReports(root: string, options: { readonly distRoot?: strin
         bundledPackages: [],
         compiler: {
           overrideTsconfig: {
-            compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2024', 'DOM'], types: ['node'], skipLibCheck: true, strict: true },
+            compilerOptions: {
+              target: 'ES2022',
+              module: 'NodeNext',
+              moduleResolution: 'NodeNext',
+              lib: ['ES2024', 'DOM'],
+              types: ['node'],
+              skipLibCheck: true,
+              strict: true,
+            },
             files: API_ENTRIES.map((e) => join(distRoot, e.dts)),
           },
         },

@@ -5,8 +5,9 @@
  * {@link checkBrowserBundle} also refuses any Node-only module or Buffer polyfill among the
  * inputs. Used by `npm run size` and the headless Chromium test.
  */
-import { gzipSync } from 'node:zlib'
+
 import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
 import type { Metafile, Plugin } from 'esbuild'
 import { build } from 'esbuild'
 
@@ -43,7 +44,9 @@ export async function bundle(entry: string, options: { minify?: boolean; plugins
 /** Throws when a browser bundle pulls in anything meant for Node only. */
 export function checkBrowserBundle(b: Bundle): void {
   const inputs = Object.keys(b.metafile.inputs)
-  const leaks = inputs.filter((p) => NODE_ONLY.test(p) || p.startsWith('node:') || /node_modules\/(buffer|process|crypto-browserify|stream-browserify)\//.test(p))
+  const leaks = inputs.filter(
+    (p) => NODE_ONLY.test(p) || p.startsWith('node:') || /node_modules\/(buffer|process|crypto-browserify|stream-browserify)\//.test(p),
+  )
   if (leaks.length > 0) throw new Error(`Node-only modules reached the browser bundle: ${leaks.join(', ')}`)
   for (const output of Object.values(b.metafile.outputs)) {
     const external = output.imports.filter((i) => i.external)

@@ -14,11 +14,16 @@ export function ensureChromium({ log = (line) => process.stderr.write(`${line}\n
   const root = typeof process.getuid === 'function' && process.getuid() === 0
   const sudo = !root && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0
   if (!root && !sudo) {
-    throw new Error(`${CHROMIUM} is missing and this user cannot install packages: run \`sudo apt-get install -y chromium\` (Debian's package; the tests never download a browser)`)
+    throw new Error(
+      `${CHROMIUM} is missing and this user cannot install packages: run \`sudo apt-get install -y chromium\` (Debian's package; the tests never download a browser)`,
+    )
   }
   const run = (args) => {
     log(`installing chromium: ${root ? '' : 'sudo '}${args.join(' ')}`)
-    execFileSync(root ? args[0] : 'sudo', root ? args.slice(1) : args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+    execFileSync(root ? args[0] : 'sudo', root ? args.slice(1) : args, {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    })
   }
   run(['apt-get', 'update'])
   run(['apt-get', 'install', '-y', 'chromium'])

@@ -54,7 +54,17 @@ function progressLine(text: string): void {
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`
 
 function merge(results: readonly JobResult[]): CampaignStats {
-  const out: CampaignStats = { inputs: 0, outcomes: {}, kinds: {}, elapsedMs: 0, slowestMs: 0, slowestKind: '', peakHeapUsed: 0, peakArrayBuffers: 0, peakRss: 0 }
+  const out: CampaignStats = {
+    inputs: 0,
+    outcomes: {},
+    kinds: {},
+    elapsedMs: 0,
+    slowestMs: 0,
+    slowestKind: '',
+    peakHeapUsed: 0,
+    peakArrayBuffers: 0,
+    peakRss: 0,
+  }
   for (const { stats } of results) {
     if (stats === undefined) continue
     out.inputs += stats.inputs
@@ -73,19 +83,30 @@ function merge(results: readonly JobResult[]): CampaignStats {
 }
 
 function report(title: string, stats: CampaignStats, wallMs: number, unit: string): void {
-  console.log(`\n== ${title}: ${stats.inputs.toLocaleString('en')} ${unit} in ${(wallMs / 1000).toFixed(1)} s (${Math.round(stats.inputs / (wallMs / 1000)).toLocaleString('en')}/s)`)
+  console.log(
+    `\n== ${title}: ${stats.inputs.toLocaleString('en')} ${unit} in ${(wallMs / 1000).toFixed(1)} s (${Math.round(stats.inputs / (wallMs / 1000)).toLocaleString('en')}/s)`,
+  )
   const surfaces = [...new Set(Object.keys(stats.outcomes).map((k) => k.slice(0, k.lastIndexOf(': '))))]
   const codes = [...new Set(Object.keys(stats.outcomes).map((k) => k.slice(k.lastIndexOf(': ') + 2)))].sort()
   const width = Math.max(...surfaces.map((s) => s.length)) + 2
   const columns = codes.map((c) => Math.max(10, c.length + 2))
   console.log(`${''.padEnd(width)}${codes.map((c, i) => c.padStart(columns[i]!)).join('')}`)
   for (const s of surfaces) console.log(`${s.padEnd(width)}${codes.map((c, i) => String(stats.outcomes[`${s}: ${c}`] ?? 0).padStart(columns[i]!)).join('')}`)
-  console.log(`by kind: ${Object.entries(stats.kinds).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toLocaleString('en')}`).join(', ')}`)
-  console.log(`slowest: ${stats.slowestMs.toFixed(1)} ms (${stats.slowestKind}); peak RSS ${mib(stats.peakRss)}, peak heap ${mib(stats.peakHeapUsed)}, peak array buffers ${mib(stats.peakArrayBuffers)}`)
+  console.log(
+    `by kind: ${Object.entries(stats.kinds)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v.toLocaleString('en')}`)
+      .join(', ')}`,
+  )
+  console.log(
+    `slowest: ${stats.slowestMs.toFixed(1)} ms (${stats.slowestKind}); peak RSS ${mib(stats.peakRss)}, peak heap ${mib(stats.peakHeapUsed)}, peak array buffers ${mib(stats.peakArrayBuffers)}`,
+  )
 }
 
 async function main(): Promise<number> {
-  console.log(`kms-envelope fuzz: ${runs.toLocaleString('en')} inputs, seed ${seed}, ${jobs} job(s), ${opts.portable ? 'portable' : 'node:crypto'} backend, stall limit ${stallMs / 1000} s, slow-input limit ${opts['slow-ms']} ms`)
+  console.log(
+    `kms-envelope fuzz: ${runs.toLocaleString('en')} inputs, seed ${seed}, ${jobs} job(s), ${opts.portable ? 'portable' : 'node:crypto'} backend, stall limit ${stallMs / 1000} s, slow-input limit ${opts['slow-ms']} ms`,
+  )
   const failures: string[] = []
   const check = (results: readonly JobResult[], stats: CampaignStats): void => {
     for (const r of results) if (r.failure !== undefined) failures.push(`${r.label}: ${r.failure}`)
@@ -94,9 +115,18 @@ async function main(): Promise<number> {
 
   if (!opts['no-tamper'] && opts.path === undefined) {
     const t0 = Date.now()
-    const result = await runJob('tamper walk', ['tamper'], { stallMs, execArgv, onBeat: (s) => progressLine(`   tamper walk: ${s.inputs.toLocaleString('en')} edits`) })
+    const result = await runJob('tamper walk', ['tamper'], {
+      stallMs,
+      execArgv,
+      onBeat: (s) => progressLine(`   tamper walk: ${s.inputs.toLocaleString('en')} edits`),
+    })
     const stats = merge([result])
-    report('tamper walk (every byte under 9 masks, every truncation, appends; vectors at frame sizes 64/100/4096), each edit to every surface', stats, Date.now() - t0, 'edits')
+    report(
+      'tamper walk (every byte under 9 masks, every truncation, appends; vectors at frame sizes 64/100/4096), each edit to every surface',
+      stats,
+      Date.now() - t0,
+      'edits',
+    )
     check([result], stats)
   }
 
@@ -105,11 +135,19 @@ async function main(): Promise<number> {
   const per = Math.ceil(runs / jobs)
   const results = await Promise.all(
     Array.from({ length: jobs }, (_, i) => {
-      const args = ['campaign', String(seed + i), String(Math.min(per, runs - i * per)), String(opts['slow-ms']), ...(opts.path === undefined ? [] : [opts.path])]
+      const args = [
+        'campaign',
+        String(seed + i),
+        String(Math.min(per, runs - i * per)),
+        String(opts['slow-ms']),
+        ...(opts.path === undefined ? [] : [opts.path]),
+      ]
       const onBeat = (s: CampaignStats): void => {
         progress.set(i, s.inputs)
         const done = [...progress.values()].reduce((a, b) => a + b, 0)
-        progressLine(`   hostile inputs: ${done.toLocaleString('en')} / ${runs.toLocaleString('en')} (${Math.round(done / ((Date.now() - t0) / 1000))}/s, RSS ${mib(s.peakRss)})`)
+        progressLine(
+          `   hostile inputs: ${done.toLocaleString('en')} / ${runs.toLocaleString('en')} (${Math.round(done / ((Date.now() - t0) / 1000))}/s, RSS ${mib(s.peakRss)})`,
+        )
       }
       return runJob(`job ${i} (seed ${seed + i})`, args, { stallMs, execArgv, onBeat })
     }),
@@ -134,7 +172,9 @@ async function main(): Promise<number> {
   }
 
   if (failures.length > 0) {
-    console.error(`\n== FAILED\n${failures.join('\n\n')}\nreplay: npm run fuzz -- --seed <job seed> --runs <runs> --path <path from the report> --jobs 1 --no-tamper`)
+    console.error(
+      `\n== FAILED\n${failures.join('\n\n')}\nreplay: npm run fuzz -- --seed <job seed> --runs <runs> --path <path from the report> --jobs 1 --no-tamper`,
+    )
     return 1
   }
   console.log('\n== fuzz passed: only typed errors, no hang, memory bounded')

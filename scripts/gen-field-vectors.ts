@@ -23,9 +23,9 @@ import { encodePrepared, prepareValue } from '../src/fields/codec.js'
 import { blindIndexBytes } from '../src/fields/deterministic.js'
 import { blindKey, fieldAad, RecordKeys, scopeOf, sivKey } from '../src/fields/keys.js'
 import { bindingTag, listTag } from '../src/fields/record.js'
+import { INDEX_KEY_PURPOSE, MIN_FRAME_SIZE, NONCE_BYTES, TAG_BYTES } from '../src/format/constants.js'
 import type { CanonicalContext } from '../src/format/context.js'
 import { canonicalContext, compareKeys } from '../src/format/context.js'
-import { INDEX_KEY_PURPOSE, MIN_FRAME_SIZE, NONCE_BYTES, TAG_BYTES } from '../src/format/constants.js'
 import { LocalKeyring, wrapWithFixedSaltForVectors } from '../src/keyrings/local.js'
 
 /**
@@ -114,7 +114,10 @@ function withPurpose(context: CanonicalContext): CanonicalContext {
 function indexKeyMessage(name: string, plaintext: Uint8Array, context: CanonicalContext): string {
   const dataKey = new DataKey(seeded(`${name} data key`, 32))
   const recipients = [wrapWithFixedSaltForVectors(keyring(), dataKey, context, seeded(`${name} salt`, 32), backend)]
-  return 'kmse1k.' + base64urlnopad.encode(sealMessage(backend, { dataKey, recipients, context, frameSize: 4096, messageId: seeded(`${name} message id`, 32) }, plaintext))
+  return (
+    'kmse1k.' +
+    base64urlnopad.encode(sealMessage(backend, { dataKey, recipients, context, frameSize: 4096, messageId: seeded(`${name} message id`, 32) }, plaintext))
+  )
 }
 
 const INDEX_KEY_BYTES = seeded('index key', 32)
@@ -146,16 +149,16 @@ function sealRecord(
       const key = keys.field(path)
       const box = new Uint8Array(plaintext.length + TAG_BYTES)
       backend.sealInto(key, ZERO_NONCE, plaintext, fieldAad('kmse1r.', path), box, 0)
-      stored[path] = 'kmse1r.' + base64urlnopad.encode(box)
+      stored[path] = `kmse1r.${base64urlnopad.encode(box)}`
     } else {
       const aad = fieldAad('kmse1d.', path)
       const box = aessiv(sivKey(INDEX_KEY_BYTES, scopeOf(path, context)), aad).encrypt(plaintext)
       tags.push(bindingTag(keys, path, aad, box))
-      stored[path] = 'kmse1d.' + base64urlnopad.encode(box)
+      stored[path] = `kmse1d.${base64urlnopad.encode(box)}`
     }
   }
   const tagBytes = concatBytes(...tags)
-  stored._kmse = 'kmse1h.' + base64urlnopad.encode(concatBytes(sealed.head, tagBytes, listTag(keys, tagBytes)))
+  stored._kmse = `kmse1h.${base64urlnopad.encode(concatBytes(sealed.head, tagBytes, listTag(keys, tagBytes)))}`
   keys.wipe()
   return { stored, cbor }
 }
@@ -166,8 +169,8 @@ function search(kind: 'siv' | 'blind', path: string, contextObject: Record<strin
   const scope = scopeOf(path, context)
   const text =
     kind === 'siv'
-      ? 'kmse1d.' + base64urlnopad.encode(aessiv(sivKey(INDEX_KEY_BYTES, scope), fieldAad('kmse1d.', path)).encrypt(plaintext))
-      : 'kmse1b.' + base64urlnopad.encode(blindIndexBytes(blindKey(INDEX_KEY_BYTES, scope), plaintext))
+      ? `kmse1d.${base64urlnopad.encode(aessiv(sivKey(INDEX_KEY_BYTES, scope), fieldAad('kmse1d.', path)).encrypt(plaintext))}`
+      : `kmse1b.${base64urlnopad.encode(blindIndexBytes(blindKey(INDEX_KEY_BYTES, scope), plaintext))}`
   return { path, context: contextObject, value, cbor: bytesToHex(plaintext), text }
 }
 
@@ -191,10 +194,28 @@ const SCALARS: Record<string, TypedValue> = {
   p_date_secs: { date: 1_700_000_000_000 },
   q_date_ms: { date: 1_700_000_000_123 },
   r_date_neg: { date: -1000 },
-  s_nested: { object: [['z', { array: [f64(1), { string: 'two' }] }], ['a', { object: [] }], ['10', { bigint: '0' }]] },
+  s_nested: {
+    object: [
+      ['z', { array: [f64(1), { string: 'two' }] }],
+      ['a', { object: [] }],
+      ['10', { bigint: '0' }],
+    ],
+  },
 }
 
-const SEARCH_VALUES: TypedValue[] = [{ string: 'ann@example.com' }, f64(5), { bigint: '5' }, f64(NaN), { date: 1_700_000_000_000 }, { object: [['b', f64(1)], ['a', f64(2)]] }]
+const SEARCH_VALUES: TypedValue[] = [
+  { string: 'ann@example.com' },
+  f64(5),
+  { bigint: '5' },
+  f64(NaN),
+  { date: 1_700_000_000_000 },
+  {
+    object: [
+      ['b', f64(1)],
+      ['a', f64(2)],
+    ],
+  },
+]
 
 export function generateFieldVectors(): FieldVector[] {
   const vectors: FieldVector[] = []
@@ -203,19 +224,57 @@ export function generateFieldVectors(): FieldVector[] {
   const scalarValues = Object.fromEntries(Object.entries(SCALARS).map(([k, v]) => [k, fromTyped(v)]))
   {
     const { stored, cbor } = sealRecord('pos-record-values', scalarSchema, scalarValues, RECORD_CONTEXT)
-    vectors.push({ name: 'pos-record-values', comment: 'every value row of §13.1 in a random field (8-byte integer heads, dates 1a/fb, float64 always)', expect: 'success', ...base, schema: scalarSchema, stored, expectContext: RECORD_CONTEXT, values: SCALARS, cbor })
+    vectors.push({
+      name: 'pos-record-values',
+      comment: 'every value row of §13.1 in a random field (8-byte integer heads, dates 1a/fb, float64 always)',
+      expect: 'success',
+      ...base,
+      schema: scalarSchema,
+      stored,
+      expectContext: RECORD_CONTEXT,
+      values: SCALARS,
+      cbor,
+    })
   }
   const mixedSchema = { email: 'deterministic', ssn: 'random', age: 'deterministic' } as const
   const mixedTyped: Record<string, TypedValue> = { email: { string: 'ann@example.com' }, ssn: { string: '123-45-6789' }, age: { bigint: '42' } }
   const mixedValues = Object.fromEntries(Object.entries(mixedTyped).map(([k, v]) => [k, fromTyped(v)]))
   const mixed = sealRecord('pos-record-deterministic', mixedSchema, mixedValues, RECORD_CONTEXT)
   const withIndex = { indexKey: INDEX_KEY, indexKeyContext: INDEX_CONTEXT }
-  vectors.push({ name: 'pos-record-deterministic', comment: 'random and deterministic fields: two binding tags and the list tag in _kmse', expect: 'success', ...base, schema: mixedSchema, ...withIndex, stored: mixed.stored, expectContext: RECORD_CONTEXT, values: mixedTyped, cbor: mixed.cbor })
+  vectors.push({
+    name: 'pos-record-deterministic',
+    comment: 'random and deterministic fields: two binding tags and the list tag in _kmse',
+    expect: 'success',
+    ...base,
+    schema: mixedSchema,
+    ...withIndex,
+    stored: mixed.stored,
+    expectContext: RECORD_CONTEXT,
+    values: mixedTyped,
+    cbor: mixed.cbor,
+  })
   {
     const { stored, cbor } = sealRecord('pos-record-shortest-heads', { n: 'random', d: 'random' }, {}, {}, { n: hexToBytes('05'), d: hexToBytes('c100') })
-    vectors.push({ name: 'pos-record-shortest-heads', comment: 'readers take shortest-form integers as bigints and dates over any integer head (§13.1)', expect: 'success', ...base, schema: { n: 'random', d: 'random' }, stored, values: { n: { bigint: '5' }, d: { date: 0 } }, cbor })
+    vectors.push({
+      name: 'pos-record-shortest-heads',
+      comment: 'readers take shortest-form integers as bigints and dates over any integer head (§13.1)',
+      expect: 'success',
+      ...base,
+      schema: { n: 'random', d: 'random' },
+      stored,
+      values: { n: { bigint: '5' }, d: { date: 0 } },
+      cbor,
+    })
   }
-  vectors.push({ name: 'pos-index-key', comment: 'an index key: a §2 message with kmse:purpose = field-index-key and 32 bytes', expect: 'success', ...base, schema: { email: 'deterministic' }, ...withIndex, indexKeyBytes: bytesToHex(INDEX_KEY_BYTES) })
+  vectors.push({
+    name: 'pos-index-key',
+    comment: 'an index key: a §2 message with kmse:purpose = field-index-key and 32 bytes',
+    expect: 'success',
+    ...base,
+    schema: { email: 'deterministic' },
+    ...withIndex,
+    indexKeyBytes: bytesToHex(INDEX_KEY_BYTES),
+  })
   vectors.push({
     name: 'pos-deterministic-values',
     comment: 'deterministicValue for several types and contexts (canonical map order, one NaN)',
@@ -235,7 +294,18 @@ export function generateFieldVectors(): FieldVector[] {
     blind: SEARCH_VALUES.flatMap((v) => [search('blind', 'email', RECORD_CONTEXT, v), search('blind', 'phone', { tenant: 'other' }, v)]),
   })
   const fail = (name: string, comment: string, code: string, extra: Partial<FieldVector>): void => {
-    vectors.push({ name, comment, expect: 'failure', code, ...base, schema: mixedSchema, ...withIndex, stored: mixed.stored, expectContext: RECORD_CONTEXT, ...extra })
+    vectors.push({
+      name,
+      comment,
+      expect: 'failure',
+      code,
+      ...base,
+      schema: mixedSchema,
+      ...withIndex,
+      stored: mixed.stored,
+      expectContext: RECORD_CONTEXT,
+      ...extra,
+    })
   }
   const flip = (text: string, at: number): string => {
     const [prefix, body] = [text.slice(0, 7), base64urlnopad.decode(text.slice(7))]
@@ -243,13 +313,23 @@ export function generateFieldVectors(): FieldVector[] {
     return prefix + base64urlnopad.encode(body)
   }
   fail('neg-record-random-byte', 'one byte of a random field flipped', 'ERR_FIELD', { stored: { ...mixed.stored, ssn: flip(mixed.stored.ssn as string, 0) } })
-  fail('neg-record-deterministic-byte', 'one byte of a deterministic field flipped', 'ERR_FIELD', { stored: { ...mixed.stored, email: flip(mixed.stored.email as string, 20) } })
-  fail('neg-record-fields-swapped', 'two deterministic values swapped between fields', 'ERR_FIELD', { stored: { ...mixed.stored, email: mixed.stored.age, age: mixed.stored.email } })
-  fail('neg-record-list-tag', 'the list tag at the end of _kmse altered', 'ERR_FIELD', { stored: { ...mixed.stored, _kmse: flip(mixed.stored._kmse as string, base64urlnopad.decode((mixed.stored._kmse as string).slice(7)).length - 1) } })
+  fail('neg-record-deterministic-byte', 'one byte of a deterministic field flipped', 'ERR_FIELD', {
+    stored: { ...mixed.stored, email: flip(mixed.stored.email as string, 20) },
+  })
+  fail('neg-record-fields-swapped', 'two deterministic values swapped between fields', 'ERR_FIELD', {
+    stored: { ...mixed.stored, email: mixed.stored.age, age: mixed.stored.email },
+  })
+  fail('neg-record-list-tag', 'the list tag at the end of _kmse altered', 'ERR_FIELD', {
+    stored: { ...mixed.stored, _kmse: flip(mixed.stored._kmse as string, base64urlnopad.decode((mixed.stored._kmse as string).slice(7)).length - 1) },
+  })
   fail('neg-record-wrong-context', 'expectContext names another tenant', 'ERR_CONTEXT_MISMATCH', { expectContext: { tenant: 'other' } })
   {
     const { stored } = sealRecord('neg-record-tag-28', { v: 'random' }, {}, {}, { v: hexToBytes('d81c 82 d81c 80 d81d 01'.replace(/ /g, '')) })
-    fail('neg-record-tag-28', 'an authentic value using value-sharing tags (28/29), outside the profile', 'ERR_FIELD', { schema: { v: 'random' }, stored, expectContext: {} })
+    fail('neg-record-tag-28', 'an authentic value using value-sharing tags (28/29), outside the profile', 'ERR_FIELD', {
+      schema: { v: 'random' },
+      stored,
+      expectContext: {},
+    })
   }
   {
     const { stored } = sealRecord('neg-record-float32', { v: 'random' }, {}, {}, { v: hexToBytes('fa3fc00000') })

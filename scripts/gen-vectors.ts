@@ -11,15 +11,15 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/ciphers/utils.js'
 import type { CryptoBackend } from '../src/crypto/backend.js'
-import { backend as nodeBackend } from '../src/crypto/node.js'
 import { DataKey } from '../src/crypto/data-key.js'
 import { deriveMessageKeys } from '../src/crypto/keys.js'
 import { sealMessage } from '../src/crypto/message.js'
-import { canonicalContext } from '../src/format/context.js'
+import { backend as nodeBackend } from '../src/crypto/node.js'
+import { encodeCbor } from '../src/format/cbor.js'
 import { SUITE_AES256GCM_HKDFSHA512_COMMIT } from '../src/format/constants.js'
+import { canonicalContext } from '../src/format/context.js'
 import type { Recipient } from '../src/format/header.js'
 import { decodeRecipients } from '../src/format/header.js'
-import { encodeCbor } from '../src/format/cbor.js'
 import { LocalKeyring, wrapWithFixedSaltForVectors } from '../src/keyrings/local.js'
 
 /** One vector file. */
@@ -46,6 +46,15 @@ export interface Vector {
 }
 
 /** Deterministic bytes for one label: HKDF-SHA-512 of a fixed seed. Never use outside vectors. */
+/** Plaintexts with C0 control bytes other than tab, newline and the like are shown as hex only. */
+function hasControlBytes(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c <= 0x08 || (c >= 0x0e && c <= 0x1f)) return true
+  }
+  return false
+}
+
 function seeded(label: string, length: number): Uint8Array {
   return nodeBackend.hkdfSha512(utf8ToBytes('kms-envelope test vectors v1'), new Uint8Array(0), utf8ToBytes(label), length)
 }
@@ -93,9 +102,14 @@ function success(name: string, comment: string, plaintext: Uint8Array, context: 
     keys: holder,
     decrypt: {},
     message: bytesToHex(b.message),
-    plaintext: utf8 === undefined || /[\u0000-\u0008\u000e-\u001f]/.test(utf8) ? { hex: bytesToHex(plaintext) } : { hex: bytesToHex(plaintext), utf8 },
+    plaintext: utf8 === undefined || hasControlBytes(utf8) ? { hex: bytesToHex(plaintext) } : { hex: bytesToHex(plaintext), utf8 },
     context,
-    intermediate: { dataKey: bytesToHex(b.dataKey), messageId: bytesToHex(b.messageId), contentKey: bytesToHex(keys.contentKey), commitment: bytesToHex(keys.commitment) },
+    intermediate: {
+      dataKey: bytesToHex(b.dataKey),
+      messageId: bytesToHex(b.messageId),
+      contentKey: bytesToHex(keys.contentKey),
+      commitment: bytesToHex(keys.commitment),
+    },
   }
 }
 
@@ -132,7 +146,13 @@ export function generateVectors(using: CryptoBackend = nodeBackend): Vector[] {
     success('pos-frame-plus-one', 'frame size + 1 bytes: one full frame, 1-byte final frame', seeded('pt 65', FRAME + 1), ctx, [keyA]),
     success('pos-several-frames', 'three full frames and a 7-byte final frame', seeded('pt 199', 3 * FRAME + 7), ctx, [keyA]),
     success('pos-no-context', 'empty encryption context (an empty CBOR map)', text('no context here'), {}, [keyA]),
-    success('pos-unicode-context', 'context with non-ASCII keys and values, in canonical order', text('grüße'), { 'é': 'ü', z: '世界', aa: '', '10': 'ten', '9': 'nine' }, [keyA]),
+    success(
+      'pos-unicode-context',
+      'context with non-ASCII keys and values, in canonical order',
+      text('grüße'),
+      { 'é': 'ü', z: '世界', aa: '', '10': 'ten', '9': 'nine' },
+      [keyA],
+    ),
     success('pos-three-recipients-first', 'three recipients; the decryptor holds only the first', text('for a, b and c'), ctx, [keyA, keyB, keyC], [KEY_A]),
     success('pos-three-recipients-last', 'the same scenario; the decryptor holds only the third', text('for a, b and c'), ctx, [keyA, keyB, keyC], [KEY_C]),
   ]
@@ -153,7 +173,12 @@ export function generateVectors(using: CryptoBackend = nodeBackend): Vector[] {
   const badCbor = concatBytes(m.subarray(0, L.headerAt), Uint8Array.of(0xff), m.subarray(L.headerAt + 1))
   // frame size 64 re-encoded with a 2-byte integer head (0x19 0x00 0x40) instead of 0x18 0x40: same value, longer spelling.
   const frameSizeAt = messageIdAt + 32
-  const nonCanonicalHeader = concatBytes(m.subarray(0, L.headerAt), m.subarray(L.headerAt, frameSizeAt), Uint8Array.of(0x19, 0x00, 0x40), m.subarray(frameSizeAt + 2, L.tagAt))
+  const nonCanonicalHeader = concatBytes(
+    m.subarray(0, L.headerAt),
+    m.subarray(L.headerAt, frameSizeAt),
+    Uint8Array.of(0x19, 0x00, 0x40),
+    m.subarray(frameSizeAt + 2, L.tagAt),
+  )
   new DataView(nonCanonicalHeader.buffer).setUint32(5, L.h + 1)
   const nonCanonical = concatBytes(nonCanonicalHeader, m.subarray(L.tagAt))
   /** `m` with its header replaced by `header` (H adjusted); tag, recipients and body unchanged. */
@@ -171,24 +196,53 @@ export function generateVectors(using: CryptoBackend = nodeBackend): Vector[] {
   }
   const wrappedA = decodeRecipients(m.subarray(L.recipientsAt, L.bodyAt), 16)[0]!.wrapped
   vectors.push(
-    success('pos-negatives-base', 'same plaintext, context and key as the negative vectors\' base message, but its own encryption (another message id and data key): the negatives are derived from a different message (two full frames and a 5-byte final frame)', seeded('neg pt', 2 * FRAME + 5), ctx, [keyA]),
-    failure('neg-header-byte', 'one byte of the message id in the header changed: the derived commitment no longer matches', 'ERR_AUTH', flip(m, messageIdAt + 3)),
-    failure('neg-context-byte', 'one byte of a context value changed: the local keyring binds the context, so unwrapping fails', 'ERR_UNWRAP', flip(m, L.tagAt - 34 - 5)),
-    failure('neg-wrapped-key-substituted', 'the wrapped key replaced by a valid wrap of another data key under the same master key: commitment mismatch', 'ERR_AUTH',
-      concatBytes(m.subarray(0, L.recipientsAt), other.message.subarray(otherL.recipientsAt, otherL.bodyAt), m.subarray(L.bodyAt))),
+    success(
+      'pos-negatives-base',
+      "same plaintext, context and key as the negative vectors' base message, but its own encryption (another message id and data key): the negatives are derived from a different message (two full frames and a 5-byte final frame)",
+      seeded('neg pt', 2 * FRAME + 5),
+      ctx,
+      [keyA],
+    ),
+    failure(
+      'neg-header-byte',
+      'one byte of the message id in the header changed: the derived commitment no longer matches',
+      'ERR_AUTH',
+      flip(m, messageIdAt + 3),
+    ),
+    failure(
+      'neg-context-byte',
+      'one byte of a context value changed: the local keyring binds the context, so unwrapping fails',
+      'ERR_UNWRAP',
+      flip(m, L.tagAt - 34 - 5),
+    ),
+    failure(
+      'neg-wrapped-key-substituted',
+      'the wrapped key replaced by a valid wrap of another data key under the same master key: commitment mismatch',
+      'ERR_AUTH',
+      concatBytes(m.subarray(0, L.recipientsAt), other.message.subarray(otherL.recipientsAt, otherL.bodyAt), m.subarray(L.bodyAt)),
+    ),
     failure('neg-commitment', 'one bit of the commitment changed', 'ERR_AUTH', flip(m, commitmentAt + 7)),
     failure('neg-header-tag', 'one bit of the header tag changed', 'ERR_AUTH', flip(m, L.tagAt + 15, 0x80)),
     failure('neg-frame-tag', 'one bit of the first frame tag changed', 'ERR_AUTH', flip(m, L.bodyAt + FRAME + 3)),
     failure('neg-frame-ciphertext', 'one bit of the final frame ciphertext changed', 'ERR_AUTH', flip(m, L.bodyAt + 2 * step)),
-    failure('neg-truncated-in-frame', 'cut inside the second frame: what remains is read as a final frame and fails authentication', 'ERR_AUTH', m.subarray(0, L.bodyAt + step + 40)),
+    failure(
+      'neg-truncated-in-frame',
+      'cut inside the second frame: what remains is read as a final frame and fails authentication',
+      'ERR_AUTH',
+      m.subarray(0, L.bodyAt + step + 40),
+    ),
     failure('neg-final-frame-dropped', 'the final frame removed: the body ends on a full frame', 'ERR_TRUNCATED', m.subarray(0, L.bodyAt + 2 * step)),
     failure('neg-truncated-in-header', 'cut inside the header', 'ERR_TRUNCATED', m.subarray(0, L.headerAt + 20)),
     failure('neg-truncated-short-tail', 'cut so that fewer than 16 bytes follow the last full frame', 'ERR_TRUNCATED', m.subarray(0, L.bodyAt + step + 10)),
     failure('neg-frames-reordered', 'the two full frames swapped', 'ERR_AUTH', concatBytes(m.subarray(0, L.bodyAt), frame(1), frame(0), frame(2))),
     failure('neg-trailing-bytes', 'one byte appended after the final frame', 'ERR_AUTH', concatBytes(m, Uint8Array.of(0))),
     failure('neg-trailing-frame', 'an extra copy of the final frame appended', 'ERR_AUTH', concatBytes(m, frame(2))),
-    failure('neg-wrong-context', 'authentic message, but the decryptor expects another tenant', 'ERR_CONTEXT_MISMATCH', m, { decrypt: { expectContext: { tenant: 'other' } } }),
-    failure('neg-wrong-master-key', 'the decryptor holds a key with the same id but other key material', 'ERR_UNWRAP', m, { keys: [{ keyId: 'vector-key-a', key: hexKey('master a wrong') }] }),
+    failure('neg-wrong-context', 'authentic message, but the decryptor expects another tenant', 'ERR_CONTEXT_MISMATCH', m, {
+      decrypt: { expectContext: { tenant: 'other' } },
+    }),
+    failure('neg-wrong-master-key', 'the decryptor holds a key with the same id but other key material', 'ERR_UNWRAP', m, {
+      keys: [{ keyId: 'vector-key-a', key: hexKey('master a wrong') }],
+    }),
     failure('neg-no-matching-key', 'the decryptor holds none of the message keys', 'ERR_NO_MATCHING_KEY', m, { keys: [KEY_B] }),
     failure('neg-too-many-wrapped-keys', '17 wrapped keys; readers accept 16 by default', 'ERR_LIMIT', build('neg-17', text('x'), ctx, seventeen).message),
     failure('neg-oversized-header-length', 'the header length field claims 4 GiB', 'ERR_LIMIT', bigHeader),
@@ -196,20 +250,49 @@ export function generateVectors(using: CryptoBackend = nodeBackend): Vector[] {
     failure('neg-non-canonical-cbor', 'the frame size written with a longer integer head than needed', 'ERR_FORMAT', nonCanonical),
     failure('neg-bad-magic', 'the first byte is not "K"', 'ERR_FORMAT', flip(m, 0, 0x20)),
     failure('neg-unsupported-version', 'format version 2', 'ERR_UNSUPPORTED', flip(m, 4, 0x03)),
-    failure('neg-cbor-depth-4', 'the header is [[[[]]]]: 4 levels pass the CBOR subset check, then it is not a 5-item header', 'ERR_FORMAT',
-      withHeader(Uint8Array.of(0x81, 0x81, 0x81, 0x80))),
-    failure('neg-cbor-depth-5', 'the header is [[[[[]]]]]: containers nest 5 deep, beyond the limit of 4 (checked before decoding)', 'ERR_LIMIT',
-      withHeader(Uint8Array.of(0x81, 0x81, 0x81, 0x81, 0x80))),
-    failure('neg-key-id-too-long', 'the only recipient has a key id of 2,049 bytes: a malformed entry, not a limit', 'ERR_FORMAT',
-      withRecipients([['local', 'k'.repeat(2049), wrappedA]])),
-    failure('neg-keyring-type-too-long', 'the only recipient has a keyring type of 33 bytes: a malformed entry', 'ERR_FORMAT',
-      withRecipients([['a'.repeat(33), 'vector-key-a', wrappedA]])),
-    failure('neg-wrapped-key-too-long', 'the only recipient has a wrapped key of 8,193 bytes: a malformed entry', 'ERR_FORMAT',
-      withRecipients([['local', 'vector-key-a', new Uint8Array(8193)]])),
-    failure('neg-trailing-full-step', 'bytes appended after the final frame so that the body ends exactly on a full step: the final frame is missing', 'ERR_TRUNCATED',
-      concatBytes(m, seeded('neg trailing full step', step - frame(2).length))),
-    failure('neg-cut-no-matching-key', 'the final frame dropped and the reader holds none of the keys: a buffer reader sees the cut before any unwrap, a stream only after the head', 'ERR_TRUNCATED',
-      m.subarray(0, L.bodyAt + 2 * step), { keys: [KEY_B], streamCode: 'ERR_NO_MATCHING_KEY' }),
+    failure(
+      'neg-cbor-depth-4',
+      'the header is [[[[]]]]: 4 levels pass the CBOR subset check, then it is not a 5-item header',
+      'ERR_FORMAT',
+      withHeader(Uint8Array.of(0x81, 0x81, 0x81, 0x80)),
+    ),
+    failure(
+      'neg-cbor-depth-5',
+      'the header is [[[[[]]]]]: containers nest 5 deep, beyond the limit of 4 (checked before decoding)',
+      'ERR_LIMIT',
+      withHeader(Uint8Array.of(0x81, 0x81, 0x81, 0x81, 0x80)),
+    ),
+    failure(
+      'neg-key-id-too-long',
+      'the only recipient has a key id of 2,049 bytes: a malformed entry, not a limit',
+      'ERR_FORMAT',
+      withRecipients([['local', 'k'.repeat(2049), wrappedA]]),
+    ),
+    failure(
+      'neg-keyring-type-too-long',
+      'the only recipient has a keyring type of 33 bytes: a malformed entry',
+      'ERR_FORMAT',
+      withRecipients([['a'.repeat(33), 'vector-key-a', wrappedA]]),
+    ),
+    failure(
+      'neg-wrapped-key-too-long',
+      'the only recipient has a wrapped key of 8,193 bytes: a malformed entry',
+      'ERR_FORMAT',
+      withRecipients([['local', 'vector-key-a', new Uint8Array(8193)]]),
+    ),
+    failure(
+      'neg-trailing-full-step',
+      'bytes appended after the final frame so that the body ends exactly on a full step: the final frame is missing',
+      'ERR_TRUNCATED',
+      concatBytes(m, seeded('neg trailing full step', step - frame(2).length)),
+    ),
+    failure(
+      'neg-cut-no-matching-key',
+      'the final frame dropped and the reader holds none of the keys: a buffer reader sees the cut before any unwrap, a stream only after the head',
+      'ERR_TRUNCATED',
+      m.subarray(0, L.bodyAt + 2 * step),
+      { keys: [KEY_B], streamCode: 'ERR_NO_MATCHING_KEY' },
+    ),
   )
   void keyAWrong
   return vectors

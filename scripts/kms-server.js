@@ -18,8 +18,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const requirementsFile = join(root, 'scripts', 'kms-server-requirements.txt')
@@ -165,10 +165,12 @@ export async function startKmsServer({ log, readyTimeoutMs = 60_000 } = {}) {
     }
     const removeLog = () => rmSync(logPath, { force: true })
     let exited = false
-    const exitedPromise = new Promise((resolve) => child.once('exit', (code, signal) => {
-      exited = true
-      resolve({ code, signal })
-    }))
+    const exitedPromise = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        exited = true
+        resolve({ code, signal })
+      }),
+    )
     child.once('error', (error) => {
       lastError = error
     })
@@ -198,7 +200,9 @@ export async function startKmsServer({ log, readyTimeoutMs = 60_000 } = {}) {
     process.removeListener('exit', killOnExit)
     const tail = output()
     removeLog()
-    lastError = new Error(`kms-server: moto_server on port ${port} ${exited ? 'exited' : `did not answer within ${readyTimeoutMs} ms`}${lastError ? ` (${lastError.message})` : ''}\n${tail.trim()}`)
+    lastError = new Error(
+      `kms-server: moto_server on port ${port} ${exited ? 'exited' : `did not answer within ${readyTimeoutMs} ms`}${lastError ? ` (${lastError.message})` : ''}\n${tail.trim()}`,
+    )
     if (!/address already in use/i.test(tail)) break
   }
   throw lastError

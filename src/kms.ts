@@ -10,7 +10,8 @@
  * ```
  * @module
  */
-export { KmsKeyring, KMS_KEYRING_TYPE } from './keyrings/kms.js'
-export type { KmsKeyringOptions, KmsDiscoveryFilter } from './keyrings/kms.js'
-export { KmsError } from './errors.js'
+
 export type { KmsErrorCode } from './errors.js'
+export { KmsError } from './errors.js'
+export type { KmsDiscoveryFilter, KmsKeyringOptions } from './keyrings/kms.js'
+export { KMS_KEYRING_TYPE, KmsKeyring } from './keyrings/kms.js'

@@ -15,7 +15,7 @@ export const MAX_PRINTABLE_CHARS = 200
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\\]|\p{Cs}/gu
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]|\p{Cs}/gu
 
-function escape(char: string): string {
+function escapeChar(char: string): string {
   if (char === '\\') return '\\\\'
   const code = char.codePointAt(0)!
   return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
@@ -34,7 +34,7 @@ export function printable(text: string, max = MAX_PRINTABLE_CHARS): string {
     const points = Array.from(s)
     if (points.length > max) cut = `${points.slice(0, max).join('')}… (${points.length} characters in all)`
   }
-  return cut.replace(UNSAFE, escape)
+  return cut.replace(UNSAFE, escapeChar)
 }
 
 /**
@@ -43,7 +43,7 @@ export function printable(text: string, max = MAX_PRINTABLE_CHARS): string {
  * (applying it twice changes nothing). Error classes apply it to every message they build.
  */
 export function escapeControls(text: string): string {
-  return String(text).replace(CONTROLS, escape)
+  return String(text).replace(CONTROLS, escapeChar)
 }
 
 /** `printable(text)` in double quotes: for a string that must read as a value, like a context key. */
@@ -57,5 +57,8 @@ export function quoted(text: string, max = MAX_PRINTABLE_CHARS): string {
  * escapes. They can only occur inside JSON strings, so the replacement never changes meaning.
  */
 export function terminalSafeJson(json: string): string {
-  return json.replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return json.replace(
+    /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
 }

@@ -6,10 +6,10 @@
  */
 import type { DecryptInfo, DecryptStreamOptions, EncryptStreamOptions } from './core/options.js'
 import { DecryptSession } from './core/reader.js'
-import type { EnvelopeSettings } from './core/settings.js'
-import { EncryptSession } from './core/writer.js'
 import type { RewrapParams } from './core/rewrap.js'
 import { RewrapSession } from './core/rewrap-stream.js'
+import type { EnvelopeSettings } from './core/settings.js'
+import { EncryptSession } from './core/writer.js'
 import { AbortError } from './errors.js'
 import { listenForAbort, throwIfAborted, toChunk } from './validate.js'
 
@@ -96,10 +96,11 @@ export function decryptStream(settings: EnvelopeSettings, options: DecryptStream
     transform(chunk) {
       try {
         const pending = session.push(toChunk(chunk), enqueue)
-        if (pending !== undefined) return pending.catch((error: unknown) => {
-          fail(error)
-          throw error
-        })
+        if (pending !== undefined)
+          return pending.catch((error: unknown) => {
+            fail(error)
+            throw error
+          })
       } catch (error) {
         fail(error)
         throw error

@@ -24,7 +24,15 @@ import type { PageInput, PageReport } from './browser/page.js'
 import { pattern, VECTORS_DIR } from './helpers.js'
 
 const CHROMIUM = '/usr/bin/chromium'
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+]
 
 const vectors = readdirSync(VECTORS_DIR)
   .filter((f) => f.startsWith('pos-'))
@@ -45,7 +53,9 @@ describe('the core in headless Chromium', () => {
 
   before(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: run .ci/run (it installs Debian's chromium package) or \`apt-get install -y chromium\`; this test never downloads a browser`)
+      throw new Error(
+        `${CHROMIUM} is missing: run .ci/run (it installs Debian's chromium package) or \`apt-get install -y chromium\`; this test never downloads a browser`,
+      )
     }
     const pageBundle = await bundle('dist/test/browser/page.js', { minify: false })
     checkBrowserBundle(pageBundle)

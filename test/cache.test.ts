@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { inspect as utilInspect } from 'node:util'
-import { Envelope, KeyCache, LocalKeyring, inspect } from '../src/index.js'
+import { Envelope, inspect, KeyCache, LocalKeyring } from '../src/index.js'
 import { CountingKeyring } from './counting-keyring.js'
 import { pattern, rejectsWithCode } from './helpers.js'
 
@@ -82,7 +82,10 @@ describe('KeyCache: decrypt side', () => {
     const reader = new Envelope({ keyring: readerKeyring, cache: new KeyCache({ maxEntries: 100, maxAge: 60_000 }) })
     const results = await Promise.all(messages.map((m) => reader.decrypt(m, { expectContext: context })))
     assert.equal(readerKeyring.calls.unwrap, 1)
-    assert.deepEqual(results.map((r) => new TextDecoder().decode(r.plaintext)), messages.map((_, i) => `m${i}`))
+    assert.deepEqual(
+      results.map((r) => new TextDecoder().decode(r.plaintext)),
+      messages.map((_, i) => `m${i}`),
+    )
     await Promise.all(messages.map((m) => reader.decrypt(m)))
     assert.equal(readerKeyring.calls.unwrap, 1)
     assert.equal(results[0]!.keyId, 'cache-test')
@@ -95,7 +98,10 @@ describe('KeyCache: decrypt side', () => {
     keyring.delayMs = 10
     keyring.failNext = 1
     const joined = await Promise.allSettled([env.decrypt(message), env.decrypt(message), env.decrypt(message)])
-    assert.deepEqual(joined.map((r) => r.status), ['rejected', 'rejected', 'rejected'])
+    assert.deepEqual(
+      joined.map((r) => r.status),
+      ['rejected', 'rejected', 'rejected'],
+    )
     assert.equal(keyring.calls.unwrap, 1)
     const ok = await env.decrypt(message)
     assert.equal(new TextDecoder().decode(ok.plaintext), 'x')
@@ -175,12 +181,18 @@ describe('KeyCache: hygiene', () => {
     assert.ok(view.some((b) => b !== 0))
     await env.encrypt('x', { context: { n: '2' } }) // evicts the first entry
     assert.equal(first.wiped, true)
-    assert.ok(view.every((b) => b === 0), 'the evicted key buffer is all zeros')
+    assert.ok(
+      view.every((b) => b === 0),
+      'the evicted key buffer is all zeros',
+    )
     assert.equal(cache.stats().evictions, 1)
     const second = keyring.issued[1]!
     const secondView = second.bytes
     await sleep(200)
-    assert.ok(secondView.every((b) => b === 0), 'the expired key buffer is all zeros')
+    assert.ok(
+      secondView.every((b) => b === 0),
+      'the expired key buffer is all zeros',
+    )
     assert.equal(cache.stats().expirations, 1)
     assert.equal(cache.stats().entries, 0)
   })

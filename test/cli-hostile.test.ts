@@ -3,12 +3,12 @@ import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { Envelope, LocalKeyring } from '../src/index.js'
+import { concatBytes } from '@noble/ciphers/utils.js'
+import { PREAMBLE_BYTES } from '../src/format/constants.js'
 import { encodeHeader } from '../src/format/header.js'
 import { encodeRecipientsSection, parseHead } from '../src/format/message.js'
-import { PREAMBLE_BYTES } from '../src/format/constants.js'
+import { Envelope, LocalKeyring } from '../src/index.js'
 import { escapeControls, printable, terminalSafeJson } from '../src/printable.js'
-import { concatBytes } from '@noble/ciphers/utils.js'
 import { CLI, tempDir } from './helpers.js'
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: Buffer; stderr: Buffer }> {
@@ -35,7 +35,7 @@ function assertTerminalSafe(bytes: Buffer, what: string): void {
 }
 
 // An OSC title change, a line erase with a forged success line, C1 CSI, a bidi override, LS.
-const HOSTILE = 'k\u001b]0;pwned\u0007\r\u001b[2Kdecryption OK\n\u009b31m\u202egnp.exe\u2028\u007f' + 'x'.repeat(3000)
+const HOSTILE = `k\u001b]0;pwned\u0007\r\u001b[2Kdecryption OK\n\u009b31m\u202egnp.exe\u2028\u007f${'x'.repeat(3000)}`
 
 describe('CLI: message-controlled strings never reach the terminal raw', () => {
   const key = LocalKeyring.generate({ keyId: 'real-key' })
@@ -97,7 +97,10 @@ describe('CLI: message-controlled strings never reach the terminal raw', () => {
     const msg = join(dir, 'm.kmse')
     writeFileSync(msg, forged)
     assert.equal(forged.subarray(0, PREAMBLE_BYTES).length, PREAMBLE_BYTES)
-    for (const args of [['inspect', msg], ['decrypt', '-k', 'file:/nonexistent', msg]]) {
+    for (const args of [
+      ['inspect', msg],
+      ['decrypt', '-k', 'file:/nonexistent', msg],
+    ]) {
       const r = await cli(args)
       assert.notEqual(r.code, 0)
       assertTerminalSafe(r.stderr, `${args[0]} stderr`)

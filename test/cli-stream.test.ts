@@ -81,7 +81,10 @@ describe('CLI streaming', () => {
     const cut = run(['decrypt', '-k', key, '-o', join(dir, 'out')], message.subarray(0, message.length - 100))
     assert.equal(cut.status, 1)
     await assert.rejects(stat(join(dir, 'out')), { code: 'ENOENT' })
-    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.kmse-tmp')), [])
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.endsWith('.kmse-tmp')),
+      [],
+    )
 
     const good = run(['decrypt', '-k', key, '-o', join(dir, 'out'), join(dir, 'in.kmse')])
     assert.equal(good.status, 0, good.stderr.toString())
@@ -98,7 +101,9 @@ describe('CLI streaming', () => {
     assert.equal(await readFile(join(dir, 'f'), 'utf8'), 'precious')
   })
 
-  it('shows a progress bar on a terminal (stderr is a TTY, size known), not with --quiet', { skip: spawnSync('script', ['--version']).status !== 0 && 'needs script(1) for a pseudo-terminal' }, async (t) => {
+  it('shows a progress bar on a terminal (stderr is a TTY, size known), not with --quiet', {
+    skip: spawnSync('script', ['--version']).status !== 0 && 'needs script(1) for a pseudo-terminal',
+  }, async (t) => {
     const dir = await tempDir(t)
     const key = await keyFile(dir)
     await writeFile(join(dir, 'in'), pattern(4 * 1024 * 1024))

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { chownSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
@@ -43,7 +43,10 @@ describe('CLI: context pairs named __proto__', () => {
     const e = await cli(['encrypt', '-k', `file:${key}`, '-c', '__proto__=y', '-c', 'constructor=z', '-o', enc, plain])
     assert.equal(e.code, 0, e.stderr)
     const info = JSON.parse((await cli(['inspect', enc])).stdout.toString()) as { context: Record<string, string> }
-    assert.deepEqual(Object.entries(info.context), [['__proto__', 'y'], ['constructor', 'z']])
+    assert.deepEqual(Object.entries(info.context), [
+      ['__proto__', 'y'],
+      ['constructor', 'z'],
+    ])
     const wrong = await cli(['decrypt', '-k', `file:${key}`, '-e', '__proto__=x', enc])
     assert.equal(wrong.code, 1, wrong.stderr)
     assert.match(wrong.stderr, /--expect-context for key\(s\) "__proto__".*ERR_CONTEXT_MISMATCH/)
@@ -65,7 +68,11 @@ describe('CLI: a reader that closes the pipe early', () => {
     const enc = join(dir, 'big.kmse')
     await encryptFile(plain, enc, { envelope: new Envelope({ keyring }) })
     // A real shell pipeline: head exits after 10 bytes and the pipe's read end closes.
-    const status = execFileSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" decrypt -k "file:${key}" "${enc}" 2>"${dir}/err2" | head -c 10 >/dev/null; echo $?`], { encoding: 'utf8' }).trim()
+    const status = execFileSync(
+      'bash',
+      ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" decrypt -k "file:${key}" "${enc}" 2>"${dir}/err2" | head -c 10 >/dev/null; echo $?`],
+      { encoding: 'utf8' },
+    ).trim()
     assert.equal(status, '0')
     assert.equal(readFileSync(join(dir, 'err2'), 'utf8'), '')
   })

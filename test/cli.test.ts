@@ -171,8 +171,15 @@ describe('CLI', () => {
     const r = await cli(['rewrap', '--key', `file:${a}`, '--to', `file:${b}`, '-o', out, enc])
     assert.equal(r.code, 0, r.stderr)
     const before = JSON.parse((await cli(['inspect', enc])).stdout.toString()) as { headerBytes: number; recipients: Array<{ keyId: string }> }
-    const after = JSON.parse((await cli(['inspect', out])).stdout.toString()) as { headerBytes: number; recipients: Array<{ keyId: string }>; plaintextBytes: number }
-    assert.deepEqual(after.recipients.map((x) => x.keyId), ['new-key'])
+    const after = JSON.parse((await cli(['inspect', out])).stdout.toString()) as {
+      headerBytes: number
+      recipients: Array<{ keyId: string }>
+      plaintextBytes: number
+    }
+    assert.deepEqual(
+      after.recipients.map((x) => x.keyId),
+      ['new-key'],
+    )
     assert.equal(after.plaintextBytes, plain.length)
     assert.ok(readFileSync(out).subarray(after.headerBytes).equals(readFileSync(enc).subarray(before.headerBytes)), 'frames unchanged')
     const d = await cli(['decrypt', '-k', `file:${b}`, out])
@@ -184,7 +191,10 @@ describe('CLI', () => {
     const inPlace = await cli(['rewrap', '-k', `file:${a}`, '-t', `file:${b}`, '--keep', '-o', enc, '--force', enc])
     assert.equal(inPlace.code, 0, inPlace.stderr)
     const kept = JSON.parse((await cli(['inspect', enc])).stdout.toString()) as { recipients: Array<{ keyId: string }> }
-    assert.deepEqual(kept.recipients.map((x) => x.keyId), ['old-key', 'new-key'])
+    assert.deepEqual(
+      kept.recipients.map((x) => x.keyId),
+      ['old-key', 'new-key'],
+    )
     // A message cut at a frame boundary (final frame dropped) is refused and leaves no output.
     // (Rewrap does not read the frames' tags: a cut that still looks like a short final frame
     // is only detected when the message is decrypted.)

@@ -4,10 +4,11 @@
  * keyring (LocalKeyring, KmsKeyring) and forwards its optional hooks, so wrapping changes
  * nothing but the counts.
  */
-import type { DataKey, GeneratedDataKey, Keyring, KeyringCallOptions } from '../src/index.js'
-import { KeyringError } from '../src/index.js'
+
 import type { CanonicalContext } from '../src/format/context.js'
 import type { Recipient } from '../src/format/header.js'
+import type { DataKey, GeneratedDataKey, Keyring, KeyringCallOptions } from '../src/index.js'
+import { KeyringError } from '../src/index.js'
 
 export interface KeyringCalls {
   generate: number
@@ -86,7 +87,12 @@ export class CountingKeyring implements Keyring {
   }
 
   /** Forwards rewrap through ReEncrypt (as the source keyring), counting it. */
-  async reEncrypt(recipient: Recipient, destination: Keyring, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[] | undefined> {
+  async reEncrypt(
+    recipient: Recipient,
+    destination: Keyring,
+    context: CanonicalContext,
+    options: KeyringCallOptions,
+  ): Promise<readonly Recipient[] | undefined> {
     if (this.inner.reEncrypt === undefined) return undefined
     this.calls.reEncrypt++
     const to = destination instanceof CountingKeyring ? destination.inner : destination

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { createCipheriv, hkdfSync } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { backend as nodeBackend } from '../src/crypto/node.js'
-import { backend as portableBackend } from '../src/crypto/portable.js'
 import { DataKey } from '../src/crypto/data-key.js'
 import { sealMessage } from '../src/crypto/message.js'
+import { backend as nodeBackend } from '../src/crypto/node.js'
+import { backend as portableBackend } from '../src/crypto/portable.js'
 import { canonicalContext } from '../src/format/context.js'
 import { LocalKeyring, wrapWithFixedSaltForVectors } from '../src/keyrings/local.js'
 import { assertExpectedBackend, pattern } from './helpers.js'
@@ -125,6 +125,8 @@ describe('local wrap: no caller can choose the salt (one GCM key per wrap)', () 
 
   it('the vector hook refuses a salt of the wrong length', () => {
     const keyring = new LocalKeyring({ keyId: 'k', key: pattern(32, 1) })
-    assert.throws(() => wrapWithFixedSaltForVectors(keyring, new DataKey(pattern(32, 2)), canonicalContext({}, 'context', true), pattern(16)), { code: 'ERR_INVALID_ARGUMENT' })
+    assert.throws(() => wrapWithFixedSaltForVectors(keyring, new DataKey(pattern(32, 2)), canonicalContext({}, 'context', true), pattern(16)), {
+      code: 'ERR_INVALID_ARGUMENT',
+    })
   })
 })

@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { Envelope, KeyCache, LocalKeyring, inspect, MAX_WRAPPED_KEYS } from '../src/index.js'
 import { overheadBytes } from '../src/core/inspect.js'
+import { Envelope, inspect, KeyCache, LocalKeyring, MAX_WRAPPED_KEYS } from '../src/index.js'
 import { readerFor } from './fuzz/corpus.js'
 import { judge } from './fuzz/oracle.js'
-import { decryptSurface, DECRYPT_SURFACES } from './fuzz/surfaces.js'
+import { DECRYPT_SURFACES, decryptSurface } from './fuzz/surfaces.js'
 import { assertExpectedBackend, pattern, rejectsWithCode } from './helpers.js'
 
 assertExpectedBackend()
@@ -20,7 +20,11 @@ const contextKey = fc.oneof(
   { weight: 8, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 10 }) },
   { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', '9', '10', 'é', 'e\u0301', '\u{1f511}', ' ', 'kmse') },
 )
-const context = fc.dictionary(contextKey.filter((k) => !k.startsWith('kmse:')), fc.string({ unit: 'grapheme', maxLength: 24 }), { maxKeys: 8 })
+const context = fc.dictionary(
+  contextKey.filter((k) => !k.startsWith('kmse:')),
+  fc.string({ unit: 'grapheme', maxLength: 24 }),
+  { maxKeys: 8 },
+)
 
 /** Plaintext sizes: anything up to a few frames, and exact multiples of the frame size and their neighbours. */
 const sized = (frameSize: number): fc.Arbitrary<number> =>
@@ -58,7 +62,10 @@ describe('property: round trips', () => {
         assert.equal(info.plaintextBytes, expected.length)
         assert.equal(info.frames, Math.floor(expected.length / s.frameSize) + 1)
         assert.deepEqual(info.context, { ...s.context })
-        assert.deepEqual(info.recipients.map((r) => r.keyId), keys.map((k) => k.keyId))
+        assert.deepEqual(
+          info.recipients.map((r) => r.keyId),
+          keys.map((k) => k.keyId),
+        )
         assert.equal(message.length, overheadBytes(info.headerBytes, expected.length, s.frameSize) + expected.length)
 
         for (const k of keys) {
@@ -71,7 +78,10 @@ describe('property: round trips', () => {
           const reader = readerFor([k])
           const result = await reader.env.decrypt(message, { expectContext: s.context })
           assert.deepEqual(result.context, { ...s.context })
-          assert.deepEqual(result.keyIds, keys.map((x) => x.keyId))
+          assert.deepEqual(
+            result.keyIds,
+            keys.map((x) => x.keyId),
+          )
           assert.equal(result.keyId, k.keyId)
         }
         // The writer itself (with its cache, if any) reads it too.

@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { inspect as utilInspect } from 'node:util'
+import { canonicalContext } from '../src/format/context.js'
+import type { Keyring, Recipient } from '../src/index.js'
 import {
   AuthenticationError,
   ContextMismatchError,
   Envelope,
+  inspect,
+  KeyringError,
   LimitError,
   LocalKeyring,
   NoMatchingKeyError,
   TruncatedError,
   UnwrapError,
-  KeyringError,
-  inspect,
 } from '../src/index.js'
-import type { Keyring, Recipient } from '../src/index.js'
-import { canonicalContext } from '../src/format/context.js'
 import { CountingKeyring } from './counting-keyring.js'
 import { assertExpectedBackend, pattern, rejectsWithCode } from './helpers.js'
 
@@ -118,7 +118,10 @@ describe('keys', () => {
     const b = LocalKeyring.generate({ keyId: 'b' })
     const c = LocalKeyring.generate({ keyId: 'c' })
     const message = await new Envelope({ keyring: [a, b, c] }).encrypt('shared', { context: { x: 'y' } })
-    assert.deepEqual(inspect(message).recipients.map((r) => r.keyId), ['a', 'b', 'c'])
+    assert.deepEqual(
+      inspect(message).recipients.map((r) => r.keyId),
+      ['a', 'b', 'c'],
+    )
     for (const k of [a, b, c]) {
       const { plaintext, keyId, keyIds } = await new Envelope({ keyring: k }).decrypt(message)
       assert.equal(new TextDecoder().decode(plaintext), 'shared')
@@ -134,7 +137,10 @@ describe('keys', () => {
     const wrongA = new LocalKeyring({ keyId: 'a', key: pattern(32, 1) })
     const wrongB = new LocalKeyring({ keyId: 'b', key: pattern(32, 2) })
     const error = (await rejectsWithCode(new Envelope({ keyring: [wrongB, wrongA] }).decrypt(message), 'ERR_UNWRAP', UnwrapError)) as UnwrapError
-    assert.deepEqual(error.attempts.map((x) => x.keyId), ['a', 'b'])
+    assert.deepEqual(
+      error.attempts.map((x) => x.keyId),
+      ['a', 'b'],
+    )
     // One right key among wrong ones still opens it.
     const ok = await new Envelope({ keyring: [wrongA, b] }).decrypt(message)
     assert.equal(ok.keyId, 'b')
@@ -323,7 +329,13 @@ describe('minFrameSize: the reader refuses small frames before any key service (
     assert.deepEqual(plaintext, pattern(300, 1))
   })
 
-  for (const [frameSize, min, ok] of [[64, 4096, false], [4095, 4096, false], [4096, 4096, true], [1024, 1024, true], [1023, 1024, false]] as const) {
+  for (const [frameSize, min, ok] of [
+    [64, 4096, false],
+    [4095, 4096, false],
+    [4096, 4096, true],
+    [1024, 1024, true],
+    [1023, 1024, false],
+  ] as const) {
     it(`frame size ${frameSize} with minFrameSize ${min}: ${ok ? 'opens' : 'ERR_LIMIT, no unwrap call'}`, async () => {
       const message = await new Envelope({ keyring, frameSize }).encrypt(pattern(5000, 2))
       const reader = new Envelope({ keyring: counting, minFrameSize: min })

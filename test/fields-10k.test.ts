@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { base64urlnopad } from '@scure/base'
-import { Envelope, FieldEncryptor, LocalKeyring } from '../src/index.js'
 import { parseHead } from '../src/format/message.js'
+import { Envelope, FieldEncryptor, LocalKeyring } from '../src/index.js'
 import { CountingKeyring } from './counting-keyring.js'
 import { assertExpectedBackend, pattern } from './helpers.js'
 

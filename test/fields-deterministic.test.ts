@@ -1,10 +1,10 @@
 /** Deterministic fields, blind indexes and the index key: equal under one key and context, different otherwise. */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { DataKey, KeyringCallOptions } from '../src/index.js'
-import { Envelope, FieldEncryptor, LocalKeyring } from '../src/index.js'
 import type { CanonicalContext } from '../src/format/context.js'
 import type { Recipient } from '../src/format/header.js'
+import type { DataKey, KeyringCallOptions } from '../src/index.js'
+import { Envelope, FieldEncryptor, LocalKeyring } from '../src/index.js'
 import { CountingKeyring } from './counting-keyring.js'
 import { assertExpectedBackend, pattern, rejectsWithCode } from './helpers.js'
 
@@ -83,7 +83,11 @@ describe('blind indexes', () => {
       await fields.blindIndex('email', 'ann@example.com'),
       await fields.blindIndex('email2', 'ann@example.com', { context: acme }),
       await fields.blindIndex('email', ['ann@example.com'], { context: acme }),
-      await new FieldEncryptor({ envelope, schema: { ssn: 'random' }, indexKey: await FieldEncryptor.createIndexKey(envelope) }).blindIndex('email', 'ann@example.com', { context: acme }),
+      await new FieldEncryptor({ envelope, schema: { ssn: 'random' }, indexKey: await FieldEncryptor.createIndexKey(envelope) }).blindIndex(
+        'email',
+        'ann@example.com',
+        { context: acme },
+      ),
     ]
     assert.equal(new Set([idx, ...others]).size, others.length + 1)
   })
@@ -132,7 +136,7 @@ describe('the index key', () => {
 
   it('refuses text that is not an index key', async () => {
     await rejectsWithCode(new FieldEncryptor({ envelope, schema, indexKey: 'secret' }).blindIndex('a', 1), 'ERR_INVALID_ARGUMENT')
-    const notAKey = 'kmse1k.' + Buffer.from(await envelope.encrypt('short')).toString('base64url')
+    const notAKey = `kmse1k.${Buffer.from(await envelope.encrypt('short')).toString('base64url')}`
     await rejectsWithCode(new FieldEncryptor({ envelope, schema, indexKey: notAKey }).blindIndex('a', 1), 'ERR_FORMAT')
     const otherKeyring = new FieldEncryptor({ envelope: new Envelope({ keyring: LocalKeyring.generate() }), schema, indexKey })
     await rejectsWithCode(otherKeyring.blindIndex('a', 1), 'ERR_NO_MATCHING_KEY')

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict'
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { aessiv } from '@noble/ciphers/aes.js'
-import { Envelope, FieldEncryptor, LocalKeyring } from '../src/index.js'
-import { parseHead } from '../src/format/message.js'
 import { openIndexKey } from '../src/fields/deterministic.js'
+import { parseHead } from '../src/format/message.js'
+import { Envelope, FieldEncryptor, LocalKeyring } from '../src/index.js'
 import { assertExpectedBackend, pattern } from './helpers.js'
 
 assertExpectedBackend()
@@ -39,7 +39,8 @@ const text = (s: string): Buffer => {
   return Buffer.concat([Buffer.of(0x60 | b.length), b])
 }
 /** CBOR [path, {table: "users", tenant: "acme"}], keys in canonical order. */
-const scopeCbor = (path: string): Buffer => Buffer.concat([Buffer.of(0x82), text(path), Buffer.of(0xa2), text('table'), text('users'), text('tenant'), text('acme')])
+const scopeCbor = (path: string): Buffer =>
+  Buffer.concat([Buffer.of(0x82), text(path), Buffer.of(0xa2), text('table'), text('users'), text('tenant'), text('acme')])
 
 async function contentKey(): Promise<{ contentKey: Buffer; tags: Buffer; listTag: Buffer }> {
   const bytes = b64(stored._kmse as string, 'kmse1h.')

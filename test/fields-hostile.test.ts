@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { Envelope, FieldEncryptor, FieldError, LocalKeyring } from '../src/index.js'
 import { decodeValue, MAX_VALUE_ITEMS } from '../src/fields/codec.js'
-import { assertExpectedBackend, pattern, rejectsWithCode } from './helpers.js'
+import { Envelope, FieldEncryptor, FieldError, LocalKeyring } from '../src/index.js'
 import { cborHead, recordContentKey, sealRandomField, sharedDag } from './fields-writer.js'
+import { assertExpectedBackend, pattern, rejectsWithCode } from './helpers.js'
 
 assertExpectedBackend()
 
@@ -38,11 +38,13 @@ describe('hostile field values (authentic)', () => {
     assert.ok(dag.length < 300, `${dag.length} bytes`)
     await refused(dag, /tag 28/)
     // The value's own cost: the decoder on the authenticated plaintext (best of 5, on a shared machine).
-    const decodeMs = Math.min(...Array.from({ length: 5 }, () => {
-      const t0 = performance.now()
-      assert.throws(() => decodeValue(dag), /tag 28/)
-      return performance.now() - t0
-    }))
+    const decodeMs = Math.min(
+      ...Array.from({ length: 5 }, () => {
+        const t0 = performance.now()
+        assert.throws(() => decodeValue(dag), /tag 28/)
+        return performance.now() - t0
+      }),
+    )
     assert.ok(decodeMs < 10, `decoding took ${decodeMs.toFixed(3)} ms`)
     // The whole decryptRecord costs what a benign record does (key unwrap and GCM dominate; the portable backend is slower).
     const best = async (record: Record<string, unknown>, code?: string): Promise<number> => {

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { inspect as utilInspect } from 'node:util'
+import type { CanonicalContext } from '../src/format/context.js'
 import type { GeneratedDataKey, KeyringCallOptions } from '../src/index.js'
 import { ContextMismatchError, Envelope, FieldEncryptor, FieldError, LocalKeyring, NoMatchingKeyError } from '../src/index.js'
-import type { CanonicalContext } from '../src/format/context.js'
 import { CountingKeyring } from './counting-keyring.js'
 import { assertExpectedBackend, pattern, rejectsWithCode } from './helpers.js'
 
@@ -144,7 +144,7 @@ describe('decryptRecord', () => {
     await rejectsWithCode(fields.decryptRecord({ ...stored, _kmse: 'kmse1h.!!' }), 'ERR_FIELD')
     await rejectsWithCode(fields.decryptRecord({ ...stored, _kmse: stored.ssn }), 'ERR_FIELD')
     await rejectsWithCode(fields.decryptRecord({ ...stored, _kmse: (stored._kmse as string).slice(0, 7 + 32) }), 'ERR_TRUNCATED')
-    await rejectsWithCode(fields.decryptRecord({ ...stored, _kmse: 'kmse1h.' + 'A'.repeat(600_000) }), 'ERR_LIMIT')
+    await rejectsWithCode(fields.decryptRecord({ ...stored, _kmse: `kmse1h.${'A'.repeat(600_000)}` }), 'ERR_LIMIT')
   })
 
   it('plaintext or wrongly typed values in encrypted fields are ERR_FIELD', async () => {
@@ -244,7 +244,10 @@ describe('key-service calls', () => {
   it('batches share the one index-key unwrap even when records start concurrently', async () => {
     const keyring = new CountingKeyring(local)
     const f = new FieldEncryptor({ envelope: new Envelope({ keyring }), schema, indexKey, concurrency: 16 })
-    const stored = await f.encryptRecords(Array.from({ length: 40 }, (_, i) => user(i)), { context: ctx })
+    const stored = await f.encryptRecords(
+      Array.from({ length: 40 }, (_, i) => user(i)),
+      { context: ctx },
+    )
     assert.deepEqual(keyring.calls, { generate: 40, wrap: 0, unwrap: 1, reEncrypt: 0 })
     await f.decryptRecords(stored)
     assert.deepEqual(keyring.calls, { generate: 40, wrap: 0, unwrap: 41, reEncrypt: 0 })
@@ -286,7 +289,10 @@ describe('encryptRecords / decryptRecords', () => {
     const records = Array.from({ length: 30 }, (_, i) => ({ i, ssn: `ssn-${i}` }))
     const stored = await f.encryptRecords(records, { concurrency: 4 })
     assert.ok(keyring.maxInFlight <= 4 && keyring.maxInFlight > 1, `max in flight ${keyring.maxInFlight}`)
-    assert.deepEqual(stored.map((s) => s.i), records.map((r) => r.i))
+    assert.deepEqual(
+      stored.map((s) => s.i),
+      records.map((r) => r.i),
+    )
     assert.deepEqual(await f.decryptRecords(stored, { concurrency: 3 }), records)
   })
 

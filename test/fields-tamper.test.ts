@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { base64urlnopad } from '@scure/base'
-import { EnvelopeError, Envelope, FieldEncryptor, LocalKeyring } from '../src/index.js'
+import { Envelope, EnvelopeError, FieldEncryptor, LocalKeyring } from '../src/index.js'
 import { assertExpectedBackend, pattern } from './helpers.js'
 
 assertExpectedBackend()
@@ -38,7 +38,7 @@ function variants(text: string, prefix: string): string[] {
   out.push(prefix + base64urlnopad.encode(bytes.subarray(0, bytes.length - 16)))
   out.push(prefix + base64urlnopad.encode(new Uint8Array([...bytes, 0])))
   out.push(prefix + base64urlnopad.encode(new Uint8Array([...bytes, ...new Uint8Array(16)])))
-  out.push(text + 'A', text.slice(0, -1), '', prefix)
+  out.push(`${text}A`, text.slice(0, -1), '', prefix)
   return [...new Set(out)].filter((v) => v !== text)
 }
 
@@ -58,7 +58,11 @@ describe('tampering', () => {
     assert.deepEqual(await fields.decryptRecord(stored, { expectContext: context }), record)
   })
 
-  for (const [path, prefix] of [['ssn', 'kmse1r.'], ['email', 'kmse1d.'], ['profile.address', 'kmse1r.']] as const) {
+  for (const [path, prefix] of [
+    ['ssn', 'kmse1r.'],
+    ['email', 'kmse1d.'],
+    ['profile.address', 'kmse1r.'],
+  ] as const) {
     it(`every change to field ${path} is ERR_FIELD`, async () => {
       const original = path === 'profile.address' ? (stored.profile as { address: string }).address : (stored[path] as string)
       const all = variants(original, prefix)
@@ -71,7 +75,17 @@ describe('tampering', () => {
   }
 
   it('every change to the key field is a typed error', async () => {
-    const allowed = new Set(['ERR_FIELD', 'ERR_FORMAT', 'ERR_TRUNCATED', 'ERR_UNSUPPORTED', 'ERR_LIMIT', 'ERR_AUTH', 'ERR_UNWRAP', 'ERR_NO_MATCHING_KEY', 'ERR_CONTEXT_MISMATCH'])
+    const allowed = new Set([
+      'ERR_FIELD',
+      'ERR_FORMAT',
+      'ERR_TRUNCATED',
+      'ERR_UNSUPPORTED',
+      'ERR_LIMIT',
+      'ERR_AUTH',
+      'ERR_UNWRAP',
+      'ERR_NO_MATCHING_KEY',
+      'ERR_CONTEXT_MISMATCH',
+    ])
     const seen = new Map<string, number>()
     const all = variants(stored._kmse as string, 'kmse1h.')
     for (const variant of all) {
@@ -79,6 +93,7 @@ describe('tampering', () => {
       seen.set(code, (seen.get(code) ?? 0) + 1)
     }
     // The changes reach every part: the header (format, auth), recipients (key id, wrapped key), the tags.
-    for (const code of ['ERR_FIELD', 'ERR_FORMAT', 'ERR_AUTH', 'ERR_UNWRAP', 'ERR_NO_MATCHING_KEY']) assert.ok(seen.has(code), `no change gave ${code}: ${[...seen]}`)
+    for (const code of ['ERR_FIELD', 'ERR_FORMAT', 'ERR_AUTH', 'ERR_UNWRAP', 'ERR_NO_MATCHING_KEY'])
+      assert.ok(seen.has(code), `no change gave ${code}: ${[...seen]}`)
   })
 })

@@ -9,16 +9,18 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { hexToBytes } from '@noble/ciphers/utils.js'
-import { Envelope, FieldEncryptor, LocalKeyring } from '../src/index.js'
-import { openIndexKey } from '../src/fields/deterministic.js'
 import type { FieldVector } from '../scripts/gen-field-vectors.js'
 import { fromTyped, generateFieldVectors } from '../scripts/gen-field-vectors.js'
+import { openIndexKey } from '../src/fields/deterministic.js'
+import { Envelope, FieldEncryptor, LocalKeyring } from '../src/index.js'
 import { assertExpectedBackend, VECTORS_DIR } from './helpers.js'
 
 assertExpectedBackend()
 
 const dir = join(VECTORS_DIR, 'fields')
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
 const vectors = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as FieldVector)
 
 function encryptorFor(v: FieldVector): { envelope: Envelope; fields: FieldEncryptor } {
@@ -61,7 +63,8 @@ describe('field vectors from test/vectors/fields/', () => {
         const key = await openIndexKey(envelope, v.indexKey!, v.indexKeyContext)
         assert.equal(Buffer.from(key.bytes).toString('hex'), v.indexKeyBytes)
       }
-      for (const s of v.deterministic ?? []) assert.equal(await fields.deterministicValue(s.path, fromTyped(s.value), { context: s.context }), s.text, `${s.path} ${s.cbor}`)
+      for (const s of v.deterministic ?? [])
+        assert.equal(await fields.deterministicValue(s.path, fromTyped(s.value), { context: s.context }), s.text, `${s.path} ${s.cbor}`)
       for (const s of v.blind ?? []) assert.equal(await fields.blindIndex(s.path, fromTyped(s.value), { context: s.context }), s.text, `${s.path} ${s.cbor}`)
     })
   }
@@ -69,6 +72,7 @@ describe('field vectors from test/vectors/fields/', () => {
   it('the generator reproduces every file byte for byte on this backend', () => {
     const fresh = generateFieldVectors()
     assert.deepEqual(fresh.map((v) => `${v.name}.json`).sort(), files)
-    for (const v of fresh) assert.equal(`${JSON.stringify(v, null, 2)}\n`, readFileSync(join(dir, `${v.name}.json`), 'utf8'), `${v.name} differs from the generator`)
+    for (const v of fresh)
+      assert.equal(`${JSON.stringify(v, null, 2)}\n`, readFileSync(join(dir, `${v.name}.json`), 'utf8'), `${v.name} differs from the generator`)
   })
 })

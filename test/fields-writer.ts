@@ -4,8 +4,8 @@
  * node:crypto from the formulas of docs/FORMAT.md §13, independent of src/fields).
  */
 import { createCipheriv, hkdfSync } from 'node:crypto'
-import type { Keyring } from '../src/index.js'
 import { parseHead } from '../src/format/message.js'
+import type { Keyring } from '../src/index.js'
 
 /** The content key of a stored record, from its key field (FORMAT.md §6.1). */
 export async function recordContentKey(keyring: Keyring, stored: Record<string, unknown>, keyField = '_kmse'): Promise<Buffer> {
@@ -24,7 +24,7 @@ export function sealRandomField(contentKey: Uint8Array, path: string, cbor: Uint
   const c = createCipheriv('aes-256-gcm', key, Buffer.alloc(12))
   c.setAAD(Buffer.from(`kmse1r.${path}`))
   const box = Buffer.concat([c.update(cbor), c.final(), c.getAuthTag()])
-  return 'kmse1r.' + box.toString('base64url')
+  return `kmse1r.${box.toString('base64url')}`
 }
 
 /** CBOR head of major type `major` with argument `n`, in shortest form. */

@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import { Envelope, LocalKeyring } from '../src/index.js'
-import { encryptFile } from '../src/node/index.js'
 import { removeStaleTempFiles, STALE_TEMP_MS } from '../src/node/atomic.js'
+import { encryptFile } from '../src/node/index.js'
 import { CLI, ROOT, tempDir } from './helpers.js'
 
 const temps = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.kmse-tmp'))

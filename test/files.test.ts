@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { createHash, createCipheriv } from 'node:crypto'
+import { createCipheriv, createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { readdirSync, statSync } from 'node:fs'
 import { link, open, readdir, readFile, stat, writeFile } from 'node:fs/promises'
@@ -8,10 +8,10 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
-import { Envelope, LocalKeyring, inspect } from '../src/index.js'
+import { Envelope, inspect, LocalKeyring } from '../src/index.js'
 import { decryptFile, encryptFile } from '../src/node/index.js'
 import { releaseBuffers } from '../src/node/release.js'
-import { assertExpectedBackend, pattern, rejectsWithCode, ROOT, tempDir } from './helpers.js'
+import { assertExpectedBackend, pattern, ROOT, rejectsWithCode, tempDir } from './helpers.js'
 import { keystream } from './stream-helpers.js'
 
 assertExpectedBackend()
@@ -165,7 +165,7 @@ await (process.argv[2] === 'encrypt' ? encryptFile : decryptFile)(process.argv[3
     let killed = false
     for (let i = 0; i < 20_000 && child.exitCode === null; i++) {
       const temp = tempFiles(dir)[0]
-      if (temp !== undefined && statSync(join(dir, temp), { throwIfNoEntry: false })?.size! > 1024 * 1024) {
+      if (temp !== undefined && (statSync(join(dir, temp), { throwIfNoEntry: false })?.size ?? 0) > 1024 * 1024) {
         child.kill('SIGKILL')
         killed = true
         break
@@ -197,11 +197,24 @@ await (process.argv[2] === 'encrypt' ? encryptFile : decryptFile)(process.argv[3
     assert.equal(await readFile(join(dir, 'old.out'), 'utf8'), 'old plaintext')
 
     // The sources were never touched, and what a killed run left behind is only temp files.
-    assert.equal(createHash('sha256').update(await readFile(src)).digest('hex'), hash)
+    assert.equal(
+      createHash('sha256')
+        .update(await readFile(src))
+        .digest('hex'),
+      hash,
+    )
     await decryptFile(message, join(dir, 'check'), { envelope: killEnv })
-    assert.equal(createHash('sha256').update(await readFile(join(dir, 'check'))).digest('hex'), hash)
+    assert.equal(
+      createHash('sha256')
+        .update(await readFile(join(dir, 'check')))
+        .digest('hex'),
+      hash,
+    )
     const names = await readdir(dir)
-    assert.ok(names.every((n) => ['plain', 'old.kmse', 'message.kmse', 'old.out', 'check', 'child.mjs'].includes(n) || n.endsWith('.kmse-tmp')), names.join(' '))
+    assert.ok(
+      names.every((n) => ['plain', 'old.kmse', 'message.kmse', 'old.out', 'check', 'child.mjs'].includes(n) || n.endsWith('.kmse-tmp')),
+      names.join(' '),
+    )
   })
 })
 

@@ -37,7 +37,11 @@ export async function tempDir(t: { after(fn: () => Promise<void>): void }): Prom
 }
 
 /** Asserts that `promise` rejects with an error carrying `code` (and, optionally, a class). */
-export async function rejectsWithCode(promise: Promise<unknown> | (() => Promise<unknown>), code: string, cls?: new (...args: never[]) => Error): Promise<Error> {
+export async function rejectsWithCode(
+  promise: Promise<unknown> | (() => Promise<unknown>),
+  code: string,
+  cls?: new (...args: never[]) => Error,
+): Promise<Error> {
   let caught: unknown
   try {
     await (typeof promise === 'function' ? promise() : promise)

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { LocalKeyring, Envelope, inspect } from '../src/index.js'
 import { encodeCbor } from '../src/format/cbor.js'
 import { MAGIC } from '../src/format/constants.js'
+import { Envelope, inspect, LocalKeyring } from '../src/index.js'
 import { runCampaign } from './fuzz/campaign.js'
-import { array, ARRAY, bstr, BYTES, float, head, indefinite, map, MAP, nested, tagged, TEXT, tstr, UINT } from './fuzz/cbor-raw.js'
+import { ARRAY, array, BYTES, bstr, float, head, indefinite, MAP, map, nested, TEXT, tagged, tstr, UINT } from './fuzz/cbor-raw.js'
 import { concatBytes, layoutOf, readerFor } from './fuzz/corpus.js'
 import { makeWorld } from './fuzz/hostile.js'
 import { judge } from './fuzz/oracle.js'
@@ -56,7 +56,16 @@ const u32 = (n: number): Uint8Array => {
 function message(parts: { header?: Uint8Array; recipients?: Uint8Array; body?: Uint8Array; h?: number; r?: number }): Uint8Array {
   const header = parts.header ?? realHeader
   const recipients = parts.recipients ?? realRecipients
-  return concatBytes([MAGIC, Uint8Array.of(1), u32(parts.h ?? header.length), header, realTag, u32(parts.r ?? recipients.length), recipients, parts.body ?? realBody])
+  return concatBytes([
+    MAGIC,
+    Uint8Array.of(1),
+    u32(parts.h ?? header.length),
+    header,
+    realTag,
+    u32(parts.r ?? recipients.length),
+    recipients,
+    parts.body ?? realBody,
+  ])
 }
 
 /** A header with the real fields except those given (written canonically unless raw bytes are given). */
@@ -74,7 +83,11 @@ function header(fields: { suite?: Uint8Array; id?: Uint8Array; frameSize?: Uint8
 
 const entry = (wrapped: Uint8Array, keyId = KEY.keyId): Uint8Array => encodeCbor(['local', keyId, wrapped])
 const entries = (n: number, declared: number | bigint = n, width?: 0 | 1 | 2 | 4 | 8): Uint8Array =>
-  array(Array.from({ length: n }, (_, i) => entry(pattern(80, i + 1))), declared, width)
+  array(
+    Array.from({ length: n }, (_, i) => entry(pattern(80, i + 1))),
+    declared,
+    width,
+  )
 const contextOf = (n: number, valueBytes = 1): Uint8Array =>
   map(Array.from({ length: n }, (_, i) => [tstr(`k${String(i).padStart(5, '0')}`), tstr('v'.repeat(valueBytes))] as const))
 
@@ -82,7 +95,11 @@ const contextOf = (n: number, valueBytes = 1): Uint8Array =>
 function packedNest(levels: number): Uint8Array {
   const parts: Uint8Array[] = []
   for (let i = 0; i < levels; i++) {
-    parts.push(Uint8Array.of(0xd8, 0x33, 0x84), i === 0 ? concatBytes([head(ARRAY, 30000), new Uint8Array(30000).fill(1)]) : Uint8Array.of(0x81, 0x01), Uint8Array.of(0xf6, 0xf6))
+    parts.push(
+      Uint8Array.of(0xd8, 0x33, 0x84),
+      i === 0 ? concatBytes([head(ARRAY, 30000), new Uint8Array(30000).fill(1)]) : Uint8Array.of(0x81, 0x01),
+      Uint8Array.of(0xf6, 0xf6),
+    )
   }
   return concatBytes([...parts, Uint8Array.of(0x01)])
 }
@@ -90,37 +107,84 @@ function packedNest(levels: number): Uint8Array {
 const FOUR_GIB = 0xffffffff
 const cases: Array<{ name: string; message: Uint8Array; code: string }> = [
   { name: 'header length field claims 4 GiB (nothing follows)', message: concatBytes([MAGIC, Uint8Array.of(1), u32(FOUR_GIB)]), code: 'ERR_LIMIT' },
-  { name: 'header length field claims 4 GiB (64 KiB follow)', message: concatBytes([MAGIC, Uint8Array.of(1), u32(FOUR_GIB), new Uint8Array(65536)]), code: 'ERR_LIMIT' },
+  {
+    name: 'header length field claims 4 GiB (64 KiB follow)',
+    message: concatBytes([MAGIC, Uint8Array.of(1), u32(FOUR_GIB), new Uint8Array(65536)]),
+    code: 'ERR_LIMIT',
+  },
   { name: 'header of 64 KiB + 1 byte', message: message({ header: concatBytes([head(TEXT, 65534), new Uint8Array(65534).fill(0x61)]) }), code: 'ERR_LIMIT' },
   { name: 'recipients length field claims 4 GiB', message: message({ r: FOUR_GIB }), code: 'ERR_LIMIT' },
-  { name: 'message id declares 2^32-1 bytes', message: message({ header: header({ id: concatBytes([head(BYTES, FOUR_GIB, 4), new Uint8Array(32)]) }) }), code: 'ERR_FORMAT' },
-  { name: 'message id declares 2^64-1 bytes', message: message({ header: header({ id: concatBytes([head(BYTES, 2n ** 64n - 1n, 8), new Uint8Array(32)]) }) }), code: 'ERR_FORMAT' },
-  { name: 'context text declares 2^32-1 bytes', message: message({ header: header({ context: concatBytes([head(MAP, 1), head(TEXT, FOUR_GIB, 4), tstr('x')]) }) }), code: 'ERR_FORMAT' },
+  {
+    name: 'message id declares 2^32-1 bytes',
+    message: message({ header: header({ id: concatBytes([head(BYTES, FOUR_GIB, 4), new Uint8Array(32)]) }) }),
+    code: 'ERR_FORMAT',
+  },
+  {
+    name: 'message id declares 2^64-1 bytes',
+    message: message({ header: header({ id: concatBytes([head(BYTES, 2n ** 64n - 1n, 8), new Uint8Array(32)]) }) }),
+    code: 'ERR_FORMAT',
+  },
+  {
+    name: 'context text declares 2^32-1 bytes',
+    message: message({ header: header({ context: concatBytes([head(MAP, 1), head(TEXT, FOUR_GIB, 4), tstr('x')]) }) }),
+    code: 'ERR_FORMAT',
+  },
   { name: 'header array declares 2^32-1 items', message: message({ header: concatBytes([head(ARRAY, FOUR_GIB, 4), head(UINT, 1)]) }), code: 'ERR_LIMIT' },
   { name: 'context map declares 2^64-1 entries', message: message({ header: header({ context: head(MAP, 2n ** 64n - 1n, 8) }) }), code: 'ERR_LIMIT' },
   { name: 'context of 257 entries', message: message({ header: header({ context: contextOf(257) }) }), code: 'ERR_LIMIT' },
   { name: 'context of 5,000 entries', message: message({ header: header({ context: contextOf(5000) }) }), code: 'ERR_LIMIT' },
-  { name: 'context of 256 entries of 250 bytes (header over 64 KiB)', message: message({ header: header({ context: contextOf(256, 250) }) }), code: 'ERR_LIMIT' },
+  {
+    name: 'context of 256 entries of 250 bytes (header over 64 KiB)',
+    message: message({ header: header({ context: contextOf(256, 250) }) }),
+    code: 'ERR_LIMIT',
+  },
   { name: 'header 60,000 arrays deep', message: message({ header: nested('array', 60000) }), code: 'ERR_LIMIT' },
   { name: 'header 30,000 maps deep', message: message({ header: nested('map', 30000) }), code: 'ERR_LIMIT' },
   { name: 'header under 60,000 tags', message: message({ header: nested('tag', 60000) }), code: 'ERR_FORMAT' },
   { name: 'header of 60,000 empty maps', message: message({ header: concatBytes([head(ARRAY, 60000), new Uint8Array(60000).fill(0xa0)]) }), code: 'ERR_LIMIT' },
   { name: 'nested packed-value tables (tag 51)', message: message({ header: packedNest(3000) }), code: 'ERR_FORMAT' },
   { name: 'a self-referencing array (tags 28/29)', message: message({ header: Uint8Array.of(0xd8, 0x1c, 0x81, 0xd8, 0x1d, 0x00) }), code: 'ERR_FORMAT' },
-  { name: 'a record definition (tag 57343)', message: message({ header: Uint8Array.of(0xd9, 0xdf, 0xff, 0x83, 0x19, 0xe0, 0x00, 0x81, 0x61, 0x61, 0x01) }), code: 'ERR_FORMAT' },
-  { name: 'a generic object (tag 27: ["Error", …])', message: message({ header: Uint8Array.of(0xd8, 0x1b, 0x82, 0x65, 0x45, 0x72, 0x72, 0x6f, 0x72, 0x61, 0x78) }), code: 'ERR_FORMAT' },
-  { name: 'indefinite-length header array', message: message({ header: indefinite(ARRAY, [head(UINT, 1), bstr(new Uint8Array(32)), head(UINT, 64), head(MAP, 0), bstr(new Uint8Array(32))]) }), code: 'ERR_FORMAT' },
+  {
+    name: 'a record definition (tag 57343)',
+    message: message({ header: Uint8Array.of(0xd9, 0xdf, 0xff, 0x83, 0x19, 0xe0, 0x00, 0x81, 0x61, 0x61, 0x01) }),
+    code: 'ERR_FORMAT',
+  },
+  {
+    name: 'a generic object (tag 27: ["Error", …])',
+    message: message({ header: Uint8Array.of(0xd8, 0x1b, 0x82, 0x65, 0x45, 0x72, 0x72, 0x6f, 0x72, 0x61, 0x78) }),
+    code: 'ERR_FORMAT',
+  },
+  {
+    name: 'indefinite-length header array',
+    message: message({ header: indefinite(ARRAY, [head(UINT, 1), bstr(new Uint8Array(32)), head(UINT, 64), head(MAP, 0), bstr(new Uint8Array(32))]) }),
+    code: 'ERR_FORMAT',
+  },
   { name: 'frame size as a half float (64.0)', message: message({ header: header({ frameSize: float(64, 2) }) }), code: 'ERR_FORMAT' },
   { name: 'frame size 2^32', message: message({ header: header({ frameSize: head(UINT, 2 ** 32) }) }), code: 'ERR_LIMIT' },
   { name: 'frame size 2^64-1', message: message({ header: header({ frameSize: head(UINT, 2n ** 64n - 1n) }) }), code: 'ERR_LIMIT' },
   { name: 'suite 2^40', message: message({ header: header({ suite: head(UINT, 2 ** 40) }) }), code: 'ERR_UNSUPPORTED' },
   { name: 'message id under a typed-array tag (64)', message: message({ header: header({ id: tagged(64, bstr(new Uint8Array(32))) }) }), code: 'ERR_FORMAT' },
-  { name: 'duplicate context keys', message: message({ header: header({ context: map([[tstr('a'), tstr('1')], [tstr('a'), tstr('2')]]) }) }), code: 'ERR_FORMAT' },
+  {
+    name: 'duplicate context keys',
+    message: message({
+      header: header({
+        context: map([
+          [tstr('a'), tstr('1')],
+          [tstr('a'), tstr('2')],
+        ]),
+      }),
+    }),
+    code: 'ERR_FORMAT',
+  },
   { name: 'suite written in 8 bytes', message: message({ header: header({ suite: head(UINT, 1, 8) }) }), code: 'ERR_FORMAT' },
   { name: '17 wrapped keys (limit 16)', message: message({ recipients: entries(17) }), code: 'ERR_LIMIT' },
   { name: '2,500 wrapped keys (a 255 KB recipients section)', message: message({ recipients: entries(2500) }), code: 'ERR_LIMIT' },
   { name: '5,000 wrapped keys (a 510 KB recipients section)', message: message({ recipients: entries(5000) }), code: 'ERR_LIMIT' },
-  { name: 'recipients head claims 2^64-1 wrapped keys', message: message({ recipients: concatBytes([head(ARRAY, 2n ** 64n - 1n, 8), entry(pattern(80, 1))]) }), code: 'ERR_LIMIT' },
+  {
+    name: 'recipients head claims 2^64-1 wrapped keys',
+    message: message({ recipients: concatBytes([head(ARRAY, 2n ** 64n - 1n, 8), entry(pattern(80, 1))]) }),
+    code: 'ERR_LIMIT',
+  },
   { name: 'recipients head claims 2 keys, 2,500 follow', message: message({ recipients: entries(2500, 2) }), code: 'ERR_FORMAT' },
   { name: 'recipients nested 60,000 arrays deep', message: message({ recipients: nested('array', 60000) }), code: 'ERR_LIMIT' },
   { name: 'indefinite-length recipients', message: message({ recipients: indefinite(ARRAY, [entry(pattern(80, 1))]) }), code: 'ERR_FORMAT' },
@@ -149,7 +213,11 @@ describe('hostile heads: refused before any keyring call and before any large al
   }
 
   it('the keyring is called once per distinct key however often a message lists it, and never past the limit', async () => {
-    for (const [n, limit, calls] of [[16, 16, 1], [64, 64, 1], [65, 64, 0]] as const) {
+    for (const [n, limit, calls] of [
+      [16, 16, 1],
+      [64, 64, 1],
+      [65, 64, 0],
+    ] as const) {
       const reader = readerFor([KEY], { maxWrappedKeys: limit })
       const outcome = await judge(decryptSurface, reader, message({ recipients: entries(n) }))
       assert.equal(outcome, n > limit ? 'ERR_LIMIT' : 'ERR_UNWRAP')
@@ -169,7 +237,9 @@ describe('regressions found by fuzzing', () => {
   })
 
   it('a recipient entry of 80,000 empty maps is refused by count, not decoded (cbor-x took ~0.25 s per 256 KiB)', async () => {
-    const hostile = message({ recipients: array([concatBytes([head(ARRAY, 3), tstr('local'), tstr(KEY.keyId), head(ARRAY, 80000), new Uint8Array(80000).fill(0xa0)])]) })
+    const hostile = message({
+      recipients: array([concatBytes([head(ARRAY, 3), tstr('local'), tstr(KEY.keyId), head(ARRAY, 80000), new Uint8Array(80000).fill(0xa0)])]),
+    })
     const error = await rejectsWithCode(writer.decrypt(hostile), 'ERR_LIMIT')
     assert.match(error.message, /more than 1024 CBOR data items/)
   })

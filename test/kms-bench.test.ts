@@ -11,7 +11,11 @@ import { it } from 'node:test'
 import { ROOT } from './helpers.js'
 
 it('npm run bench works end to end (quick mode)', () => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'index.js')], { encoding: 'utf8', env: { ...process.env, KMSE_BENCH_QUICK: '1' }, timeout: 300_000 })
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'index.js')], {
+    encoding: 'utf8',
+    env: { ...process.env, KMSE_BENCH_QUICK: '1' },
+    timeout: 300_000,
+  })
   assert.equal(r.status, 0, r.stderr)
   assert.match(r.stdout, /Summary against the targets/)
   const results = JSON.parse(readFileSync(join(ROOT, 'bench', 'results.quick.json'), 'utf8')) as {

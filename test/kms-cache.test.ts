@@ -2,12 +2,12 @@
  * The data-key cache against a real KMS server (moto), with every KMS call counted at the SDK.
  */
 import assert from 'node:assert/strict'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { before, describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Envelope, FieldEncryptor, KeyCache } from '../src/index.js'
 import { KmsKeyring } from '../src/kms.js'
-import { createKey, motoClient } from './kms-helpers.js'
 import { pattern, rejectsWithCode } from './helpers.js'
+import { createKey, motoClient } from './kms-helpers.js'
 
 const context = { tenant: 'acme', table: 'users' }
 let arn: string
@@ -19,7 +19,10 @@ before(async () => {
 describe('KeyCache with KmsKeyring (moto)', () => {
   it('10,000 encrypts in one window: 1 GenerateDataKey; after maxMessagesPerKey exactly one more', async () => {
     const { client, calls } = await motoClient()
-    const env = new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }), cache: new KeyCache({ maxEntries: 100, maxAge: 600_000, maxMessagesPerKey: 10_000 }) })
+    const env = new Envelope({
+      keyring: new KmsKeyring({ keyIds: [arn], client }),
+      cache: new KeyCache({ maxEntries: 100, maxAge: 600_000, maxMessagesPerKey: 10_000 }),
+    })
     const data = pattern(100)
     for (let i = 0; i < 10_000; i++) await env.encrypt(data, { context })
     assert.deepEqual(calls.take(), { GenerateDataKey: 1 })
@@ -39,7 +42,10 @@ describe('KeyCache with KmsKeyring (moto)', () => {
 
   it('100 concurrent cold decrypts of messages sharing a wrapped key: 1 Decrypt; warm: 0', async () => {
     const writer = await motoClient()
-    const writerEnv = new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client: writer.client }), cache: new KeyCache({ maxEntries: 100, maxAge: 600_000 }) })
+    const writerEnv = new Envelope({
+      keyring: new KmsKeyring({ keyIds: [arn], client: writer.client }),
+      cache: new KeyCache({ maxEntries: 100, maxAge: 600_000 }),
+    })
     const messages = await Promise.all(Array.from({ length: 100 }, (_, i) => writerEnv.encrypt(`record ${i}`, { context })))
     assert.deepEqual(writer.calls.take(), { GenerateDataKey: 1 })
     const { client, calls } = await motoClient()
@@ -47,7 +53,10 @@ describe('KeyCache with KmsKeyring (moto)', () => {
     const env = new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }), cache })
     const results = await Promise.all(messages.map((m) => env.decrypt(m, { expectContext: context })))
     assert.deepEqual(calls.take(), { Decrypt: 1 })
-    assert.deepEqual(results.map((r) => new TextDecoder().decode(r.plaintext)), messages.map((_, i) => `record ${i}`))
+    assert.deepEqual(
+      results.map((r) => new TextDecoder().decode(r.plaintext)),
+      messages.map((_, i) => `record ${i}`),
+    )
     await Promise.all(messages.map((m) => env.decrypt(m)))
     assert.deepEqual(calls.take(), {})
     assert.equal(cache.stats().joined, 99)
@@ -67,7 +76,10 @@ describe('KeyCache with KmsKeyring (moto)', () => {
     )
     const env = new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }), cache: new KeyCache({ maxEntries: 10, maxAge: 600_000 }) })
     const failed = await Promise.allSettled([env.decrypt(message), env.decrypt(message)])
-    assert.deepEqual(failed.map((r) => r.status), ['rejected', 'rejected'])
+    assert.deepEqual(
+      failed.map((r) => r.status),
+      ['rejected', 'rejected'],
+    )
     assert.match(String((failed[0] as PromiseRejectedResult).reason.code), /^ERR_KMS/)
     assert.deepEqual(calls.take(), { Decrypt: 1 })
     const ok = await env.decrypt(message)
@@ -98,19 +110,40 @@ describe('FieldEncryptor with KmsKeyring and a cache (moto)', () => {
     const RECORDS = 10_000
     const PER_KEY = 1_000
     const { client, calls } = await motoClient()
-    const envelope = new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }), cache: new KeyCache({ maxEntries: 100, maxAge: 600_000, maxMessagesPerKey: PER_KEY }) })
+    const envelope = new Envelope({
+      keyring: new KmsKeyring({ keyIds: [arn], client }),
+      cache: new KeyCache({ maxEntries: 100, maxAge: 600_000, maxMessagesPerKey: PER_KEY }),
+    })
     const indexKey = await FieldEncryptor.createIndexKey(envelope, { context: { purpose: 'users-index' } })
     assert.deepEqual(calls.take(), { GenerateDataKey: 1 })
-    const fields = new FieldEncryptor({ envelope, indexKey, indexKeyContext: { purpose: 'users-index' }, schema: { ssn: 'random', email: 'deterministic', 'profile.address': 'random' } })
-    const records = Array.from({ length: RECORDS }, (_, i) => ({ id: i, ssn: `078-05-${String(i).padStart(4, '0')}`, email: `user${i}@example.com`, profile: { address: `${i} Main St` } }))
+    const fields = new FieldEncryptor({
+      envelope,
+      indexKey,
+      indexKeyContext: { purpose: 'users-index' },
+      schema: { ssn: 'random', email: 'deterministic', 'profile.address': 'random' },
+    })
+    const records = Array.from({ length: RECORDS }, (_, i) => ({
+      id: i,
+      ssn: `078-05-${String(i).padStart(4, '0')}`,
+      email: `user${i}@example.com`,
+      profile: { address: `${i} Main St` },
+    }))
     const stored = await fields.encryptRecords(records, { context })
     // One GenerateDataKey per PER_KEY records, plus the index key's one Decrypt.
     assert.deepEqual(calls.take(), { GenerateDataKey: RECORDS / PER_KEY, Decrypt: 1 })
     fields.close()
 
     const reader = await motoClient()
-    const readerEnvelope = new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client: reader.client }), cache: new KeyCache({ maxEntries: 100, maxAge: 600_000 }) })
-    const readerFields = new FieldEncryptor({ envelope: readerEnvelope, indexKey, indexKeyContext: { purpose: 'users-index' }, schema: { ssn: 'random', email: 'deterministic', 'profile.address': 'random' } })
+    const readerEnvelope = new Envelope({
+      keyring: new KmsKeyring({ keyIds: [arn], client: reader.client }),
+      cache: new KeyCache({ maxEntries: 100, maxAge: 600_000 }),
+    })
+    const readerFields = new FieldEncryptor({
+      envelope: readerEnvelope,
+      indexKey,
+      indexKeyContext: { purpose: 'users-index' },
+      schema: { ssn: 'random', email: 'deterministic', 'profile.address': 'random' },
+    })
     const back = await readerFields.decryptRecords(stored, { expectContext: context })
     assert.deepEqual(back, records)
     // One Decrypt per distinct data key (10), plus the index key.

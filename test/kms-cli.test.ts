@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { CLI, pattern, ROOT, tempDir } from './helpers.js'
-import { createAlias, createKey, CREDENTIALS, kmsEndpoint, recipientsOf, REGION, withoutRecipients } from './kms-helpers.js'
+import { CREDENTIALS, createAlias, createKey, kmsEndpoint, REGION, recipientsOf, withoutRecipients } from './kms-helpers.js'
 
 interface Run {
   readonly code: number
@@ -17,7 +17,12 @@ interface Run {
 
 /** Runs the CLI with a clean AWS environment plus `env` (nothing inherited but PATH/HOME). */
 function cli(args: readonly string[], env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<Run> {
-  const base: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey }
+  const base: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+  }
   return new Promise((resolve) => {
     execFile(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...base, ...env }, encoding: 'buffer', cwd: ROOT }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1
@@ -42,7 +47,10 @@ describe('CLI with kms: keys (moto)', () => {
     ok(await cli(['encrypt', '--key', `kms:${arn}`, '-c', 'tenant=acme', ...flags, '-o', join(dir, 'msg'), input]))
     // inspect gets no endpoint and no credentials: it never calls KMS.
     const info = JSON.parse(ok(await cli(['inspect', join(dir, 'msg')], { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' })).stdout.toString('utf8'))
-    assert.deepEqual(info.recipients.map((r: { type: string; keyId: string }) => [r.type, r.keyId]), [['aws-kms', arn]])
+    assert.deepEqual(
+      info.recipients.map((r: { type: string; keyId: string }) => [r.type, r.keyId]),
+      [['aws-kms', arn]],
+    )
     assert.deepEqual(info.context, { tenant: 'acme' })
     ok(await cli(['decrypt', '--key', `kms:${arn}`, '-e', 'tenant=acme', ...flags, '-o', join(dir, 'out'), join(dir, 'msg')]))
     assert.deepEqual(await readFile(join(dir, 'out')), await readFile(input))
@@ -70,8 +78,16 @@ describe('CLI with kms: keys (moto)', () => {
     const [a, b, c] = [await createKey(), await createKey(), await createKey()]
     ok(await cli(['keygen', '-q', '-o', join(dir, 'local.key'), '--key-id', 'ops']))
     await writeFile(join(dir, 'plain'), 'mixed')
-    ok(await cli(['encrypt', '--key', `kms:${a}`, '--key', `kms:${b}`, '--key', `file:${join(dir, 'local.key')}`, '-o', join(dir, 'msg'), join(dir, 'plain')], env))
-    assert.deepEqual(recipientsOf(await readFile(join(dir, 'msg'))).map((r) => r.keyId), [a, b, 'ops'])
+    ok(
+      await cli(
+        ['encrypt', '--key', `kms:${a}`, '--key', `kms:${b}`, '--key', `file:${join(dir, 'local.key')}`, '-o', join(dir, 'msg'), join(dir, 'plain')],
+        env,
+      ),
+    )
+    assert.deepEqual(
+      recipientsOf(await readFile(join(dir, 'msg'))).map((r) => r.keyId),
+      [a, b, 'ops'],
+    )
     for (const spec of [`kms:${a}`, `kms:${b}`, `file:${join(dir, 'local.key')}`]) {
       assert.equal(ok(await cli(['decrypt', '--key', spec, join(dir, 'msg')], env)).stdout.toString('utf8'), 'mixed', spec)
     }
@@ -86,17 +102,29 @@ describe('CLI with kms: keys (moto)', () => {
     const [a, b] = [await createKey(), await createKey()]
     await writeFile(join(dir, 'plain'), 'rewrap me')
     ok(await cli(['encrypt', '--key', `kms:${a}`, '-c', 'k=v', '-o', join(dir, 'msg'), join(dir, 'plain')], env))
-    assert.match(ok(await cli(['rewrap', '--key', `kms:${a}`, '--to', `kms:${b}`, '-o', join(dir, 'new'), join(dir, 'msg')], env)).stderr, /rewrapped inside KMS only \(ReEncrypt\): the message was not authenticated/)
-    assert.match(ok(await cli(['rewrap', '--verify', '--key', `kms:${a}`, '--to', `kms:${b}`, '-o', join(dir, 'checked'), join(dir, 'msg')], env)).stderr, /rewrapped: verified/)
+    assert.match(
+      ok(await cli(['rewrap', '--key', `kms:${a}`, '--to', `kms:${b}`, '-o', join(dir, 'new'), join(dir, 'msg')], env)).stderr,
+      /rewrapped inside KMS only \(ReEncrypt\): the message was not authenticated/,
+    )
+    assert.match(
+      ok(await cli(['rewrap', '--verify', '--key', `kms:${a}`, '--to', `kms:${b}`, '-o', join(dir, 'checked'), join(dir, 'msg')], env)).stderr,
+      /rewrapped: verified/,
+    )
     const [before, after] = [await readFile(join(dir, 'msg')), await readFile(join(dir, 'new'))]
     assert.deepEqual(withoutRecipients(after), withoutRecipients(before))
-    assert.deepEqual(recipientsOf(after).map((r) => r.keyId), [b])
+    assert.deepEqual(
+      recipientsOf(after).map((r) => r.keyId),
+      [b],
+    )
     assert.equal(ok(await cli(['decrypt', '--key', `kms:${b}`, join(dir, 'new')], env)).stdout.toString('utf8'), 'rewrap me')
     const old = await cli(['decrypt', '--key', `kms:${a}`, join(dir, 'new')], env)
     assert.equal(old.code, 3)
     assert.match(old.stderr, /ERR_NO_MATCHING_KEY/)
     ok(await cli(['rewrap', '-k', `kms:${a}`, '-t', `kms:${b}`, '--keep', '-o', join(dir, 'msg'), '--force', join(dir, 'msg')], env))
-    assert.deepEqual(recipientsOf(await readFile(join(dir, 'msg'))).map((r) => r.keyId), [a, b])
+    assert.deepEqual(
+      recipientsOf(await readFile(join(dir, 'msg'))).map((r) => r.keyId),
+      [a, b],
+    )
     const exists = await cli(['rewrap', '-k', `kms:${a}`, '-t', `kms:${b}`, '-o', join(dir, 'new'), join(dir, 'msg')], env)
     assert.equal(exists.code, 4)
     assert.match(exists.stderr, /ERR_OUTPUT_EXISTS/)
@@ -120,7 +148,7 @@ describe('CLI with kms: keys (moto)', () => {
     }
   })
 
-  it('prints no AWS SDK Node-version warning (the CLI sets the SDK\'s documented switch)', async (t) => {
+  it("prints no AWS SDK Node-version warning (the CLI sets the SDK's documented switch)", async (t) => {
     const dir = await tempDir(t)
     const env = { AWS_ENDPOINT_URL_KMS: await kmsEndpoint(), AWS_REGION: REGION }
     const arn = await createKey()
@@ -140,14 +168,23 @@ export async function resolve(specifier, context, next) {
 }`
 const REGISTER = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(HOOK)}`)})`)}`
 
-async function resolvedBy(t: { after(fn: () => Promise<void>): void }, args: readonly string[], env: Record<string, string> = {}): Promise<{ urls: string[]; code: number; stderr: string }> {
+async function resolvedBy(
+  t: { after(fn: () => Promise<void>): void },
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ urls: string[]; code: number; stderr: string }> {
   const dir = await tempDir(t)
   const log = join(dir, 'resolved.txt')
   await writeFile(log, '')
   const code = await new Promise<{ code: number; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['--import', REGISTER, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', KMSE_RESOLVE_LOG: log, ...env } }, (error, _stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stderr })
-    })
+    execFile(
+      process.execPath,
+      ['--import', REGISTER, ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', KMSE_RESOLVE_LOG: log, ...env } },
+      (error, _stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stderr })
+      },
+    )
   })
   return { urls: (await readFile(log, 'utf8')).split('\n').filter(Boolean), ...code }
 }
@@ -157,17 +194,34 @@ const AWS_SDK = /node_modules\/@(aws-sdk|smithy|aws-crypto)\//
 describe('the AWS SDK is loaded only where KMS is used', () => {
   for (const entry of ['kms-envelope', 'kms-envelope/node']) {
     it(`importing ${entry} does not load @aws-sdk/*`, async (t) => {
-      const { urls, code, stderr } = await resolvedBy(t, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(entry)}); if (!m.Envelope && !m.loadLocalKeyring) process.exit(9)`])
+      const { urls, code, stderr } = await resolvedBy(t, [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(entry)}); if (!m.Envelope && !m.loadLocalKeyring) process.exit(9)`,
+      ])
       assert.equal(code, 0, stderr)
-      assert.ok(urls.some((u) => u.endsWith('/dist/src/index.js') || u.endsWith('/dist/src/node/index.js')), 'the hook saw the entry')
-      assert.deepEqual(urls.filter((u) => AWS_SDK.test(u)), [])
+      assert.ok(
+        urls.some((u) => u.endsWith('/dist/src/index.js') || u.endsWith('/dist/src/node/index.js')),
+        'the hook saw the entry',
+      )
+      assert.deepEqual(
+        urls.filter((u) => AWS_SDK.test(u)),
+        [],
+      )
     })
   }
 
   it('importing kms-envelope/kms does load @aws-sdk/client-kms (the hook can see it)', async (t) => {
-    const { urls, code, stderr } = await resolvedBy(t, ['--input-type=module', '-e', `const { KmsKeyring } = await import('kms-envelope/kms'); if (!KmsKeyring) process.exit(9)`])
+    const { urls, code, stderr } = await resolvedBy(t, [
+      '--input-type=module',
+      '-e',
+      `const { KmsKeyring } = await import('kms-envelope/kms'); if (!KmsKeyring) process.exit(9)`,
+    ])
     assert.equal(code, 0, stderr)
-    assert.ok(urls.some((u) => /node_modules\/@aws-sdk\/client-kms\//.test(u)), urls.join('\n'))
+    assert.ok(
+      urls.some((u) => /node_modules\/@aws-sdk\/client-kms\//.test(u)),
+      urls.join('\n'),
+    )
   })
 
   it('the CLI loads it for kms: specs only (not for inspect or file: keys)', async (t) => {
@@ -175,10 +229,17 @@ describe('the AWS SDK is loaded only where KMS is used', () => {
     ok(await cli(['keygen', '-q', '-o', join(dir, 'k'), '--key-id', 'k']))
     await writeFile(join(dir, 'plain'), 'x')
     ok(await cli(['encrypt', '--key', `file:${join(dir, 'k')}`, '-o', join(dir, 'msg'), join(dir, 'plain')]))
-    for (const args of [['inspect', join(dir, 'msg')], ['decrypt', '--key', `file:${join(dir, 'k')}`, join(dir, 'msg')]]) {
+    for (const args of [
+      ['inspect', join(dir, 'msg')],
+      ['decrypt', '--key', `file:${join(dir, 'k')}`, join(dir, 'msg')],
+    ]) {
       const { urls, code, stderr } = await resolvedBy(t, [CLI, ...args])
       assert.equal(code, 0, stderr)
-      assert.deepEqual(urls.filter((u) => AWS_SDK.test(u)), [], args[0])
+      assert.deepEqual(
+        urls.filter((u) => AWS_SDK.test(u)),
+        [],
+        args[0],
+      )
     }
     const kms = await resolvedBy(t, [CLI, 'decrypt', '--key', 'kms:alias/x', '--region', REGION, '--endpoint', 'http://127.0.0.1:1', join(dir, 'msg')])
     assert.equal(kms.code, 3, kms.stderr)

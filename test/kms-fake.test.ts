@@ -6,16 +6,16 @@
  */
 import assert from 'node:assert/strict'
 import { createServer as createHttpServer } from 'node:http'
-import { createServer } from 'node:net'
 import type { AddressInfo, Socket } from 'node:net'
+import { createServer } from 'node:net'
 import { describe, it } from 'node:test'
 import { inspect as utilInspect } from 'node:util'
 import { KMSClient } from '@aws-sdk/client-kms'
 import { DataKey } from '../src/crypto/data-key.js'
 import { canonicalContext } from '../src/format/context.js'
 import { Envelope, KmsError, LocalKeyring } from '../src/index.js'
-import { KmsKeyring } from '../src/kms.js'
 import { formatKmsArn, keyArnsMatch, parseKeyArn, parseKmsArn } from '../src/keyrings/kms-arn.js'
+import { KmsKeyring } from '../src/kms.js'
 import { pattern, rejectsWithCode } from './helpers.js'
 import { CREDENTIALS, FakeKms, MOTO_ACCOUNT, recipientsOf } from './kms-helpers.js'
 
@@ -54,7 +54,11 @@ describe('SDK-level fake KMS: key states moto does not model', () => {
     const forB = await new Envelope({ keyring: new KmsKeyring({ keyIds: [b], client }) }).encrypt('x')
     const keyringA = new KmsKeyring({ keyIds: [a], client })
     const substituted = { type: 'aws-kms', keyId: a, wrapped: recipientsOf(forB)[0]!.wrapped }
-    const error = (await rejectsWithCode(keyringA.unwrapDataKey(substituted, canonicalContext(undefined, 'c', false), {}), 'ERR_KMS_INCORRECT_KEY', KmsError)) as KmsError
+    const error = (await rejectsWithCode(
+      keyringA.unwrapDataKey(substituted, canonicalContext(undefined, 'c', false), {}),
+      'ERR_KMS_INCORRECT_KEY',
+      KmsError,
+    )) as KmsError
     assert.equal(error.keyId, a)
   })
 })
@@ -70,10 +74,13 @@ describe('SDK-level fake KMS: multi-Region keys (moto truncates MRK ids on decry
     const { plaintext, keyId } = await new Envelope({ keyring: new KmsKeyring({ keyIds: [west], client: kms.client('eu-west-1') }) }).decrypt(message)
     assert.equal(new TextDecoder().decode(plaintext), 'mrk')
     assert.equal(keyId, east, 'keyId reports the recipient as listed in the message')
-    assert.deepEqual(kms.requests.map((r) => [r.operation, r.region, r.input.KeyId]), [['Decrypt', 'eu-west-1', west]])
+    assert.deepEqual(
+      kms.requests.map((r) => [r.operation, r.region, r.input.KeyId]),
+      [['Decrypt', 'eu-west-1', west]],
+    )
   })
 
-  it('a discovery keyring turns another Region\'s MRK ARN into its own Region\'s, and skips other-Region single-Region keys', async () => {
+  it("a discovery keyring turns another Region's MRK ARN into its own Region's, and skips other-Region single-Region keys", async () => {
     const kms = new FakeKms()
     const east = kms.createKey('us-east-1', { multiRegion: true })
     const west = kms.replicate(east, 'eu-west-1')
@@ -82,14 +89,19 @@ describe('SDK-level fake KMS: multi-Region keys (moto truncates MRK ids on decry
     const message = await new Envelope({ keyring: new KmsKeyring({ keyIds: [east], client: eastClient }) }).encrypt('mrk')
     const single = await new Envelope({ keyring: new KmsKeyring({ keyIds: [plain], client: eastClient }) }).encrypt('single')
     kms.take()
-    const discovery = new Envelope({ keyring: new KmsKeyring({ discovery: { accountIds: [MOTO_ACCOUNT], partition: 'aws' }, client: kms.client('eu-west-1') }) })
+    const discovery = new Envelope({
+      keyring: new KmsKeyring({ discovery: { accountIds: [MOTO_ACCOUNT], partition: 'aws' }, client: kms.client('eu-west-1') }),
+    })
     await discovery.decrypt(message)
-    assert.deepEqual(kms.requests.map((r) => [r.region, r.input.KeyId]), [['eu-west-1', west]])
+    assert.deepEqual(
+      kms.requests.map((r) => [r.region, r.input.KeyId]),
+      [['eu-west-1', west]],
+    )
     await rejectsWithCode(discovery.decrypt(single), 'ERR_NO_MATCHING_KEY')
     assert.deepEqual(kms.take(), { Decrypt: 1 })
   })
 
-  it('without a client, each key ARN is called in its own Region (from the environment\'s endpoint and credentials)', async () => {
+  it("without a client, each key ARN is called in its own Region (from the environment's endpoint and credentials)", async () => {
     // A local stand-in for the endpoint that records the SigV4 scope and answers NotFound.
     const scopes: string[] = []
     const server = createHttpServer((request, response) => {
@@ -98,7 +110,12 @@ describe('SDK-level fake KMS: multi-Region keys (moto truncates MRK ids on decry
       response.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'NotFoundException', message: 'no such key' }))
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const env: Record<string, string> = { AWS_ENDPOINT_URL_KMS: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' }
+    const env: Record<string, string> = {
+      AWS_ENDPOINT_URL_KMS: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_REGION: 'us-east-1',
+    }
     const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]))
     Object.assign(process.env, env)
     const south = `arn:aws:kms:ap-south-1:${MOTO_ACCOUNT}:key/00000000-0000-4000-8000-000000000001`
@@ -144,7 +161,11 @@ describe('SDK-level fake KMS: grants (moto does not enforce them)', () => {
     }
     const client = new KMSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:1', credentials: missing, maxAttempts: 1 })
     const keyId = `arn:aws:kms:us-east-1:${MOTO_ACCOUNT}:key/00000000-0000-4000-8000-000000000001`
-    const error = (await rejectsWithCode(new Envelope({ keyring: new KmsKeyring({ keyIds: [keyId], client }) }).encrypt('x'), 'ERR_KMS_CREDENTIALS', KmsError)) as KmsError
+    const error = (await rejectsWithCode(
+      new Envelope({ keyring: new KmsKeyring({ keyIds: [keyId], client }) }).encrypt('x'),
+      'ERR_KMS_CREDENTIALS',
+      KmsError,
+    )) as KmsError
     assert.match(error.message, /No AWS credentials were found: set AWS_ACCESS_KEY_ID/)
   })
 
@@ -158,7 +179,7 @@ describe('SDK-level fake KMS: grants (moto does not enforce them)', () => {
 })
 
 describe('SDK-level fake KMS: what reaches the HTTP layer', () => {
-  it('the caller\'s AbortSignal reaches every call: GenerateDataKey, Encrypt, DescribeKey, Decrypt, ReEncrypt', async () => {
+  it("the caller's AbortSignal reaches every call: GenerateDataKey, Encrypt, DescribeKey, Decrypt, ReEncrypt", async () => {
     const kms = new FakeKms()
     const [a, b] = [kms.createKey('us-east-1'), kms.createKey('us-east-1')]
     kms.createAlias('alias/a', a)
@@ -167,7 +188,10 @@ describe('SDK-level fake KMS: what reaches the HTTP layer', () => {
     const message = await new Envelope({ keyring: new KmsKeyring({ keyIds: [a, b], client }) }).encrypt('x', { signal })
     await new Envelope({ keyring: new KmsKeyring({ keyIds: ['alias/a'], client }) }).decrypt(message, { signal })
     await new Envelope({ keyring: new KmsKeyring({ keyIds: [a], client }) }).rewrap(message, { to: new KmsKeyring({ keyIds: [b], client }), signal })
-    assert.deepEqual(kms.requests.map((r) => r.operation), ['GenerateDataKey', 'Encrypt', 'DescribeKey', 'Decrypt', 'ReEncrypt'])
+    assert.deepEqual(
+      kms.requests.map((r) => r.operation),
+      ['GenerateDataKey', 'Encrypt', 'DescribeKey', 'Decrypt', 'ReEncrypt'],
+    )
     for (const r of kms.requests) assert.equal(r.abortSignal, signal, r.operation)
   })
 
@@ -183,7 +207,7 @@ describe('SDK-level fake KMS: what reaches the HTTP layer', () => {
     assert.deepEqual(kms.take(), { GenerateDataKey: 1 })
   })
 
-  it('throttling after the SDK\'s retries: ERR_KMS_THROTTLED (retries kept: 2 attempts with maxAttempts 2)', async () => {
+  it("throttling after the SDK's retries: ERR_KMS_THROTTLED (retries kept: 2 attempts with maxAttempts 2)", async () => {
     const kms = new FakeKms()
     const arn = kms.createKey('us-east-1')
     kms.failWith = 'ThrottlingException'
@@ -200,9 +224,19 @@ describe('SDK-level fake KMS: what reaches the HTTP layer', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     try {
       const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-      const client = new KMSClient({ region: 'us-east-1', endpoint, credentials: CREDENTIALS, maxAttempts: 1, requestHandler: { requestTimeout: 200, throwOnRequestTimeout: true } })
+      const client = new KMSClient({
+        region: 'us-east-1',
+        endpoint,
+        credentials: CREDENTIALS,
+        maxAttempts: 1,
+        requestHandler: { requestTimeout: 200, throwOnRequestTimeout: true },
+      })
       const arn = `arn:aws:kms:us-east-1:${MOTO_ACCOUNT}:key/00000000-0000-4000-8000-000000000001`
-      const error = (await rejectsWithCode(new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }) }).encrypt('x'), 'ERR_KMS_UNAVAILABLE', KmsError)) as KmsError
+      const error = (await rejectsWithCode(
+        new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }) }).encrypt('x'),
+        'ERR_KMS_UNAVAILABLE',
+        KmsError,
+      )) as KmsError
       assert.equal(error.kmsErrorName, 'TimeoutError')
       client.destroy()
     } finally {
@@ -219,7 +253,11 @@ describe('SDK-level fake KMS: what reaches the HTTP layer', () => {
     const hex = Buffer.from(bytes).toString('hex')
     const b64 = Buffer.from(bytes).toString('base64')
     const keyring = new KmsKeyring({ keyIds: [arn], client: kms.client('us-east-1') })
-    const error = await rejectsWithCode(keyring.wrapDataKey(new DataKey(bytes.slice()), canonicalContext(undefined, 'c', false), {}), 'ERR_KMS_DISABLED', KmsError)
+    const error = await rejectsWithCode(
+      keyring.wrapDataKey(new DataKey(bytes.slice()), canonicalContext(undefined, 'c', false), {}),
+      'ERR_KMS_DISABLED',
+      KmsError,
+    )
     assert.equal(error.cause, undefined, 'the SDK error (which may reference the request) is not kept')
     for (const text of [error.message, utilInspect(error, { depth: 10, showHidden: true }), JSON.stringify(error), JSON.stringify(Object.entries(error))]) {
       assert.ok(!text.includes(hex) && !text.includes(b64), text)
@@ -240,7 +278,11 @@ describe('SDK-level fake KMS: what reaches the HTTP layer', () => {
       },
       { step: 'initialize', name: 'liar' },
     )
-    const error = (await rejectsWithCode(new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }) }).decrypt(message), 'ERR_KMS', KmsError)) as KmsError
+    const error = (await rejectsWithCode(
+      new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }) }).decrypt(message),
+      'ERR_KMS',
+      KmsError,
+    )) as KmsError
     assert.equal(error.kmsErrorName, 'InvalidResponse')
   })
 })
@@ -271,7 +313,10 @@ describe('rewrap details (SDK-level fake KMS)', () => {
       to: new KmsKeyring({ keyIds: [b], client: kms.client('eu-west-1') }),
     })
     assert.deepEqual(kms.take(), { Decrypt: 1, Encrypt: 1 })
-    assert.deepEqual(recipientsOf(rewrapped).map((r) => r.keyId), [b])
+    assert.deepEqual(
+      recipientsOf(rewrapped).map((r) => r.keyId),
+      [b],
+    )
   })
 
   it('maxWrappedKeys bounds the result: ERR_LIMIT and nothing returned', async () => {
@@ -321,7 +366,11 @@ describe('KmsKeyring options and ARN rules', () => {
       { keyIds: ['alias/x'], client: {} },
     ]
     for (const options of bad) {
-      assert.throws(() => new KmsKeyring(options as never), (e: Error & { code?: string }) => e instanceof TypeError && e.code === 'ERR_INVALID_ARGUMENT', JSON.stringify(options))
+      assert.throws(
+        () => new KmsKeyring(options as never),
+        (e: Error & { code?: string }) => e instanceof TypeError && e.code === 'ERR_INVALID_ARGUMENT',
+        JSON.stringify(options),
+      )
     }
     new KmsKeyring({ keyIds: ['alias/x', '1234abcd-12ab-34cd-56ef-1234567890ab', `arn:aws:kms:us-east-1:${MOTO_ACCOUNT}:alias/x`] })
   })
@@ -338,6 +387,7 @@ describe('KmsKeyring options and ARN rules', () => {
     assert.ok(!keyArnsMatch(single, parseKeyArn(formatKmsArn(single, 'eu-west-1'))!))
     assert.equal(parseKeyArn(`arn:aws:kms:us-east-1:${MOTO_ACCOUNT}:alias/x`), undefined)
     assert.equal(parseKmsArn(`arn:aws:kms:us-east-1:${MOTO_ACCOUNT}:alias/x`)?.resourceType, 'alias')
-    for (const junk of ['arn:aws:kms:us-east-1:12345:key/x', 'arn:aws:s3:us-east-1:123456789012:key/x', 'arn:aws:kms:us-east-1:123456789012:key/', '']) assert.equal(parseKmsArn(junk), undefined, junk)
+    for (const junk of ['arn:aws:kms:us-east-1:12345:key/x', 'arn:aws:s3:us-east-1:123456789012:key/x', 'arn:aws:kms:us-east-1:123456789012:key/', ''])
+      assert.equal(parseKmsArn(junk), undefined, junk)
   })
 })

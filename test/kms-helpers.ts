@@ -5,8 +5,8 @@
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pathToFileURL } from 'node:url'
-import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import type { KMSClientConfig } from '@aws-sdk/client-kms'
+import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import type { Recipient } from '../src/format/header.js'
 import { encodeRecipientsSection, parseHead } from '../src/format/message.js'
 import { ROOT } from './helpers.js'
@@ -114,7 +114,11 @@ export interface FakeRequest {
 }
 
 class FakeError extends Error {
-  constructor(readonly type: string, message: string, readonly status = 400) {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
     super(message)
   }
 }
@@ -132,7 +136,9 @@ export class FakeKms {
   hang = false
 
   createKey(region: string, options: { multiRegion?: boolean; account?: string } = {}): string {
-    const id = options.multiRegion ? `mrk-${(this.#next++).toString(16).padStart(32, '0')}` : `00000000-0000-4000-8000-${(this.#next++).toString(16).padStart(12, '0')}`
+    const id = options.multiRegion
+      ? `mrk-${(this.#next++).toString(16).padStart(32, '0')}`
+      : `00000000-0000-4000-8000-${(this.#next++).toString(16).padStart(12, '0')}`
     const arn = `arn:aws:kms:${region}:${options.account ?? MOTO_ACCOUNT}:key/${id}`
     this.#keys.set(arn, { arn, identity: options.multiRegion ? `${options.account ?? MOTO_ACCOUNT}/${id}` : arn, state: 'Enabled' })
     return arn
@@ -234,7 +240,8 @@ export class FakeKms {
     } catch {
       throw new FakeError('InvalidCiphertextException', '')
     }
-    if (sealed.k !== key.identity) throw new FakeError('IncorrectKeyException', 'The key ID in the request does not identify a KMS key that can perform this operation.')
+    if (sealed.k !== key.identity)
+      throw new FakeError('IncorrectKeyException', 'The key ID in the request does not identify a KMS key that can perform this operation.')
     if (JSON.stringify(sealed.c) !== JSON.stringify(context ?? {})) throw new FakeError('InvalidCiphertextException', '')
     return Buffer.from(sealed.d, 'base64')
   }

@@ -5,12 +5,24 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { DisableKeyCommand, KMSClient, UpdateAliasCommand } from '@aws-sdk/client-kms'
-import { Envelope, inspect, KmsError, LocalKeyring, NoMatchingKeyError, UnwrapError } from '../src/index.js'
-import { KmsKeyring } from '../src/kms.js'
 import { canonicalContext } from '../src/format/context.js'
 import { parseHead } from '../src/format/message.js'
+import { Envelope, inspect, KmsError, LocalKeyring, NoMatchingKeyError, UnwrapError } from '../src/index.js'
+import { KmsKeyring } from '../src/kms.js'
 import { pattern, rejectsWithCode } from './helpers.js'
-import { adminClient, createAlias, createKey, CREDENTIALS, kmsEndpoint, motoClient, MOTO_ACCOUNT, recipientsOf, REGION, withoutRecipients, withRecipients } from './kms-helpers.js'
+import {
+  adminClient,
+  CREDENTIALS,
+  createAlias,
+  createKey,
+  kmsEndpoint,
+  MOTO_ACCOUNT,
+  motoClient,
+  REGION,
+  recipientsOf,
+  withoutRecipients,
+  withRecipients,
+} from './kms-helpers.js'
 
 const context = { tenant: 'acme', purpose: 'kms-test' }
 const local = new LocalKeyring({ keyId: 'third-party', key: pattern(32, 11) })
@@ -23,7 +35,10 @@ describe('KMS keyring on moto: round trips', () => {
     const plaintext = pattern(100_000, 2)
     const message = await env.encrypt(plaintext, { context })
     assert.deepEqual(calls.take(), { GenerateDataKey: 1 })
-    assert.deepEqual(inspect(message).recipients.map((r) => [r.type, r.keyId]), [['aws-kms', arn]])
+    assert.deepEqual(
+      inspect(message).recipients.map((r) => [r.type, r.keyId]),
+      [['aws-kms', arn]],
+    )
     const result = await env.decrypt(message, { expectContext: { tenant: 'acme' } })
     assert.deepEqual(calls.take(), { Decrypt: 1 })
     assert.deepEqual(result.plaintext, plaintext)
@@ -108,7 +123,10 @@ describe('KMS keyring on moto: several recipients', () => {
     const env = new Envelope({ keyring: [new KmsKeyring({ keyIds: [a, b], client }), local] })
     const message = await env.encrypt('three ways', { context })
     assert.deepEqual(calls.take(), { GenerateDataKey: 1, Encrypt: 1 })
-    assert.deepEqual(recipientsOf(message).map((r) => r.keyId), [a, b, 'third-party'])
+    assert.deepEqual(
+      recipientsOf(message).map((r) => r.keyId),
+      [a, b, 'third-party'],
+    )
     for (const keyId of [a, b]) {
       const { keyId: used } = await new Envelope({ keyring: new KmsKeyring({ keyIds: [keyId], client }) }).decrypt(message)
       assert.equal(used, keyId)
@@ -125,7 +143,10 @@ describe('KMS keyring on moto: several recipients', () => {
     calls.take()
     const stranger = new Envelope({ keyring: [new KmsKeyring({ keyIds: [c], client }), LocalKeyring.generate({ keyId: 'other' })] })
     const error = await rejectsWithCode(stranger.decrypt(message), 'ERR_NO_MATCHING_KEY', NoMatchingKeyError)
-    assert.deepEqual((error as NoMatchingKeyError).recipients.map((r) => r.keyId), [a, b, 'third-party'])
+    assert.deepEqual(
+      (error as NoMatchingKeyError).recipients.map((r) => r.keyId),
+      [a, b, 'third-party'],
+    )
     assert.deepEqual(calls.take(), {})
   })
 
@@ -140,7 +161,13 @@ describe('KMS keyring on moto: several recipients', () => {
       recipientsOf(message).map((r) => ({ ...r, wrapped: r.wrapped.map((x, i) => (i === r.wrapped.length - 5 ? x ^ 1 : x)) })),
     )
     const error = (await rejectsWithCode(new Envelope({ keyring }).decrypt(altered), 'ERR_UNWRAP', UnwrapError)) as UnwrapError
-    assert.deepEqual(error.attempts.map((t) => [t.keyId, t.code]), [[a, 'ERR_KMS_INVALID_CIPHERTEXT'], [b, 'ERR_KMS_INVALID_CIPHERTEXT']])
+    assert.deepEqual(
+      error.attempts.map((t) => [t.keyId, t.code]),
+      [
+        [a, 'ERR_KMS_INVALID_CIPHERTEXT'],
+        [b, 'ERR_KMS_INVALID_CIPHERTEXT'],
+      ],
+    )
     assert.match(error.message, /2 matching keys.*InvalidCiphertextException.*InvalidCiphertextException/)
     assert.deepEqual(calls.take(), { Decrypt: 2 })
   })
@@ -175,7 +202,11 @@ describe('KMS keyring on moto: typed errors', () => {
   it('a key ARN that does not exist: ERR_KMS_NOT_FOUND naming the ARN', async () => {
     const { client } = await motoClient()
     const arn = `arn:aws:kms:${REGION}:${MOTO_ACCOUNT}:key/00000000-0000-4000-8000-000000000000`
-    const error = (await rejectsWithCode(new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }) }).encrypt('x'), 'ERR_KMS_NOT_FOUND', KmsError)) as KmsError
+    const error = (await rejectsWithCode(
+      new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }) }).encrypt('x'),
+      'ERR_KMS_NOT_FOUND',
+      KmsError,
+    )) as KmsError
     assert.equal(error.keyId, arn)
   })
 
@@ -186,7 +217,11 @@ describe('KMS keyring on moto: typed errors', () => {
     const forB = await new Envelope({ keyring: new KmsKeyring({ keyIds: [b], client }) }).encrypt('y')
     calls.take()
     const swapped = withRecipients(forA, [{ type: 'aws-kms', keyId: a, wrapped: recipientsOf(forB)[0]!.wrapped }])
-    const error = (await rejectsWithCode(new Envelope({ keyring: new KmsKeyring({ keyIds: [a], client }) }).decrypt(swapped), 'ERR_KMS_ACCESS_DENIED', KmsError)) as KmsError
+    const error = (await rejectsWithCode(
+      new Envelope({ keyring: new KmsKeyring({ keyIds: [a], client }) }).decrypt(swapped),
+      'ERR_KMS_ACCESS_DENIED',
+      KmsError,
+    )) as KmsError
     assert.equal(error.keyId, a)
     assert.deepEqual(calls.take(), { Decrypt: 1 })
   })
@@ -202,7 +237,11 @@ describe('KMS keyring on moto: typed errors', () => {
   it('KMS unreachable: ERR_KMS_UNAVAILABLE naming the key and the socket error', async () => {
     const arn = await createKey()
     const { client } = await motoClient(REGION, { endpoint: 'http://127.0.0.1:1', maxAttempts: 1 })
-    const error = (await rejectsWithCode(new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }) }).encrypt('x'), 'ERR_KMS_UNAVAILABLE', KmsError)) as KmsError
+    const error = (await rejectsWithCode(
+      new Envelope({ keyring: new KmsKeyring({ keyIds: [arn], client }) }).encrypt('x'),
+      'ERR_KMS_UNAVAILABLE',
+      KmsError,
+    )) as KmsError
     assert.equal(error.kmsErrorName, 'ECONNREFUSED')
     assert.equal(error.keyId, arn)
   })
@@ -218,7 +257,11 @@ describe('KMS keyring on moto: hostile messages cost no KMS call', () => {
     return { message, arn, keyring, calls }
   }
   const bogus = (n: number, account = '999999999999') =>
-    Array.from({ length: n }, (_, i) => ({ type: 'aws-kms', keyId: `arn:aws:kms:${REGION}:${account}:key/00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, wrapped: pattern(96, i + 1) }))
+    Array.from({ length: n }, (_, i) => ({
+      type: 'aws-kms',
+      keyId: `arn:aws:kms:${REGION}:${account}:key/00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      wrapped: pattern(96, i + 1),
+    }))
 
   it('17 wrapped keys: ERR_LIMIT before any call, even when the keyring holds one of them', async () => {
     const { message, arn, keyring, calls } = await victim()
@@ -266,7 +309,11 @@ describe('KMS keyring on moto: hostile messages cost no KMS call', () => {
 
   it('recipients that are not key ARNs (aliases, junk) are never tried', async () => {
     const { message, keyring, calls } = await victim()
-    const junk = ['alias/x', `arn:aws:kms:${REGION}:${MOTO_ACCOUNT}:alias/x`, 'not-an-arn', `arn:aws:s3:::bucket`].map((keyId) => ({ type: 'aws-kms', keyId, wrapped: pattern(96) }))
+    const junk = ['alias/x', `arn:aws:kms:${REGION}:${MOTO_ACCOUNT}:alias/x`, 'not-an-arn', `arn:aws:s3:::bucket`].map((keyId) => ({
+      type: 'aws-kms',
+      keyId,
+      wrapped: pattern(96),
+    }))
     await rejectsWithCode(new Envelope({ keyring }).decrypt(withRecipients(message, junk)), 'ERR_NO_MATCHING_KEY')
     assert.deepEqual(calls.take(), {})
   })
@@ -297,7 +344,11 @@ describe('KMS keyring on moto: discovery Regions', () => {
     // The keyring builds its own clients from the environment: point them at moto and count
     // every send of any KMSClient (a client is only ever created to send).
     const saved = { ...process.env }
-    Object.assign(process.env, { AWS_ENDPOINT_URL_KMS: await kmsEndpoint(), AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey })
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_KMS: await kmsEndpoint(),
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+    })
     const send = KMSClient.prototype.send
     const regions: string[] = []
     KMSClient.prototype.send = async function (this: KMSClient, ...args: unknown[]) {
@@ -306,7 +357,11 @@ describe('KMS keyring on moto: discovery Regions', () => {
     } as typeof send
     try {
       const keyring = new KmsKeyring({ discovery: { accountIds: [MOTO_ACCOUNT], partition: 'aws', regions: [REGION] } })
-      const elsewhere = Array.from({ length: 16 }, (_, i) => ({ type: 'aws-kms', keyId: `arn:${i % 2 === 0 ? 'aws' : 'aws-cn'}:kms:zz-test-${i}:${MOTO_ACCOUNT}:key/00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, wrapped: pattern(96, i + 1) }))
+      const elsewhere = Array.from({ length: 16 }, (_, i) => ({
+        type: 'aws-kms',
+        keyId: `arn:${i % 2 === 0 ? 'aws' : 'aws-cn'}:kms:zz-test-${i}:${MOTO_ACCOUNT}:key/00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        wrapped: pattern(96, i + 1),
+      }))
       await rejectsWithCode(new Envelope({ keyring }).decrypt(withRecipients(message, elsewhere)), 'ERR_NO_MATCHING_KEY')
       assert.deepEqual(regions, [])
       assert.equal(new TextDecoder().decode((await new Envelope({ keyring }).decrypt(message)).plaintext), 'regions')
@@ -332,7 +387,10 @@ describe('rewrap on moto', () => {
     const rewrapped = await new Envelope({ keyring: keyringA }).rewrap(message, { to: keyringB })
     assert.deepEqual(calls.take(), { ReEncrypt: 1 })
     assert.deepEqual(withoutRecipients(rewrapped), withoutRecipients(message))
-    assert.deepEqual(recipientsOf(rewrapped).map((r) => r.keyId), ['third-party', b])
+    assert.deepEqual(
+      recipientsOf(rewrapped).map((r) => r.keyId),
+      ['third-party', b],
+    )
     const opened = await new Envelope({ keyring: keyringB }).decrypt(rewrapped, { expectContext: context })
     assert.deepEqual(opened.plaintext, plaintext)
     assert.deepEqual(calls.take(), { Decrypt: 1 })
@@ -341,7 +399,7 @@ describe('rewrap on moto', () => {
     assert.deepEqual((await new Envelope({ keyring: local }).decrypt(rewrapped)).plaintext, plaintext)
   })
 
-  it('ReEncrypt goes through the source keyring\'s client, never the destination\'s; verified says which path it was', async () => {
+  it("ReEncrypt goes through the source keyring's client, never the destination's; verified says which path it was", async () => {
     const [a, b] = [await createKey(), await createKey()]
     const source = await motoClient()
     const destination = await motoClient()
@@ -383,7 +441,10 @@ describe('rewrap on moto', () => {
     calls.take()
     const rewrapped = await new Envelope({ keyring: keyringA }).rewrap(message, { to: new KmsKeyring({ keyIds: [b, c], client }), keep: true })
     assert.deepEqual(calls.take(), { ReEncrypt: 2 })
-    assert.deepEqual(recipientsOf(rewrapped).map((r) => r.keyId), [a, b, c])
+    assert.deepEqual(
+      recipientsOf(rewrapped).map((r) => r.keyId),
+      [a, b, c],
+    )
     for (const keyId of [a, b, c]) {
       assert.equal((await new Envelope({ keyring: new KmsKeyring({ keyIds: [keyId], client }) }).decrypt(rewrapped)).keyId, keyId)
     }
@@ -397,7 +458,10 @@ describe('rewrap on moto', () => {
     const message = await new Envelope({ keyring: local }).encrypt('local first', { context })
     const toKms = await new Envelope({ keyring: local }).rewrap(message, { to: keyringB })
     assert.deepEqual(calls.take(), { Encrypt: 1 })
-    assert.deepEqual(recipientsOf(toKms).map((r) => r.keyId), [b])
+    assert.deepEqual(
+      recipientsOf(toKms).map((r) => r.keyId),
+      [b],
+    )
     const fresh = LocalKeyring.generate({ keyId: 'fresh' })
     const toLocal = await new Envelope({ keyring: keyringB }).rewrap(toKms, { to: fresh })
     assert.deepEqual(calls.take(), { Decrypt: 1 })
@@ -412,9 +476,16 @@ describe('rewrap on moto', () => {
     const bytes = Buffer.from(message)
     bytes.write('acmf', bytes.indexOf('acme'))
     calls.take()
-    await rejectsWithCode(new Envelope({ keyring: new KmsKeyring({ keyIds: [a], client }) }).rewrap(bytes, { to: new KmsKeyring({ keyIds: [b], client }) }), 'ERR_KMS_INVALID_CIPHERTEXT', KmsError)
+    await rejectsWithCode(
+      new Envelope({ keyring: new KmsKeyring({ keyIds: [a], client }) }).rewrap(bytes, { to: new KmsKeyring({ keyIds: [b], client }) }),
+      'ERR_KMS_INVALID_CIPHERTEXT',
+      KmsError,
+    )
     assert.deepEqual(calls.take(), { ReEncrypt: 1 })
-    await rejectsWithCode(new Envelope({ keyring: new KmsKeyring({ keyIds: [c], client }) }).rewrap(message, { to: new KmsKeyring({ keyIds: [b], client }) }), 'ERR_NO_MATCHING_KEY')
+    await rejectsWithCode(
+      new Envelope({ keyring: new KmsKeyring({ keyIds: [c], client }) }).rewrap(message, { to: new KmsKeyring({ keyIds: [b], client }) }),
+      'ERR_NO_MATCHING_KEY',
+    )
     assert.deepEqual(calls.take(), {})
   })
 })

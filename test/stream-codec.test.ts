@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { backend } from '#crypto-backend'
-import { FrameDecoder, FrameEncoder } from '../src/crypto/stream-codec.js'
 import type { MessageKeys } from '../src/crypto/keys.js'
+import { FrameDecoder, FrameEncoder } from '../src/crypto/stream-codec.js'
 import { assertExpectedBackend, pattern } from './helpers.js'
 import { concat } from './stream-helpers.js'
 
@@ -34,7 +34,7 @@ function seal(plaintext: Uint8Array, chunkSize: number): Uint8Array {
 }
 
 describe('frame codec', () => {
-  it('gives the same body whatever the input chunking, and never keeps the caller\'s chunk', () => {
+  it("gives the same body whatever the input chunking, and never keeps the caller's chunk", () => {
     const plaintext = pattern(5 * F + 7)
     const reference = seal(plaintext, plaintext.length)
     for (const size of [1, 3, F - 1, F, F + 1, 200]) assert.deepEqual(seal(plaintext, size), reference)

@@ -1,8 +1,9 @@
 /** Helpers for the stream tests: feeding chunks in, collecting chunks (and the error) out. */
-import { concatBytes } from '@noble/ciphers/utils.js'
+
 import { createCipheriv } from 'node:crypto'
-import { LocalKeyring } from '../src/index.js'
+import { concatBytes } from '@noble/ciphers/utils.js'
 import type { Keyring } from '../src/index.js'
+import { LocalKeyring } from '../src/index.js'
 import { pattern } from './helpers.js'
 
 /** Splits `bytes` into chunks of `size` (the last may be shorter); no chunks for empty input. */

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { backend } from '#crypto-backend'
-import { Envelope, LocalKeyring, inspect } from '../src/index.js'
+import { Envelope, inspect, LocalKeyring } from '../src/index.js'
 import { createDecryptStream, createEncryptStream } from '../src/node/index.js'
 import { assertExpectedBackend, pattern } from './helpers.js'
 import { chunked, concat, keystream } from './stream-helpers.js'
@@ -17,7 +17,11 @@ const keyring = new LocalKeyring({ keyId: 'node-stream-key', key: pattern(32, 21
 const env = new Envelope({ keyring, frameSize: F })
 
 /** Pipes `input` (in chunks) through `transform`; returns what came out and the error, if any. */
-async function run(input: Uint8Array, chunkSize: number, transform: NodeJS.ReadWriteStream): Promise<{ chunks: Buffer[]; error: (Error & { code?: string }) | undefined }> {
+async function run(
+  input: Uint8Array,
+  chunkSize: number,
+  transform: NodeJS.ReadWriteStream,
+): Promise<{ chunks: Buffer[]; error: (Error & { code?: string }) | undefined }> {
   const chunks: Buffer[] = []
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {

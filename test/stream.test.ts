@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { backend } from '#crypto-backend'
-import { Envelope, LocalKeyring, inspect } from '../src/index.js'
+import { Envelope, inspect, LocalKeyring } from '../src/index.js'
 import { assertExpectedBackend, pattern } from './helpers.js'
 import { chunked, collect, concat, countingKeyring, keystream, readableOf, through } from './stream-helpers.js'
 
@@ -75,7 +75,9 @@ describe('Web streams: one format with the buffer API', () => {
     assert.equal(rest, 2 * F + 10)
   })
 
-  it('50 MiB with the default frame size, both directions', { skip: backend.name === 'portable' && 'large sizes run on the node backend only (same stream code, 10x slower AES)' }, async () => {
+  it('50 MiB with the default frame size, both directions', {
+    skip: backend.name === 'portable' && 'large sizes run on the node backend only (same stream code, 10x slower AES)',
+  }, async () => {
     const big = new Envelope({ keyring })
     const plaintext = keystream(50 * 1024 * 1024, 3)
     const message = await streamEncrypt(big, plaintext, 1 << 20)
@@ -151,7 +153,11 @@ describe('Web streams: bad input errors, and no plaintext comes out after the ba
 
   it('cut inside a frame: ERR_AUTH (15 bytes or fewer left: ERR_TRUNCATED); nothing from the cut frame', async () => {
     const { plaintext, message, frameAt } = await sample(3)
-    for (const [cut, code] of [[frameAt(1) + 40, 'ERR_AUTH'], [frameAt(1) + 15, 'ERR_TRUNCATED'], [message.length - 1, 'ERR_AUTH']] as const) {
+    for (const [cut, code] of [
+      [frameAt(1) + 40, 'ERR_AUTH'],
+      [frameAt(1) + 15, 'ERR_TRUNCATED'],
+      [message.length - 1, 'ERR_AUTH'],
+    ] as const) {
       const { chunks, error } = await decryptAll(message.subarray(0, cut))
       assert.equal(error?.code, code, `cut at ${cut}`)
       const released = concat(chunks)

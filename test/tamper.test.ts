@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { Envelope, EnvelopeError, LocalKeyring, inspect } from '../src/index.js'
+import { Envelope, EnvelopeError, inspect, LocalKeyring } from '../src/index.js'
 import { assertExpectedBackend, pattern } from './helpers.js'
 
 assertExpectedBackend()
@@ -44,7 +44,8 @@ describe('tampering: every single-byte change and every truncation', () => {
         codes.add(r.code)
       }
       // The walk reached every stage, not only the first check.
-      for (const code of ['ERR_FORMAT', 'ERR_TRUNCATED', 'ERR_AUTH', 'ERR_UNWRAP', 'ERR_NO_MATCHING_KEY']) assert.ok(codes.has(code), `no ${code}: ${[...codes]}`)
+      for (const code of ['ERR_FORMAT', 'ERR_TRUNCATED', 'ERR_AUTH', 'ERR_UNWRAP', 'ERR_NO_MATCHING_KEY'])
+        assert.ok(codes.has(code), `no ${code}: ${[...codes]}`)
     })
   }
 

@@ -3,16 +3,18 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { hexToBytes } from '@noble/ciphers/utils.js'
-import { Envelope, LocalKeyring, inspect } from '../src/index.js'
+import type { Vector } from '../scripts/gen-vectors.js'
 import { generateVectors } from '../scripts/gen-vectors.js'
 import { backend as nodeBackend } from '../src/crypto/node.js'
 import { backend as portableBackend } from '../src/crypto/portable.js'
-import type { Vector } from '../scripts/gen-vectors.js'
+import { Envelope, inspect, LocalKeyring } from '../src/index.js'
 import { assertExpectedBackend, VECTORS_DIR } from './helpers.js'
 
 assertExpectedBackend()
 
-const files = readdirSync(VECTORS_DIR).filter((f) => f.endsWith('.json')).sort()
+const files = readdirSync(VECTORS_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
 const vectors = files.map((f) => JSON.parse(readFileSync(join(VECTORS_DIR, f), 'utf8')) as Vector)
 
 function envelopeFor(v: Vector): Envelope {

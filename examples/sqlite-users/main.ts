@@ -82,7 +82,9 @@ try {
   console.log('stored rows (what the database sees):')
   for (const values of raw.values) {
     const [id, name, ssn, email, idx, notes, keyLength] = values as [number, string, string, string, string, string, number]
-    console.log(`  ${id} ${name}  ssn=${ssn.slice(0, 24)}…  email=${email.slice(0, 24)}…  email_idx=${idx}  notes=${notes.slice(0, 16)}…  _kmse: ${keyLength} chars`)
+    console.log(
+      `  ${id} ${name}  ssn=${ssn.slice(0, 24)}…  email=${email.slice(0, 24)}…  email_idx=${idx}  notes=${notes.slice(0, 16)}…  _kmse: ${keyLength} chars`,
+    )
   }
 
   type Db = InstanceType<typeof SQL.Database>
@@ -97,21 +99,28 @@ try {
   const select = (sql: string, params: (string | number)[] = []): Record<string, unknown>[] => selectFrom(db, sql, params)
 
   // 5. Read back: decrypt every row, types included.
-  const back = await fields.decryptRecords<User & { email_idx: string }>(select('SELECT id, name, ssn, email, email_idx, notes, _kmse FROM users ORDER BY id'), {
-    expectContext: context,
-  })
+  const back = await fields.decryptRecords<User & { email_idx: string }>(
+    select('SELECT id, name, ssn, email, email_idx, notes, _kmse FROM users ORDER BY id'),
+    {
+      expectContext: context,
+    },
+  )
   for (const [i, user] of back.entries()) {
     const { email_idx: _idx, ...plain } = user
     if (JSON.stringify(plain) !== JSON.stringify(users[i]) || !(plain.notes.updated instanceof Date)) throw new Error(`row ${i} did not round-trip`)
   }
   console.log(`read back ${back.length} rows: ${back.map((u) => `${u.name} <${u.email}> ssn ${u.ssn}`).join('; ')}`)
-  console.log(`notes keep their types: ${back[0]!.notes.updated instanceof Date ? 'Date' : typeof back[0]!.notes.updated} ${back[0]!.notes.updated.toISOString()}`)
+  console.log(
+    `notes keep their types: ${back[0]!.notes.updated instanceof Date ? 'Date' : typeof back[0]!.notes.updated} ${back[0]!.notes.updated.toISOString()}`,
+  )
 
   // 6. Lookups without decrypting the table.
   const [byIndex] = select('SELECT id, name, ssn, email, notes, _kmse FROM users WHERE email_idx = ?', [await emailIndex('BOB@example.COM')])
   const bob = await fields.decryptRecord<User>(byIndex!, { expectContext: context })
   console.log(`lookup by blind index (email_idx): ${bob.name} ssn ${bob.ssn}`)
-  const [byValue] = select('SELECT id, name, ssn, email, notes, _kmse FROM users WHERE email = ?', [await fields.deterministicValue('email', 'carol@example.com', { context })])
+  const [byValue] = select('SELECT id, name, ssn, email, notes, _kmse FROM users WHERE email = ?', [
+    await fields.deterministicValue('email', 'carol@example.com', { context }),
+  ])
   console.log(`lookup by deterministic column (email): ${(await fields.decryptRecord<User>(byValue!, { expectContext: context })).name}`)
 
   // 7. A query that selects only some columns: partial.

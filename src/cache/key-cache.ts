@@ -102,11 +102,14 @@ class Store {
     // Expired keys are purged (and zeroed) within a second rather than when next touched; one
     // unref'd timer per store, which stops once the store is garbage.
     const ref = new WeakRef(this.lru)
-    const timer: ReturnType<typeof setInterval> = setInterval(() => {
-      const lru = ref.deref()
-      if (lru === undefined) clearInterval(timer)
-      else lru.purgeStale()
-    }, Math.min(maxAge, 1000))
+    const timer: ReturnType<typeof setInterval> = setInterval(
+      () => {
+        const lru = ref.deref()
+        if (lru === undefined) clearInterval(timer)
+        else lru.purgeStale()
+      },
+      Math.min(maxAge, 1000),
+    )
     ;(timer as { unref?: () => void }).unref?.()
   }
 }
@@ -174,8 +177,10 @@ export class KeyCache {
     if (options === null || typeof options !== 'object') throw invalidArgument('KeyCache needs options: { maxEntries, maxAge }')
     this.maxEntries = positiveInt(options.maxEntries, 'maxEntries', 10_000_000)
     this.maxAge = positiveInt(options.maxAge, 'maxAge', 2 ** 31 - 1)
-    this.maxMessagesPerKey = options.maxMessagesPerKey === undefined ? DEFAULT_MAX_MESSAGES : positiveInt(options.maxMessagesPerKey, 'maxMessagesPerKey', DEFAULT_MAX_MESSAGES)
-    this.maxBytesPerKey = options.maxBytesPerKey === undefined ? Number.POSITIVE_INFINITY : positiveInt(options.maxBytesPerKey, 'maxBytesPerKey', Number.MAX_SAFE_INTEGER)
+    this.maxMessagesPerKey =
+      options.maxMessagesPerKey === undefined ? DEFAULT_MAX_MESSAGES : positiveInt(options.maxMessagesPerKey, 'maxMessagesPerKey', DEFAULT_MAX_MESSAGES)
+    this.maxBytesPerKey =
+      options.maxBytesPerKey === undefined ? Number.POSITIVE_INFINITY : positiveInt(options.maxBytesPerKey, 'maxBytesPerKey', Number.MAX_SAFE_INTEGER)
     if (options.partition !== undefined && typeof options.partition !== 'string') throw invalidArgument('partition must be a string')
     this.#partition = options.partition ?? ''
     this.#store = (options as { [SHARED_STORE]?: Store })[SHARED_STORE] ?? new Store(this.maxEntries, this.maxAge)
@@ -213,7 +218,14 @@ export class KeyCache {
    * (wrapped keys can be kilobytes, so entries are keyed by a digest).
    */
   #decryptKey(keyrings: readonly Keyring[], suite: number, context: CanonicalContext, recipients: readonly Recipient[]): string {
-    const material = encodeCbor(['KMSE v1 cache', this.#partition, keyrings.map((k) => k.cacheId), suite, context, recipients.map((r) => [r.type, r.keyId, r.wrapped])])
+    const material = encodeCbor([
+      'KMSE v1 cache',
+      this.#partition,
+      keyrings.map((k) => k.cacheId),
+      suite,
+      context,
+      recipients.map((r) => [r.type, r.keyId, r.wrapped]),
+    ])
     return bytesToHex(backend.sha256(material))
   }
 
@@ -287,12 +299,16 @@ export class KeyCache {
       if (entry !== undefined) {
         this.#store.counters.hits++
       } else {
-        entry = (await this.#join(key, async (sig) => {
-          const generated = await generate(sig)
-          const fresh: EncryptEntry = { kind: 'encrypt', dataKey: generated.dataKey, recipients: generated.recipients, messages: 0, bytes: 0 }
-          lru.set(key, fresh)
-          return fresh
-        }, signal)) as EncryptEntry
+        entry = (await this.#join(
+          key,
+          async (sig) => {
+            const generated = await generate(sig)
+            const fresh: EncryptEntry = { kind: 'encrypt', dataKey: generated.dataKey, recipients: generated.recipients, messages: 0, bytes: 0 }
+            lru.set(key, fresh)
+            return fresh
+          },
+          signal,
+        )) as EncryptEntry
       }
       if (entry.dataKey.wiped || entry.messages >= this.maxMessagesPerKey || entry.bytes + bytes > this.maxBytesPerKey) {
         if (lru.peek(key) === entry) lru.delete(key)
@@ -326,12 +342,16 @@ export class KeyCache {
       if (entry !== undefined && keyrings.some((k) => k.canUnwrap(entry!.recipient))) {
         this.#store.counters.hits++
       } else {
-        entry = (await this.#join(key, async (sig) => {
-          const { dataKey, recipient } = await unwrap(sig)
-          const fresh: DecryptEntry = { kind: 'decrypt', dataKey, recipient }
-          lru.set(key, fresh)
-          return fresh
-        }, signal)) as DecryptEntry
+        entry = (await this.#join(
+          key,
+          async (sig) => {
+            const { dataKey, recipient } = await unwrap(sig)
+            const fresh: DecryptEntry = { kind: 'decrypt', dataKey, recipient }
+            lru.set(key, fresh)
+            return fresh
+          },
+          signal,
+        )) as DecryptEntry
       }
       if (!entry.dataKey.wiped) return { dataKey: entry.dataKey.clone(), recipient: entry.recipient }
       // Evicted and zeroed between the call and now (a tiny cache under heavy churn): look
@@ -348,4 +368,3 @@ export class KeyCache {
     return `KeyCache ${JSON.stringify(this.toJSON())}`
   }
 }
-

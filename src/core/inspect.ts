@@ -6,9 +6,9 @@
 import { bytesToHex } from '@noble/ciphers/utils.js'
 import { invalidArgument } from '../errors.js'
 import { bodyFrames, headCutShort, streamHeadCutShort } from '../format/body.js'
-import { HeadReader } from '../format/head-reader.js'
 import { INDEX_KEY_PURPOSE, SUITE_AES256GCM_HKDFSHA512_COMMIT, TAG_BYTES, VERSION } from '../format/constants.js'
 import { contextToObject } from '../format/context.js'
+import { HeadReader } from '../format/head-reader.js'
 import type { ReadLimits } from '../format/message.js'
 import { checkReadLimits, parseHead } from '../format/message.js'
 

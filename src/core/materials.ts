@@ -10,7 +10,6 @@ import { DataKey } from '../crypto/data-key.js'
 import type { MessageKeys } from '../crypto/keys.js'
 import { verifyDataKey } from '../crypto/message.js'
 import { KeyringError, LimitError } from '../errors.js'
-import type { EnvelopeSettings } from './settings.js'
 import { SUITE_AES256GCM_HKDFSHA512_COMMIT as SUITE } from '../format/constants.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
@@ -18,6 +17,7 @@ import type { MessageHead } from '../format/message.js'
 import { checkKeyringRecipients } from '../keyrings/keyring.js'
 import { prepareKeyrings, unwrapDataKey } from '../keyrings/unwrap.js'
 import { throwIfAborted } from '../validate.js'
+import type { EnvelopeSettings } from './settings.js'
 
 /** A data key for a new message. Call `release()` when the message is sealed. */
 export interface EncryptionMaterials {
@@ -48,7 +48,11 @@ export async function encryptionMaterials(
   return { dataKey, recipients, release: () => dataKey.wipe() }
 }
 
-async function generate(settings: EnvelopeSettings, context: CanonicalContext, signal: AbortSignal | undefined): Promise<{ dataKey: DataKey; recipients: Recipient[] }> {
+async function generate(
+  settings: EnvelopeSettings,
+  context: CanonicalContext,
+  signal: AbortSignal | undefined,
+): Promise<{ dataKey: DataKey; recipients: Recipient[] }> {
   const [first, ...rest] = settings.keyrings
   throwIfAborted(signal)
   const generated = await first!.generateDataKey(context, { signal })
@@ -75,7 +79,11 @@ async function generate(settings: EnvelopeSettings, context: CanonicalContext, s
  * The data key of a parsed head, from the cache when one is configured, else from the
  * keyrings. Not yet checked against the message: callers go through verifyDataKey.
  */
-async function obtainDataKey(settings: EnvelopeSettings, head: MessageHead, signal: AbortSignal | undefined): Promise<{ dataKey: DataKey; recipient: Recipient }> {
+async function obtainDataKey(
+  settings: EnvelopeSettings,
+  head: MessageHead,
+  signal: AbortSignal | undefined,
+): Promise<{ dataKey: DataKey; recipient: Recipient }> {
   const { recipients, header } = head
   const unwrap = (sig: AbortSignal | undefined) => unwrapDataKey(settings.keyrings, recipients, header.context, { signal: sig })
   if (settings.cache === undefined) return unwrap(signal)
@@ -102,7 +110,11 @@ export async function decryptionMaterials(settings: EnvelopeSettings, head: Mess
  * The data key itself, once it has passed the commitment and header-tag checks: for rewrap,
  * which wraps it for new keys instead of decrypting. The caller wipes `dataKey`.
  */
-export async function verifiedDataKey(settings: EnvelopeSettings, head: MessageHead, signal: AbortSignal | undefined): Promise<{ dataKey: DataKey; recipient: Recipient }> {
+export async function verifiedDataKey(
+  settings: EnvelopeSettings,
+  head: MessageHead,
+  signal: AbortSignal | undefined,
+): Promise<{ dataKey: DataKey; recipient: Recipient }> {
   const obtained = await obtainDataKey(settings, head, signal)
   try {
     verifyDataKey(backend, head, obtained.dataKey).wipe()

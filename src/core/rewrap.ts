@@ -29,8 +29,8 @@ import type { Keyring } from '../keyrings/keyring.js'
 import { checkKeyringRecipients } from '../keyrings/keyring.js'
 import { describeKeyrings, planAttempts, prepareKeyrings } from '../keyrings/unwrap.js'
 import { throwIfAborted } from '../validate.js'
-import type { EnvelopeSettings } from './settings.js'
 import { verifiedDataKey } from './materials.js'
+import type { EnvelopeSettings } from './settings.js'
 
 /** What to rewrap to. */
 export interface RewrapParams {
@@ -94,7 +94,9 @@ export async function rewrapHeadDetailed(settings: EnvelopeSettings, head: Messa
   const replaced = (r: Recipient): boolean => fresh.some((f) => f.type === r.type && f.keyId === r.keyId)
   const recipients = [...head.recipients.filter((r) => !replaced(r) && (params.keep || !held(r))), ...fresh]
   if (recipients.length > settings.maxWrappedKeys) {
-    throw new LimitError(`the rewrapped message would list ${recipients.length} wrapped keys; maxWrappedKeys is ${settings.maxWrappedKeys}: rewrap without keep, or to fewer keys`)
+    throw new LimitError(
+      `the rewrapped message would list ${recipients.length} wrapped keys; maxWrappedKeys is ${settings.maxWrappedKeys}: rewrap without keep, or to fewer keys`,
+    )
   }
   const section = encodeRecipientsSection(recipients)
   const out = new Uint8Array(head.authenticated.length + TAG_BYTES + section.length)

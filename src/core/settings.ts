@@ -54,7 +54,13 @@ function toCache(value: unknown): KeyCache | undefined {
 
 function isKeyring(value: unknown): value is Keyring {
   const k = value as Keyring
-  return value !== null && typeof value === 'object' && typeof k.generateDataKey === 'function' && typeof k.unwrapDataKey === 'function' && typeof k.canUnwrap === 'function'
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof k.generateDataKey === 'function' &&
+    typeof k.unwrapDataKey === 'function' &&
+    typeof k.canUnwrap === 'function'
+  )
 }
 
 /** A keyring or a non-empty list of them, passed by a caller as `name`. */

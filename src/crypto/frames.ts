@@ -13,8 +13,9 @@
  * all-ones nonce, which no frame can use, and the preamble and header as AAD.
  * @module
  */
-import type { CryptoBackend } from './backend.js'
+
 import { MESSAGE_ID_BYTES, NONCE_BYTES, TAG_BYTES } from '../format/constants.js'
+import type { CryptoBackend } from './backend.js'
 
 const HEADER_NONCE = new Uint8Array(NONCE_BYTES).fill(0xff)
 const EMPTY = new Uint8Array(0)

@@ -10,8 +10,8 @@
  * @module
  */
 import { utf8ToBytes } from '@noble/ciphers/utils.js'
-import type { CryptoBackend } from './backend.js'
 import { COMMITMENT_BYTES, KEY_BYTES, KEY_SCHEDULE_LABEL } from '../format/constants.js'
+import type { CryptoBackend } from './backend.js'
 
 const LABEL = utf8ToBytes(KEY_SCHEDULE_LABEL)
 

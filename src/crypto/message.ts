@@ -3,11 +3,7 @@
  * decryption that involves no keyring. Streams use the same pieces frame by frame.
  * @module
  */
-import type { CryptoBackend } from './backend.js'
-import type { DataKey } from './data-key.js'
-import type { MessageKeys } from './keys.js'
-import { deriveMessageKeys } from './keys.js'
-import { frameAad, frameNonce, headerTag, verifyHeaderTag } from './frames.js'
+
 import { AuthenticationError, LimitError } from '../errors.js'
 import { bodyCutShort, bodyFrames, bodyLayout } from '../format/body.js'
 import { MAX_FRAMES, SUITE_AES256GCM_HKDFSHA512_COMMIT, TAG_BYTES } from '../format/constants.js'
@@ -15,6 +11,11 @@ import type { CanonicalContext } from '../format/context.js'
 import type { Header, Recipient } from '../format/header.js'
 import type { MessageHead } from '../format/message.js'
 import { encodeAuthenticated, encodeRecipientsSection } from '../format/message.js'
+import type { CryptoBackend } from './backend.js'
+import type { DataKey } from './data-key.js'
+import { frameAad, frameNonce, headerTag, verifyHeaderTag } from './frames.js'
+import type { MessageKeys } from './keys.js'
+import { deriveMessageKeys } from './keys.js'
 
 /** What a message needs besides its plaintext. */
 export interface SealParams {

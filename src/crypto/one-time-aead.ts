@@ -12,8 +12,9 @@
  * choose a salt and make two seals share a key.
  * @module
  */
-import type { CryptoBackend } from './backend.js'
+
 import { NONCE_BYTES } from '../format/constants.js'
+import type { CryptoBackend } from './backend.js'
 
 const ZERO_NONCE = new Uint8Array(NONCE_BYTES)
 

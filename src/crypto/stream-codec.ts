@@ -23,11 +23,12 @@
  * one frame plus what the caller holds, and callers may reuse their buffers.
  * @module
  */
-import type { CryptoBackend } from './backend.js'
-import type { MessageKeys } from './keys.js'
-import { frameAad, frameNonce } from './frames.js'
+
 import { AuthenticationError, LimitError, TruncatedError } from '../errors.js'
 import { MAX_FRAMES, TAG_BYTES } from '../format/constants.js'
+import type { CryptoBackend } from './backend.js'
+import { frameAad, frameNonce } from './frames.js'
+import type { MessageKeys } from './keys.js'
 
 /** Receives output chunks in order. Chunks are fresh and owned by the receiver. */
 export type Emit = (chunk: Uint8Array) => void
@@ -157,9 +158,7 @@ export class FrameDecoder extends FrameCodec {
   protected last(rest: Uint8Array, emit: Emit): void {
     if (this.failedStep || rest.length < TAG_BYTES) {
       throw new TruncatedError(
-        rest.length === 0
-          ? 'the message ends without its final frame: it was cut short'
-          : 'the message ends inside its final frame: it was cut short',
+        rest.length === 0 ? 'the message ends without its final frame: it was cut short' : 'the message ends inside its final frame: it was cut short',
       )
     }
     this.frame(rest, true, emit)

@@ -29,7 +29,8 @@ export function atRecord(error: unknown, index: number): unknown {
   const copy = Object.create(Object.getPrototypeOf(error) as object, Object.getOwnPropertyDescriptors(error)) as Error & { recordIndex: number }
   Object.defineProperty(copy, 'message', { value: `record ${index}: ${error.message}`, enumerable: false, configurable: true, writable: true })
   Object.defineProperty(copy, 'recordIndex', { value: index, enumerable: true, configurable: true, writable: true })
-  if (copy.stack !== undefined) Object.defineProperty(copy, 'stack', { value: copy.stack.replace(error.message, copy.message), configurable: true, writable: true })
+  if (copy.stack !== undefined)
+    Object.defineProperty(copy, 'stack', { value: copy.stack.replace(error.message, copy.message), configurable: true, writable: true })
   return copy
 }
 

@@ -88,7 +88,9 @@ function normalize(value: unknown, where: string, canonical: boolean, depth: num
     case 'object':
       break
     default:
-      throw invalidArgument(`${where} is a ${typeof value}; encrypted values must be data (strings, numbers, bigints, booleans, null, Dates, Uint8Arrays, arrays, plain objects)`)
+      throw invalidArgument(
+        `${where} is a ${typeof value}; encrypted values must be data (strings, numbers, bigints, booleans, null, Dates, Uint8Arrays, arrays, plain objects)`,
+      )
   }
   if (value === null) return null
   if (depth >= MAX_VALUE_DEPTH) throw outOfRange(`${where} is nested more than ${MAX_VALUE_DEPTH} levels deep (or refers to itself)`)
@@ -112,7 +114,9 @@ function normalize(value: unknown, where: string, canonical: boolean, depth: num
   }
   const proto: unknown = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) {
-    throw invalidArgument(`${where} is ${describe(value)}; only plain objects, arrays, Dates and Uint8Arrays are stored (convert it, e.g. a Map with Object.fromEntries)`)
+    throw invalidArgument(
+      `${where} is ${describe(value)}; only plain objects, arrays, Dates and Uint8Arrays are stored (convert it, e.g. a Map with Object.fromEntries)`,
+    )
   }
   if (Object.getOwnPropertySymbols(value).length > 0) throw invalidArgument(`${where} has symbol keys, which have no stored form`)
   const keys = Object.keys(value)

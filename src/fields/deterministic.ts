@@ -15,19 +15,19 @@ import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { LRUCache } from 'lru-cache'
 import { backend } from '#crypto-backend'
+import { encryptionMaterials } from '../core/materials.js'
+import { decryptParsed } from '../core/reader.js'
+import type { EnvelopeSettings } from '../core/settings.js'
+import { requireSettings } from '../core/settings.js'
+import { newMessageId } from '../core/writer.js'
 import { DataKey } from '../crypto/data-key.js'
 import { sealMessage } from '../crypto/message.js'
 import type { Envelope } from '../envelope.js'
-import { decryptParsed } from '../core/reader.js'
-import { newMessageId } from '../core/writer.js'
 import { FormatError, invalidArgument } from '../errors.js'
+import { INDEX_KEY_PURPOSE, KEY_BYTES } from '../format/constants.js'
 import type { CanonicalContext, EncryptionContext } from '../format/context.js'
 import { canonicalContext, compareKeys } from '../format/context.js'
-import { INDEX_KEY_PURPOSE, KEY_BYTES } from '../format/constants.js'
 import { parseWholeMessage } from '../format/message.js'
-import { encryptionMaterials } from '../core/materials.js'
-import type { EnvelopeSettings } from '../core/settings.js'
-import { requireSettings } from '../core/settings.js'
 import { blindKey, scopeOf, sivKey } from './keys.js'
 import { fromText, PREFIX_INDEX_KEY, toText } from './text.js'
 
@@ -61,7 +61,7 @@ export class ScopedKeys {
 /** Bytes of a blind index: 128 bits make accidental collisions negligible (2^-64 at 2^32 distinct values). */
 export const BLIND_INDEX_BYTES = 16
 
-type AesSiv = (typeof import('@noble/ciphers/aes.js'))['aessiv']
+type AesSiv = typeof import('@noble/ciphers/aes.js')['aessiv']
 let aessivImpl: AesSiv | undefined
 
 /**
@@ -193,7 +193,9 @@ export async function openIndexKey(envelope: Envelope, text: string, expectConte
   const { head } = whole
   const [purposeKey, purpose] = INDEX_KEY_PURPOSE
   if (head.header.context.get(purposeKey) !== purpose) {
-    throw new FormatError(`indexKey is not an index key: its context lacks "${purposeKey}": "${purpose}", so it is some other message of this envelope (or an index key made by kms-envelope 0.1: convert it once with FieldEncryptor.upgradeIndexKey()); create index keys with FieldEncryptor.createIndexKey()`)
+    throw new FormatError(
+      `indexKey is not an index key: its context lacks "${purposeKey}": "${purpose}", so it is some other message of this envelope (or an index key made by kms-envelope 0.1: convert it once with FieldEncryptor.upgradeIndexKey()); create index keys with FieldEncryptor.createIndexKey()`,
+    )
   }
   const [{ plaintext }] = await Promise.all([decryptParsed(settings, whole, { expectContext, signal }), loadSiv()])
   if (plaintext.length !== KEY_BYTES) {

@@ -19,8 +19,8 @@ import { concatBytes, utf8ToBytes } from '@noble/ciphers/utils.js'
 
 import { backend } from '#crypto-backend'
 import { encodeCbor } from '../format/cbor.js'
-import type { CanonicalContext } from '../format/context.js'
 import { KEY_BYTES } from '../format/constants.js'
+import type { CanonicalContext } from '../format/context.js'
 
 const FIELD_LABEL = utf8ToBytes('KMSE v1 field\0')
 const TAGS_LABEL = utf8ToBytes('KMSE v1 record tags')
@@ -29,7 +29,6 @@ const BLIND_LABEL = utf8ToBytes('KMSE v1 blind index\0')
 const EMPTY = new Uint8Array(0)
 /** AES-256-SIV takes two 256-bit keys (RFC 5297; 128-bit MAC keys are too weak across many keys, as Tink notes). */
 export const SIV_KEY_BYTES = 64
-
 
 /** RFC 5869: an absent salt is HashLen zero bytes. */
 const ZERO_SALT = new Uint8Array(64)

@@ -26,33 +26,25 @@
  */
 import { concatBytes } from '@noble/ciphers/utils.js'
 import { backend } from '#crypto-backend'
+import { decryptionMaterials, encryptionMaterials } from '../core/materials.js'
+import { checkExpectedContext } from '../core/reader.js'
+import type { EnvelopeSettings } from '../core/settings.js'
+import { requireSettings } from '../core/settings.js'
+import { newMessageId } from '../core/writer.js'
 import type { DataKey } from '../crypto/data-key.js'
 import { sealHead } from '../crypto/message.js'
 import type { Envelope } from '../envelope.js'
-import { checkExpectedContext } from '../core/reader.js'
-import { newMessageId } from '../core/writer.js'
 import { FieldError, invalidArgument, LimitError } from '../errors.js'
+import { MAX_HEADER_BYTES, MAX_RECIPIENTS_BYTES, MIN_FRAME_SIZE, NONCE_BYTES, PREAMBLE_BYTES, RECIPIENTS_LENGTH_BYTES, TAG_BYTES } from '../format/constants.js'
 import type { CanonicalContext, EncryptionContext } from '../format/context.js'
 import { canonicalContext } from '../format/context.js'
-import {
-  MAX_HEADER_BYTES,
-  MAX_RECIPIENTS_BYTES,
-  MIN_FRAME_SIZE,
-  NONCE_BYTES,
-  PREAMBLE_BYTES,
-  RECIPIENTS_LENGTH_BYTES,
-  TAG_BYTES,
-} from '../format/constants.js'
 import type { MessageHead } from '../format/message.js'
 import { parseWholeMessage } from '../format/message.js'
-import { decryptionMaterials, encryptionMaterials } from '../core/materials.js'
-import type { EnvelopeSettings } from '../core/settings.js'
-import { requireSettings } from '../core/settings.js'
 import { checkConcurrency, DEFAULT_CONCURRENCY, mapBounded } from './batch.js'
 import type { PreparedValue } from './codec.js'
 import { decodeValue, encodePrepared, prepareValue } from './codec.js'
 import type { CreateIndexKeyOptions, UpgradeIndexKeyOptions } from './deterministic.js'
-import { blindIndexBytes, createIndexKey, openIndexKey, upgradeIndexKey, ScopedKeys, sivOpen, sivSeal } from './deterministic.js'
+import { blindIndexBytes, createIndexKey, openIndexKey, ScopedKeys, sivOpen, sivSeal, upgradeIndexKey } from './deterministic.js'
 import { fieldAad, RecordKeys } from './keys.js'
 import type { FieldSchema, SchemaField } from './schema.js'
 import { assign, checkKeyField, compileSchema, copyAlong, describe, isPlainObject, lookup, MAX_SCHEMA_FIELDS, parsePath } from './schema.js'
@@ -119,8 +111,8 @@ const EMPTY = new Uint8Array(0)
 const AUTH_FAILED = 'does not decrypt: it was altered, or copied from another field, record or context'
 /** Longest key-field text accepted before decoding: the largest head plus a tag per schema field. */
 const MAX_HEAD_TEXT =
-  PREFIX_HEAD.length + textLength(PREAMBLE_BYTES + MAX_HEADER_BYTES + TAG_BYTES + RECIPIENTS_LENGTH_BYTES + MAX_RECIPIENTS_BYTES + (MAX_SCHEMA_FIELDS + 1) * TAG_BYTES)
-
+  PREFIX_HEAD.length +
+  textLength(PREAMBLE_BYTES + MAX_HEADER_BYTES + TAG_BYTES + RECIPIENTS_LENGTH_BYTES + MAX_RECIPIENTS_BYTES + (MAX_SCHEMA_FIELDS + 1) * TAG_BYTES)
 
 /** @internal The binding tag of a deterministic value to one record: GMAC under the record's field key. */
 export function bindingTag(keys: RecordKeys, path: string, aad: Uint8Array, sealed: Uint8Array): Uint8Array {
@@ -203,12 +195,15 @@ export class FieldEncryptor {
     this.#byPath = new Map(this.#fields.map((f) => [f.path, f]))
     this.#deterministicCount = this.#fields.filter((f) => f.mode === 'deterministic').length
     this.#concurrency = checkConcurrency(options.concurrency, DEFAULT_CONCURRENCY)
-    if (options.indexKey !== undefined && typeof options.indexKey !== 'string') throw invalidArgument('indexKey must be the string FieldEncryptor.createIndexKey() returned')
+    if (options.indexKey !== undefined && typeof options.indexKey !== 'string')
+      throw invalidArgument('indexKey must be the string FieldEncryptor.createIndexKey() returned')
     this.#indexKeyText = options.indexKey
     if (options.indexKeyContext !== undefined) canonicalContext(options.indexKeyContext, 'indexKeyContext', false)
     this.#indexKeyContext = options.indexKeyContext
     if (this.#deterministicCount > 0 && this.#indexKeyText === undefined) {
-      throw invalidArgument('the schema has deterministic fields, which need an index key: create one once with FieldEncryptor.createIndexKey(envelope), keep it in your config, and pass it as { indexKey }')
+      throw invalidArgument(
+        'the schema has deterministic fields, which need an index key: create one once with FieldEncryptor.createIndexKey(envelope), keep it in your config, and pass it as { indexKey }',
+      )
     }
   }
 
@@ -261,19 +256,30 @@ export class FieldEncryptor {
     this.#checkOpen()
     if (!isPlainObject(record)) throw invalidArgument(`record must be a plain object, got ${describe(record)}`)
     if (Object.hasOwn(record, this.#keyField)) {
-      throw invalidArgument(`record already has a ${JSON.stringify(this.#keyField)} field: it is encrypted already (decrypt it first), or choose another keyField`)
+      throw invalidArgument(
+        `record already has a ${JSON.stringify(this.#keyField)} field: it is encrypted already (decrypt it first), or choose another keyField`,
+      )
     }
     const prepared = this.#fields.map((field): PreparedValue => {
       const found = lookup(record, field.segments)
-      if (!found.found) throw invalidArgument(`record is missing field ${JSON.stringify(field.path)}: ${found.why}; every schema field must be present (use null for "no value")`)
+      if (!found.found)
+        throw invalidArgument(
+          `record is missing field ${JSON.stringify(field.path)}: ${found.why}; every schema field must be present (use null for "no value")`,
+        )
       return prepareValue(found.value, field.path, field.mode === 'deterministic')
     })
     const context = canonicalContext(options.context, 'context', true)
     const indexKey = this.#deterministicCount > 0 ? await this.#openIndexKey() : undefined
     const materials = await encryptionMaterials(this.#settings, context, options.signal)
-    let sealed
+    let sealed: ReturnType<typeof sealHead>
     try {
-      sealed = sealHead(backend, { dataKey: materials.dataKey, recipients: materials.recipients, context, frameSize: MIN_FRAME_SIZE, messageId: newMessageId() })
+      sealed = sealHead(backend, {
+        dataKey: materials.dataKey,
+        recipients: materials.recipients,
+        context,
+        frameSize: MIN_FRAME_SIZE,
+        messageId: newMessageId(),
+      })
     } finally {
       materials.release()
     }
@@ -346,7 +352,11 @@ export class FieldEncryptor {
       if (!backend.equal(listTag(recordKeys, tags), listTagOf)) {
         throw new FieldError(this.#keyField, 'does not authenticate its field tags: it was altered')
       }
-      const out = copyAlong(stored, present.map((s) => s.field), this.#keyField)
+      const out = copyAlong(
+        stored,
+        present.map((s) => s.field),
+        this.#keyField,
+      )
       for (const { field, sealed } of present) {
         let plaintext: Uint8Array | undefined
         if (field.mode === 'random') {
@@ -433,7 +443,8 @@ export class FieldEncryptor {
     parsePath(path, 'path')
     const prepared = prepareValue(value, path, true)
     const context = canonicalContext(options.context, 'context', true)
-    if (this.#indexKeyText === undefined) throw invalidArgument('blindIndex needs an index key: pass { indexKey } (from FieldEncryptor.createIndexKey) to the FieldEncryptor')
+    if (this.#indexKeyText === undefined)
+      throw invalidArgument('blindIndex needs an index key: pass { indexKey } (from FieldEncryptor.createIndexKey) to the FieldEncryptor')
     const indexKey = await this.#openIndexKey()
     this.#checkOpen()
     const key = this.#scopedKeys.get('blind', indexKey, path, context)
@@ -455,7 +466,9 @@ export class FieldEncryptor {
     this.#checkOpen()
     const field = this.#byPath.get(path)
     if (field === undefined || field.mode !== 'deterministic') {
-      throw invalidArgument(`deterministicValue needs a deterministic field of the schema; ${JSON.stringify(path)} is ${field === undefined ? 'not in the schema' : 'a random field'}`)
+      throw invalidArgument(
+        `deterministicValue needs a deterministic field of the schema; ${JSON.stringify(path)} is ${field === undefined ? 'not in the schema' : 'a random field'}`,
+      )
     }
     const prepared = prepareValue(value, path, true)
     const context = canonicalContext(options.context, 'context', true)
@@ -475,7 +488,10 @@ export class FieldEncryptor {
     this.#scopedKeys.clear()
     const pending = this.#indexKey
     this.#indexKey = undefined
-    pending?.then((key) => key.wipe(), () => {})
+    pending?.then(
+      (key) => key.wipe(),
+      () => {},
+    )
   }
 
   toJSON(): object {
@@ -514,9 +530,13 @@ export class FieldEncryptor {
   #readHead(stored: Record<string, unknown>): { head: MessageHead; tags: Uint8Array; listTag: Uint8Array } {
     const text = stored[this.#keyField]
     if (!Object.hasOwn(stored, this.#keyField) || typeof text !== 'string') {
-      throw new FieldError(this.#keyField, 'is missing or not a string: the record was not encrypted by FieldEncryptor (with this keyField), or its key material was removed')
+      throw new FieldError(
+        this.#keyField,
+        'is missing or not a string: the record was not encrypted by FieldEncryptor (with this keyField), or its key material was removed',
+      )
     }
-    if (text.length > MAX_HEAD_TEXT) throw new LimitError(`field ${JSON.stringify(this.#keyField)} is ${text.length} characters; key material is at most ${MAX_HEAD_TEXT}`)
+    if (text.length > MAX_HEAD_TEXT)
+      throw new LimitError(`field ${JSON.stringify(this.#keyField)} is ${text.length} characters; key material is at most ${MAX_HEAD_TEXT}`)
     const bytes = fromText(PREFIX_HEAD, text)
     if (bytes === undefined) throw new FieldError(this.#keyField, `is not record key material ("${PREFIX_HEAD}" and base64url)`)
     const { head, body: rest } = parseWholeMessage(bytes, this.#settings, `field ${JSON.stringify(this.#keyField)}`)

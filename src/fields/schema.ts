@@ -56,7 +56,9 @@ export function parsePath(path: unknown, name: string): readonly string[] {
     }
     if (FORBIDDEN_SEGMENTS.has(segment)) throw invalidArgument(`${name} ${JSON.stringify(path)} uses the reserved key ${JSON.stringify(segment)}`)
     if (segment.includes('[') || segment.includes(']')) {
-      throw invalidArgument(`${name} ${JSON.stringify(path)} looks like an array index; paths cannot point inside arrays (encrypt the whole array by naming its parent)`)
+      throw invalidArgument(
+        `${name} ${JSON.stringify(path)} looks like an array index; paths cannot point inside arrays (encrypt the whole array by naming its parent)`,
+      )
     }
   }
   return segments
@@ -88,7 +90,9 @@ export function compileSchema(schema: unknown, keyField: string): readonly Schem
       throw invalidArgument(`schema[${JSON.stringify(path)}] must be 'random' or 'deterministic', got ${JSON.stringify(mode) ?? String(mode)}`)
     }
     if (segments[0] === keyField) {
-      throw invalidArgument(`schema path ${JSON.stringify(path)} collides with keyField ${JSON.stringify(keyField)}, where each record keeps its key material; choose another keyField`)
+      throw invalidArgument(
+        `schema path ${JSON.stringify(path)} collides with keyField ${JSON.stringify(keyField)}, where each record keeps its key material; choose another keyField`,
+      )
     }
     fields.push({ path, segments, mode: mode as FieldMode })
   }
@@ -97,7 +101,9 @@ export function compileSchema(schema: unknown, keyField: string): readonly Schem
   for (const a of fields) {
     for (const b of fields) {
       if (a !== b && b.path.startsWith(`${a.path}.`)) {
-        throw invalidArgument(`schema paths ${JSON.stringify(a.path)} and ${JSON.stringify(b.path)} overlap: ${JSON.stringify(a.path)} already encrypts everything inside it; keep one of them`)
+        throw invalidArgument(
+          `schema paths ${JSON.stringify(a.path)} and ${JSON.stringify(b.path)} overlap: ${JSON.stringify(a.path)} already encrypts everything inside it; keep one of them`,
+        )
       }
     }
   }
@@ -112,9 +118,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /** Where a path ends in a record. */
-export type Lookup =
-  | { readonly found: true; readonly value: unknown }
-  | { readonly found: false; readonly why: string }
+export type Lookup = { readonly found: true; readonly value: unknown } | { readonly found: false; readonly why: string }
 
 /** Reads a path through own properties of plain objects only. */
 export function lookup(record: Record<string, unknown>, segments: readonly string[]): Lookup {

@@ -76,7 +76,10 @@ class Reader {
         return -1n - (big ?? BigInt(arg))
       case 2: {
         if (depth >= MAX_VALUE_DEPTH) throw this.fail(`nesting deeper than ${MAX_VALUE_DEPTH} levels`, start)
-        return new Uint8Array(this.bytes.subarray(this.at, (this.at += this.length(arg, 1, start)))) // own copy, never a Buffer
+        const end = this.at + this.length(arg, 1, start)
+        const bytes = new Uint8Array(this.bytes.subarray(this.at, end)) // own copy, never a Buffer
+        this.at = end
+        return bytes
       }
       case 3:
         return this.text(arg, start)
@@ -149,9 +152,9 @@ class Reader {
       if (inner.major !== 2) throw this.fail('a bignum (tag 2 or 3) over something other than a byte string', inner.start)
       const end = this.at + this.length(inner.arg, 1, inner.start)
       let hex = ''
-      for (let i = this.at; i < end; i++) hex += this.bytes[i]! < 16 ? '0' + this.bytes[i]!.toString(16) : this.bytes[i]!.toString(16)
+      for (let i = this.at; i < end; i++) hex += this.bytes[i]! < 16 ? `0${this.bytes[i]!.toString(16)}` : this.bytes[i]!.toString(16)
       this.at = end
-      const n = hex === '' ? 0n : BigInt('0x' + hex) // hex parsing is linear in the length
+      const n = hex === '' ? 0n : BigInt(`0x${hex}`) // hex parsing is linear in the length
       return tag === 2 ? n : -1n - n
     }
     throw this.fail(`tag ${label} (only tags 1, 2 and 3 are allowed)`, start)

@@ -37,5 +37,7 @@ export function bodyCutShort(what = 'the message'): TruncatedError {
 
 /** A stream ended before the head was complete. */
 export function streamHeadCutShort(buffered: number, need: number): TruncatedError {
-  return new TruncatedError(`the input ended after ${buffered} bytes, before the message head was complete (it needs at least ${need}): it is empty or was cut short`)
+  return new TruncatedError(
+    `the input ended after ${buffered} bytes, before the message head was complete (it needs at least ${need}): it is empty or was cut short`,
+  )
 }

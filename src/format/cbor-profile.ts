@@ -26,9 +26,9 @@ const MAJOR_NAMES = ['', '', '', '', '', '', 'a tag', 'a float, simple value or 
  * checked against the bytes present, so no declared length can make a later step allocate.
  */
 export function checkCborProfile(bytes: Uint8Array, what: string): void {
-  const fail = (why: string, at: number): FormatError =>
-    new FormatError(`${what} is not in the CBOR subset of the format: ${why} at byte ${at}`)
-  const tooMany = (at: number): LimitError => new LimitError(`${what} holds more than ${MAX_CBOR_ITEMS} CBOR data items (at byte ${at}); no valid message has that many`)
+  const fail = (why: string, at: number): FormatError => new FormatError(`${what} is not in the CBOR subset of the format: ${why} at byte ${at}`)
+  const tooMany = (at: number): LimitError =>
+    new LimitError(`${what} holds more than ${MAX_CBOR_ITEMS} CBOR data items (at byte ${at}); no valid message has that many`)
   let at = 0
   let items = 0
   // Items still to read in each open container; the bottom slot is the one top-level item.
@@ -66,7 +66,8 @@ export function checkCborProfile(bytes: Uint8Array, what: string): void {
       if (count > left) throw fail(`a container of ${count} items with ${left} bytes left`, start)
       // `open.length` is this container's depth (the bottom slot is the top-level item). Checked
       // for empty containers too: they nest as deep as any other (FORMAT.md §5, ERR_LIMIT).
-      if (open.length > MAX_CBOR_DEPTH) throw new LimitError(`${what} nests CBOR containers deeper than ${MAX_CBOR_DEPTH} levels (at byte ${start}); no valid message does`)
+      if (open.length > MAX_CBOR_DEPTH)
+        throw new LimitError(`${what} nests CBOR containers deeper than ${MAX_CBOR_DEPTH} levels (at byte ${start}); no valid message does`)
       if (count > 0) open.push(count)
     }
   }

@@ -11,8 +11,6 @@
 import { copyBytes } from '@noble/ciphers/utils.js'
 import { FormatError, LimitError, UnsupportedError } from '../errors.js'
 import { quoted } from '../printable.js'
-import type { CanonicalContext } from './context.js'
-import { isCanonicalOrder } from './context.js'
 import { decodeCbor, encodeCbor, isCanonical } from './cbor.js'
 import {
   COMMITMENT_BYTES,
@@ -23,9 +21,11 @@ import {
   MAX_WRAPPED_BYTES,
   MESSAGE_ID_BYTES,
   MIN_FRAME_SIZE,
-  SUITE_AES256GCM_HKDFSHA512_COMMIT,
   RESERVED_CONTEXT_PREFIX,
+  SUITE_AES256GCM_HKDFSHA512_COMMIT,
 } from './constants.js'
+import type { CanonicalContext } from './context.js'
+import { isCanonicalOrder } from './context.js'
 
 /** The authenticated header. */
 export interface Header {
@@ -81,7 +81,9 @@ export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE, r
   const suite = uint(rawSuite)
   if (suite === undefined) throw new FormatError('header suite must be an unsigned integer')
   if (suite !== SUITE_AES256GCM_HKDFSHA512_COMMIT) {
-    throw new UnsupportedError(`suite ${String(rawSuite)} is not supported by this version of kms-envelope (it knows suite ${SUITE_AES256GCM_HKDFSHA512_COMMIT}); upgrade to read this message`)
+    throw new UnsupportedError(
+      `suite ${String(rawSuite)} is not supported by this version of kms-envelope (it knows suite ${SUITE_AES256GCM_HKDFSHA512_COMMIT}); upgrade to read this message`,
+    )
   }
   if (!isBytes(messageId, MESSAGE_ID_BYTES)) throw new FormatError(`header message id must be a ${MESSAGE_ID_BYTES}-byte string`)
   const frameSize = uint(rawFrameSize)
@@ -95,7 +97,8 @@ export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE, r
   for (const [key, value] of context as Map<unknown, unknown>) {
     if (typeof key !== 'string' || typeof value !== 'string') throw new FormatError('header context keys and values must be text strings')
     if (key.length === 0) throw new FormatError('header context has an empty key')
-    if (key.startsWith(RESERVED_CONTEXT_PREFIX) && (reserved === undefined || key !== reserved[0] || value !== reserved[1])) throw new FormatError(`header context key ${quoted(key)} uses the reserved prefix "${RESERVED_CONTEXT_PREFIX}"`)
+    if (key.startsWith(RESERVED_CONTEXT_PREFIX) && (reserved === undefined || key !== reserved[0] || value !== reserved[1]))
+      throw new FormatError(`header context key ${quoted(key)} uses the reserved prefix "${RESERVED_CONTEXT_PREFIX}"`)
     keys.push(key)
   }
   if (!isCanonicalOrder(keys)) throw new FormatError('header context keys are not in canonical order')

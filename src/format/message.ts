@@ -11,6 +11,7 @@
 import { copyBytes } from '@noble/ciphers/utils.js'
 import { FormatError, LimitError, UnsupportedError } from '../errors.js'
 import { integerOption } from '../validate.js'
+import { bodyCutShort, bodyFrames, headCutShort } from './body.js'
 import {
   DEFAULT_MAX_WRAPPED_KEYS,
   MAGIC,
@@ -23,7 +24,6 @@ import {
   TAG_BYTES,
   VERSION,
 } from './constants.js'
-import { bodyCutShort, bodyFrames, headCutShort } from './body.js'
 import type { Header, Recipient } from './header.js'
 import { checkRecipientCount, decodeHeader, decodeRecipients, encodeHeader, encodeRecipients } from './header.js'
 
@@ -50,8 +50,7 @@ export interface MessageHead {
 
 export type HeadResult = { readonly head: MessageHead } | { readonly need: number }
 
-const readU32 = (b: Uint8Array, at: number): number =>
-  new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at)
+const readU32 = (b: Uint8Array, at: number): number => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at)
 
 function checkMagic(bytes: Uint8Array): void {
   const n = Math.min(bytes.length, MAGIC.length)
@@ -59,7 +58,9 @@ function checkMagic(bytes: Uint8Array): void {
     if (bytes[i] !== MAGIC[i]) throw new FormatError('not a kms-envelope message (the first bytes are not "KMSE")')
   }
   if (bytes.length > 4 && bytes[4] !== VERSION) {
-    throw new UnsupportedError(`message format version ${bytes[4]} is not supported by this version of kms-envelope (it reads version ${VERSION}); upgrade to read it`)
+    throw new UnsupportedError(
+      `message format version ${bytes[4]} is not supported by this version of kms-envelope (it reads version ${VERSION}); upgrade to read it`,
+    )
   }
 }
 

@@ -84,8 +84,10 @@ export function checkKeyringRecipients(recipients: unknown, keyring: string): re
   }
   for (const [i, r] of (recipients as unknown[]).entries()) {
     const entry = r as Partial<Recipient> | null
-    const problem = entry === null || typeof entry !== 'object' ? 'it is not an object { type, keyId, wrapped }' : checkRecipient(entry.type, entry.keyId, entry.wrapped)
-    if (problem !== undefined) throw new KeyringError(`keyring ${keyring} returned an invalid wrapped key (recipient ${i}): ${problem}; no reader could open the message`)
+    const problem =
+      entry === null || typeof entry !== 'object' ? 'it is not an object { type, keyId, wrapped }' : checkRecipient(entry.type, entry.keyId, entry.wrapped)
+    if (problem !== undefined)
+      throw new KeyringError(`keyring ${keyring} returned an invalid wrapped key (recipient ${i}): ${problem}; no reader could open the message`)
   }
   return recipients as readonly Recipient[]
 }

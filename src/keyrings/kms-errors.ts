@@ -37,19 +37,34 @@ const BY_NAME: Record<string, KmsErrorCode> = {
 }
 
 // Socket-level failures: Node puts these in `code`, the SDK passes the error through.
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'])
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+])
 
 const ADVICE: Record<KmsErrorCode, string> = {
   ERR_KMS_NOT_FOUND: 'The key or alias does not exist in that account and Region: check the id, the alias, the Region and the endpoint',
   ERR_KMS_DISABLED: 'The key is disabled: enable it (aws kms enable-key) or use another key',
-  ERR_KMS_INVALID_STATE: 'The key cannot be used in its current state (pending deletion, pending import or unavailable): cancel its deletion (aws kms cancel-key-deletion) or use another key',
-  ERR_KMS_ACCESS_DENIED: 'These credentials may not use this key for this operation: check the key policy, IAM policy, grants and grant tokens, and which AWS credentials are in use',
+  ERR_KMS_INVALID_STATE:
+    'The key cannot be used in its current state (pending deletion, pending import or unavailable): cancel its deletion (aws kms cancel-key-deletion) or use another key',
+  ERR_KMS_ACCESS_DENIED:
+    'These credentials may not use this key for this operation: check the key policy, IAM policy, grants and grant tokens, and which AWS credentials are in use',
   ERR_KMS_CREDENTIALS:
     'No AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), or AWS_PROFILE, or run where an IAM role provides them, or pass a KMSClient with credentials',
   ERR_KMS_INCORRECT_KEY: 'The wrapped key was encrypted under another KMS key than the one named: the message names the wrong key or was altered',
   ERR_KMS_INVALID_CIPHERTEXT: 'KMS rejected the wrapped key: the encryption context differs from the one used to encrypt, or the wrapped key was altered',
   ERR_KMS_THROTTLED: 'KMS still throttled the request after the SDK retried: retry later, lower the request rate, or raise the KMS quota',
-  ERR_KMS_UNAVAILABLE: 'KMS could not be reached, did not answer in time, or failed on its side, after the SDK retried: check the network, Region and endpoint, then retry',
+  ERR_KMS_UNAVAILABLE:
+    'KMS could not be reached, did not answer in time, or failed on its side, after the SDK retried: check the network, Region and endpoint, then retry',
   ERR_KMS: 'Check the AWS configuration (Region, credentials, endpoint) and the error above',
 }
 
@@ -95,5 +110,10 @@ export function kmsFailure(error: unknown, operation: KmsOperation, keyId: strin
 
 /** A KMS answer the keyring cannot accept (missing field, wrong size, another key than asked). */
 export function badKmsResponse(operation: KmsOperation, keyId: string, problem: string): KmsError {
-  return new KmsError('ERR_KMS', keyId, 'InvalidResponse', `KMS ${operation} with key ${printable(keyId)} returned an unusable answer: ${problem}. Check the endpoint: it may not be AWS KMS`)
+  return new KmsError(
+    'ERR_KMS',
+    keyId,
+    'InvalidResponse',
+    `KMS ${operation} with key ${printable(keyId)} returned an unusable answer: ${problem}. Check the endpoint: it may not be AWS KMS`,
+  )
 }

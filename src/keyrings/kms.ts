@@ -10,20 +10,21 @@
  * CloudTrail.
  * @module
  */
-import { bytesToHex, utf8ToBytes } from '@noble/ciphers/utils.js'
+
 import { DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms'
+import { bytesToHex, utf8ToBytes } from '@noble/ciphers/utils.js'
 import { backend } from '#crypto-backend'
 import { DataKey } from '../crypto/data-key.js'
 import { AbortError, invalidArgument, KeyringError } from '../errors.js'
 import { KEY_BYTES, MAX_WRAPPED_BYTES } from '../format/constants.js'
-import { printable } from '../printable.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
+import { printable } from '../printable.js'
+import type { GeneratedDataKey, Keyring, KeyringCallOptions } from './keyring.js'
 import type { KmsArn } from './kms-arn.js'
 import { formatKmsArn, isKmsKeyIdentifier, isMultiRegionKey, keyArnsMatch, parseKeyArn, parseKmsArn } from './kms-arn.js'
 import type { KmsOperation } from './kms-errors.js'
 import { badKmsResponse, kmsFailure } from './kms-errors.js'
-import type { GeneratedDataKey, Keyring, KeyringCallOptions } from './keyring.js'
 
 /** The keyring type written into messages. */
 export const KMS_KEYRING_TYPE = 'aws-kms'
@@ -105,14 +106,27 @@ function checkKeyIds(value: unknown, hasDiscovery: boolean): readonly string[] {
 function checkDiscovery(value: unknown, hasClient: boolean): KmsDiscoveryFilter | undefined {
   if (value === undefined) return undefined
   const d = value as KmsDiscoveryFilter
-  if (value === null || typeof value !== 'object' || !Array.isArray(d.accountIds) || d.accountIds.length === 0 || !d.accountIds.every((a) => typeof a === 'string' && ACCOUNT_ID.test(a))) {
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    !Array.isArray(d.accountIds) ||
+    d.accountIds.length === 0 ||
+    !d.accountIds.every((a) => typeof a === 'string' && ACCOUNT_ID.test(a))
+  ) {
     throw invalidArgument('discovery.accountIds must be a non-empty array of 12-digit AWS account ids')
   }
   if (typeof d.partition !== 'string' || !PARTITION.test(d.partition)) throw invalidArgument('discovery.partition must be an AWS partition such as "aws"')
   if (d.regions === undefined && !hasClient) {
     throw invalidArgument('discovery needs regions (e.g. regions: ["eu-west-1"]) or a client: otherwise each message would choose which Regions are called')
   }
-  if (d.regions !== undefined && (!Array.isArray(d.regions) || d.regions.length === 0 || d.regions.length > MAX_DISCOVERY_REGIONS || !d.regions.every((r) => typeof r === 'string' && REGION.test(r)) || new Set(d.regions).size !== d.regions.length)) {
+  if (
+    d.regions !== undefined &&
+    (!Array.isArray(d.regions) ||
+      d.regions.length === 0 ||
+      d.regions.length > MAX_DISCOVERY_REGIONS ||
+      !d.regions.every((r) => typeof r === 'string' && REGION.test(r)) ||
+      new Set(d.regions).size !== d.regions.length)
+  ) {
     throw invalidArgument(`discovery.regions must be a non-empty array of at most ${MAX_DISCOVERY_REGIONS} distinct AWS Regions such as "eu-west-1"`)
   }
   if (d.regions !== undefined && hasClient) throw invalidArgument('discovery.regions and client exclude each other: a client calls its own Region only')
@@ -162,7 +176,10 @@ async function all<T>(promises: readonly Promise<T>[]): Promise<T[]> {
  * CLI's --region/--endpoint), so no module but this one imports the SDK.
  */
 export function newKmsClient(config: { readonly region?: string | undefined; readonly endpoint?: string | undefined }): KMSClient {
-  return new KMSClient({ ...(config.region === undefined ? {} : { region: config.region }), ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }) })
+  return new KMSClient({
+    ...(config.region === undefined ? {} : { region: config.region }),
+    ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
+  })
 }
 
 /**
@@ -216,7 +233,8 @@ export class KmsKeyring implements Keyring {
 
   get description(): string {
     const keys = this.keyIds.length > 0 ? this.keyIds.join(',') : ''
-    const discovery = this.discovery === undefined ? '' : `${keys === '' ? '' : ' '}discovery(${this.discovery.partition}:${this.discovery.accountIds.join(',')})`
+    const discovery =
+      this.discovery === undefined ? '' : `${keys === '' ? '' : ' '}discovery(${this.discovery.partition}:${this.discovery.accountIds.join(',')})`
     return `${KMS_KEYRING_TYPE}:${keys}${discovery}`
   }
 
@@ -229,7 +247,10 @@ export class KmsKeyring implements Keyring {
         client = `client#${clientIds.get(this.#client)}`
       }
       // Grant tokens are bearer secrets: only a fingerprint goes into the id.
-      const tokens = this.#grantTokens === undefined ? '' : bytesToHex(backend.hkdfSha512(utf8ToBytes(JSON.stringify(this.#grantTokens)), new Uint8Array(0), utf8ToBytes('KMSE v1 grant tokens'), 16))
+      const tokens =
+        this.#grantTokens === undefined
+          ? ''
+          : bytesToHex(backend.hkdfSha512(utf8ToBytes(JSON.stringify(this.#grantTokens)), new Uint8Array(0), utf8ToBytes('KMSE v1 grant tokens'), 16))
       this.#cacheId = `${KMS_KEYRING_TYPE}:${JSON.stringify([this.keyIds, this.discovery ?? null, tokens, client])}`
     }
     return this.#cacheId
@@ -271,9 +292,10 @@ export class KmsKeyring implements Keyring {
     }
     while (this.keyIds.some((id) => !this.#resolved.has(id))) {
       const mine = this.#resolving === undefined
-      const resolving = (this.#resolving ??= this.#resolveKeyIds(options.signal).finally(() => {
+      this.#resolving ??= this.#resolveKeyIds(options.signal).finally(() => {
         this.#resolving = undefined
-      }))
+      })
+      const resolving = this.#resolving
       try {
         await resolving
         return
@@ -288,7 +310,10 @@ export class KmsKeyring implements Keyring {
     const keyArn = recipient.type === KMS_KEYRING_TYPE ? this.#decryptKeyFor(recipient.keyId) : undefined
     if (keyArn === undefined) throw new KeyringError(`the KMS keyring (${this.description}) does not hold key ${printable(recipient.keyId)}`)
     const response = await this.#call('Decrypt', keyArn, options.signal, (client, o) =>
-      client.send(new DecryptCommand({ CiphertextBlob: recipient.wrapped, KeyId: keyArn, EncryptionContext: kmsContext(context), GrantTokens: this.#grants() }), o),
+      client.send(
+        new DecryptCommand({ CiphertextBlob: recipient.wrapped, KeyId: keyArn, EncryptionContext: kmsContext(context), GrantTokens: this.#grants() }),
+        o,
+      ),
     )
     if (response.KeyId !== keyArn) {
       response.Plaintext?.fill(0)
@@ -305,7 +330,12 @@ export class KmsKeyring implements Keyring {
    * destination key is in another Region than the source key (ReEncrypt works within one
    * Region).
    */
-  async reEncrypt(recipient: Recipient, destination: Keyring, context: CanonicalContext, options: KeyringCallOptions = {}): Promise<readonly Recipient[] | undefined> {
+  async reEncrypt(
+    recipient: Recipient,
+    destination: Keyring,
+    context: CanonicalContext,
+    options: KeyringCallOptions = {},
+  ): Promise<readonly Recipient[] | undefined> {
     if (!(destination instanceof KmsKeyring) || destination.keyIds.length === 0) return undefined
     const sourceArn = recipient.type === KMS_KEYRING_TYPE ? this.#decryptKeyFor(recipient.keyId) : undefined
     if (sourceArn === undefined) return undefined
@@ -335,7 +365,8 @@ export class KmsKeyring implements Keyring {
             ),
           sourceArn,
         )
-        if (response.SourceKeyId !== sourceArn) throw badKmsResponse('ReEncrypt', id, `it re-encrypted from key ${String(response.SourceKeyId)}, not ${printable(sourceArn)}`)
+        if (response.SourceKeyId !== sourceArn)
+          throw badKmsResponse('ReEncrypt', id, `it re-encrypted from key ${String(response.SourceKeyId)}, not ${printable(sourceArn)}`)
         return destination.#recipient('ReEncrypt', id, response.KeyId, response.CiphertextBlob)
       }),
     )
@@ -416,7 +447,9 @@ export class KmsKeyring implements Keyring {
       this.keyIds
         .filter((id) => !this.#resolved.has(id))
         .map(async (id) => {
-          const response = await this.#call('DescribeKey', id, signal, (client, o) => client.send(new DescribeKeyCommand({ KeyId: id, GrantTokens: this.#grants() }), o))
+          const response = await this.#call('DescribeKey', id, signal, (client, o) =>
+            client.send(new DescribeKeyCommand({ KeyId: id, GrantTokens: this.#grants() }), o),
+          )
           const arn = parseKeyArn(response.KeyMetadata?.Arn ?? '')
           if (arn === undefined) throw badKmsResponse('DescribeKey', id, `Arn ${JSON.stringify(response.KeyMetadata?.Arn)} is not a key ARN`)
           this.#resolved.set(id, arn)

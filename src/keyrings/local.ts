@@ -15,10 +15,10 @@ import { bytesToHex, copyBytes, hexToBytes, utf8ToBytes } from '@noble/ciphers/u
 import { backend } from '#crypto-backend'
 import type { CryptoBackend } from '../crypto/backend.js'
 import { DataKey } from '../crypto/data-key.js'
+import { openOnce, sealOnce } from '../crypto/one-time-aead.js'
 import { invalidArgument, UnwrapError } from '../errors.js'
 import { encodeCbor } from '../format/cbor.js'
 import { KEY_BYTES, TAG_BYTES } from '../format/constants.js'
-import { openOnce, sealOnce } from '../crypto/one-time-aead.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
 import type { GeneratedDataKey, Keyring, KeyringCallOptions } from './keyring.js'
@@ -173,7 +173,9 @@ export class LocalKeyring implements Keyring {
 
   async unwrapDataKey(recipient: Recipient, context: CanonicalContext, _options?: KeyringCallOptions): Promise<DataKey> {
     const fail = (why: string): UnwrapError =>
-      new UnwrapError([{ type: LOCAL_KEYRING_TYPE, keyId: this.keyId, code: 'ERR_UNWRAP', message: `local key "${this.keyId}" could not unwrap the data key: ${why}` }])
+      new UnwrapError([
+        { type: LOCAL_KEYRING_TYPE, keyId: this.keyId, code: 'ERR_UNWRAP', message: `local key "${this.keyId}" could not unwrap the data key: ${why}` },
+      ])
     if (!this.canUnwrap(recipient)) throw fail('the wrapped key belongs to another key')
     if (recipient.wrapped.length !== WRAPPED_BYTES) throw fail(`the wrapped key is ${recipient.wrapped.length} bytes, expected ${WRAPPED_BYTES}`)
     const salt = recipient.wrapped.subarray(0, SALT_BYTES)
@@ -203,7 +205,13 @@ export class LocalKeyring implements Keyring {
  * salt, so vectors are reproducible. Never exported from the package (src/index.ts); a salt
  * used twice reuses a GCM key and nonce (see src/crypto/one-time-aead.ts).
  */
-export function wrapWithFixedSaltForVectors(keyring: LocalKeyring, dataKey: DataKey, context: CanonicalContext, salt: Uint8Array, using: CryptoBackend = backend): Recipient {
+export function wrapWithFixedSaltForVectors(
+  keyring: LocalKeyring,
+  dataKey: DataKey,
+  context: CanonicalContext,
+  salt: Uint8Array,
+  using: CryptoBackend = backend,
+): Recipient {
   if (salt.length !== SALT_BYTES) throw invalidArgument(`salt must be ${SALT_BYTES} bytes`)
   return fixedSaltWrap(keyring, dataKey, context, salt, using)
 }

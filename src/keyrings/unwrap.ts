@@ -12,8 +12,8 @@ import type { UnwrapAttempt } from '../errors.js'
 import { AbortError, EnvelopeError, NoMatchingKeyError, UnwrapError } from '../errors.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
-import type { Keyring, KeyringCallOptions } from './keyring.js'
 import { throwIfAborted } from '../validate.js'
+import type { Keyring, KeyringCallOptions } from './keyring.js'
 
 /** A data key and the recipient it came from. */
 export interface Unwrapped {
@@ -25,7 +25,6 @@ export interface Unwrapped {
 export function describeKeyrings(keyrings: readonly Keyring[]): string {
   return keyrings.map((k) => k.description).join(', ')
 }
-
 
 /** Lets each keyring prepare for `canUnwrap` (see {@link Keyring.prepareUnwrap}). */
 export async function prepareKeyrings(keyrings: readonly Keyring[], recipients: readonly Recipient[], options: KeyringCallOptions): Promise<void> {

@@ -144,10 +144,20 @@ export async function writeAtomically<T>(destination: string, write: (handle: Fi
     // The temp name is ours, not the caller's: report the directory that is missing.
     const e = error as NodeJS.ErrnoException
     if (e.code === 'ENOENT' || e.code === 'ENOTDIR') {
-      throw Object.assign(new Error(`cannot create ${destination}: the directory ${dir} does not exist`), { code: e.code, path: dir, syscall: 'open', cause: error })
+      throw Object.assign(new Error(`cannot create ${destination}: the directory ${dir} does not exist`), {
+        code: e.code,
+        path: dir,
+        syscall: 'open',
+        cause: error,
+      })
     }
     if (e.code === 'EACCES' || e.code === 'EPERM') {
-      throw Object.assign(new Error(`cannot create ${destination}: no permission to create files in ${dir}`), { code: e.code, path: dir, syscall: 'open', cause: error })
+      throw Object.assign(new Error(`cannot create ${destination}: no permission to create files in ${dir}`), {
+        code: e.code,
+        path: dir,
+        syscall: 'open',
+        cause: error,
+      })
     }
     throw error
   }

@@ -8,13 +8,13 @@
  */
 import type { FileHandle } from 'node:fs/promises'
 import { open, stat } from 'node:fs/promises'
-import type { Envelope } from '../envelope.js'
-import { invalidArgument, OutputExistsError } from '../errors.js'
 import type { DecryptInfo, DecryptStreamOptions, EncryptStreamOptions } from '../core/options.js'
 import { DecryptSession } from '../core/reader.js'
 import type { EnvelopeSettings } from '../core/settings.js'
 import { requireSettings } from '../core/settings.js'
 import { EncryptSession } from '../core/writer.js'
+import type { Envelope } from '../envelope.js'
+import { invalidArgument, OutputExistsError } from '../errors.js'
 import { writeAtomically } from './atomic.js'
 import type { PumpSession } from './pump.js'
 import { fileSink, pump, readChunks } from './pump.js'
@@ -75,7 +75,13 @@ async function transformFile(src: string, dst: string, options: FileOptions, ses
     if (existing !== undefined && options.overwrite !== true) throw new OutputExistsError(dst)
     let read = 0
     const onProgress = options.onProgress
-    const onRead = onProgress === undefined ? undefined : (bytes: number) => onProgress((read += bytes), source.size)
+    const onRead =
+      onProgress === undefined
+        ? undefined
+        : (bytes: number) => {
+            read += bytes
+            onProgress(read, source.size)
+          }
     const reader = input
     await writeAtomically(dst, (output) => pump(readChunks(reader), session, fileSink(output), onRead), {
       overwrite: options.overwrite === true,

@@ -39,7 +39,8 @@ export async function loadLocalKeyring(path: string, options: { allowInsecurePer
   try {
     handle = await open(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0))
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw new KeyFileError(path, 'is a symbolic link; give the path of the key file itself', { cause: error })
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP')
+      throw new KeyFileError(path, 'is a symbolic link; give the path of the key file itself', { cause: error })
     throw new KeyFileError(path, `cannot read the key file: ${describe(error)}`, { cause: error })
   }
   try {
@@ -49,7 +50,10 @@ export async function loadLocalKeyring(path: string, options: { allowInsecurePer
     if (process.platform !== 'win32') {
       const uid = process.getuid?.()
       if (uid !== undefined && info.uid !== uid && info.uid !== 0 && options.allowInsecurePermissions !== true) {
-        throw new KeyFileError(path, `belongs to user ${info.uid}, not to you (${uid}) or root: another user could have written the key; run: chown ${uid} ${path}`)
+        throw new KeyFileError(
+          path,
+          `belongs to user ${info.uid}, not to you (${uid}) or root: another user could have written the key; run: chown ${uid} ${path}`,
+        )
       }
       if ((info.mode & 0o077) !== 0 && options.allowInsecurePermissions !== true) {
         throw new KeyFileError(path, `is readable by other users (mode ${(info.mode & 0o777).toString(8)}); run: chmod 600 ${path}`)
@@ -96,7 +100,7 @@ export async function loadLocalKeyring(path: string, options: { allowInsecurePer
  * @throws {@link KeyFileError} `ERR_KEY_FILE` when `path` exists or cannot be written.
  */
 export async function writeKeyFile(path: string, keyring: LocalKeyring): Promise<void> {
-  let handle
+  let handle: FileHandle
   try {
     handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)
   } catch (error) {

@@ -6,15 +6,16 @@
  * processed only when the readable side has room.
  * @module
  */
-import { Transform } from 'node:stream'
+
 import type { TransformCallback } from 'node:stream'
-import type { Envelope } from '../envelope.js'
-import { AbortError } from '../errors.js'
+import { Transform } from 'node:stream'
 import type { DecryptInfo, DecryptStreamOptions, EncryptStreamOptions } from '../core/options.js'
 import { DecryptSession } from '../core/reader.js'
 import type { EnvelopeSettings } from '../core/settings.js'
 import { requireSettings } from '../core/settings.js'
 import { EncryptSession } from '../core/writer.js'
+import type { Envelope } from '../envelope.js'
+import { AbortError } from '../errors.js'
 import { listenForAbort, toChunk } from '../validate.js'
 
 /** A decrypting Node `Transform`, plus `info` once the message's head is authenticated. */
@@ -48,17 +49,19 @@ abstract class SessionTransform<S extends Session> extends Transform {
     try {
       pending = this.session.push(toChunk(chunk), this.output)
     } catch (error) {
-      return callback(error as Error)
+      callback(error as Error)
+      return
     }
-    if (pending === undefined) return callback()
-    pending.then(() => callback(), callback)
+    if (pending === undefined) callback()
+    else pending.then(() => callback(), callback)
   }
 
   override _flush(callback: TransformCallback): void {
     try {
       this.session.finish(this.output)
     } catch (error) {
-      return callback(error as Error)
+      callback(error as Error)
+      return
     }
     callback()
   }

@@ -12,11 +12,11 @@ import {
   ContextMismatchError,
   Envelope,
   EnvelopeError,
+  inspect,
   KeyCache,
   LimitError,
   LocalKeyring,
   NoMatchingKeyError,
-  inspect,
 } from '../../src/index.js'
 
 /** What the Node side passes in: the success test vectors, and a key to encrypt a message for Node. */
@@ -121,7 +121,10 @@ const CHECKS: Record<string, Check> = {
     expect(new TextDecoder().decode(result.plaintext) === 'grüße, 世界 🔐', 'string round trip differs')
     expect(JSON.stringify(result.context) === JSON.stringify(inspect(message).context), 'context differs between decrypt and inspect')
     expect(sortedEntries(result.context) === sortedEntries(context), `context differs: ${sortedEntries(result.context)}`)
-    expect(Object.hasOwn(result.context, '__proto__') && Object.getPrototypeOf(result.context) === Object.prototype, 'the "__proto__" key must stay an own property')
+    expect(
+      Object.hasOwn(result.context, '__proto__') && Object.getPrototypeOf(result.context) === Object.prototype,
+      'the "__proto__" key must stay an own property',
+    )
     const mismatch = await env.decrypt(message, { expectContext: { z: 'other' } }).catch((e: unknown) => e)
     expect(mismatch instanceof ContextMismatchError && mismatch.code === 'ERR_CONTEXT_MISMATCH', 'expected ERR_CONTEXT_MISMATCH')
     return 'ok'
@@ -187,7 +190,8 @@ const CHECKS: Record<string, Check> = {
       const code = await codeOf(() => env.decrypt(message.subarray(0, n)))
       counts[code] = (counts[code] ?? 0) + 1
     }
-    for (const code of ['ERR_FORMAT', 'ERR_UNSUPPORTED', 'ERR_TRUNCATED', 'ERR_AUTH', 'ERR_UNWRAP', 'ERR_NO_MATCHING_KEY']) expect(counts[code], `no ${code}: ${JSON.stringify(counts)}`)
+    for (const code of ['ERR_FORMAT', 'ERR_UNSUPPORTED', 'ERR_TRUNCATED', 'ERR_AUTH', 'ERR_UNWRAP', 'ERR_NO_MATCHING_KEY'])
+      expect(counts[code], `no ${code}: ${JSON.stringify(counts)}`)
     const body = message.slice()
     body[body.length - 20]! ^= 0x80
     const auth = await env.decrypt(body).catch((e: unknown) => e)
@@ -213,10 +217,15 @@ const CHECKS: Record<string, Check> = {
   },
 
   'inspect describes a message without any key': async () => {
-    const message = await new Envelope({ keyring: [keyring('browser-a', 1), keyring('browser-b', 2)], frameSize: 100 }).encrypt(pattern(250, 1), { context: { tenant: 'acme' } })
+    const message = await new Envelope({ keyring: [keyring('browser-a', 1), keyring('browser-b', 2)], frameSize: 100 }).encrypt(pattern(250, 1), {
+      context: { tenant: 'acme' },
+    })
     const info = inspect(message)
     expect(info.version === 1 && info.suite.id === 1 && info.frameSize === 100 && info.frames === 3 && info.plaintextBytes === 250, JSON.stringify(info))
-    expect(info.context.tenant === 'acme' && info.recipients.map((r) => r.keyId).join() === 'browser-a,browser-b' && info.authenticated === false, 'inspect fields')
+    expect(
+      info.context.tenant === 'acme' && info.recipients.map((r) => r.keyId).join() === 'browser-a,browser-b' && info.authenticated === false,
+      'inspect fields',
+    )
     expect(info.totalBytes === message.length && info.messageId.length === 64, 'inspect sizes')
     return `${info.headerBytes}-byte head, ${info.bodyBytes}-byte body`
   },
@@ -254,7 +263,9 @@ const CHECKS: Record<string, Check> = {
 
   'a message for Node to decrypt': async (input, report) => {
     const { keyId, key, plaintext, context } = input.forNode
-    const message = await new Envelope({ keyring: new LocalKeyring({ keyId, key: hexToBytes(key) }), frameSize: 64 }).encrypt(hexToBytes(plaintext), { context })
+    const message = await new Envelope({ keyring: new LocalKeyring({ keyId, key: hexToBytes(key) }), frameSize: 64 }).encrypt(hexToBytes(plaintext), {
+      context,
+    })
     report.messageForNode = bytesToHex(message)
     return `${message.length} bytes`
   },

@@ -3,8 +3,9 @@
  * (surfaces.ts) and judged by the oracle, counting outcomes per surface and error code.
  * Used for the short seeded run in `npm test` and by `npm run fuzz`'s worker.
  */
-import fc from 'fast-check'
+
 import { bytesToHex } from '@noble/ciphers/utils.js'
+import fc from 'fast-check'
 import { KeyCache } from '../../src/index.js'
 import { readerFor } from './corpus.js'
 import type { HostileInput, World } from './hostile.js'

@@ -44,7 +44,11 @@ export function array(items: readonly Uint8Array[], declared: number | bigint = 
 }
 
 /** A definite map of already-encoded key/value pairs, in the order given (duplicates allowed). */
-export function map(entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>, declared: number | bigint = entries.length, width?: 0 | 1 | 2 | 4 | 8): Uint8Array {
+export function map(
+  entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>,
+  declared: number | bigint = entries.length,
+  width?: 0 | 1 | 2 | 4 | 8,
+): Uint8Array {
   return concatBytes([head(MAP, declared, width), ...entries.flat()])
 }
 

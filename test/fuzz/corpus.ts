@@ -3,11 +3,12 @@
  * contexts and recipients sealed again with other frame sizes. Resealing is deterministic
  * (seeded data key, message id and wrap salts), so a failure names a reproducible message.
  */
-import { concatBytes as nobleConcat } from '@noble/ciphers/utils.js'
+
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { hexToBytes } from '@noble/ciphers/utils.js'
+import { hexToBytes, concatBytes as nobleConcat } from '@noble/ciphers/utils.js'
 import { backend } from '#crypto-backend'
+import type { Vector } from '../../scripts/gen-vectors.js'
 import { DataKey } from '../../src/crypto/data-key.js'
 import { sealMessage } from '../../src/crypto/message.js'
 import { encodeCbor } from '../../src/format/cbor.js'
@@ -16,7 +17,6 @@ import { parseHead } from '../../src/format/message.js'
 import type { KeyCache } from '../../src/index.js'
 import { DEFAULT_MAX_WRAPPED_KEYS, Envelope, LocalKeyring } from '../../src/index.js'
 import { wrapWithFixedSaltForVectors } from '../../src/keyrings/local.js'
-import type { Vector } from '../../scripts/gen-vectors.js'
 import { CountingKeyring } from '../counting-keyring.js'
 import { pattern, VECTORS_DIR } from '../helpers.js'
 import type { Reader } from './oracle.js'
@@ -42,7 +42,9 @@ export interface Sample {
 
 /** The success vectors of test/vectors/, as samples. */
 export function vectorSamples(): Sample[] {
-  const files = readdirSync(VECTORS_DIR).filter((f) => f.startsWith('pos-') && f.endsWith('.json')).sort()
+  const files = readdirSync(VECTORS_DIR)
+    .filter((f) => f.startsWith('pos-') && f.endsWith('.json'))
+    .sort()
   return files.map((file) => {
     const v = JSON.parse(readFileSync(join(VECTORS_DIR, file), 'utf8')) as Vector
     if (v.expect !== 'success') throw new Error(`${file}: expected a success vector`)

@@ -12,16 +12,27 @@
  * - no input keeps the surface busy longer than `slowMs`.
  * @module
  */
-import fc from 'fast-check'
+
 import { bytesToHex } from '@noble/ciphers/utils.js'
-import { Envelope, EnvelopeError, FieldEncryptor, LocalKeyring } from '../../src/index.js'
+import fc from 'fast-check'
 import { encodePrepared, MAX_VALUE_DEPTH, prepareValue } from '../../src/fields/codec.js'
-import { pattern } from '../helpers.js'
+import { Envelope, EnvelopeError, FieldEncryptor, LocalKeyring } from '../../src/index.js'
 import { cborHead, recordContentKey, sealRandomField, sharedDag } from '../fields-writer.js'
+import { pattern } from '../helpers.js'
 import type { CampaignOptions, CampaignStats } from './campaign.js'
 import { Violation } from './oracle.js'
 
-const DECRYPT_CODES = new Set(['ERR_FIELD', 'ERR_FORMAT', 'ERR_TRUNCATED', 'ERR_UNSUPPORTED', 'ERR_LIMIT', 'ERR_AUTH', 'ERR_UNWRAP', 'ERR_NO_MATCHING_KEY', 'ERR_CONTEXT_MISMATCH'])
+const DECRYPT_CODES = new Set([
+  'ERR_FIELD',
+  'ERR_FORMAT',
+  'ERR_TRUNCATED',
+  'ERR_UNSUPPORTED',
+  'ERR_LIMIT',
+  'ERR_AUTH',
+  'ERR_UNWRAP',
+  'ERR_NO_MATCHING_KEY',
+  'ERR_CONTEXT_MISMATCH',
+])
 const WRITE_CODES = new Set(['ERR_INVALID_ARGUMENT'])
 
 export type FieldInput =
@@ -41,13 +52,23 @@ const item: fc.Arbitrary<Uint8Array> = fc.letrec<{ item: Uint8Array }>((tie) => 
       new DataView(b.buffer).setBigUint64(1, n)
       return b
     }),
-    fc.oneof(fc.constant(0xf9), fc.constant(0xfa), fc.constant(0xfb)).chain((h) => fc.uint8Array({ minLength: h === 0xf9 ? 2 : h === 0xfa ? 4 : 8, maxLength: h === 0xf9 ? 2 : h === 0xfa ? 4 : 8 }).map((b) => Uint8Array.of(h, ...b))),
+    fc
+      .oneof(fc.constant(0xf9), fc.constant(0xfa), fc.constant(0xfb))
+      .chain((h) =>
+        fc.uint8Array({ minLength: h === 0xf9 ? 2 : h === 0xfa ? 4 : 8, maxLength: h === 0xf9 ? 2 : h === 0xfa ? 4 : 8 }).map((b) => Uint8Array.of(h, ...b)),
+      ),
     fc.tuple(fc.integer({ min: 2, max: 3 }), fc.uint8Array({ maxLength: 40 })).map(([m, b]) => Uint8Array.of(...cborHead(m, b.length), ...b)),
     fc.tuple(fc.integer({ min: 2, max: 5 }), fc.integer({ min: 0, max: 2 ** 32 - 1 })).map(([m, n]) => Uint8Array.of(...cborHead(m, n))), // a length that lies
-    fc.tuple(fc.oneof(fc.constantFrom(0, 1, 2, 3, 28, 29, 51, 64, 105, 258, 55799), fc.integer({ min: 0, max: 2 ** 32 - 1 })), tie('item')).map(([t, inner]) => Uint8Array.of(...cborHead(6, t), ...inner)),
+    fc
+      .tuple(fc.oneof(fc.constantFrom(0, 1, 2, 3, 28, 29, 51, 64, 105, 258, 55799), fc.integer({ min: 0, max: 2 ** 32 - 1 })), tie('item'))
+      .map(([t, inner]) => Uint8Array.of(...cborHead(6, t), ...inner)),
     fc.array(tie('item'), { maxLength: 6 }).map((items) => Uint8Array.of(...cborHead(4, items.length), ...items.flatMap((i) => [...i]))),
-    fc.array(fc.tuple(tie('item'), tie('item')), { maxLength: 4 }).map((pairs) => Uint8Array.of(...cborHead(5, pairs.length), ...pairs.flatMap(([k, v]) => [...k, ...v]))),
-    fc.tuple(fc.constantFrom(0x9f, 0xbf, 0x5f, 0x7f), fc.array(tie('item'), { maxLength: 4 }), fc.boolean()).map(([h, items, close]) => Uint8Array.of(h, ...items.flatMap((i) => [...i]), ...(close ? [0xff] : []))),
+    fc
+      .array(fc.tuple(tie('item'), tie('item')), { maxLength: 4 })
+      .map((pairs) => Uint8Array.of(...cborHead(5, pairs.length), ...pairs.flatMap(([k, v]) => [...k, ...v]))),
+    fc
+      .tuple(fc.constantFrom(0x9f, 0xbf, 0x5f, 0x7f), fc.array(tie('item'), { maxLength: 4 }), fc.boolean())
+      .map(([h, items, close]) => Uint8Array.of(h, ...items.flatMap((i) => [...i]), ...(close ? [0xff] : []))),
   ),
 })).item
 
@@ -65,8 +86,22 @@ const fieldValue: fc.Arbitrary<Uint8Array> = fc.oneof(
 )
 
 const callerValue: fc.Arbitrary<unknown> = fc.oneof(
-  fc.anything({ maxDepth: 4, withBigInt: true, withDate: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true, withMap: true, withSet: true, withBoxedValues: true }),
-  fc.constantFrom(NaN, -0, Infinity, undefined, Symbol('s'), () => 1, new Date(NaN), new Date(8.64e15), 2n ** 300n, -(2n ** 64n), '\ud800', { a: undefined }, [1, , 3]),
+  fc.anything({
+    maxDepth: 4,
+    withBigInt: true,
+    withDate: true,
+    withTypedArray: true,
+    withSparseArray: true,
+    withNullPrototype: true,
+    withMap: true,
+    withSet: true,
+    withBoxedValues: true,
+  }),
+  fc.constantFrom(NaN, -0, Infinity, undefined, Symbol('s'), () => 1, new Date(NaN), new Date(8.64e15), 2n ** 300n, -(2n ** 64n), '\ud800', { a: undefined }, [
+    1,
+    undefined,
+    3,
+  ]),
   fc.integer({ min: 60, max: 70 }).map((d) => {
     let v: unknown = null
     for (let i = 0; i < d; i++) v = [v]
@@ -128,9 +163,9 @@ export async function runFieldsCampaign(options: CampaignOptions): Promise<Campa
     }),
     fc.nat().map((n) => keyText.slice(0, n % keyText.length)),
     fc.string({ maxLength: 64 }).map((s) => keyText + s),
-    fc.uint8Array({ maxLength: 600 }).map((b) => 'kmse1h.' + Buffer.from(b).toString('base64url')),
+    fc.uint8Array({ maxLength: 600 }).map((b) => `kmse1h.${Buffer.from(b).toString('base64url')}`),
     fc.string({ maxLength: 40 }),
-    fc.constant('kmse1h.' + 'A'.repeat(200_000)),
+    fc.constant(`kmse1h.${'A'.repeat(200_000)}`),
   )
   const input: fc.Arbitrary<FieldInput> = fc.oneof(
     { weight: 3, arbitrary: fieldValue.map((cbor) => ({ kind: 'field value' as const, cbor })) },
@@ -138,8 +173,20 @@ export async function runFieldsCampaign(options: CampaignOptions): Promise<Campa
     { weight: 1, arbitrary: callerValue.map((value) => ({ kind: 'caller value' as const, value })) },
   )
 
-  const stats: CampaignStats = { inputs: 0, outcomes: {}, kinds: {}, elapsedMs: 0, slowestMs: 0, slowestKind: '', peakHeapUsed: 0, peakArrayBuffers: 0, peakRss: 0 }
-  const bump = (key: string): void => void (stats.outcomes[key] = (stats.outcomes[key] ?? 0) + 1)
+  const stats: CampaignStats = {
+    inputs: 0,
+    outcomes: {},
+    kinds: {},
+    elapsedMs: 0,
+    slowestMs: 0,
+    slowestKind: '',
+    peakHeapUsed: 0,
+    peakArrayBuffers: 0,
+    peakRss: 0,
+  }
+  const bump = (key: string): void => {
+    stats.outcomes[key] = (stats.outcomes[key] ?? 0) + 1
+  }
   const started = performance.now()
   const every = options.progressEvery ?? 1000
   const sample = (): void => {
@@ -158,25 +205,37 @@ export async function runFieldsCampaign(options: CampaignOptions): Promise<Campa
         if (bad !== undefined) throw new Violation('fields decryptRecord', `decoded ${bad}`, x.cbor)
       }
       bump(`fields decryptRecord: ${await outcome('fields decryptRecord', DECRYPT_CODES, x.cbor, async () => check((await fields.decryptRecord(record)).v))}`)
-      bump(`fields decryptRecords: ${await outcome('fields decryptRecords', DECRYPT_CODES, x.cbor, async () => {
-        for (const r of await fields.decryptRecords([stored, record])) await check(r.v)
-      })}`)
+      bump(
+        `fields decryptRecords: ${await outcome('fields decryptRecords', DECRYPT_CODES, x.cbor, async () => {
+          for (const r of await fields.decryptRecords([stored, record])) await check(r.v)
+        })}`,
+      )
     } else if (x.kind === 'key field') {
       const bytes = new TextEncoder().encode(x.text.slice(0, 4096))
-      bump(`fields _kmse: ${await outcome('fields _kmse', DECRYPT_CODES, bytes, async () => {
-        await fields.decryptRecord({ ...stored, _kmse: x.text })
-        if (x.text !== keyText) throw new Violation('fields _kmse', 'an altered key field decrypted', bytes)
-      })}`)
+      bump(
+        `fields _kmse: ${await outcome('fields _kmse', DECRYPT_CODES, bytes, async () => {
+          await fields.decryptRecord({ ...stored, _kmse: x.text })
+          if (x.text !== keyText) throw new Violation('fields _kmse', 'an altered key field decrypted', bytes)
+        })}`,
+      )
     } else {
       const label = new TextEncoder().encode(fc.stringify(x.value).slice(0, 2000))
-      bump(`fields encryptRecord: ${await outcome('fields encryptRecord', WRITE_CODES, label, async () => {
-        const back = await fields.decryptRecord(await fields.encryptRecord({ v: x.value, d: x.value }))
-        for (const [path, canonical] of [['v', false], ['d', true]] as const) {
-          const want = hex(encodePrepared(prepareValue(x.value, path, canonical)))
-          if (hex(encodePrepared(prepareValue(back[path], path, canonical))) !== want) throw new Violation('fields encryptRecord', `${path} came back with another encoding`, label)
-        }
-      })}`)
-      bump(`fields deterministicValue: ${await outcome('fields deterministicValue', WRITE_CODES, label, async () => void (await fields.deterministicValue('d', x.value)))}`)
+      bump(
+        `fields encryptRecord: ${await outcome('fields encryptRecord', WRITE_CODES, label, async () => {
+          const back = await fields.decryptRecord(await fields.encryptRecord({ v: x.value, d: x.value }))
+          for (const [path, canonical] of [
+            ['v', false],
+            ['d', true],
+          ] as const) {
+            const want = hex(encodePrepared(prepareValue(x.value, path, canonical)))
+            if (hex(encodePrepared(prepareValue(back[path], path, canonical))) !== want)
+              throw new Violation('fields encryptRecord', `${path} came back with another encoding`, label)
+          }
+        })}`,
+      )
+      bump(
+        `fields deterministicValue: ${await outcome('fields deterministicValue', WRITE_CODES, label, async () => void (await fields.deterministicValue('d', x.value)))}`,
+      )
       bump(`fields blindIndex: ${await outcome('fields blindIndex', WRITE_CODES, label, async () => void (await fields.blindIndex('d', x.value)))}`)
     }
   }
@@ -185,7 +244,12 @@ export async function runFieldsCampaign(options: CampaignOptions): Promise<Campa
     const t0 = performance.now()
     await run(x)
     const ms = performance.now() - t0
-    if (ms > options.slowMs) throw new Violation('fields', `one ${x.kind} input took ${ms.toFixed(0)} ms (limit ${options.slowMs} ms)`, x.kind === 'field value' ? x.cbor : new Uint8Array(0))
+    if (ms > options.slowMs)
+      throw new Violation(
+        'fields',
+        `one ${x.kind} input took ${ms.toFixed(0)} ms (limit ${options.slowMs} ms)`,
+        x.kind === 'field value' ? x.cbor : new Uint8Array(0),
+      )
     if (ms > stats.slowestMs) {
       stats.slowestMs = ms
       stats.slowestKind = x.kind
@@ -198,7 +262,12 @@ export async function runFieldsCampaign(options: CampaignOptions): Promise<Campa
     }
   })
   try {
-    await fc.assert(property, { seed: options.seed, numRuns: options.runs, endOnFailure: !options.shrink, ...(options.path === undefined ? {} : { path: options.path }) })
+    await fc.assert(property, {
+      seed: options.seed,
+      numRuns: options.runs,
+      endOnFailure: !options.shrink,
+      ...(options.path === undefined ? {} : { path: options.path }),
+    })
   } finally {
     fields.close()
   }

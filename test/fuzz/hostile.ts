@@ -12,15 +12,16 @@
  * Large blobs come from a seeded generator, not from fast-check's byte arrays, so a 64 KiB
  * input costs microseconds to build.
  */
-import fc from 'fast-check'
+
 import { bytesToHex } from '@noble/ciphers/utils.js'
-import { canonicalContext } from '../../src/format/context.js'
+import fc from 'fast-check'
 import { MAGIC } from '../../src/format/constants.js'
+import { canonicalContext } from '../../src/format/context.js'
 import { parseHead } from '../../src/format/message.js'
 import { pattern } from '../helpers.js'
+import { ARRAY, array, BYTES, bstr, cborx, chunked, float, head, indefinite, MAP, map, nested, Tag, TEXT, tagged, tstr, UINT } from './cbor-raw.js'
 import type { KeySpec, Layout, Sample } from './corpus.js'
 import { concatBytes, layoutOf, reseal, tamperSamples } from './corpus.js'
-import { array, ARRAY, bstr, chunked, cborx, float, head, indefinite, map, MAP, nested, Tag, tagged, TEXT, tstr, UINT, BYTES } from './cbor-raw.js'
 import type { Expectation } from './oracle.js'
 
 /** One generated input: which campaign made it, the bytes, and what may come of them. */
@@ -78,8 +79,7 @@ export function onlyRecipientsDiffer(sample: Sample, layout: Layout): (message: 
 }
 
 /** Bytes of a given length from a seed: cheap at any size. */
-const blob = (min: number, max: number): fc.Arbitrary<Uint8Array> =>
-  fc.tuple(fc.integer({ min, max }), fc.integer()).map(([n, seed]) => pattern(n, seed))
+const blob = (min: number, max: number): fc.Arbitrary<Uint8Array> => fc.tuple(fc.integer({ min, max }), fc.integer()).map(([n, seed]) => pattern(n, seed))
 
 const u32 = (value: number): Uint8Array => {
   const out = new Uint8Array(4)
@@ -89,7 +89,9 @@ const u32 = (value: number): Uint8Array => {
 
 /** u32 values that probe length checks. */
 const INTERESTING_U32 = [0, 1, 2, 15, 16, 17, 23, 24, 255, 256, 65535, 65536, 65537, 262143, 262144, 262145, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff]
-const INTERESTING_BYTES = [0x00, 0x01, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1f, 0x20, 0x40, 0x5f, 0x60, 0x7f, 0x80, 0x9f, 0xa0, 0xbf, 0xc0, 0xd8, 0xf4, 0xf6, 0xf7, 0xf9, 0xfb, 0xff]
+const INTERESTING_BYTES = [
+  0x00, 0x01, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1f, 0x20, 0x40, 0x5f, 0x60, 0x7f, 0x80, 0x9f, 0xa0, 0xbf, 0xc0, 0xd8, 0xf4, 0xf6, 0xf7, 0xf9, 0xfb, 0xff,
+]
 /** Tags cbor-x gives meaning to, and a few it does not. */
 const TAGS = [0, 1, 2, 3, 4, 5, 6, 14, 15, 21, 24, 25, 27, 28, 29, 32, 51, 64, 68, 72, 81, 256, 258, 259, 269, 55799, 57343, 57344]
 const LENGTH_LIES = [2n ** 16n, 2n ** 31n - 1n, 2n ** 32n - 1n, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n]
@@ -127,16 +129,38 @@ const position = { pos: fc.nat(), head: fc.boolean() }
 const opArb = (samples: number): fc.Arbitrary<Op> =>
   fc.oneof(
     { weight: 6, arbitrary: fc.record({ op: fc.constant('xor' as const), ...position, mask: fc.integer({ min: 1, max: 255 }) }) },
-    { weight: 3, arbitrary: fc.record({ op: fc.constant('set' as const), ...position, value: fc.oneof(fc.constantFrom(...INTERESTING_BYTES), fc.integer({ min: 0, max: 255 })) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        op: fc.constant('set' as const),
+        ...position,
+        value: fc.oneof(fc.constantFrom(...INTERESTING_BYTES), fc.integer({ min: 0, max: 255 })),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('insert' as const), ...position, bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), ...position, length: fc.integer({ min: 1, max: 40 }) }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('truncate' as const), ...position }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }) }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('duplicate' as const), pos: fc.nat(), length: fc.integer({ min: 1, max: 200 }), to: fc.nat() }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('swap' as const), a: fc.nat(), b: fc.nat(), length: fc.integer({ min: 1, max: 120 }) }) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('length' as const), field: fc.constantFrom('header' as const, 'recipients' as const), value: fc.oneof(fc.constantFrom(...INTERESTING_U32), fc.integer({ min: 0, max: 0xffffffff })) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('length' as const),
+        field: fc.constantFrom('header' as const, 'recipients' as const),
+        value: fc.oneof(fc.constantFrom(...INTERESTING_U32), fc.integer({ min: 0, max: 0xffffffff })),
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('splice' as const), other: fc.nat({ max: samples - 1 }), cut: fc.nat(), cutOther: fc.nat() }) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('frames' as const), how: fc.constantFrom('swap' as const, 'drop' as const, 'repeat' as const), i: fc.nat(), j: fc.nat() }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('frames' as const),
+        how: fc.constantFrom('swap' as const, 'drop' as const, 'repeat' as const),
+        i: fc.nat(),
+        j: fc.nat(),
+      }),
+    },
   )
 
 /** Applies one edit. `frameSize` is the source message's, for whole-frame edits (which assume the body starts at `layout.bodyOffset`). */
@@ -240,7 +264,27 @@ const mutated = (world: World): fc.Arbitrary<HostileInput> =>
 
 const leaf: fc.Arbitrary<unknown> = fc.oneof(
   fc.integer(),
-  fc.constantFrom(0, 1, 23, 24, 63, 64, 65, 255, 256, 4096, 65535, 65536, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, -1, -(2 ** 31)),
+  fc.constantFrom(
+    0,
+    1,
+    23,
+    24,
+    63,
+    64,
+    65,
+    255,
+    256,
+    4096,
+    65535,
+    65536,
+    4 * 1024 * 1024,
+    4 * 1024 * 1024 + 1,
+    2 ** 32 - 1,
+    2 ** 32,
+    2 ** 53 - 1,
+    -1,
+    -(2 ** 31),
+  ),
   fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }),
   fc.double(),
   fc.string({ maxLength: 12 }),
@@ -263,14 +307,16 @@ export const anyValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((ti
   ),
 })).value
 
-const encodedValue: fc.Arbitrary<Uint8Array> = fc
-  .tuple(anyValue, fc.boolean())
-  .map(([value, loose]) => cborx(value, loose) ?? Uint8Array.of(0xf7))
+const encodedValue: fc.Arbitrary<Uint8Array> = fc.tuple(anyValue, fc.boolean()).map(([value, loose]) => cborx(value, loose) ?? Uint8Array.of(0xf7))
 
 // ---- headers ----------------------------------------------------------------------------
 
 const contextKey = fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !k.startsWith('kmse:') && k.isWellFormed())
-const contextObject = fc.dictionary(contextKey, fc.string({ maxLength: 16 }).filter((v) => v.isWellFormed()), { maxKeys: 5 })
+const contextObject = fc.dictionary(
+  contextKey,
+  fc.string({ maxLength: 16 }).filter((v) => v.isWellFormed()),
+  { maxKeys: 5 },
+)
 
 /** The fields of a header. */
 interface Fields {
@@ -290,7 +336,10 @@ function fieldsLike(header: Fields): fc.Arbitrary<Fields> {
   return fc.record({
     messageId: either(header.messageId, blob(32, 32)),
     frameSize: either(header.frameSize, fc.constantFrom(64, 100, 4096, 65536, 4 * 1024 * 1024)),
-    context: either(header.context, contextObject.map((o) => canonicalContext(o, 'context', true))),
+    context: either(
+      header.context,
+      contextObject.map((o) => canonicalContext(o, 'context', true)),
+    ),
     commitment: either(header.commitment, blob(32, 32)),
   })
 }
@@ -325,9 +374,15 @@ function spellHeader(f: Fields, s: Spelling): Uint8Array {
   const lying = (value: Uint8Array, i: number): Uint8Array => concatBytes([head(BYTES, lie(i)!, 8), value])
   const items = [
     head(UINT, 1, w(1)),
-    s.kind === 'indefinite' && s.where === 'id' ? chunked(BYTES, [f.messageId.subarray(0, 16), f.messageId.subarray(16)]) : lie(1) !== undefined ? lying(f.messageId, 1) : bstr(f.messageId, w(2)),
+    s.kind === 'indefinite' && s.where === 'id'
+      ? chunked(BYTES, [f.messageId.subarray(0, 16), f.messageId.subarray(16)])
+      : lie(1) !== undefined
+        ? lying(f.messageId, 1)
+        : bstr(f.messageId, w(2)),
     s.kind === 'float' ? float(f.frameSize, s.bytes) : head(UINT, f.frameSize, w(3)),
-    s.kind === 'indefinite' && s.where === 'context' ? indefinite(MAP, entries.flat()) : map(entries, lie(3) ?? entries.length, lie(3) === undefined ? w(4) : 8),
+    s.kind === 'indefinite' && s.where === 'context'
+      ? indefinite(MAP, entries.flat())
+      : map(entries, lie(3) ?? entries.length, lie(3) === undefined ? w(4) : 8),
     lie(4) !== undefined ? lying(f.commitment, 4) : bstr(f.commitment, w(5)),
   ]
   if (s.kind === 'tag' && s.item < items.length) items[s.item] = tagged(s.tag, items[s.item]!)
@@ -377,15 +432,24 @@ function giantShape(world: World): fc.Arbitrary<Uint8Array> {
       return array([head(UINT, 1), bstr(new Uint8Array(32)), head(UINT, 64), map(entries), bstr(new Uint8Array(32))])
     }),
     // One context value of up to 64 KiB: valid, so reading goes on to the keyring.
-    fc.integer({ min: 1000, max: 65400 }).map((n) => array([head(UINT, 1), bstr(new Uint8Array(32)), head(UINT, 64), map([[tstr('k'), tstr('x'.repeat(n))]]), bstr(new Uint8Array(32))])),
+    fc
+      .integer({ min: 1000, max: 65400 })
+      .map((n) => array([head(UINT, 1), bstr(new Uint8Array(32)), head(UINT, 64), map([[tstr('k'), tstr('x'.repeat(n))]]), bstr(new Uint8Array(32))])),
     // Thousands of items of any kind.
-    fc.tuple(fc.integer({ min: 1000, max: 30000 }), fc.constantFrom(0x00, 0x80, 0xa0, 0x40, 0x60)).map(([n, item]) => concatBytes([head(ARRAY, n), new Uint8Array(n).fill(item)])),
+    fc
+      .tuple(fc.integer({ min: 1000, max: 30000 }), fc.constantFrom(0x00, 0x80, 0xa0, 0x40, 0x60))
+      .map(([n, item]) => concatBytes([head(ARRAY, n), new Uint8Array(n).fill(item)])),
     // Lengths declared far beyond the bytes present.
     fc.tuple(fc.constantFrom(BYTES, TEXT, ARRAY, MAP), fc.constantFrom(...LENGTH_LIES)).map(([major, n]) => concatBytes([head(major, n, 8), tstr(keyId)])),
     // Nested packed-value tables (tag 51): ~6 s of CPU in cbor-x before the subset check.
     fc.integer({ min: 10, max: 5000 }).map((levels) => {
       const parts: Uint8Array[] = []
-      for (let i = 0; i < levels; i++) parts.push(Uint8Array.of(0xd8, 0x33, 0x84), i === 0 ? concatBytes([head(ARRAY, 1000), new Uint8Array(1000).fill(1)]) : Uint8Array.of(0x81, 0x01), Uint8Array.of(0xf6, 0xf6))
+      for (let i = 0; i < levels; i++)
+        parts.push(
+          Uint8Array.of(0xd8, 0x33, 0x84),
+          i === 0 ? concatBytes([head(ARRAY, 1000), new Uint8Array(1000).fill(1)]) : Uint8Array.of(0x81, 0x01),
+          Uint8Array.of(0xf6, 0xf6),
+        )
       parts.push(Uint8Array.of(0x01))
       return concatBytes(parts)
     }),
@@ -399,28 +463,49 @@ const recipientsBytes = (world: World): fc.Arbitrary<Uint8Array> => {
   const entry = fc
     .record({
       type: fc.oneof({ weight: 5, arbitrary: fc.constant('local') }, { weight: 1, arbitrary: fc.constantFrom('aws-kms', 'x', 'Local', '', 'a'.repeat(33)) }),
-      keyId: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...ids) }, { weight: 1, arbitrary: fc.string({ maxLength: 10 }) }, { weight: 1, arbitrary: fc.constant('k'.repeat(2049)) }),
+      keyId: fc.oneof(
+        { weight: 5, arbitrary: fc.constantFrom(...ids) },
+        { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
+        { weight: 1, arbitrary: fc.constant('k'.repeat(2049)) },
+      ),
       wrapped: fc.oneof({ weight: 5, arbitrary: blob(80, 80) }, { weight: 1, arbitrary: blob(0, 120) }, { weight: 1, arbitrary: blob(8193, 8193) }),
     })
     .map((r) => [r.type, r.keyId, r.wrapped] as unknown[])
   return fc.oneof(
     // Plausible entries for keys the reader holds (with junk wrapped keys): reading reaches the keyring.
-    { weight: 4, arbitrary: fc.tuple(fc.array(entry, { minLength: 1, maxLength: 20 }), fc.boolean()).map(([entries, loose]) => cborx(entries, loose) ?? Uint8Array.of(0x80)) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(fc.array(entry, { minLength: 1, maxLength: 20 }), fc.boolean())
+        .map(([entries, loose]) => cborx(entries, loose) ?? Uint8Array.of(0x80)),
+    },
     // A real recipients section.
-    { weight: 2, arbitrary: fc.nat({ max: world.samples.length - 1 }).map((i) => world.samples[i]!.message.subarray(world.layouts[i]!.tagEnd + 4, world.layouts[i]!.bodyOffset)) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .nat({ max: world.samples.length - 1 })
+        .map((i) => world.samples[i]!.message.subarray(world.layouts[i]!.tagEnd + 4, world.layouts[i]!.bodyOffset)),
+    },
     // Thousands of wrapped keys, with the count in the head true or a lie.
     {
       weight: 2,
-      arbitrary: fc.tuple(fc.integer({ min: 17, max: 5000 }), fc.option(fc.constantFrom(0n, 1n, 16n, 17n, 2n ** 32n - 1n, 2n ** 64n - 1n), { freq: 3 })).map(([n, declared]) => {
-        const one = cborx(['local', ids[0]!, new Uint8Array(8)])!
-        const body = new Uint8Array(one.length * n)
-        for (let i = 0; i < n; i++) body.set(one, i * one.length)
-        return concatBytes([declared === null ? head(ARRAY, n) : head(ARRAY, declared, 8), body])
-      }),
+      arbitrary: fc
+        .tuple(fc.integer({ min: 17, max: 5000 }), fc.option(fc.constantFrom(0n, 1n, 16n, 17n, 2n ** 32n - 1n, 2n ** 64n - 1n), { freq: 3 }))
+        .map(([n, declared]) => {
+          const one = cborx(['local', ids[0]!, new Uint8Array(8)])!
+          const body = new Uint8Array(one.length * n)
+          for (let i = 0; i < n; i++) body.set(one, i * one.length)
+          return concatBytes([declared === null ? head(ARRAY, n) : head(ARRAY, declared, 8), body])
+        }),
     },
     // Anything else: wrong types, tags, floats, nesting.
     { weight: 1, arbitrary: encodedValue },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom('array' as const, 'map' as const, 'tag' as const), fc.integer({ min: 2, max: 35000 })).map(([kind, depth]) => nested(kind, depth, tstr('x'))) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.constantFrom('array' as const, 'map' as const, 'tag' as const), fc.integer({ min: 2, max: 35000 }))
+        .map(([kind, depth]) => nested(kind, depth, tstr('x'))),
+    },
     // Non-canonical and indefinite spellings of plausible entries.
     {
       weight: 1,
@@ -435,7 +520,11 @@ const recipientsBytes = (world: World): fc.Arbitrary<Uint8Array> => {
 // ---- assembled messages -----------------------------------------------------------------
 
 const lengthField = (actual: number): fc.Arbitrary<number> =>
-  fc.oneof({ weight: 12, arbitrary: fc.constant(actual) }, { weight: 1, arbitrary: fc.constantFrom(...INTERESTING_U32) }, { weight: 1, arbitrary: fc.constantFrom(actual - 1, actual + 1).filter((n) => n >= 0) })
+  fc.oneof(
+    { weight: 12, arbitrary: fc.constant(actual) },
+    { weight: 1, arbitrary: fc.constantFrom(...INTERESTING_U32) },
+    { weight: 1, arbitrary: fc.constantFrom(actual - 1, actual + 1).filter((n) => n >= 0) },
+  )
 
 /** A message assembled around an authentic one, with a hostile header, recipients section, tag or body. */
 const assembled = (world: World): fc.Arbitrary<HostileInput> => {

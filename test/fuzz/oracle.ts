@@ -13,10 +13,10 @@
  * - whatever any surface accepts has one spelling: its head re-encodes to the same bytes.
  */
 import { bytesToHex } from '@noble/ciphers/utils.js'
-import type { Envelope } from '../../src/index.js'
-import { EnvelopeError } from '../../src/index.js'
 import { MAX_WRAPPED_KEYS } from '../../src/format/constants.js'
 import { encodeAuthenticated, encodeRecipientsSection, parseHead } from '../../src/format/message.js'
+import type { Envelope } from '../../src/index.js'
+import { EnvelopeError } from '../../src/index.js'
 import type { CountingKeyring } from '../counting-keyring.js'
 import { concatBytes } from './corpus.js'
 import type { Surface } from './surfaces.js'
@@ -63,7 +63,8 @@ function assertOneSpelling(surface: Surface, message: Uint8Array): void {
   if (!('head' in parsed)) throw new Violation(surface.name, 'accepted a message whose head is incomplete', message)
   const { header, headerTag, recipients, bodyOffset } = parsed.head
   const again = concatBytes([encodeAuthenticated(header), headerTag, encodeRecipientsSection(recipients)])
-  if (!equalBytes(again, message.subarray(0, bodyOffset))) throw new Violation(surface.name, 'accepted a head that is not the deterministic encoding of its fields', message)
+  if (!equalBytes(again, message.subarray(0, bodyOffset)))
+    throw new Violation(surface.name, 'accepted a head that is not the deterministic encoding of its fields', message)
 }
 
 /** Whether `message` starts with a complete, valid head (false for anything parseHead rejects). */

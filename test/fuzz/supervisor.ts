@@ -31,12 +31,15 @@ export function runJob(label: string, args: readonly string[], options: JobOptio
     let last: CampaignStats | undefined
     let failure: string | undefined
     let beat = Date.now()
-    const watchdog = setInterval(() => {
-      if (failure === undefined && Date.now() - beat > options.stallMs) {
-        failure = `HANG: no heartbeat for ${options.stallMs / 1000} s after ${last?.inputs ?? 0} inputs; killed`
-        child.kill('SIGKILL')
-      }
-    }, Math.min(1000, options.stallMs / 4))
+    const watchdog = setInterval(
+      () => {
+        if (failure === undefined && Date.now() - beat > options.stallMs) {
+          failure = `HANG: no heartbeat for ${options.stallMs / 1000} s after ${last?.inputs ?? 0} inputs; killed`
+          child.kill('SIGKILL')
+        }
+      },
+      Math.min(1000, options.stallMs / 4),
+    )
     child.on('message', (message: WorkerMessage) => {
       beat = Date.now()
       if (message.type === 'violation') failure = `VIOLATION: ${message.message}`

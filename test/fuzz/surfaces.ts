@@ -70,7 +70,8 @@ export const decryptStreamSurface: Surface = {
     const input = new ReadableStream<Uint8Array>({
       pull(controller) {
         if (at >= message.length) return controller.close()
-        controller.enqueue(message.slice(at, (at += step)))
+        controller.enqueue(message.slice(at, at + step))
+        at += step
         step = ((step * 7 + 3) % 997) + 1
       },
     })

@@ -58,7 +58,12 @@ export interface WalkResult {
  * Walks the edits of `sample` through `surface`; `select(i)` picks which edit indexes to run
  * (all by default), under `masks`. Throws the oracle's Violation at the first broken invariant.
  */
-export async function walk(sample: Sample, surface: Surface, select: (index: number) => boolean = () => true, masks: readonly number[] = MASKS): Promise<WalkResult> {
+export async function walk(
+  sample: Sample,
+  surface: Surface,
+  select: (index: number) => boolean = () => true,
+  masks: readonly number[] = MASKS,
+): Promise<WalkResult> {
   const reader = readerFor(sample.holder)
   const layout = layoutOf(sample.message)
   const used = usedRecipient(sample)

@@ -6,24 +6,33 @@
  * (the FieldEncryptor surface, fields.ts), `tamper`, or `stall` (spins
  * forever after one heartbeat: proves the watchdog catches a hang).
  */
-import { tamperSamples } from './corpus.js'
+
 import type { CampaignStats } from './campaign.js'
 import { runCampaign } from './campaign.js'
+import { tamperSamples } from './corpus.js'
 import { runFieldsCampaign } from './fields.js'
 import { makeWorld } from './hostile.js'
 import { SURFACES } from './surfaces.js'
 import { ALL_BIT_MASKS, walk } from './tamper.js'
 
-export type WorkerMessage =
-  | { readonly type: 'progress' | 'done'; readonly stats: CampaignStats }
-  | { readonly type: 'violation'; readonly message: string }
+export type WorkerMessage = { readonly type: 'progress' | 'done'; readonly stats: CampaignStats } | { readonly type: 'violation'; readonly message: string }
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve, reject) => process.send!(message, undefined, {}, (error) => (error ? reject(error) : resolve())))
 }
 
 async function tamper(): Promise<CampaignStats> {
-  const stats: CampaignStats = { inputs: 0, outcomes: {}, kinds: {}, elapsedMs: 0, slowestMs: 0, slowestKind: '', peakHeapUsed: 0, peakArrayBuffers: 0, peakRss: 0 }
+  const stats: CampaignStats = {
+    inputs: 0,
+    outcomes: {},
+    kinds: {},
+    elapsedMs: 0,
+    slowestMs: 0,
+    slowestKind: '',
+    peakHeapUsed: 0,
+    peakArrayBuffers: 0,
+    peakRss: 0,
+  }
   const started = performance.now()
   for (const sample of tamperSamples([64, 100, 4096])) {
     for (const surface of SURFACES) {
@@ -53,7 +62,10 @@ async function tamper(): Promise<CampaignStats> {
 async function main(): Promise<void> {
   const [mode, seed, runs, slowMs, path] = process.argv.slice(2)
   if (mode === 'stall') {
-    await send({ type: 'progress', stats: { inputs: 1, outcomes: {}, kinds: {}, elapsedMs: 0, slowestMs: 0, slowestKind: '', peakHeapUsed: 0, peakArrayBuffers: 0, peakRss: 0 } })
+    await send({
+      type: 'progress',
+      stats: { inputs: 1, outcomes: {}, kinds: {}, elapsedMs: 0, slowestMs: 0, slowestKind: '', peakHeapUsed: 0, peakArrayBuffers: 0, peakRss: 0 },
+    })
     for (;;);
   }
   try {

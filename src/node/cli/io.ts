@@ -6,8 +6,8 @@
  */
 import { constants, fstatSync, statSync } from 'node:fs'
 import { lstat, open, realpath, stat } from 'node:fs/promises'
-import { isatty } from 'node:tty'
 import { dirname } from 'node:path'
+import { isatty } from 'node:tty'
 import { OutputExistsError } from '../../errors.js'
 import { printable } from '../../printable.js'
 import { writeAtomically } from '../atomic.js'
@@ -118,9 +118,14 @@ export async function resolveOutput(out: OutputOptions): Promise<OutputTarget> {
     if (target !== undefined && (target.isCharacterDevice() || target.isFIFO())) return { kind: 'through', path, binary: out.binary }
     const shown = printable(path)
     if (!out.force) {
-      throw outputError(`${shown} is a symbolic link; kms-envelope does not replace links. Write to another path, or pass --force to replace the file it points to`, 'ERR_OUTPUT_SYMLINK', path)
+      throw outputError(
+        `${shown} is a symbolic link; kms-envelope does not replace links. Write to another path, or pass --force to replace the file it points to`,
+        'ERR_OUTPUT_SYMLINK',
+        path,
+      )
     }
-    if (target === undefined) throw outputError(`${shown} is a symbolic link to a file that does not exist; write to the target path itself`, 'ERR_OUTPUT_SYMLINK', path)
+    if (target === undefined)
+      throw outputError(`${shown} is a symbolic link to a file that does not exist; write to the target path itself`, 'ERR_OUTPUT_SYMLINK', path)
     if (!target.isFile()) throw outputError(`${shown} is a symbolic link to something that is not a regular file`, 'ERR_OUTPUT_SYMLINK', path)
     return { kind: 'file', path: await realpath(path), overwrite: true }
   }

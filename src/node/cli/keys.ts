@@ -21,8 +21,7 @@ export async function resolveKeySpecs(specs: readonly string[], options: KeySpec
     else if (scheme === 'kms' && rest.length > 0) {
       if (kmsAt < 0) kmsAt = keyrings.length
       kmsKeys.push(rest)
-    }
-    else throw new UsageError(`key spec ${JSON.stringify(spec)} is not understood: use file:PATH, kms:ARN, kms:alias/NAME or kms:KEY-ID`)
+    } else throw new UsageError(`key spec ${JSON.stringify(spec)} is not understood: use file:PATH, kms:ARN, kms:alias/NAME or kms:KEY-ID`)
   }
   // Order matters: the first key given generates the data key.
   if (kmsKeys.length > 0) keyrings.splice(kmsAt, 0, await kmsKeyring(kmsKeys, options))

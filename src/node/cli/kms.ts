@@ -3,8 +3,9 @@
  * module, imported only when a kms: spec is used, so other runs never load the AWS SDK.
  * @module
  */
-import { KmsKeyring, newKmsClient } from '../../keyrings/kms.js'
+
 import type { Keyring } from '../../keyrings/keyring.js'
+import { KmsKeyring, newKmsClient } from '../../keyrings/kms.js'
 import type { KeySpecOptions } from './usage.js'
 import { UsageError } from './usage.js'
 
@@ -15,7 +16,8 @@ const clients = new Map<string, KmsClient>()
 function clientFor(options: KeySpecOptions): KmsClient | undefined {
   const { region, endpoint } = options
   if (region === undefined && endpoint === undefined) return undefined // per-Region clients from the AWS environment
-  if (endpoint !== undefined && !URL.canParse(endpoint)) throw new UsageError(`--endpoint ${JSON.stringify(endpoint)} is not a URL (e.g. http://127.0.0.1:4566)`)
+  if (endpoint !== undefined && !URL.canParse(endpoint))
+    throw new UsageError(`--endpoint ${JSON.stringify(endpoint)} is not a URL (e.g. http://127.0.0.1:4566)`)
   const id = JSON.stringify([region ?? null, endpoint ?? null])
   let client = clients.get(id)
   if (client === undefined) {

@@ -7,26 +7,25 @@
  */
 import type { ParseArgsConfig } from 'node:util'
 import { parseArgs } from 'node:util'
-import { Envelope } from '../../envelope.js'
-import { settingsOf, toKeyrings } from '../../core/settings.js'
-import { EnvelopeError } from '../../errors.js'
 import { inspectStream } from '../../core/inspect.js'
+import { DecryptSession } from '../../core/reader.js'
+import { RewrapSession } from '../../core/rewrap-stream.js'
+import { settingsOf, toKeyrings } from '../../core/settings.js'
+import { EncryptSession } from '../../core/writer.js'
+import { Envelope } from '../../envelope.js'
+import { ContextMismatchError, EnvelopeError, OutputExistsError } from '../../errors.js'
+import { MAX_FRAME_SIZE, MIN_FRAME_SIZE } from '../../format/constants.js'
 import { LocalKeyring } from '../../keyrings/local.js'
+import { escapeControls, printable, quoted, terminalSafeJson } from '../../printable.js'
 import { removeTempFilesSync } from '../atomic.js'
 import { writeKeyFile } from '../keyfile.js'
-import { DecryptSession } from '../../core/reader.js'
-import { EncryptSession } from '../../core/writer.js'
 import type { PumpSession } from '../pump.js'
 import { pump } from '../pump.js'
 import type { Input, OutputTarget } from './io.js'
 import { checkNotInput, checkOutputTarget, openInput, resolveOutput, writeOutput } from './io.js'
-import { startProgress } from './progress.js'
 import { resolveKeySpecs } from './keys.js'
+import { startProgress } from './progress.js'
 import { UsageError } from './usage.js'
-import { RewrapSession } from '../../core/rewrap-stream.js'
-import { ContextMismatchError, OutputExistsError } from '../../errors.js'
-import { MAX_FRAME_SIZE, MIN_FRAME_SIZE } from '../../format/constants.js'
-import { escapeControls, printable, quoted, terminalSafeJson } from '../../printable.js'
 
 const HELP: Record<string, string> = {
   main: `kms-envelope: envelope encryption with AWS KMS or local keys
@@ -216,7 +215,13 @@ async function streamThrough(input: Input, session: PumpSession & { dispose(): v
 }
 
 async function rewrap(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { ...io, ...keys, to: { type: 'string', short: 't', multiple: true }, keep: { type: 'boolean' }, verify: { type: 'boolean' } })
+  const { values, positionals } = parse(args, {
+    ...io,
+    ...keys,
+    to: { type: 'string', short: 't', multiple: true },
+    keep: { type: 'boolean' },
+    verify: { type: 'boolean' },
+  })
   if (values.help) return void console.log(HELP.rewrap)
   const inputPath = oneInput(positionals)
   if (values.to === undefined) throw new UsageError('rewrap needs --to SPEC: the key(s) to give the message to')
@@ -291,7 +296,8 @@ function describeError(error: unknown): string {
   if (error instanceof EnvelopeError) return `${cliMessage(error)} [${error.code}]`
   const e = error as NodeJS.ErrnoException
   if (typeof e?.code === 'string' && typeof e.path === 'string') {
-    const what = e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message
+    const what =
+      e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message
     return `${e.path}: ${what} [${e.code}]`
   }
   return error instanceof Error ? error.message : String(error)
