@@ -1,0 +1,80 @@
+/**
+ * The CLI's help texts, one per command: what `kms-envelope <command> --help` prints.
+ * @module
+ */
+
+export const HELP: Record<string, string> = {
+  main: `kms-envelope: envelope encryption with AWS KMS or local keys
+
+Usage: kms-envelope <command> [options]
+
+Commands:
+  keygen    create a local key file
+  encrypt   encrypt a file or stdin
+  decrypt   decrypt a file or stdin
+  rewrap    give a message's data key to other keys (body unchanged; KMS to KMS via ReEncrypt)
+  inspect   show a message's header as JSON (no key needed, nothing verified)
+
+Run 'kms-envelope <command> --help' for a command's options.
+Exit codes: 0 ok, 1 message rejected, 2 usage, 3 key problem, 4 input/output problem.`,
+  keygen: `Usage: kms-envelope keygen -o FILE [--key-id ID]
+
+Creates a local 256-bit master key file with mode 0600. Never overwrites a file.
+
+  -o, --output FILE   where to write the key file (required)
+      --key-id ID     name of the key inside messages (default: local: + random hex)
+  -q, --quiet         print nothing on success`,
+  encrypt: `Usage: kms-envelope encrypt --key SPEC [--key SPEC ...] [options] [IN]
+
+Encrypts IN (a file, or stdin when omitted or -) to OUT (stdout by default).
+
+  -k, --key SPEC          file:PATH, kms:ARN, kms:alias/NAME or kms:KEY-ID; repeat to add recipients
+  -c, --context K=V       encryption context pair; repeat for more
+      --frame-size BYTES  plaintext bytes per frame (default 65536)
+  -o, --output OUT        write to OUT (atomically; refused if it exists)
+  -f, --force             replace OUT if it exists
+      --region REGION     AWS region for kms: keys (default: from the AWS environment)
+      --endpoint URL      KMS endpoint (default: AWS_ENDPOINT_URL_KMS or AWS's)
+  -q, --quiet             no progress bar
+
+Streams in constant memory at any size. A progress bar is shown on stderr when it is a
+terminal and IN is a regular file.`,
+  decrypt: `Usage: kms-envelope decrypt --key SPEC [--key SPEC ...] [options] [IN]
+
+Decrypts IN (a file, or stdin when omitted or -) to OUT (stdout by default).
+With -o, OUT appears only once every byte is verified; on any failure it is left as it was.
+To stdout, plaintext is streamed as each frame is verified: if decryption fails part-way
+the exit code is non-zero and what was already written must be discarded.
+
+  -k, --key SPEC             a key that may open the message (repeatable)
+  -e, --expect-context K=V   require this context pair (repeatable)
+  -o, --output OUT           write to OUT (atomically; refused if it exists)
+  -f, --force                replace OUT if it exists
+      --region REGION        AWS region for kms: keys
+      --endpoint URL         KMS endpoint
+  -q, --quiet                no progress bar
+
+Streams in constant memory at any size. A progress bar is shown on stderr when it is a
+terminal and IN is a regular file.`,
+  rewrap: `Usage: kms-envelope rewrap --key OLD [--key OLD ...] --to NEW [--to NEW ...] [options] [IN]
+
+Re-wraps the data key of the message in IN (or stdin) for NEW and writes the message to OUT
+(stdout by default). Header and body stay byte-identical; only the wrapped keys change.
+The wrapped keys OLD holds are removed unless --keep; other recipients stay. From kms: to
+kms: this uses KMS ReEncrypt, so the plaintext data key never leaves KMS.
+
+  -k, --key SPEC       a key that holds the message now (repeatable)
+  -t, --to SPEC        a key to give the message to (repeatable)
+      --keep           keep OLD's wrapped keys too
+      --verify         authenticate the message first (Decrypt + Encrypt instead of ReEncrypt)
+  -o, --output OUT     write to OUT (atomically; refused if it exists)
+  -f, --force          replace OUT if it exists (OUT may be IN)
+      --region REGION  AWS region for kms: keys
+      --endpoint URL   KMS endpoint
+  -q, --quiet          no progress output`,
+  inspect: `Usage: kms-envelope inspect [IN]
+
+Prints the header of the message in IN (or stdin) as JSON: version, suite, message id,
+context, recipients (type and key id), frame size and sizes. Needs no key and verifies
+nothing; never contacts KMS.`,
+}
