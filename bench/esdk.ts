@@ -19,7 +19,8 @@ import {
 export const ESDK_SUITE_UNSIGNED = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY // 0x0478
 export const ESDK_SUITE_SIGNED = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 // 0x0578
 
-export const esdk = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT)
+/** Named by its own type so the declaration build never has to spell the SDK's internal paths. */
+export const esdk: ReturnType<typeof buildClient> = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT)
 
 export function esdkKeyring(key: Uint8Array): RawAesKeyringNode {
   // The SDK rejects a key that is a view into Node's Buffer pool: give it its own copy.
