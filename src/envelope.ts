@@ -89,6 +89,11 @@ function rewrapParams(options: RewrapOptions): RewrapParams {
 export class Envelope {
   readonly #settings: EnvelopeSettings
 
+  /**
+   * Checks the options once; a bad one is a TypeError or RangeError with code `ERR_INVALID_ARGUMENT`.
+   *
+   * @param options - `keyring` (required), frame size, reader limits and an optional `cache`: see {@link EnvelopeOptions}
+   */
   constructor(options: EnvelopeOptions) {
     this.#settings = resolveSettings(options)
     registerSettings(this, this.#settings)
@@ -100,6 +105,8 @@ export class Envelope {
    * @throws TypeError `ERR_INVALID_ARGUMENT` for a bad plaintext or context.
    * @throws {@link LimitError} `ERR_LIMIT` when the context is too large.
    * @throws keyring errors (`ERR_KMS_*`, `ERR_KEYRING`) and `ERR_ABORTED`.
+   * @param plaintext - bytes, or a string (encoded as UTF-8)
+   * @param options - `context` to bind, `signal` to cancel
    */
   async encrypt(plaintext: Uint8Array | string, options: EncryptOptions = {}): Promise<Uint8Array> {
     return encryptMessage(this.#settings, plaintext, options)
@@ -110,6 +117,8 @@ export class Envelope {
    *
    * @throws `ERR_FORMAT`, `ERR_TRUNCATED`, `ERR_UNSUPPORTED`, `ERR_LIMIT` for malformed input (no key service is called);
    *   `ERR_CONTEXT_MISMATCH`; `ERR_NO_MATCHING_KEY`; `ERR_UNWRAP` or a keyring's error; `ERR_AUTH` when it was altered.
+   * @param message - a whole message, as `encrypt` returned it
+   * @param options - `expectContext` to require, `signal` to cancel
    */
   async decrypt(message: Uint8Array, options: DecryptOptions = {}): Promise<DecryptResult> {
     return decryptMessage(this.#settings, message, options)
@@ -133,6 +142,8 @@ export class Envelope {
    *   exceed maxWrappedKeys) for malformed input, before any key service is called;
    *   `ERR_NO_MATCHING_KEY`; `ERR_UNWRAP`, `ERR_KMS_*` or another keyring error; `ERR_AUTH` when the
    *   message was altered (data-key path); `ERR_ABORTED`.
+   * @param message - a whole message
+   * @param options - `to`: the keyring(s) that receive the data key; `keep`, `verify`, `signal`
    */
   async rewrap(message: Uint8Array, options: RewrapOptions): Promise<Uint8Array> {
     return (await this.rewrapDetailed(message, options)).message
@@ -180,6 +191,7 @@ export class Envelope {
    * @throws TypeError `ERR_INVALID_ARGUMENT` at once for a bad context or signal.
    * The stream errors with keyring errors (`ERR_KMS`, `ERR_KEYRING`), `ERR_LIMIT`, `ERR_ABORTED`,
    * or `ERR_INVALID_ARGUMENT` for a chunk that is not a Uint8Array.
+   * @param options - `context` to bind, `signal` to cancel
    */
   encryptStream(options: EncryptStreamOptions = {}): TransformStream<Uint8Array, Uint8Array> {
     return encryptStream(this.#settings, options)
@@ -207,6 +219,7 @@ export class Envelope {
    * The stream errors with `ERR_FORMAT`, `ERR_TRUNCATED`, `ERR_UNSUPPORTED`, `ERR_LIMIT` for
    * malformed input (no key service is called), `ERR_CONTEXT_MISMATCH`, `ERR_NO_MATCHING_KEY`,
    * `ERR_UNWRAP` or a keyring's error, `ERR_AUTH` when a byte was altered, `ERR_ABORTED`.
+   * @param options - `expectContext` to require, `signal` to cancel
    */
   decryptStream(options: DecryptStreamOptions = {}): DecryptStream {
     return decryptStream(this.#settings, options)

@@ -48,6 +48,12 @@ export class FormatError extends EnvelopeError {
   /** The `code` of every instance. */
   static readonly code = 'ERR_FORMAT' as const
 
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param message - what was wrong and what to do about it (control characters are escaped)
+   * @param options - `cause`: the underlying error, if any
+   */
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_FORMAT', message, options)
   }
@@ -58,6 +64,11 @@ export class TruncatedError extends EnvelopeError {
   /** The `code` of every instance. */
   static readonly code = 'ERR_TRUNCATED' as const
 
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param message - what was wrong and what to do about it (control characters are escaped)
+   */
   constructor(message: string) {
     super('ERR_TRUNCATED', message)
   }
@@ -68,6 +79,11 @@ export class UnsupportedError extends EnvelopeError {
   /** The `code` of every instance. */
   static readonly code = 'ERR_UNSUPPORTED' as const
 
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param message - what was wrong and what to do about it (control characters are escaped)
+   */
   constructor(message: string) {
     super('ERR_UNSUPPORTED', message)
   }
@@ -78,6 +94,11 @@ export class LimitError extends EnvelopeError {
   /** The `code` of every instance. */
   static readonly code = 'ERR_LIMIT' as const
 
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param message - what was wrong and what to do about it (control characters are escaped)
+   */
   constructor(message: string) {
     super('ERR_LIMIT', message)
   }
@@ -91,6 +112,11 @@ export class AuthenticationError extends EnvelopeError {
   /** The `code` of every instance. */
   static readonly code = 'ERR_AUTH' as const
 
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param message - defaults to a message that says no more than that authentication failed
+   */
   constructor(message = 'message authentication failed: it was altered, truncated or reordered, or was not produced by a holder of its data key') {
     super('ERR_AUTH', message)
   }
@@ -103,6 +129,11 @@ export class ContextMismatchError extends EnvelopeError {
 
   /** The keys whose values were missing or different. */
   readonly keys: readonly string[]
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param keys - the expected context keys that are missing or differ (their values are never shown)
+   */
   constructor(keys: readonly string[]) {
     super(
       'ERR_CONTEXT_MISMATCH',
@@ -136,6 +167,12 @@ export class NoMatchingKeyError extends EnvelopeError {
 
   /** The recipients listed in the message. */
   readonly recipients: readonly RecipientRef[]
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param recipients - the recipients the message lists
+   * @param keyringDescription - what the reader holds, for the message
+   */
   constructor(recipients: readonly RecipientRef[], keyringDescription: string) {
     super(
       'ERR_NO_MATCHING_KEY',
@@ -164,6 +201,12 @@ export class UnwrapError extends EnvelopeError {
   static readonly code = 'ERR_UNWRAP' as const
 
   readonly attempts: readonly UnwrapAttempt[]
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param attempts - every recipient tried and why it failed
+   * @param options - `cause`: the underlying error, if any
+   */
   constructor(attempts: readonly UnwrapAttempt[], options?: { cause?: unknown }) {
     super(
       'ERR_UNWRAP',
@@ -182,6 +225,12 @@ export class KeyringError extends EnvelopeError {
   /** The `code` of every instance. */
   static readonly code = 'ERR_KEYRING' as const
 
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param message - what was wrong and what to do about it (control characters are escaped)
+   * @param options - `cause`: the underlying error, if any
+   */
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_KEYRING', message, options)
   }
@@ -193,6 +242,13 @@ export class KeyFileError extends EnvelopeError {
   static readonly code = 'ERR_KEY_FILE' as const
 
   readonly path: string
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param path - the key file
+   * @param message - what was wrong and what to do about it (control characters are escaped)
+   * @param options - `cause`: the underlying error, if any
+   */
   constructor(path: string, message: string, options?: { cause?: unknown }) {
     super('ERR_KEY_FILE', `${path}: ${message}`, options)
     this.path = path
@@ -235,6 +291,14 @@ export class KmsError extends EnvelopeError {
   readonly keyId: string
   /** The error name KMS or the SDK reported (`NotFoundException`, `ThrottlingException`, `TimeoutError`, `ECONNREFUSED`, ...). */
   readonly kmsErrorName: string
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param code - the classified failure
+   * @param keyId - the key the call named
+   * @param kmsErrorName - what KMS or the SDK reported
+   * @param message - what was wrong and what to do about it (control characters are escaped)
+   */
   constructor(code: KmsErrorCode, keyId: string, kmsErrorName: string, message: string) {
     super(code, message)
     this.keyId = keyId
@@ -247,6 +311,11 @@ export class AbortError extends EnvelopeError {
   /** The `code` of every instance. */
   static readonly code = 'ERR_ABORTED' as const
 
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param options - `cause`: the signal's reason
+   */
   constructor(options?: { cause?: unknown }) {
     super('ERR_ABORTED', 'the operation was aborted', options)
   }
@@ -258,6 +327,11 @@ export class OutputExistsError extends EnvelopeError {
   static readonly code = 'ERR_OUTPUT_EXISTS' as const
 
   readonly path: string
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param path - the destination that exists
+   */
   constructor(path: string) {
     super('ERR_OUTPUT_EXISTS', `${path} already exists; choose another path, or set the option overwrite: true to replace it`)
     this.path = path
@@ -274,6 +348,13 @@ export class FieldError extends EnvelopeError {
   static readonly code = 'ERR_FIELD' as const
 
   readonly path: string
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param path - the field's dotted path
+   * @param message - what was wrong and what to do about it (control characters are escaped)
+   * @param options - `cause`: the underlying error, if any
+   */
   constructor(path: string, message: string, options?: { cause?: unknown }) {
     super('ERR_FIELD', `field ${JSON.stringify(path)}: ${message}`, options)
     this.path = path

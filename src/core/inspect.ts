@@ -47,6 +47,8 @@ const SUITE_NAMES: Record<number, string> = {
  * ```
  * @throws `ERR_FORMAT`, `ERR_TRUNCATED` (header incomplete), `ERR_UNSUPPORTED`, `ERR_LIMIT`;
  *   RangeError `ERR_INVALID_ARGUMENT` for limits outside the format's (maxWrappedKeys 1..64, maxFrameSize up to 4 MiB).
+ * @param message - a whole message, or at least its head
+ * @param limits - reader limits (`maxWrappedKeys`, `maxFrameSize`); the format's by default
  */
 export function inspect(message: Uint8Array, limits: ReadLimits = {}): MessageInfo {
   if (!(message instanceof Uint8Array)) throw invalidArgument('message must be a Uint8Array')

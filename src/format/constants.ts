@@ -25,8 +25,9 @@ export const RECIPIENTS_LENGTH_BYTES = 4
 export const MAX_HEADER_BYTES = 64 * 1024
 /** Largest recipients section: 16 KMS ciphertexts of the largest size KMS returns fit with room. */
 export const MAX_RECIPIENTS_BYTES = 256 * 1024
-/** Default and ceiling for the number of wrapped keys a reader accepts. */
+/** Default number of wrapped keys a reader accepts. */
 export const DEFAULT_MAX_WRAPPED_KEYS = 16
+/** Ceiling of `maxWrappedKeys`: no reader accepts more wrapped keys than this. */
 export const MAX_WRAPPED_KEYS = 64
 export const MAX_KEYRING_TYPE_BYTES = 32
 export const MAX_KEY_ID_BYTES = 2048
@@ -38,8 +39,9 @@ export const RESERVED_CONTEXT_PREFIX = 'kmse:'
 /** The one reserved context pair of v1 (FORMAT.md §13.2): marks a wrapped field index key; accepted only by the index-key opener and by readers that release no plaintext (inspect, rewrap). */
 export const INDEX_KEY_PURPOSE: readonly [string, string] = Object.freeze(['kmse:purpose', 'field-index-key'] as const)
 
-/** Frame size bounds, in plaintext bytes per frame. */
+/** Smallest frame size, in plaintext bytes per frame. */
 export const MIN_FRAME_SIZE = 64
+/** Largest frame size, in plaintext bytes per frame. */
 export const MAX_FRAME_SIZE = 4 * 1024 * 1024
 /**
  * Default frame size. Chosen by measurement (bench/frames.ts, FORMAT.md "Frame size"): large

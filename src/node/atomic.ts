@@ -129,6 +129,9 @@ async function fsyncDir(dir: string): Promise<void> {
 /**
  * Runs `write` on a temp file beside `destination`, then moves it into place. If `write` or
  * anything after it fails, the temp file is removed and `destination` is left as it was.
+ * @param destination - the file to create or replace
+ * @param write - writes the whole content to the temp file handle it is given
+ * @param options - `overwrite`, `onStaleTempFiles`
  */
 export async function writeAtomically<T>(destination: string, write: (handle: FileHandle) => Promise<T>, options: AtomicWriteOptions = {}): Promise<T> {
   const dir = dirname(destination)

@@ -106,6 +106,9 @@ async function transformFile(src: string, dst: string, options: FileOptions, ses
  * @throws TypeError `ERR_INVALID_ARGUMENT` for bad options or when `src` and `dst` are the same file;
  * `ERR_OUTPUT_EXISTS` when `dst` exists and `overwrite` is not set; keyring errors; `ERR_ABORTED`;
  * Node's file-system errors (`ENOENT`, `EACCES`, ...). On any error `dst` is as it was.
+ * @param src - the plaintext file (never modified)
+ * @param dst - where the message goes: written to a temp file beside it and renamed into place on success
+ * @param options - `envelope` (required), `context`, `overwrite`, `signal`, `onProgress`
  */
 export async function encryptFile(src: string, dst: string, options: EncryptFileOptions): Promise<void> {
   const settings = checkOptions(options)
@@ -125,6 +128,9 @@ export async function encryptFile(src: string, dst: string, options: EncryptFile
  * @throws TypeError `ERR_INVALID_ARGUMENT` for bad options or when `src` and `dst` are the same file;
  * `ERR_OUTPUT_EXISTS`; the codes of {@link Envelope.decrypt} (`ERR_AUTH`, `ERR_TRUNCATED`, ...);
  * Node's file-system errors. On any error `dst` is as it was.
+ * @param src - the message file (never modified)
+ * @param dst - where the plaintext goes: written to a temp file beside it and renamed into place only once every frame is authentic
+ * @param options - `envelope` (required), `expectContext`, `overwrite`, `signal`, `onProgress`
  */
 export async function decryptFile(src: string, dst: string, options: DecryptFileOptions): Promise<DecryptInfo> {
   const settings = checkOptions(options)

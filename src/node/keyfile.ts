@@ -30,6 +30,8 @@ function describe(error: unknown): string {
  * ```
  * @throws {@link KeyFileError} `ERR_KEY_FILE` naming the path and what is wrong (missing,
  *   unreadable, readable by group or others, malformed).
+ * @param path - the key file (FORMAT.md §8)
+ * @param options - `allowInsecurePermissions` to accept a file others may read
  */
 export async function loadLocalKeyring(path: string, options: { allowInsecurePermissions?: boolean } = {}): Promise<LocalKeyring> {
   // One open, then every check on that handle: a path checked by stat and then read could be
@@ -98,6 +100,8 @@ export async function loadLocalKeyring(path: string, options: { allowInsecurePer
  * a lost master key makes every message it wrapped unreadable.
  *
  * @throws {@link KeyFileError} `ERR_KEY_FILE` when `path` exists or cannot be written.
+ * @param path - where to create the key file (mode 0600; an existing file is never replaced)
+ * @param keyring - the local keyring whose key to write
  */
 export async function writeKeyFile(path: string, keyring: LocalKeyring): Promise<void> {
   let handle: FileHandle

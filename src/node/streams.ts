@@ -111,6 +111,8 @@ class DecryptTransformImpl extends SessionTransform<DecryptSession> implements D
  * ```
  * @throws TypeError `ERR_INVALID_ARGUMENT` at once for a bad envelope, context or signal. The
  * stream is destroyed with keyring errors (`ERR_KMS`, `ERR_KEYRING`), `ERR_LIMIT` or `ERR_ABORTED`.
+ * @param envelope - the Envelope that encrypts
+ * @param options - `context` to bind, `signal` to cancel
  */
 export function createEncryptStream(envelope: Envelope, options: EncryptStreamOptions = {}): Transform {
   return new EncryptTransform(requireSettings(envelope, 'the first argument'), options)
@@ -131,6 +133,8 @@ export function createEncryptStream(envelope: Envelope, options: EncryptStreamOp
  * ```
  * @throws TypeError `ERR_INVALID_ARGUMENT` at once for a bad envelope, expectContext or signal.
  * The stream is destroyed with the codes of {@link Envelope.decryptStream}.
+ * @param envelope - the Envelope that decrypts
+ * @param options - `expectContext` to require, `signal` to cancel
  */
 export function createDecryptStream(envelope: Envelope, options: DecryptStreamOptions = {}): DecryptTransform {
   return new DecryptTransformImpl(requireSettings(envelope, 'the first argument'), options)
