@@ -22,6 +22,9 @@ import { pattern } from '../helpers.js'
 import type { CampaignOptions, CampaignStats } from './campaign.js'
 import { Violation } from './oracle.js'
 
+// biome-ignore lint/suspicious/noSparseArray: a hole is one of the hostile caller values
+const SPARSE = [1, , 3]
+
 const DECRYPT_CODES = new Set([
   'ERR_FIELD',
   'ERR_FORMAT',
@@ -97,11 +100,21 @@ const callerValue: fc.Arbitrary<unknown> = fc.oneof(
     withSet: true,
     withBoxedValues: true,
   }),
-  fc.constantFrom(NaN, -0, Infinity, undefined, Symbol('s'), () => 1, new Date(NaN), new Date(8.64e15), 2n ** 300n, -(2n ** 64n), '\ud800', { a: undefined }, [
-    1,
+  fc.constantFrom(
+    NaN,
+    -0,
+    Infinity,
     undefined,
-    3,
-  ]),
+    Symbol('s'),
+    () => 1,
+    new Date(NaN),
+    new Date(8.64e15),
+    2n ** 300n,
+    -(2n ** 64n),
+    '\ud800',
+    { a: undefined },
+    SPARSE,
+  ),
   fc.integer({ min: 60, max: 70 }).map((d) => {
     let v: unknown = null
     for (let i = 0; i < d; i++) v = [v]
