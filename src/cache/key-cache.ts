@@ -9,14 +9,17 @@
  * @module
  */
 import { bytesToHex } from '@noble/ciphers/utils.js'
-import { LRUCache } from 'lru-cache'
 import { backend } from '#crypto-backend'
 import type { DataKey } from '../crypto/data-key.js'
-import { AbortError, invalidArgument, outOfRange } from '../errors.js'
+import { invalidArgument } from '../errors.js'
 import { encodeCbor } from '../format/cbor.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
 import type { Keyring } from '../keyrings/keyring.js'
+import { integerOption } from '../validate.js'
+import { joinInflight } from './singleflight.js'
+import type { DecryptEntry, EncryptEntry, Entry } from './store.js'
+import { Store } from './store.js'
 
 /** Options of {@link KeyCache}. */
 export interface KeyCacheOptions {
@@ -50,99 +53,9 @@ export interface KeyCacheStats {
   readonly entries: number
 }
 
-interface EncryptEntry {
-  readonly kind: 'encrypt'
-  readonly dataKey: DataKey
-  readonly recipients: readonly Recipient[]
-  messages: number
-  bytes: number
-}
-
-interface DecryptEntry {
-  readonly kind: 'decrypt'
-  readonly dataKey: DataKey
-  readonly recipient: Recipient
-}
-
-type Entry = EncryptEntry | DecryptEntry
-
-interface Inflight {
-  readonly promise: Promise<Entry>
-  readonly controller: AbortController
-  waiters: number
-}
-
-interface Counters {
-  hits: number
-  misses: number
-  joined: number
-  evictions: number
-  expirations: number
-  bypassed: number
-}
-
-/** The storage shared by a cache and the partitions made from it with `withPartition`. */
-class Store {
-  readonly lru: LRUCache<string, Entry>
-  readonly inflight = new Map<string, Inflight>()
-  readonly counters: Counters = { hits: 0, misses: 0, joined: 0, evictions: 0, expirations: 0, bypassed: 0 }
-
-  constructor(maxEntries: number, maxAge: number) {
-    const counters = this.counters
-    this.lru = new LRUCache<string, Entry>({
-      max: maxEntries,
-      ttl: maxAge,
-      dispose: (entry, _key, reason) => {
-        // The cache owns its copy of every key: zero it however the entry leaves.
-        entry.dataKey.wipe()
-        if (reason === 'evict') counters.evictions++
-        else if (reason === 'expire') counters.expirations++
-      },
-    })
-    // Expired keys are purged (and zeroed) within a second rather than when next touched; one
-    // unref'd timer per store, which stops once the store is garbage.
-    const ref = new WeakRef(this.lru)
-    const timer: ReturnType<typeof setInterval> = setInterval(
-      () => {
-        const lru = ref.deref()
-        if (lru === undefined) clearInterval(timer)
-        else lru.purgeStale()
-      },
-      Math.min(maxAge, 1000),
-    )
-    ;(timer as { unref?: () => void }).unref?.()
-  }
-}
-
 const DEFAULT_MAX_MESSAGES = 2 ** 32
 /** Passes a store to a partition view without widening the public constructor. */
 const SHARED_STORE = Symbol('shared store')
-
-function positiveInt(value: unknown, name: string, max: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw outOfRange(`${name} must be an integer from 1 to ${max}, got ${String(value)}`)
-  }
-  return value
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise
-  if (signal.aborted) return Promise.reject(new AbortError({ cause: signal.reason }))
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new AbortError({ cause: signal.reason }))
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
-}
 
 /** @internal What a cache needs from the envelope to fill an encrypt entry. */
 export type GenerateFn = (signal: AbortSignal) => Promise<{ dataKey: DataKey; recipients: readonly Recipient[] }>
@@ -173,14 +86,16 @@ export class KeyCache {
   readonly maxMessagesPerKey: number
   readonly maxBytesPerKey: number
 
+  /**
+   * @param options - The limits (`maxEntries` and `maxAge` required) and the partition.
+   */
   constructor(options: KeyCacheOptions) {
     if (options === null || typeof options !== 'object') throw invalidArgument('KeyCache needs options: { maxEntries, maxAge }')
-    this.maxEntries = positiveInt(options.maxEntries, 'maxEntries', 10_000_000)
-    this.maxAge = positiveInt(options.maxAge, 'maxAge', 2 ** 31 - 1)
-    this.maxMessagesPerKey =
-      options.maxMessagesPerKey === undefined ? DEFAULT_MAX_MESSAGES : positiveInt(options.maxMessagesPerKey, 'maxMessagesPerKey', DEFAULT_MAX_MESSAGES)
-    this.maxBytesPerKey =
-      options.maxBytesPerKey === undefined ? Number.POSITIVE_INFINITY : positiveInt(options.maxBytesPerKey, 'maxBytesPerKey', Number.MAX_SAFE_INTEGER)
+    this.maxEntries = integerOption(options.maxEntries, 'maxEntries', 1, 10_000_000)
+    this.maxAge = integerOption(options.maxAge, 'maxAge', 1, 2 ** 31 - 1)
+    this.maxMessagesPerKey = integerOption(options.maxMessagesPerKey, 'maxMessagesPerKey', 1, DEFAULT_MAX_MESSAGES, DEFAULT_MAX_MESSAGES)
+    // No byte limit unless given: the fallback is Infinity, which no integer option could be.
+    this.maxBytesPerKey = integerOption(options.maxBytesPerKey, 'maxBytesPerKey', 1, Number.MAX_SAFE_INTEGER, Number.POSITIVE_INFINITY)
     if (options.partition !== undefined && typeof options.partition !== 'string') throw invalidArgument('partition must be a string')
     this.#partition = options.partition ?? ''
     this.#store = (options as { [SHARED_STORE]?: Store })[SHARED_STORE] ?? new Store(this.maxEntries, this.maxAge)
@@ -191,7 +106,10 @@ export class KeyCache {
     return this.#partition
   }
 
-  /** A view of the same store (same memory bound, same counters) for another partition. */
+  /**
+   * A view of the same store (same memory bound, same counters) for another partition.
+   * @param partition - The partition the view reads and writes.
+   */
   withPartition(partition: string): KeyCache {
     return new KeyCache({
       maxEntries: this.maxEntries,
@@ -243,35 +161,21 @@ export class KeyCache {
     return prefix + JSON.stringify([...context])
   }
 
-  /** Runs `start` once per entry key among concurrent callers; aborts it only when every waiter has gone. */
-  async #join(key: string, start: (signal: AbortSignal) => Promise<Entry>, signal: AbortSignal | undefined): Promise<Entry> {
-    const store = this.#store
-    let flight = store.inflight.get(key)
-    if (flight === undefined) {
-      store.counters.misses++
-      const controller = new AbortController()
-      const promise = start(controller.signal)
-      const created: Inflight = { promise, controller, waiters: 0 }
-      flight = created
-      store.inflight.set(key, created)
-      // A failure is not cached: the next lookup starts a fresh call.
-      promise.then(
-        () => store.inflight.get(key) === created && store.inflight.delete(key),
-        () => store.inflight.get(key) === created && store.inflight.delete(key),
-      )
-    } else {
-      store.counters.joined++
-    }
-    flight.waiters++
-    try {
-      return await abortable(flight.promise, signal)
-    } finally {
-      flight.waiters--
-      if (flight.waiters === 0 && signal?.aborted) flight.controller.abort(signal.reason)
-    }
+  /** Runs `start` once per entry key among concurrent callers (see singleflight.ts). */
+  #join(key: string, start: (signal: AbortSignal) => Promise<Entry>, signal: AbortSignal | undefined): Promise<Entry> {
+    return joinInflight(this.#store.inflight, this.#store.counters, key, start, signal)
   }
 
-  /** @internal A data key for a new message, reused within the limits. The caller wipes the returned copy. */
+  /**
+   * @internal A data key for a new message, reused within the limits. The caller wipes the returned copy.
+   * Undefined when the message must bypass the cache (a byte limit and an unknown or too large length).
+   * @param keyrings - The keyrings the message is encrypted for (part of the entry key).
+   * @param suite - The algorithm suite id (part of the entry key).
+   * @param context - The message's encryption context (part of the entry key).
+   * @param plaintextLength - The message's plaintext bytes, undefined when not known in advance.
+   * @param generate - Makes a new data key and its recipients on a miss.
+   * @param signal - This caller's abort signal.
+   */
   async encryptionKey(
     keyrings: readonly Keyring[],
     suite: number,
@@ -325,6 +229,12 @@ export class KeyCache {
   /**
    * @internal The data key of a message's recipients, from the cache or from `unwrap`. The
    * caller still checks it against the message (commitment, header tag). The caller wipes the copy.
+   * @param keyrings - The keyrings the message is opened with (part of the entry key).
+   * @param suite - The message's algorithm suite id (part of the entry key).
+   * @param context - The message's encryption context (part of the entry key).
+   * @param recipients - The message's wrapped keys (part of the entry key).
+   * @param unwrap - Unwraps the data key on a miss.
+   * @param signal - This caller's abort signal.
    */
   async decryptionKey(
     keyrings: readonly Keyring[],

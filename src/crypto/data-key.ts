@@ -15,7 +15,10 @@ export class DataKey {
   readonly #bytes: Uint8Array
   #wiped = false
 
-  /** Takes ownership of `bytes` (32 bytes); they are zeroed by {@link DataKey.wipe}. */
+  /**
+   * Takes ownership of `bytes`; they are zeroed by {@link DataKey.wipe}.
+   * @param bytes - The 32 key bytes (not copied).
+   */
   constructor(bytes: Uint8Array) {
     if (!(bytes instanceof Uint8Array) || bytes.length !== KEY_BYTES) {
       throw invalidArgument(`a data key must be a Uint8Array of ${KEY_BYTES} bytes`)

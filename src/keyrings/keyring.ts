@@ -33,19 +33,37 @@ export interface Keyring {
    * to the same keys with the same authority, so a cache entry of one may serve the other.
    */
   readonly cacheId: string
-  /** A fresh data key wrapped for every key this keyring holds. */
+  /**
+   * A fresh data key wrapped for every key this keyring holds.
+   * @param context - The message's encryption context; the wrap must bind it.
+   * @param options - The call's abort signal.
+   */
   generateDataKey(context: CanonicalContext, options: KeyringCallOptions): Promise<GeneratedDataKey>
-  /** Wraps an existing data key for every key this keyring holds. */
+  /**
+   * Wraps an existing data key for every key this keyring holds.
+   * @param dataKey - The data key to wrap; the keyring must not wipe or keep it.
+   * @param context - The message's encryption context; the wrap must bind it.
+   * @param options - The call's abort signal.
+   */
   wrapDataKey(dataKey: DataKey, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[]>
-  /** Whether this keyring holds the key of `recipient` and would try it. Pure: no I/O. */
+  /**
+   * Whether this keyring holds the key of `recipient` and would try it. Pure: no I/O.
+   * @param recipient - A wrapped key of the message.
+   */
   canUnwrap(recipient: Recipient): boolean
-  /** Unwraps one recipient; throws an EnvelopeError when it cannot. */
+  /**
+   * Unwraps one recipient; throws an EnvelopeError when it cannot.
+   * @param recipient - The wrapped key to open (one `canUnwrap` accepts).
+   * @param context - The message's encryption context, as it was when wrapped.
+   * @param options - The call's abort signal.
+   */
   unwrapDataKey(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions): Promise<DataKey>
   /**
    * Optional. The key an unwrap of `recipient` (one `canUnwrap` accepts) would use, e.g. the
    * KMS key ARN Decrypt is pinned to. Recipients with the same answer are tried at most once
    * per message, so a message repeating one key cannot multiply key-service calls.
    * Default: the recipient's type and key id.
+   * @param recipient - A wrapped key `canUnwrap` accepts.
    */
   unwrapAttemptKey?(recipient: Recipient): string
   /**
@@ -59,6 +77,8 @@ export interface Keyring {
    * keyring can learn what it needs to answer `canUnwrap` without I/O (the KMS keyring turns
    * a configured alias or key id into its key ARN). It must memoise: a lookup happens once
    * per keyring, never once per message, and nothing at all when no recipient concerns it.
+   * @param recipients - Every wrapped key of the message.
+   * @param options - The call's abort signal.
    */
   prepareUnwrap?(recipients: readonly Recipient[], options: KeyringCallOptions): Promise<void>
   /**
@@ -68,6 +88,10 @@ export interface Keyring {
    * principal that may read the old key is the one asking. Resolves to `undefined`, having
    * called nothing, when it cannot (another keyring type, another Region): rewrap then
    * unwraps and wraps. The caller has already checked that this keyring holds `recipient`.
+   * @param recipient - The wrapped key this keyring holds.
+   * @param destination - The keyring to wrap for.
+   * @param context - The message's encryption context, kept on both sides.
+   * @param options - The call's abort signal.
    */
   reEncrypt?(recipient: Recipient, destination: Keyring, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[] | undefined>
 }

@@ -12,45 +12,23 @@
  */
 
 import { DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms'
-import { bytesToHex, utf8ToBytes } from '@noble/ciphers/utils.js'
-import { backend } from '#crypto-backend'
-import { DataKey } from '../crypto/data-key.js'
+import type { DataKey } from '../crypto/data-key.js'
 import { AbortError, invalidArgument, KeyringError } from '../errors.js'
-import { KEY_BYTES, MAX_WRAPPED_BYTES } from '../format/constants.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
 import { printable } from '../printable.js'
 import type { GeneratedDataKey, Keyring, KeyringCallOptions } from './keyring.js'
 import type { KmsArn } from './kms-arn.js'
-import { formatKmsArn, isKmsKeyIdentifier, isMultiRegionKey, keyArnsMatch, parseKeyArn, parseKmsArn } from './kms-arn.js'
+import { parseKeyArn, parseKmsArn } from './kms-arn.js'
 import type { KmsOperation } from './kms-errors.js'
 import { badKmsResponse, kmsFailure } from './kms-errors.js'
+import type { KmsDiscoveryFilter } from './kms-policy.js'
+import { checkDiscovery, checkGrantTokens, checkKeyIds, KmsKeyPolicy, kmsCacheId, kmsDescription } from './kms-policy.js'
+import { checkReEncryptSource, decryptedKey, KMS_KEYRING_TYPE, kmsContext, settleAll, takeDataKey, wrappedRecipient } from './kms-response.js'
 
-/** The keyring type written into messages. */
-export const KMS_KEYRING_TYPE = 'aws-kms'
-
-/** Which keys a discovery keyring may try: any key of these accounts in this partition. */
-export interface KmsDiscoveryFilter {
-  /** 12-digit AWS account ids. */
-  readonly accountIds: readonly string[]
-  /** `aws`, `aws-cn`, `aws-us-gov`, ... */
-  readonly partition: string
-  /**
-   * The Regions to call, required without `client` (with one, its Region is the only one).
-   * A message naming a key of another Region costs no call and creates no client, except a
-   * multi-Region key (`mrk-`), which is asked in the first listed Region instead.
-   */
-  readonly regions?: readonly string[]
-  /**
-   * At most this many keys a message names are tried per message (default
-   * {@link DEFAULT_DISCOVERY_ATTEMPTS}): a message can list many keys of a trusted account,
-   * each one a Decrypt call.
-   */
-  readonly maxAttempts?: number
-}
-
-/** Default {@link KmsDiscoveryFilter.maxAttempts}. */
-export const DEFAULT_DISCOVERY_ATTEMPTS = 3
+export type { KmsDiscoveryFilter } from './kms-policy.js'
+export { DEFAULT_DISCOVERY_ATTEMPTS } from './kms-policy.js'
+export { KMS_KEYRING_TYPE } from './kms-response.js'
 
 /** Options of {@link KmsKeyring}. */
 export interface KmsKeyringOptions {
@@ -78,102 +56,10 @@ export interface KmsKeyringOptions {
   readonly discovery?: KmsDiscoveryFilter
 }
 
-const MAX_GRANT_TOKENS = 10
-const ACCOUNT_ID = /^\d{12}$/
-const PARTITION = /^[a-z][a-z0-9-]{0,62}$/
-const REGION = /^[a-z0-9-]{1,64}$/
-const MAX_DISCOVERY_REGIONS = 32
-const clientIds = new WeakMap<object, number>()
-let nextClientId = 1
-
-function checkKeyIds(value: unknown, hasDiscovery: boolean): readonly string[] {
-  if (value === undefined) {
-    if (hasDiscovery) return Object.freeze([])
-    throw invalidArgument('KmsKeyring needs keyIds (key ARNs, key ids or alias/NAME), or discovery: { accountIds, partition } to decrypt only')
-  }
-  if (!Array.isArray(value) || (value.length === 0 && !hasDiscovery)) throw invalidArgument('keyIds must be a non-empty array of KMS key identifiers')
-  const seen = new Set<string>()
-  for (const id of value as unknown[]) {
-    if (typeof id !== 'string' || !isKmsKeyIdentifier(id)) {
-      throw invalidArgument(`keyIds: ${JSON.stringify(id)} is not a KMS key identifier; use a key ARN, a key id, alias/NAME or an alias ARN`)
-    }
-    if (seen.has(id)) throw invalidArgument(`keyIds lists ${id} twice`)
-    seen.add(id)
-  }
-  return Object.freeze([...(value as string[])])
-}
-
-function checkDiscovery(value: unknown, hasClient: boolean): KmsDiscoveryFilter | undefined {
-  if (value === undefined) return undefined
-  const d = value as KmsDiscoveryFilter
-  if (
-    value === null ||
-    typeof value !== 'object' ||
-    !Array.isArray(d.accountIds) ||
-    d.accountIds.length === 0 ||
-    !d.accountIds.every((a) => typeof a === 'string' && ACCOUNT_ID.test(a))
-  ) {
-    throw invalidArgument('discovery.accountIds must be a non-empty array of 12-digit AWS account ids')
-  }
-  if (typeof d.partition !== 'string' || !PARTITION.test(d.partition)) throw invalidArgument('discovery.partition must be an AWS partition such as "aws"')
-  if (d.regions === undefined && !hasClient) {
-    throw invalidArgument('discovery needs regions (e.g. regions: ["eu-west-1"]) or a client: otherwise each message would choose which Regions are called')
-  }
-  if (
-    d.regions !== undefined &&
-    (!Array.isArray(d.regions) ||
-      d.regions.length === 0 ||
-      d.regions.length > MAX_DISCOVERY_REGIONS ||
-      !d.regions.every((r) => typeof r === 'string' && REGION.test(r)) ||
-      new Set(d.regions).size !== d.regions.length)
-  ) {
-    throw invalidArgument(`discovery.regions must be a non-empty array of at most ${MAX_DISCOVERY_REGIONS} distinct AWS Regions such as "eu-west-1"`)
-  }
-  if (d.regions !== undefined && hasClient) throw invalidArgument('discovery.regions and client exclude each other: a client calls its own Region only')
-  const maxAttempts = d.maxAttempts ?? DEFAULT_DISCOVERY_ATTEMPTS
-  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 16) throw invalidArgument('discovery.maxAttempts must be an integer from 1 to 16')
-  return Object.freeze({
-    accountIds: Object.freeze([...d.accountIds]),
-    partition: d.partition,
-    ...(d.regions === undefined ? {} : { regions: Object.freeze([...d.regions]) }),
-    maxAttempts,
-  })
-}
-
-function checkGrantTokens(value: unknown): readonly string[] | undefined {
-  if (value === undefined) return undefined
-  if (!Array.isArray(value) || value.length > MAX_GRANT_TOKENS || !value.every((t) => typeof t === 'string' && t.length > 0)) {
-    throw invalidArgument(`grantTokens must be an array of at most ${MAX_GRANT_TOKENS} non-empty strings`)
-  }
-  return value.length === 0 ? undefined : Object.freeze([...(value as string[])])
-}
-
-function kmsContext(context: CanonicalContext): Record<string, string> | undefined {
-  return context.size === 0 ? undefined : Object.fromEntries(context)
-}
-
-/** Copies a plaintext key out of an SDK response into a DataKey and zeroes the response's bytes. */
-function takeDataKey(plain: Uint8Array | undefined, operation: KmsOperation, keyId: string): DataKey {
-  if (!(plain instanceof Uint8Array) || plain.length !== KEY_BYTES) {
-    plain?.fill(0)
-    throw badKmsResponse(operation, keyId, `the plaintext data key is ${plain?.length ?? 'missing'}, expected ${KEY_BYTES} bytes`)
-  }
-  const bytes = new Uint8Array(plain)
-  plain.fill(0)
-  return new DataKey(bytes)
-}
-
-/** Waits for every promise (none is left running against a wiped key), then fails with the first error. */
-async function all<T>(promises: readonly Promise<T>[]): Promise<T[]> {
-  const settled = await Promise.allSettled(promises)
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
-  if (failed !== undefined) throw failed.reason
-  return settled.map((s) => (s as PromiseFulfilledResult<T>).value)
-}
-
 /**
  * @internal A client from the AWS environment with an optional Region and endpoint (the
  * CLI's --region/--endpoint), so no module but this one imports the SDK.
+ * @param config - The Region and endpoint; each undefined one comes from the environment.
  */
 export function newKmsClient(config: { readonly region?: string | undefined; readonly endpoint?: string | undefined }): KMSClient {
   return new KMSClient({
@@ -203,15 +89,17 @@ export class KmsKeyring implements Keyring {
   readonly keyIds: readonly string[]
   readonly discovery: KmsDiscoveryFilter | undefined
   readonly maxUnwrapAttempts: number | undefined
+  /** Which key ARNs a message may make this keyring call (see kms-policy.ts). */
+  readonly #policy: KmsKeyPolicy
   readonly #grantTokens: readonly string[] | undefined
   readonly #client: KMSClient | undefined
+  /** Own clients by Region: bounded, since the policy only calls configured or listed Regions. */
   readonly #ownClients = new Map<string, KMSClient>()
-  /** Configured id → its key ARN: given for key ARNs, learned from KMS for the rest. */
-  readonly #resolved = new Map<string, KmsArn>()
-  #resolving: Promise<void> | undefined
-  #clientRegion: string | undefined
   #cacheId: string | undefined
 
+  /**
+   * @param options - The keys, the optional discovery filter, client and grant tokens ({@link KmsKeyringOptions}).
+   */
   constructor(options: KmsKeyringOptions) {
     if (options === null || typeof options !== 'object') throw invalidArgument('KmsKeyring needs options: { keyIds }')
     const client = options.client
@@ -221,41 +109,26 @@ export class KmsKeyring implements Keyring {
     this.discovery = checkDiscovery(options.discovery, client !== undefined)
     this.keyIds = checkKeyIds(options.keyIds, this.discovery !== undefined)
     this.#grantTokens = checkGrantTokens(options.grantTokens)
-    // Configured keys are each tried at most once (unwrapAttemptKey); discovery keys, which
-    // the message chooses, share a budget.
-    this.maxUnwrapAttempts = this.discovery === undefined ? undefined : this.keyIds.length + this.discovery.maxAttempts!
+    this.#policy = new KmsKeyPolicy(this.keyIds, this.discovery, client !== undefined)
+    this.maxUnwrapAttempts = this.#policy.maxUnwrapAttempts
     this.#client = client
-    for (const id of this.keyIds) {
-      const arn = parseKeyArn(id)
-      if (arn !== undefined) this.#resolved.set(id, arn)
-    }
   }
 
   get description(): string {
-    const keys = this.keyIds.length > 0 ? this.keyIds.join(',') : ''
-    const discovery =
-      this.discovery === undefined ? '' : `${keys === '' ? '' : ' '}discovery(${this.discovery.partition}:${this.discovery.accountIds.join(',')})`
-    return `${KMS_KEYRING_TYPE}:${keys}${discovery}`
+    return kmsDescription(this.keyIds, this.discovery)
   }
 
   /** Same keys, filter, grant tokens and client (or both on the environment's): same authority. */
   get cacheId(): string {
-    if (this.#cacheId === undefined) {
-      let client = 'env'
-      if (this.#client !== undefined) {
-        if (!clientIds.has(this.#client)) clientIds.set(this.#client, nextClientId++)
-        client = `client#${clientIds.get(this.#client)}`
-      }
-      // Grant tokens are bearer secrets: only a fingerprint goes into the id.
-      const tokens =
-        this.#grantTokens === undefined
-          ? ''
-          : bytesToHex(backend.hkdfSha512(utf8ToBytes(JSON.stringify(this.#grantTokens)), new Uint8Array(0), utf8ToBytes('KMSE v1 grant tokens'), 16))
-      this.#cacheId = `${KMS_KEYRING_TYPE}:${JSON.stringify([this.keyIds, this.discovery ?? null, tokens, client])}`
-    }
+    this.#cacheId ??= kmsCacheId(this.keyIds, this.discovery, this.#grantTokens, this.#client)
     return this.#cacheId
   }
 
+  /**
+   * A data key from GenerateDataKey under the first key, wrapped by Encrypt for the others.
+   * @param context - The message's encryption context, sent to KMS as EncryptionContext.
+   * @param options - The call's abort signal.
+   */
   async generateDataKey(context: CanonicalContext, options: KeyringCallOptions = {}): Promise<GeneratedDataKey> {
     const [first, ...rest] = this.#encryptKeys()
     const response = await this.#call('GenerateDataKey', first!, options.signal, (client, o) =>
@@ -271,43 +144,53 @@ export class KmsKeyring implements Keyring {
     }
   }
 
+  /**
+   * Wraps `dataKey` with one Encrypt per configured key.
+   * @param dataKey - The data key to wrap (not wiped here).
+   * @param context - The message's encryption context, sent to KMS as EncryptionContext.
+   * @param options - The call's abort signal.
+   */
   async wrapDataKey(dataKey: DataKey, context: CanonicalContext, options: KeyringCallOptions = {}): Promise<readonly Recipient[]> {
     return this.#encryptWith(this.#encryptKeys(), dataKey, context, options.signal)
   }
 
+  /**
+   * Whether the calling policy lets this keyring call Decrypt for `recipient`. No I/O.
+   * @param recipient - A wrapped key of the message.
+   */
   canUnwrap(recipient: Recipient): boolean {
-    return recipient.type === KMS_KEYRING_TYPE && this.#decryptKeyFor(recipient.keyId) !== undefined
+    return recipient.type === KMS_KEYRING_TYPE && this.#policy.decryptKeyFor(recipient.keyId) !== undefined
   }
 
-  /** The key ARN Decrypt would be pinned to: replicas and repeats of one key share one attempt. */
+  /**
+   * The key ARN Decrypt would be pinned to: replicas and repeats of one key share one attempt.
+   * @param recipient - A wrapped key {@link KmsKeyring.canUnwrap} accepts.
+   */
   unwrapAttemptKey(recipient: Recipient): string {
-    return this.#decryptKeyFor(recipient.keyId) ?? recipient.keyId
+    return this.#policy.decryptKeyFor(recipient.keyId) ?? recipient.keyId
   }
 
-  /** Resolves configured key ids and aliases to key ARNs (once), when a message has KMS recipients. */
+  /**
+   * Resolves configured key ids and aliases to key ARNs (once), when a message has KMS recipients.
+   * @param recipients - The message's wrapped keys; nothing is called when none is of type `aws-kms`.
+   * @param options - The call's abort signal.
+   */
   async prepareUnwrap(recipients: readonly Recipient[], options: KeyringCallOptions = {}): Promise<void> {
     if (!recipients.some((r) => r.type === KMS_KEYRING_TYPE)) return
-    if (this.discovery !== undefined && this.#client !== undefined && this.#clientRegion === undefined) {
-      this.#clientRegion = await this.#regionOf(this.#client, 'discovery')
+    if (this.#client !== undefined && this.#policy.needsClientRegion()) {
+      this.#policy.setClientRegion(await this.#regionOf(this.#client, 'discovery'))
     }
-    while (this.keyIds.some((id) => !this.#resolved.has(id))) {
-      const mine = this.#resolving === undefined
-      this.#resolving ??= this.#resolveKeyIds(options.signal).finally(() => {
-        this.#resolving = undefined
-      })
-      const resolving = this.#resolving
-      try {
-        await resolving
-        return
-      } catch (error) {
-        // Another caller's abort is not ours: resolve again under our own signal.
-        if (mine || !(error instanceof AbortError) || options.signal?.aborted) throw error
-      }
-    }
+    await this.#policy.resolve((id) => this.#describeKey(id, options.signal), options.signal)
   }
 
+  /**
+   * Decrypt, pinned to the key ARN the policy allows for `recipient`.
+   * @param recipient - The wrapped key to open.
+   * @param context - The message's encryption context, sent to KMS as EncryptionContext.
+   * @param options - The call's abort signal.
+   */
   async unwrapDataKey(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions = {}): Promise<DataKey> {
-    const keyArn = recipient.type === KMS_KEYRING_TYPE ? this.#decryptKeyFor(recipient.keyId) : undefined
+    const keyArn = recipient.type === KMS_KEYRING_TYPE ? this.#policy.decryptKeyFor(recipient.keyId) : undefined
     if (keyArn === undefined) throw new KeyringError(`the KMS keyring (${this.description}) does not hold key ${printable(recipient.keyId)}`)
     const response = await this.#call('Decrypt', keyArn, options.signal, (client, o) =>
       client.send(
@@ -315,11 +198,7 @@ export class KmsKeyring implements Keyring {
         o,
       ),
     )
-    if (response.KeyId !== keyArn) {
-      response.Plaintext?.fill(0)
-      throw badKmsResponse('Decrypt', keyArn, `it answered for key ${String(response.KeyId)}`)
-    }
-    return takeDataKey(response.Plaintext, 'Decrypt', keyArn)
+    return decryptedKey(response.KeyId, response.Plaintext, keyArn)
   }
 
   /**
@@ -329,6 +208,10 @@ export class KmsKeyring implements Keyring {
    * context on both sides. Undefined (no call made) for another destination type, or when a
    * destination key is in another Region than the source key (ReEncrypt works within one
    * Region).
+   * @param recipient - The wrapped key this keyring holds.
+   * @param destination - The keyring to wrap for; only a KmsKeyring with keys is re-encrypted for.
+   * @param context - The message's encryption context, kept on both sides.
+   * @param options - The call's abort signal.
    */
   async reEncrypt(
     recipient: Recipient,
@@ -337,7 +220,7 @@ export class KmsKeyring implements Keyring {
     options: KeyringCallOptions = {},
   ): Promise<readonly Recipient[] | undefined> {
     if (!(destination instanceof KmsKeyring) || destination.keyIds.length === 0) return undefined
-    const sourceArn = recipient.type === KMS_KEYRING_TYPE ? this.#decryptKeyFor(recipient.keyId) : undefined
+    const sourceArn = recipient.type === KMS_KEYRING_TYPE ? this.#policy.decryptKeyFor(recipient.keyId) : undefined
     if (sourceArn === undefined) return undefined
     const region = await this.#callRegion(sourceArn)
     for (const id of destination.keyIds) {
@@ -345,7 +228,7 @@ export class KmsKeyring implements Keyring {
       if (destRegion !== region || (parseKmsArn(id)?.region ?? destRegion) !== region) return undefined
     }
     const ctx = kmsContext(context)
-    return all(
+    return settleAll(
       destination.keyIds.map(async (id) => {
         const response = await this.#call(
           'ReEncrypt',
@@ -365,8 +248,7 @@ export class KmsKeyring implements Keyring {
             ),
           sourceArn,
         )
-        if (response.SourceKeyId !== sourceArn)
-          throw badKmsResponse('ReEncrypt', id, `it re-encrypted from key ${String(response.SourceKeyId)}, not ${printable(sourceArn)}`)
+        checkReEncryptSource(response.SourceKeyId, sourceArn, id)
         return destination.#recipient('ReEncrypt', id, response.KeyId, response.CiphertextBlob)
       }),
     )
@@ -399,7 +281,7 @@ export class KmsKeyring implements Keyring {
 
   #encryptWith(keyIds: readonly string[], dataKey: DataKey, context: CanonicalContext, signal: AbortSignal | undefined): Promise<Recipient[]> {
     const ctx = kmsContext(context)
-    return all(
+    return settleAll(
       keyIds.map(async (id) => {
         const response = await this.#call('Encrypt', id, signal, (client, o) =>
           client.send(new EncryptCommand({ KeyId: id, Plaintext: dataKey.bytes, EncryptionContext: ctx, GrantTokens: this.#grants() }), o),
@@ -411,50 +293,19 @@ export class KmsKeyring implements Keyring {
 
   /** Checks what KMS returned and records which key ARN a configured id stands for. */
   #recipient(operation: KmsOperation, requested: string, keyId: string | undefined, wrapped: Uint8Array | undefined): Recipient {
-    const arn = keyId === undefined ? undefined : parseKeyArn(keyId)
-    if (arn === undefined) throw badKmsResponse(operation, requested, `KeyId ${JSON.stringify(keyId)} is not a key ARN`)
-    if (parseKeyArn(requested) !== undefined && keyId !== requested) throw badKmsResponse(operation, requested, `it used key ${keyId}`)
-    if (!(wrapped instanceof Uint8Array) || wrapped.length === 0 || wrapped.length > MAX_WRAPPED_BYTES) {
-      throw badKmsResponse(operation, requested, `the ciphertext blob is ${wrapped?.length ?? 'missing'} bytes (expected 1..${MAX_WRAPPED_BYTES})`)
-    }
-    if (!this.#resolved.has(requested) && this.keyIds.includes(requested)) this.#resolved.set(requested, arn)
-    return { type: KMS_KEYRING_TYPE, keyId: keyId!, wrapped: wrapped.slice() }
+    const { recipient, arn } = wrappedRecipient(operation, requested, keyId, wrapped)
+    this.#policy.learn(requested, arn)
+    return recipient
   }
 
-  /** The key ARN to call Decrypt with for a message's key ARN, or undefined when this keyring may not try it. */
-  #decryptKeyFor(keyId: string): string | undefined {
-    const wrapped = parseKeyArn(keyId)
-    if (wrapped === undefined) return undefined
-    for (const configured of this.#resolved.values()) {
-      if (keyArnsMatch(configured, wrapped)) return formatKmsArn(configured)
-    }
-    const d = this.discovery
-    if (d === undefined || wrapped.partition !== d.partition || !d.accountIds.includes(wrapped.account)) return undefined
-    if (this.#client === undefined) {
-      // Only the listed Regions are called: the message must not choose where (or how many clients).
-      const regions = d.regions ?? []
-      if (regions.includes(wrapped.region)) return keyId
-      return isMultiRegionKey(wrapped) && regions.length > 0 ? formatKmsArn(wrapped, regions[0]) : undefined
-    }
-    const region = this.#clientRegion
-    if (region === undefined) return undefined
-    if (wrapped.region === region) return keyId
-    return isMultiRegionKey(wrapped) ? formatKmsArn(wrapped, region) : undefined
-  }
-
-  async #resolveKeyIds(signal: AbortSignal | undefined): Promise<void> {
-    await all(
-      this.keyIds
-        .filter((id) => !this.#resolved.has(id))
-        .map(async (id) => {
-          const response = await this.#call('DescribeKey', id, signal, (client, o) =>
-            client.send(new DescribeKeyCommand({ KeyId: id, GrantTokens: this.#grants() }), o),
-          )
-          const arn = parseKeyArn(response.KeyMetadata?.Arn ?? '')
-          if (arn === undefined) throw badKmsResponse('DescribeKey', id, `Arn ${JSON.stringify(response.KeyMetadata?.Arn)} is not a key ARN`)
-          this.#resolved.set(id, arn)
-        }),
+  /** The key ARN a configured key id or alias stands for, asked of KMS. */
+  async #describeKey(id: string, signal: AbortSignal | undefined): Promise<KmsArn> {
+    const response = await this.#call('DescribeKey', id, signal, (client, o) =>
+      client.send(new DescribeKeyCommand({ KeyId: id, GrantTokens: this.#grants() }), o),
     )
+    const arn = parseKeyArn(response.KeyMetadata?.Arn ?? '')
+    if (arn === undefined) throw badKmsResponse('DescribeKey', id, `Arn ${JSON.stringify(response.KeyMetadata?.Arn)} is not a key ARN`)
+    return arn
   }
 
   #clientFor(keyId: string): KMSClient {

@@ -70,6 +70,9 @@ export class LocalKeyring implements Keyring {
   readonly #key: Uint8Array
   #cacheId: string | undefined
 
+  /**
+   * @param options - The key id and the 256-bit master key (copied).
+   */
   constructor(options: LocalKeyringOptions) {
     if (options === null || typeof options !== 'object') throw invalidArgument('LocalKeyring needs { keyId, key }')
     this.keyId = checkKeyId(options.keyId)
@@ -80,7 +83,10 @@ export class LocalKeyring implements Keyring {
     this.#key = copyBytes(key) // a copy even when `key` is a Buffer (whose slice() is a view)
   }
 
-  /** A keyring with a new random master key. `keyId` defaults to `local:` and 16 random hex digits. */
+  /**
+   * A keyring with a new random master key.
+   * @param options - `keyId`, which defaults to `local:` and 16 random hex digits.
+   */
   static generate(options: { keyId?: string } = {}): LocalKeyring {
     const keyId = options.keyId ?? `local:${bytesToHex(backend.randomBytes(8))}`
     const key = backend.randomBytes(KEY_BYTES)
@@ -94,6 +100,7 @@ export class LocalKeyring implements Keyring {
   /**
    * Reads the key file format (docs/FORMAT.md §8). Throws a TypeError naming what is wrong.
    * Node programs usually call `loadLocalKeyring(path)` from `kms-envelope/node` instead.
+   * @param text - The key file's JSON text.
    */
   static fromKeyFile(text: string): LocalKeyring {
     let data: unknown
@@ -118,7 +125,10 @@ export class LocalKeyring implements Keyring {
     }
   }
 
-  /** The key file text (JSON) for this key. It holds the secret key: store it like a password. */
+  /**
+   * The key file text (JSON) for this key. It holds the secret key: store it like a password.
+   * @param created - The creation time written into the file (default now).
+   */
   toKeyFile(created: Date = new Date()): string {
     return `${JSON.stringify({ type: KEY_FILE_TYPE, version: 1, keyId: this.keyId, key: bytesToHex(this.#key), created: created.toISOString() }, null, 2)}\n`
   }
@@ -137,11 +147,22 @@ export class LocalKeyring implements Keyring {
     return this.#cacheId
   }
 
+  /**
+   * A random data key wrapped under this key.
+   * @param context - The message's encryption context, bound to the wrapped key.
+   * @param options - The call's abort signal (unused: no I/O).
+   */
   async generateDataKey(context: CanonicalContext, _options?: KeyringCallOptions): Promise<GeneratedDataKey> {
     const dataKey = new DataKey(backend.randomBytes(KEY_BYTES))
     return { dataKey, recipients: [this.#wrap(dataKey, context)] }
   }
 
+  /**
+   * Wraps `dataKey` under this key.
+   * @param dataKey - The data key to wrap (not wiped here).
+   * @param context - The message's encryption context, bound to the wrapped key.
+   * @param options - The call's abort signal (unused: no I/O).
+   */
   async wrapDataKey(dataKey: DataKey, context: CanonicalContext, _options?: KeyringCallOptions): Promise<readonly Recipient[]> {
     return [this.#wrap(dataKey, context)]
   }
@@ -167,10 +188,20 @@ export class LocalKeyring implements Keyring {
     fixedSaltWrap = (keyring, dataKey, context, salt, using) => keyring.#wrap(dataKey, context, salt, using)
   }
 
+  /**
+   * Whether `recipient` names this key.
+   * @param recipient - A wrapped key of the message.
+   */
   canUnwrap(recipient: Recipient): boolean {
     return recipient.type === LOCAL_KEYRING_TYPE && recipient.keyId === this.keyId
   }
 
+  /**
+   * Opens `recipient` with this key.
+   * @param recipient - The wrapped key to open.
+   * @param context - The message's encryption context, bound to the wrapped key.
+   * @param options - The call's abort signal (unused: no I/O).
+   */
   async unwrapDataKey(recipient: Recipient, context: CanonicalContext, _options?: KeyringCallOptions): Promise<DataKey> {
     const fail = (why: string): UnwrapError =>
       new UnwrapError([

@@ -22,6 +22,11 @@ export interface Unwrapped {
   readonly keyring: Keyring
 }
 
+/**
+ * The keyrings' descriptions joined for an error message (`local:a, aws-kms:arn:...`); not
+ * KMS DescribeKey, and never secret.
+ * @param keyrings - The keyrings the caller offered.
+ */
 export function describeKeyrings(keyrings: readonly Keyring[]): string {
   return keyrings.map((k) => k.description).join(', ')
 }
