@@ -298,12 +298,198 @@ export function generateVectors(using: CryptoBackend = nodeBackend): Vector[] {
   return vectors
 }
 
+/** One Decrypt request a reader sends for an `aws-kms` recipient, as the SDK serialises it. */
+export interface KmsRequest {
+  readonly operation: 'Decrypt'
+  /** The key ARN the call is pinned to (the reader's own replica for a multi-Region key). */
+  readonly KeyId: string
+  /** The message's context; absent when it is empty (KMS has no empty context). */
+  readonly EncryptionContext?: Record<string, string>
+  /** Hex of the recipient's `wrapped` bytes. */
+  readonly CiphertextBlob: string
+}
+
+/** What the recorded KMS answered to the request at the same index. */
+export type KmsResponse = { readonly KeyId: string; readonly Plaintext: string } | { readonly error: string }
+
+/**
+ * The KMS side of an `aws-kms` vector. A real CiphertextBlob is opaque (only KMS can open it),
+ * so the vector records one: seeded bytes standing in for KMS's blob, and KMS's answer to the
+ * one Decrypt that may carry it. A reader replays the answers and checks its requests.
+ */
+export interface KmsRecording {
+  /** The key ARNs the reader's KMS keyring is configured with (none: it holds no KMS key). */
+  readonly keyIds: readonly string[]
+  /** The Region of the reader's KMS client. */
+  readonly region: string
+  /** Exactly the requests the reader must send, in order (none: it must not call KMS). */
+  readonly requests: readonly KmsRequest[]
+  readonly responses: readonly KmsResponse[]
+}
+
+/** An `aws-kms` vector (test/vectors/aws-kms-*.json): a {@link Vector} with the recorded KMS exchange. */
+export interface KmsVector extends Vector {
+  readonly kms: KmsRecording
+}
+
+const KMS_ACCOUNT = '111122223333'
+const KMS_ARN = `arn:aws:kms:eu-west-1:${KMS_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`
+const KMS_ARN_OTHER = `arn:aws:kms:eu-west-1:${KMS_ACCOUNT}:key/0987dcba-09fe-87dc-65ba-ab0987654321`
+const MRK_ID = 'mrk-1234abcd12ab34cd56ef1234567890ab'
+const MRK_EAST = `arn:aws:kms:us-east-1:${KMS_ACCOUNT}:key/${MRK_ID}`
+const MRK_WEST = `arn:aws:kms:eu-west-1:${KMS_ACCOUNT}:key/${MRK_ID}`
+/** Symmetric KMS blobs for a 32-byte plaintext are about this long; the length is not checked. */
+const KMS_BLOB_BYTES = 184
+
+/** A message for `aws-kms` recipients (`{ arn, blob }`, blob = the recorded CiphertextBlob) and local keyrings, in order. */
+function buildMixed(
+  name: string,
+  plaintext: Uint8Array,
+  context: Record<string, string>,
+  entries: ReadonlyArray<{ readonly arn: string; readonly blob: Uint8Array } | LocalKeyring>,
+): Built {
+  const ctx = canonicalContext(context, 'context', true)
+  const dataKeyBytes = seeded(`${name} data key`, 32)
+  const messageId = seeded(`${name} message id`, 32)
+  const dataKey = new DataKey(dataKeyBytes.slice())
+  const recipients: Recipient[] = entries.map((e, i) =>
+    e instanceof LocalKeyring
+      ? wrapWithFixedSaltForVectors(e, dataKey, ctx, seeded(`${name} salt ${i}`, 32), backend)
+      : { type: 'aws-kms', keyId: e.arn, wrapped: e.blob },
+  )
+  const message = sealMessage(backend, { dataKey, recipients, context: ctx, frameSize: FRAME, messageId }, plaintext)
+  return { message, dataKey: dataKeyBytes, messageId }
+}
+
+function kmsVector(
+  name: string,
+  comment: string,
+  b: Built,
+  plaintext: Uint8Array,
+  context: Record<string, string>,
+  kms: KmsRecording,
+  outcome: { readonly code?: string; readonly keys?: Vector['keys'] } = {},
+): KmsVector {
+  const keys = outcome.keys ?? []
+  if (outcome.code !== undefined) return { name, comment, expect: 'failure', code: outcome.code, keys, decrypt: {}, message: bytesToHex(b.message), kms }
+  const derived = deriveMessageKeys(backend, b.dataKey, b.messageId, SUITE_AES256GCM_HKDFSHA512_COMMIT)
+  return {
+    name,
+    comment,
+    expect: 'success',
+    keys,
+    decrypt: {},
+    message: bytesToHex(b.message),
+    plaintext: { hex: bytesToHex(plaintext), utf8: new TextDecoder().decode(plaintext) },
+    context,
+    intermediate: {
+      dataKey: bytesToHex(b.dataKey),
+      messageId: bytesToHex(b.messageId),
+      contentKey: bytesToHex(derived.contentKey),
+      commitment: bytesToHex(derived.commitment),
+    },
+    kms,
+  }
+}
+
+/** The `aws-kms` vectors (written beside the others as aws-kms-*.json; replayed by test/vectors-kms.test.ts). */
+export function generateKmsVectors(using: CryptoBackend = nodeBackend): KmsVector[] {
+  backend = using
+  const ctx = { tenant: 'acme', purpose: 'test vectors' }
+  const blob = seeded('aws-kms ciphertext blob', KMS_BLOB_BYTES)
+  const decrypt = (KeyId: string, c: Record<string, string>, wrapped: Uint8Array): KmsRequest => ({
+    operation: 'Decrypt',
+    KeyId,
+    ...(Object.keys(c).length === 0 ? {} : { EncryptionContext: c }),
+    CiphertextBlob: bytesToHex(wrapped),
+  })
+  const pt = text('opened through KMS')
+  const single = buildMixed('aws-kms-single', pt, ctx, [{ arn: KMS_ARN, blob }])
+  const singleKey = bytesToHex(single.dataKey)
+  const mixedPt = text('for KMS and a local key')
+  const mixed = buildMixed('aws-kms-and-local', mixedPt, ctx, [{ arn: KMS_ARN, blob: seeded('aws-kms-and-local blob', KMS_BLOB_BYTES) }, keyA])
+  const mrkBlob = seeded('aws-kms-mrk blob', KMS_BLOB_BYTES)
+  const mrkPt = text('multi-Region key')
+  const mrk = buildMixed('aws-kms-mrk-replica', mrkPt, ctx, [{ arn: MRK_EAST, blob: mrkBlob }])
+  // Same data key and blob as aws-kms-single; only the header's context differs from the one KMS bound the blob to.
+  const tamperedCtx = { tenant: 'acme', purpose: 'test vectorz' }
+  const tampered = buildMixed('aws-kms-single', pt, tamperedCtx, [{ arn: KMS_ARN, blob }])
+  const region = 'eu-west-1'
+  return [
+    kmsVector('aws-kms-single', 'one aws-kms recipient: one Decrypt pinned to its key ARN, with the header context', single, pt, ctx, {
+      keyIds: [KMS_ARN],
+      region,
+      requests: [decrypt(KMS_ARN, ctx, blob)],
+      responses: [{ KeyId: KMS_ARN, Plaintext: singleKey }],
+    }),
+    kmsVector('aws-kms-and-local-kms-reader', 'an aws-kms and a local recipient; the reader holds only the KMS key', mixed, mixedPt, ctx, {
+      keyIds: [KMS_ARN],
+      region,
+      requests: [decrypt(KMS_ARN, ctx, seeded('aws-kms-and-local blob', KMS_BLOB_BYTES))],
+      responses: [{ KeyId: KMS_ARN, Plaintext: bytesToHex(mixed.dataKey) }],
+    }),
+    kmsVector(
+      'aws-kms-and-local-local-reader',
+      'the same message; the reader holds only the local key and must not call KMS',
+      mixed,
+      mixedPt,
+      ctx,
+      { keyIds: [], region, requests: [], responses: [] },
+      { keys: [KEY_A] },
+    ),
+    kmsVector(
+      'aws-kms-mrk-replica',
+      'wrapped under a us-east-1 multi-Region key; the reader holds its eu-west-1 replica and calls Decrypt there, pinned to the replica ARN',
+      mrk,
+      mrkPt,
+      ctx,
+      { keyIds: [MRK_WEST], region, requests: [decrypt(MRK_WEST, ctx, mrkBlob)], responses: [{ KeyId: MRK_WEST, Plaintext: bytesToHex(mrk.dataKey) }] },
+    ),
+    kmsVector(
+      'aws-kms-neg-wrong-context',
+      'aws-kms-single\'s blob (bound by KMS to purpose "test vectors") in a header whose context says "test vectorz": the reader sends the header\'s context and KMS refuses',
+      tampered,
+      pt,
+      tamperedCtx,
+      { keyIds: [KMS_ARN], region, requests: [decrypt(KMS_ARN, tamperedCtx, blob)], responses: [{ error: 'InvalidCiphertextException' }] },
+      { code: 'ERR_KMS_INVALID_CIPHERTEXT' },
+    ),
+    kmsVector(
+      'aws-kms-neg-unknown-key',
+      'the only recipient names a key ARN the reader does not hold: no KMS call at all',
+      single,
+      pt,
+      ctx,
+      { keyIds: [KMS_ARN_OTHER], region, requests: [], responses: [] },
+      { code: 'ERR_NO_MATCHING_KEY' },
+    ),
+    kmsVector(
+      'aws-kms-neg-short-plaintext',
+      'KMS answers with a 31-byte plaintext: not a data key, rejected before use',
+      single,
+      pt,
+      ctx,
+      { keyIds: [KMS_ARN], region, requests: [decrypt(KMS_ARN, ctx, blob)], responses: [{ KeyId: KMS_ARN, Plaintext: singleKey.slice(0, 62) }] },
+      { code: 'ERR_KMS' },
+    ),
+    kmsVector(
+      'aws-kms-neg-other-key-id',
+      'KMS answers with the right data key but for another key ARN than the one requested: rejected',
+      single,
+      pt,
+      ctx,
+      { keyIds: [KMS_ARN], region, requests: [decrypt(KMS_ARN, ctx, blob)], responses: [{ KeyId: KMS_ARN_OTHER, Plaintext: singleKey }] },
+      { code: 'ERR_KMS' },
+    ),
+  ]
+}
+
 const here = fileURLToPath(import.meta.url)
 if (process.argv[1] === here) {
   const dir = join(fileURLToPath(new URL('../../test/vectors/', import.meta.url)))
   mkdirSync(dir, { recursive: true })
   for (const f of readdirSync(dir)) if (f.endsWith('.json')) rmSync(join(dir, f))
-  const vectors = generateVectors()
+  const vectors: Vector[] = [...generateVectors(), ...generateKmsVectors()]
   for (const v of vectors) writeFileSync(join(dir, `${v.name}.json`), `${JSON.stringify(v, null, 2)}\n`)
   console.log(`wrote ${vectors.length} vectors to ${dir}`)
 }
