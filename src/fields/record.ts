@@ -37,8 +37,7 @@ import { openRecordKeys, readRecordHead, sealRecordHead, writeRecordHead } from 
 import type { FieldSchema, SchemaField } from './schema.js'
 import { checkKeyField, compileSchema, copyAlong, isPlainObject, parsePath, valueKind } from './schema.js'
 
-// Still exported from here, where index.ts and scripts/gen-field-vectors.ts have always imported them.
-export { bindingTag, listTag } from './field-crypto.js'
+// Still exported from here, where index.ts has always imported them.
 export type {
   DecryptRecordOptions,
   DecryptRecordsOptions,
