@@ -2,13 +2,15 @@
  * A keyring wrapper for tests that assert how many key-service calls a surface makes: counts
  * calls, can delay them (so concurrent callers pile up) and fail the next N. Wraps any
  * keyring (LocalKeyring, KmsKeyring) and forwards its optional hooks, so wrapping changes
- * nothing but the counts.
+ * nothing but the counts. The one counting keyring of the tests: {@link countingKeyring} is the
+ * stream tests' shorthand for a counted local keyring.
  */
 
 import type { CanonicalContext } from '../src/format/context.js'
 import type { Recipient } from '../src/format/header.js'
 import type { DataKey, GeneratedDataKey, Keyring, KeyringCallOptions } from '../src/index.js'
-import { KeyringError } from '../src/index.js'
+import { KeyringError, LocalKeyring } from '../src/index.js'
+import { pattern } from './pattern.js'
 
 export interface KeyringCalls {
   generate: number
@@ -105,4 +107,10 @@ export class CountingKeyring implements Keyring {
     this.calls.unwrap = 0
     this.calls.reEncrypt = 0
   }
+}
+
+/** A counted local keyring from a fixed key (`pattern(32, seed)`), and its counts. */
+export function countingKeyring(keyId = 'stream-key', seed = 11): { keyring: CountingKeyring; calls: KeyringCalls } {
+  const keyring = new CountingKeyring(new LocalKeyring({ keyId, key: pattern(32, seed) }))
+  return { keyring, calls: keyring.calls }
 }

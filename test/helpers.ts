@@ -6,6 +6,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { backend } from '#crypto-backend'
 
+export { pattern } from './pattern.js'
+
 /** Repository root (tests run from dist/test, sources and vectors live in test/). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const VECTORS_DIR = join(ROOT, 'test', 'vectors')
@@ -15,19 +17,6 @@ export const CLI = join(ROOT, 'bin', 'kms-envelope.js')
 export function assertExpectedBackend(): void {
   const expected = process.env.KMSE_EXPECT_BACKEND
   if (expected !== undefined) assert.equal(backend.name, expected, `expected the ${expected} backend, got ${backend.name}`)
-}
-
-/** Deterministic bytes (not random: reproducible failures). */
-export function pattern(length: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(length)
-  let x = seed >>> 0 || 1
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
 }
 
 export async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {

@@ -2,9 +2,9 @@
 
 import { createCipheriv } from 'node:crypto'
 import { concatBytes } from '@noble/ciphers/utils.js'
-import type { Keyring } from '../src/index.js'
-import { LocalKeyring } from '../src/index.js'
-import { pattern } from './helpers.js'
+
+// The tests' one counting keyring is test/counting-keyring.ts; its shorthand is re-exported for the stream tests.
+export { countingKeyring } from './counting-keyring.js'
 
 /** Splits `bytes` into chunks of `size` (the last may be shorter); no chunks for empty input. */
 export function chunked(bytes: Uint8Array, size: number): Uint8Array[] {
@@ -50,27 +50,6 @@ export async function collect(stream: ReadableStream<Uint8Array>): Promise<Colle
 /** Runs `input` (in chunks of `chunkSize`) through `transform` and collects the output. */
 export function through(input: Uint8Array, chunkSize: number, transform: TransformStream<Uint8Array, Uint8Array>): Promise<Collected> {
   return collect(readableOf(chunked(input, chunkSize)).pipeThrough(transform))
-}
-
-/** A local keyring that counts key-service calls. */
-export function countingKeyring(keyId = 'stream-key', seed = 11): { keyring: Keyring; calls: { generate: number; unwrap: number } } {
-  const local = new LocalKeyring({ keyId, key: pattern(32, seed) })
-  const calls = { generate: 0, unwrap: 0 }
-  const keyring: Keyring = {
-    description: local.description,
-    cacheId: local.cacheId,
-    generateDataKey: (context, options) => {
-      calls.generate++
-      return local.generateDataKey(context, options)
-    },
-    wrapDataKey: (dataKey, context, options) => local.wrapDataKey(dataKey, context, options),
-    canUnwrap: (recipient) => local.canUnwrap(recipient),
-    unwrapDataKey: (recipient, context, options) => {
-      calls.unwrap++
-      return local.unwrapDataKey(recipient, context, options)
-    },
-  }
-  return { keyring, calls }
 }
 
 /** Fast deterministic bytes (AES-256-CTR keystream): for inputs too large for `pattern`. */

@@ -4,7 +4,7 @@
  * hide latency without flooding the key service.
  * @module
  */
-import { outOfRange } from '../errors.js'
+import { invalidArgument, outOfRange } from '../errors.js'
 import { throwIfAborted } from '../validate.js'
 
 export const DEFAULT_CONCURRENCY = 8
@@ -69,4 +69,36 @@ export async function mapBounded<T, R>(
   const first = failure as { index: number; error: unknown } | undefined
   if (first !== undefined) throw atRecord(first.error, first.index)
   return results
+}
+
+/** An option given once for a whole batch, or per record by a function of the record and its index. */
+export type PerRecord<O> = O | ((record: unknown, index: number) => O | undefined)
+
+/**
+ * Checks a batch (an array, a concurrency, the batch-wide option through `check`) and runs
+ * `one` over it by {@link mapBounded}, giving each record its own value of `option`.
+ *
+ * @param records - the batch; anything but an array is ERR_INVALID_ARGUMENT
+ * @param concurrency - records in flight, or undefined for `fallback`
+ * @param fallback - the encryptor's default concurrency
+ * @param signal - stops taking new records once aborted
+ * @param option - one value for every record, or a function giving each its own
+ * @param check - validates a batch-wide (non-function) `option` before any record is touched
+ * @param one - the single-record operation
+ */
+export function mapRecords<O extends object, R>(
+  records: unknown,
+  concurrency: unknown,
+  fallback: number,
+  signal: AbortSignal | undefined,
+  option: PerRecord<O> | undefined,
+  check: (value: O) => void,
+  one: (record: object, value: O | undefined) => Promise<R>,
+): Promise<R[]> {
+  if (!Array.isArray(records)) throw invalidArgument('records must be an array of plain objects')
+  const limit = checkConcurrency(concurrency, fallback)
+  if (option !== undefined && typeof option !== 'function') check(option)
+  return mapBounded(records as readonly object[], limit, signal, (record, index) =>
+    one(record, typeof option === 'function' ? (option as (record: unknown, index: number) => O | undefined)(record, index) : option),
+  )
 }

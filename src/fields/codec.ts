@@ -23,7 +23,7 @@
 import { Encoder } from 'cbor-x/encode' // the JS entry, as in format/cbor.ts: 'cbor-x' would load a native addon on Node
 import { invalidArgument, outOfRange } from '../errors.js'
 import { compareKeys } from '../format/context.js'
-import { describe } from './schema.js'
+import { valueKind } from './schema.js'
 import { MAX_VALUE_DEPTH, MAX_VALUE_ITEMS, readValue } from './value-reader.js'
 
 export { MAX_VALUE_DEPTH, MAX_VALUE_ITEMS }
@@ -104,7 +104,7 @@ function normalize(value: unknown, where: string, canonical: boolean, depth: num
     return value
   }
   if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) throw invalidArgument(`${where} is ${describe(value)}; use a plain array`)
+    if (Object.getPrototypeOf(value) !== Array.prototype) throw invalidArgument(`${where} is ${valueKind(value)}; use a plain array`)
     const out = new Array<unknown>(value.length)
     for (let i = 0; i < value.length; i++) {
       if (!(i in value)) throw invalidArgument(`${where}[${i}] is a hole in a sparse array; use null for "no value"`)
@@ -115,7 +115,7 @@ function normalize(value: unknown, where: string, canonical: boolean, depth: num
   const proto: unknown = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) {
     throw invalidArgument(
-      `${where} is ${describe(value)}; only plain objects, arrays, Dates and Uint8Arrays are stored (convert it, e.g. a Map with Object.fromEntries)`,
+      `${where} is ${valueKind(value)}; only plain objects, arrays, Dates and Uint8Arrays are stored (convert it, e.g. a Map with Object.fromEntries)`,
     )
   }
   if (Object.getOwnPropertySymbols(value).length > 0) throw invalidArgument(`${where} has symbol keys, which have no stored form`)

@@ -3,151 +3,49 @@
  * reach a database, and leaves every other field as it is.
  *
  * Each record gets one data key from the envelope's keyrings (through materials.ts, so a
- * data-key cache serves records too) and its own message id. The record keeps its key
- * material in one extra field (`_kmse` by default): the head of a kms-envelope message with no
- * frames, one 16-byte binding tag per deterministic field, and a tag over that list:
- *
- *   _kmse          = "kmse1h." base64url( preamble | header | header tag | recipients | tag* | list tag )
- *   random field   = "kmse1r." base64url( AES-256-GCM(field key, nonce 0^96, CBOR(value), AAD) )
- *   determ. field  = "kmse1d." base64url( AES-256-SIV(SIV key(path, context), AAD, CBOR(value)) )
- *   binding tag    = GCM tag of the empty plaintext under the field key, AAD = AAD || SIV bytes
- *   list tag       = GCM tag of the empty plaintext under the tags key, AAD = tag*
- *
- * (GCM with the zero nonce: each of these keys is used once.) Readers check a deterministic
- * value's binding tag by membership in the list, so a reader whose schema is a subset of the
- * writer's still works; the list tag makes the list itself (and so every byte of the key
- * field) authenticated.
- *
- * Keys and AAD are in keys.ts. The header (with the context) is authenticated by the header
- * tag, so a value moved to another field (other key and AAD), another record (other content
- * key; for deterministic fields the binding tag) or another context (other SIV key, and
- * `expectContext`) fails with ERR_FIELD.
+ * data-key cache serves records too) and its own message id. This module orchestrates: the
+ * record's key field (`_kmse`) is record-head.ts, per-field sealing and opening is
+ * field-crypto.ts, key derivations are keys.ts, the index key is index-key-holder.ts, and the
+ * option types are options.ts. A value moved to another field, record or context fails with
+ * ERR_FIELD; `expectContext` stops a record from being read under another context.
  * @module
  */
-import { concatBytes } from '@noble/ciphers/utils.js'
-import { backend } from '#crypto-backend'
-import { decryptionMaterials, encryptionMaterials } from '../core/materials.js'
 import { checkExpectedContext } from '../core/reader.js'
 import type { EnvelopeSettings } from '../core/settings.js'
 import { requireSettings } from '../core/settings.js'
-import { newMessageId } from '../core/writer.js'
 import type { DataKey } from '../crypto/data-key.js'
-import { sealHead } from '../crypto/message.js'
 import type { Envelope } from '../envelope.js'
-import { FieldError, invalidArgument, LimitError } from '../errors.js'
-import { MAX_HEADER_BYTES, MAX_RECIPIENTS_BYTES, MIN_FRAME_SIZE, NONCE_BYTES, PREAMBLE_BYTES, RECIPIENTS_LENGTH_BYTES, TAG_BYTES } from '../format/constants.js'
+import { invalidArgument } from '../errors.js'
 import type { CanonicalContext, EncryptionContext } from '../format/context.js'
 import { canonicalContext } from '../format/context.js'
-import type { MessageHead } from '../format/message.js'
-import { parseWholeMessage } from '../format/message.js'
-import { checkConcurrency, DEFAULT_CONCURRENCY, mapBounded } from './batch.js'
-import type { PreparedValue } from './codec.js'
-import { decodeValue, encodePrepared, prepareValue } from './codec.js'
+import { checkConcurrency, DEFAULT_CONCURRENCY, mapRecords } from './batch.js'
+import { prepareValue } from './codec.js'
 import type { CreateIndexKeyOptions, UpgradeIndexKeyOptions } from './deterministic.js'
-import { blindIndexBytes, createIndexKey, openIndexKey, ScopedKeys, sivOpen, sivSeal, upgradeIndexKey } from './deterministic.js'
-import { fieldAad, RecordKeys } from './keys.js'
+import { createIndexKey, upgradeIndexKey } from './deterministic.js'
+import type { SivKeyOf } from './field-crypto.js'
+import { blindIndexText, checkListTag, deterministicText, listTag, openFields, prepareFields, readStoredFields, sealFields } from './field-crypto.js'
+import { IndexKeyHolder } from './index-key-holder.js'
+import type {
+  DecryptRecordOptions,
+  DecryptRecordsOptions,
+  EncryptRecordOptions,
+  EncryptRecordsOptions,
+  FieldEncryptorOptions,
+  SearchOptions,
+} from './options.js'
+import { openRecordKeys, readRecordHead, sealRecordHead, writeRecordHead } from './record-head.js'
 import type { FieldSchema, SchemaField } from './schema.js'
-import { assign, checkKeyField, compileSchema, copyAlong, describe, isPlainObject, lookup, MAX_SCHEMA_FIELDS, parsePath } from './schema.js'
-import { fromText, PREFIX_BLIND_INDEX, PREFIX_DETERMINISTIC, PREFIX_HEAD, PREFIX_RANDOM, textLength, toText } from './text.js'
+import { checkKeyField, compileSchema, copyAlong, isPlainObject, parsePath, valueKind } from './schema.js'
 
-/** Options of {@link FieldEncryptor}. */
-export interface FieldEncryptorOptions {
-  /** Supplies data keys (its keyrings, and a data-key cache when it has one). */
-  readonly envelope: Envelope
-  /** Which paths to encrypt and how: `{ ssn: 'random', email: 'deterministic', 'profile.address': 'random' }`. */
-  readonly schema: FieldSchema
-  /** Wrapped index key from {@link FieldEncryptor.createIndexKey}; needed for deterministic fields and blind indexes. */
-  readonly indexKey?: string
-  /** Context the index key must have been wrapped with (checked like `expectContext`). */
-  readonly indexKeyContext?: EncryptionContext
-  /** Top-level field that holds each record's key material (default `_kmse`). */
-  readonly keyField?: string
-  /** Default number of records in flight in {@link FieldEncryptor.encryptRecords} and {@link FieldEncryptor.decryptRecords} (1-256, default 8). */
-  readonly concurrency?: number
-}
-
-/** Options of {@link FieldEncryptor.encryptRecord}. */
-export interface EncryptRecordOptions {
-  /** Encryption context of the record, e.g. `{ table: 'users', tenant }`. Authenticated, stored in clear in the key field, and it scopes deterministic values. */
-  readonly context?: EncryptionContext
-  readonly signal?: AbortSignal
-}
-
-/** Options of {@link FieldEncryptor.decryptRecord}. */
-export interface DecryptRecordOptions {
-  /** Pairs the record's context must contain, or ERR_CONTEXT_MISMATCH (before any key service call). Pass it: it is what stops a record from being read as another tenant's. */
-  readonly expectContext?: EncryptionContext
-  /** Allow schema fields to be absent (a query that selected only some columns). Default false: a missing field is ERR_FIELD. */
-  readonly partial?: boolean
-  readonly signal?: AbortSignal
-}
-
-/** Options of {@link FieldEncryptor.encryptRecords}. */
-export interface EncryptRecordsOptions {
-  /** One context for all records, or a function giving each record its own. */
-  readonly context?: EncryptionContext | ((record: unknown, index: number) => EncryptionContext | undefined)
-  /** Records in flight at once (default: the encryptor's `concurrency`). */
-  readonly concurrency?: number
-  readonly signal?: AbortSignal
-}
-
-/** Options of {@link FieldEncryptor.decryptRecords}. */
-export interface DecryptRecordsOptions {
-  readonly expectContext?: EncryptionContext | ((record: unknown, index: number) => EncryptionContext | undefined)
-  readonly partial?: boolean
-  readonly concurrency?: number
-  readonly signal?: AbortSignal
-}
-
-/** Options of {@link FieldEncryptor.blindIndex} and {@link FieldEncryptor.deterministicValue}. */
-export interface SearchOptions {
-  /** The context the records were (or will be) encrypted with: the same value gives another result under another context. */
-  readonly context?: EncryptionContext
-  readonly signal?: AbortSignal
-}
-
-const ZERO_NONCE = new Uint8Array(NONCE_BYTES)
-const EMPTY = new Uint8Array(0)
-const AUTH_FAILED = 'does not decrypt: it was altered, or copied from another field, record or context'
-/** Longest key-field text accepted before decoding: the largest head plus a tag per schema field. */
-const MAX_HEAD_TEXT =
-  PREFIX_HEAD.length +
-  textLength(PREAMBLE_BYTES + MAX_HEADER_BYTES + TAG_BYTES + RECIPIENTS_LENGTH_BYTES + MAX_RECIPIENTS_BYTES + (MAX_SCHEMA_FIELDS + 1) * TAG_BYTES)
-
-/** @internal The binding tag of a deterministic value to one record: GMAC under the record's field key. */
-export function bindingTag(keys: RecordKeys, path: string, aad: Uint8Array, sealed: Uint8Array): Uint8Array {
-  const key = keys.field(path)
-  try {
-    const tag = new Uint8Array(TAG_BYTES)
-    backend.sealInto(key, ZERO_NONCE, EMPTY, concatBytes(aad, sealed), tag, 0)
-    return tag
-  } finally {
-    key.fill(0)
-  }
-}
-
-/** @internal The tag over the list of binding tags (possibly empty). */
-export function listTag(keys: RecordKeys, tags: Uint8Array): Uint8Array {
-  const key = keys.tags()
-  try {
-    const tag = new Uint8Array(TAG_BYTES)
-    backend.sealInto(key, ZERO_NONCE, EMPTY, tags, tag, 0)
-    return tag
-  } finally {
-    key.fill(0)
-  }
-}
-
-function hasTag(tags: Uint8Array, tag: Uint8Array): boolean {
-  let found = false
-  for (let at = 0; at < tags.length; at += TAG_BYTES) found = backend.equal(tags.subarray(at, at + TAG_BYTES), tag) || found
-  return found
-}
-
-interface StoredField {
-  readonly field: SchemaField
-  readonly sealed: Uint8Array
-}
+// Still exported from here, where index.ts has always imported them.
+export type {
+  DecryptRecordOptions,
+  DecryptRecordsOptions,
+  EncryptRecordOptions,
+  EncryptRecordsOptions,
+  FieldEncryptorOptions,
+  SearchOptions,
+} from './options.js'
 
 /**
  * Encrypts chosen fields of records with per-record data keys; deterministic fields and
@@ -166,17 +64,13 @@ interface StoredField {
  * ```
  */
 export class FieldEncryptor {
-  readonly #envelope: Envelope
   readonly #settings: EnvelopeSettings
   readonly #fields: readonly SchemaField[]
   readonly #byPath: ReadonlyMap<string, SchemaField>
   readonly #deterministicCount: number
   readonly #keyField: string
   readonly #concurrency: number
-  readonly #indexKeyText: string | undefined
-  readonly #indexKeyContext: EncryptionContext | undefined
-  #indexKey: Promise<DataKey> | undefined
-  readonly #scopedKeys = new ScopedKeys()
+  readonly #indexKey: IndexKeyHolder
   #closed = false
 
   /**
@@ -188,7 +82,6 @@ export class FieldEncryptor {
     if (options === null || typeof options !== 'object') throw invalidArgument('FieldEncryptor needs options: { envelope, schema }')
     const envelope = options.envelope as unknown
     const settings = requireSettings(envelope)
-    this.#envelope = options.envelope
     this.#settings = settings
     this.#keyField = checkKeyField(options.keyField)
     this.#fields = compileSchema(options.schema, this.#keyField)
@@ -197,10 +90,9 @@ export class FieldEncryptor {
     this.#concurrency = checkConcurrency(options.concurrency, DEFAULT_CONCURRENCY)
     if (options.indexKey !== undefined && typeof options.indexKey !== 'string')
       throw invalidArgument('indexKey must be the string FieldEncryptor.createIndexKey() returned')
-    this.#indexKeyText = options.indexKey
     if (options.indexKeyContext !== undefined) canonicalContext(options.indexKeyContext, 'indexKeyContext', false)
-    this.#indexKeyContext = options.indexKeyContext
-    if (this.#deterministicCount > 0 && this.#indexKeyText === undefined) {
+    this.#indexKey = new IndexKeyHolder(options.envelope, options.indexKey, options.indexKeyContext)
+    if (this.#deterministicCount > 0 && !this.#indexKey.present) {
       throw invalidArgument(
         'the schema has deterministic fields, which need an index key: create one once with FieldEncryptor.createIndexKey(envelope), keep it in your config, and pass it as { indexKey }',
       )
@@ -254,68 +146,21 @@ export class FieldEncryptor {
    */
   async encryptRecord(record: object, options: EncryptRecordOptions = {}): Promise<Record<string, unknown>> {
     this.#checkOpen()
-    if (!isPlainObject(record)) throw invalidArgument(`record must be a plain object, got ${describe(record)}`)
+    if (!isPlainObject(record)) throw invalidArgument(`record must be a plain object, got ${valueKind(record)}`)
     if (Object.hasOwn(record, this.#keyField)) {
       throw invalidArgument(
         `record already has a ${JSON.stringify(this.#keyField)} field: it is encrypted already (decrypt it first), or choose another keyField`,
       )
     }
-    const prepared = this.#fields.map((field): PreparedValue => {
-      const found = lookup(record, field.segments)
-      if (!found.found)
-        throw invalidArgument(
-          `record is missing field ${JSON.stringify(field.path)}: ${found.why}; every schema field must be present (use null for "no value")`,
-        )
-      return prepareValue(found.value, field.path, field.mode === 'deterministic')
-    })
+    const prepared = prepareFields(record, this.#fields)
     const context = canonicalContext(options.context, 'context', true)
-    const indexKey = this.#deterministicCount > 0 ? await this.#openIndexKey() : undefined
-    const materials = await encryptionMaterials(this.#settings, context, options.signal)
-    let sealed: ReturnType<typeof sealHead>
-    try {
-      sealed = sealHead(backend, {
-        dataKey: materials.dataKey,
-        recipients: materials.recipients,
-        context,
-        frameSize: MIN_FRAME_SIZE,
-        messageId: newMessageId(),
-      })
-    } finally {
-      materials.release()
-    }
-    let recordKeys: RecordKeys
-    try {
-      recordKeys = new RecordKeys(sealed.keys.contentKey)
-    } finally {
-      sealed.keys.wipe()
-    }
+    const indexKey = this.#deterministicCount > 0 ? await this.#indexKey.open() : undefined
+    const { head, keys: recordKeys } = await sealRecordHead(this.#settings, context, options.signal)
     try {
       this.#checkOpen()
       const out = copyAlong(record, this.#fields)
-      const tags = new Uint8Array(this.#deterministicCount * TAG_BYTES)
-      let tagAt = 0
-      for (let i = 0; i < this.#fields.length; i++) {
-        const field = this.#fields[i]!
-        const plaintext = encodePrepared(prepared[i]!)
-        try {
-          if (field.mode === 'random') {
-            const key = recordKeys.field(field.path)
-            const box = new Uint8Array(plaintext.length + TAG_BYTES)
-            backend.sealInto(key, ZERO_NONCE, plaintext, fieldAad(PREFIX_RANDOM, field.path), box, 0)
-            key.fill(0)
-            assign(out, field.segments, toText(PREFIX_RANDOM, box))
-          } else {
-            const aad = fieldAad(PREFIX_DETERMINISTIC, field.path)
-            const box = this.#sivSeal(indexKey!, field.path, context, aad, plaintext)
-            tags.set(bindingTag(recordKeys, field.path, aad, box), tagAt)
-            tagAt += TAG_BYTES
-            assign(out, field.segments, toText(PREFIX_DETERMINISTIC, box))
-          }
-        } finally {
-          plaintext.fill(0)
-        }
-      }
-      out[this.#keyField] = toText(PREFIX_HEAD, concatBytes(sealed.head, concatBytes(tags, listTag(recordKeys, tags))))
+      const tags = sealFields(recordKeys, this.#fields, prepared, this.#sivKeyOf(indexKey, context), out)
+      out[this.#keyField] = writeRecordHead(head, tags, listTag(recordKeys, tags))
       return out
     } finally {
       recordKeys.wipe()
@@ -335,50 +180,21 @@ export class FieldEncryptor {
    */
   async decryptRecord<T = Record<string, unknown>>(stored: object, options: DecryptRecordOptions = {}): Promise<T> {
     this.#checkOpen()
-    if (!isPlainObject(stored)) throw invalidArgument(`record must be a plain object, got ${describe(stored)}`)
-    const { head, tags, listTag: listTagOf } = this.#readHead(stored)
+    if (!isPlainObject(stored)) throw invalidArgument(`record must be a plain object, got ${valueKind(stored)}`)
+    const { head, tags, listTag: listTagOf } = readRecordHead(stored, this.#keyField, this.#settings)
     checkExpectedContext(head, options.expectContext)
-    const present = this.#readFields(stored, options.partial === true)
-    const indexKey = present.some((s) => s.field.mode === 'deterministic') ? await this.#openIndexKey() : undefined
-    const { keys } = await decryptionMaterials(this.#settings, head, options.signal)
-    let recordKeys: RecordKeys
-    try {
-      recordKeys = new RecordKeys(keys.contentKey)
-    } finally {
-      keys.wipe()
-    }
+    const present = readStoredFields(stored, this.#fields, options.partial === true)
+    const indexKey = present.some((s) => s.field.mode === 'deterministic') ? await this.#indexKey.open() : undefined
+    const recordKeys = await openRecordKeys(this.#settings, head, options.signal)
     try {
       this.#checkOpen()
-      if (!backend.equal(listTag(recordKeys, tags), listTagOf)) {
-        throw new FieldError(this.#keyField, 'does not authenticate its field tags: it was altered')
-      }
+      checkListTag(recordKeys, tags, listTagOf, this.#keyField)
       const out = copyAlong(
         stored,
         present.map((s) => s.field),
         this.#keyField,
       )
-      for (const { field, sealed } of present) {
-        let plaintext: Uint8Array | undefined
-        if (field.mode === 'random') {
-          const key = recordKeys.field(field.path)
-          plaintext = backend.open(key, ZERO_NONCE, sealed, fieldAad(PREFIX_RANDOM, field.path))
-          key.fill(0)
-        } else {
-          const aad = fieldAad(PREFIX_DETERMINISTIC, field.path)
-          if (!hasTag(tags, bindingTag(recordKeys, field.path, aad, sealed))) {
-            throw new FieldError(field.path, 'does not belong to this record: it was copied from another record or field, or altered')
-          }
-          plaintext = this.#sivOpen(indexKey!, field.path, head.header.context, aad, sealed)
-        }
-        if (plaintext === undefined) throw new FieldError(field.path, AUTH_FAILED)
-        try {
-          assign(out, field.segments, decodeValue(plaintext))
-        } catch (cause) {
-          throw new FieldError(field.path, 'is authentic but does not hold a value this version can read', { cause })
-        } finally {
-          plaintext.fill(0)
-        }
-      }
+      openFields(recordKeys, present, tags, this.#sivKeyOf(indexKey, head.header.context), out)
       return out as T
     } finally {
       recordKeys.wipe()
@@ -395,17 +211,15 @@ export class FieldEncryptor {
    */
   encryptRecords(records: readonly object[], options: EncryptRecordsOptions = {}): Promise<Record<string, unknown>[]> {
     this.#checkOpen()
-    if (!Array.isArray(records)) throw invalidArgument('records must be an array of plain objects')
-    const limit = checkConcurrency(options.concurrency, this.#concurrency)
-    const context = options.context
-    if (context !== undefined && typeof context !== 'function') canonicalContext(context, 'context', true)
-    return mapBounded(records, limit, options.signal, (record, index) => {
-      const recordContext = typeof context === 'function' ? context(record, index) : context
-      return this.encryptRecord(record, {
-        ...(recordContext !== undefined && { context: recordContext }),
+    const check = (context: EncryptionContext): void => {
+      canonicalContext(context, 'context', true)
+    }
+    return mapRecords(records, options.concurrency, this.#concurrency, options.signal, options.context, check, (record, context) =>
+      this.encryptRecord(record, {
+        ...(context !== undefined && { context }),
         ...(options.signal !== undefined && { signal: options.signal }),
-      })
-    })
+      }),
+    )
   }
 
   /**
@@ -415,18 +229,16 @@ export class FieldEncryptor {
    */
   decryptRecords<T = Record<string, unknown>>(records: readonly object[], options: DecryptRecordsOptions = {}): Promise<T[]> {
     this.#checkOpen()
-    if (!Array.isArray(records)) throw invalidArgument('records must be an array of plain objects')
-    const limit = checkConcurrency(options.concurrency, this.#concurrency)
-    const expect = options.expectContext
-    if (expect !== undefined && typeof expect !== 'function') canonicalContext(expect, 'expectContext', false)
-    return mapBounded(records, limit, options.signal, (record, index) => {
-      const expectContext = typeof expect === 'function' ? expect(record, index) : expect
-      return this.decryptRecord<T>(record, {
+    const check = (context: EncryptionContext): void => {
+      canonicalContext(context, 'expectContext', false)
+    }
+    return mapRecords(records, options.concurrency, this.#concurrency, options.signal, options.expectContext, check, (record, expectContext) =>
+      this.decryptRecord<T>(record, {
         ...(expectContext !== undefined && { expectContext }),
         ...(options.partial !== undefined && { partial: options.partial }),
         ...(options.signal !== undefined && { signal: options.signal }),
-      })
-    })
+      }),
+    )
   }
 
   /**
@@ -443,17 +255,11 @@ export class FieldEncryptor {
     parsePath(path, 'path')
     const prepared = prepareValue(value, path, true)
     const context = canonicalContext(options.context, 'context', true)
-    if (this.#indexKeyText === undefined)
+    if (!this.#indexKey.present)
       throw invalidArgument('blindIndex needs an index key: pass { indexKey } (from FieldEncryptor.createIndexKey) to the FieldEncryptor')
-    const indexKey = await this.#openIndexKey()
+    const indexKey = await this.#indexKey.open()
     this.#checkOpen()
-    const key = this.#scopedKeys.get('blind', indexKey, path, context)
-    const encoded = encodePrepared(prepared)
-    try {
-      return toText(PREFIX_BLIND_INDEX, blindIndexBytes(key, encoded))
-    } finally {
-      encoded.fill(0)
-    }
+    return blindIndexText(this.#indexKey.scoped('blind', indexKey, path, context), prepared)
   }
 
   /**
@@ -472,26 +278,15 @@ export class FieldEncryptor {
     }
     const prepared = prepareValue(value, path, true)
     const context = canonicalContext(options.context, 'context', true)
-    const indexKey = await this.#openIndexKey()
+    const indexKey = await this.#indexKey.open()
     this.#checkOpen()
-    const plaintext = encodePrepared(prepared)
-    try {
-      return toText(PREFIX_DETERMINISTIC, this.#sivSeal(indexKey, path, context, fieldAad(PREFIX_DETERMINISTIC, path), plaintext))
-    } finally {
-      plaintext.fill(0)
-    }
+    return deterministicText(this.#indexKey.scoped('siv', indexKey, path, context), path, prepared)
   }
 
   /** Wipes the unwrapped index key. Later calls throw; calls in flight fail rather than use a wiped key. Idempotent. */
   close(): void {
     this.#closed = true
-    this.#scopedKeys.clear()
-    const pending = this.#indexKey
-    this.#indexKey = undefined
-    pending?.then(
-      (key) => key.wipe(),
-      () => {},
-    )
+    this.#indexKey.close()
   }
 
   toJSON(): object {
@@ -499,77 +294,15 @@ export class FieldEncryptor {
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return `FieldEncryptor { schema: ${JSON.stringify(this.schema)}, keyField: ${JSON.stringify(this.#keyField)}, indexKey: ${this.#indexKeyText === undefined ? 'none' : '<redacted>'} }`
+    return `FieldEncryptor { schema: ${JSON.stringify(this.schema)}, keyField: ${JSON.stringify(this.#keyField)}, indexKey: ${!this.#indexKey.present ? 'none' : '<redacted>'} }`
   }
 
   #checkOpen(): void {
     if (this.#closed) throw invalidArgument('this FieldEncryptor was closed; create a new one')
   }
 
-  /** Unwraps the index key once; concurrent callers share the call, and a failure is retried by the next caller. */
-  #openIndexKey(): Promise<DataKey> {
-    if (this.#indexKey === undefined) {
-      const pending = openIndexKey(this.#envelope, this.#indexKeyText!, this.#indexKeyContext)
-      this.#indexKey = pending
-      pending.catch(() => {
-        if (this.#indexKey === pending) this.#indexKey = undefined
-      })
-    }
-    return this.#indexKey
-  }
-
-  #sivSeal(indexKey: DataKey, path: string, context: CanonicalContext, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-    return sivSeal(this.#scopedKeys.get('siv', indexKey, path, context), aad, plaintext)
-  }
-
-  #sivOpen(indexKey: DataKey, path: string, context: CanonicalContext, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
-    return sivOpen(this.#scopedKeys.get('siv', indexKey, path, context), aad, sealed)
-  }
-
-  /** Parses the key field: a message head with no frames, whole binding tags, the list tag. */
-  #readHead(stored: Record<string, unknown>): { head: MessageHead; tags: Uint8Array; listTag: Uint8Array } {
-    const text = stored[this.#keyField]
-    if (!Object.hasOwn(stored, this.#keyField) || typeof text !== 'string') {
-      throw new FieldError(
-        this.#keyField,
-        'is missing or not a string: the record was not encrypted by FieldEncryptor (with this keyField), or its key material was removed',
-      )
-    }
-    if (text.length > MAX_HEAD_TEXT)
-      throw new LimitError(`field ${JSON.stringify(this.#keyField)} is ${text.length} characters; key material is at most ${MAX_HEAD_TEXT}`)
-    const bytes = fromText(PREFIX_HEAD, text)
-    if (bytes === undefined) throw new FieldError(this.#keyField, `is not record key material ("${PREFIX_HEAD}" and base64url)`)
-    const { head, body: rest } = parseWholeMessage(bytes, this.#settings, `field ${JSON.stringify(this.#keyField)}`)
-    if (rest.length < TAG_BYTES || rest.length % TAG_BYTES !== 0 || rest.length > (MAX_SCHEMA_FIELDS + 1) * TAG_BYTES) {
-      throw new FieldError(this.#keyField, `ends with ${rest.length} bytes that are not whole field tags: it was altered or cut short`)
-    }
-    return { head, tags: rest.subarray(0, rest.length - TAG_BYTES), listTag: rest.subarray(rest.length - TAG_BYTES) }
-  }
-
-  /** Finds and decodes every schema field's text before any key service is called. */
-  #readFields(stored: Record<string, unknown>, partial: boolean): StoredField[] {
-    const present: StoredField[] = []
-    for (const field of this.#fields) {
-      const found = lookup(stored, field.segments)
-      if (!found.found) {
-        if (partial) continue
-        throw new FieldError(field.path, `is missing: ${found.why}. Pass { partial: true } to read a record with some fields left out`)
-      }
-      if (typeof found.value !== 'string') throw new FieldError(field.path, `is ${describe(found.value)}, not an encrypted field string`)
-      const prefix = field.mode === 'random' ? PREFIX_RANDOM : PREFIX_DETERMINISTIC
-      const sealed = fromText(prefix, found.value)
-      if (sealed === undefined) {
-        const other = field.mode === 'random' ? PREFIX_DETERMINISTIC : PREFIX_RANDOM
-        throw new FieldError(
-          field.path,
-          found.value.startsWith(other)
-            ? `holds a ${field.mode === 'random' ? 'deterministic' : 'random'} value but the schema says ${field.mode}`
-            : `is not an encrypted field string ("${prefix}" and base64url)`,
-        )
-      }
-      if (sealed.length < TAG_BYTES) throw new FieldError(field.path, AUTH_FAILED)
-      present.push({ field, sealed })
-    }
-    return present
+  /** The SIV keys of a record's deterministic fields under its context; only called when the schema has some, so `indexKey` is set. */
+  #sivKeyOf(indexKey: DataKey | undefined, context: CanonicalContext): SivKeyOf {
+    return (path) => this.#indexKey.scoped('siv', indexKey!, path, context)
   }
 }

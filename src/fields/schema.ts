@@ -131,7 +131,7 @@ export function lookup(record: Record<string, unknown>, segments: readonly strin
         found: false,
         why: Array.isArray(node)
           ? `${JSON.stringify(at)} is an array; paths cannot point inside arrays (encrypt the whole array by naming ${JSON.stringify(at)})`
-          : `${JSON.stringify(at)} is ${describe(node)}, not an object`,
+          : `${JSON.stringify(at)} is ${valueKind(node)}, not an object`,
       }
     }
     const object = node as Record<string, unknown>
@@ -187,7 +187,7 @@ function shallowCopy(object: Record<string, unknown>, omitKey?: string): Record<
 }
 
 /** A short description of a value's type for error messages (never the value itself: it may be secret). */
-export function describe(value: unknown): string {
+export function valueKind(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
   if (typeof value === 'object') {

@@ -18,6 +18,7 @@ import {
   LocalKeyring,
   NoMatchingKeyError,
 } from '../../src/index.js'
+import { pattern } from '../pattern.js'
 
 /** What the Node side passes in: the success test vectors, and a key to encrypt a message for Node. */
 export interface PageInput {
@@ -53,19 +54,6 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** A context as text, independent of property order (JS puts integer-like keys first). */
 const sortedEntries = (o: object): string => JSON.stringify(Object.entries(o).sort())
-
-/** Deterministic bytes (as test/helpers.ts pattern). */
-function pattern(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length)
-  let x = seed >>> 0 || 1
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
 
 /** The code of the EnvelopeError `run` raises; anything else fails the check. */
 async function codeOf(run: () => unknown): Promise<string> {
