@@ -16,6 +16,7 @@
  */
 import { parseArgs } from 'node:util'
 import type { CampaignStats } from '../test/fuzz/campaign.js'
+import { emptyStats } from '../test/fuzz/campaign.js'
 import type { JobResult } from '../test/fuzz/supervisor.js'
 import { runJob } from '../test/fuzz/supervisor.js'
 
@@ -54,17 +55,7 @@ function progressLine(text: string): void {
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`
 
 function merge(results: readonly JobResult[]): CampaignStats {
-  const out: CampaignStats = {
-    inputs: 0,
-    outcomes: {},
-    kinds: {},
-    elapsedMs: 0,
-    slowestMs: 0,
-    slowestKind: '',
-    peakHeapUsed: 0,
-    peakArrayBuffers: 0,
-    peakRss: 0,
-  }
+  const out: CampaignStats = emptyStats()
   for (const { stats } of results) {
     if (stats === undefined) continue
     out.inputs += stats.inputs

@@ -45,6 +45,11 @@ export interface CampaignStats {
   peakRss: number
 }
 
+/** Stats before the first input: every campaign and the merged report start here. */
+export function emptyStats(): CampaignStats {
+  return { inputs: 0, outcomes: {}, kinds: {}, elapsedMs: 0, slowestMs: 0, slowestKind: '', peakHeapUsed: 0, peakArrayBuffers: 0, peakRss: 0 }
+}
+
 interface Target {
   readonly label: string
   readonly surface: Surface
@@ -67,17 +72,7 @@ const bump = (counts: Record<string, number>, key: string): void => {
 
 export async function runCampaign(world: World, options: CampaignOptions): Promise<CampaignStats> {
   const list = targets(world)
-  const stats: CampaignStats = {
-    inputs: 0,
-    outcomes: {},
-    kinds: {},
-    elapsedMs: 0,
-    slowestMs: 0,
-    slowestKind: '',
-    peakHeapUsed: 0,
-    peakArrayBuffers: 0,
-    peakRss: 0,
-  }
+  const stats: CampaignStats = emptyStats()
   const every = options.progressEvery ?? 1000
   const started = performance.now()
   let failed = false

@@ -20,6 +20,7 @@ import { Envelope, EnvelopeError, FieldEncryptor, LocalKeyring } from '../../src
 import { cborHead, recordContentKey, sealRandomField, sharedDag } from '../fields-writer.js'
 import { pattern } from '../helpers.js'
 import type { CampaignOptions, CampaignStats } from './campaign.js'
+import { emptyStats } from './campaign.js'
 import { Violation } from './oracle.js'
 
 // biome-ignore lint/suspicious/noSparseArray: a hole is one of the hostile caller values
@@ -186,17 +187,7 @@ export async function runFieldsCampaign(options: CampaignOptions): Promise<Campa
     { weight: 1, arbitrary: callerValue.map((value) => ({ kind: 'caller value' as const, value })) },
   )
 
-  const stats: CampaignStats = {
-    inputs: 0,
-    outcomes: {},
-    kinds: {},
-    elapsedMs: 0,
-    slowestMs: 0,
-    slowestKind: '',
-    peakHeapUsed: 0,
-    peakArrayBuffers: 0,
-    peakRss: 0,
-  }
+  const stats: CampaignStats = emptyStats()
   const bump = (key: string): void => {
     stats.outcomes[key] = (stats.outcomes[key] ?? 0) + 1
   }

@@ -8,7 +8,7 @@
  */
 
 import type { CampaignStats } from './campaign.js'
-import { runCampaign } from './campaign.js'
+import { emptyStats, runCampaign } from './campaign.js'
 import { tamperSamples } from './corpus.js'
 import { runFieldsCampaign } from './fields.js'
 import { makeWorld } from './hostile.js'
@@ -22,17 +22,7 @@ function send(message: WorkerMessage): Promise<void> {
 }
 
 async function tamper(): Promise<CampaignStats> {
-  const stats: CampaignStats = {
-    inputs: 0,
-    outcomes: {},
-    kinds: {},
-    elapsedMs: 0,
-    slowestMs: 0,
-    slowestKind: '',
-    peakHeapUsed: 0,
-    peakArrayBuffers: 0,
-    peakRss: 0,
-  }
+  const stats: CampaignStats = emptyStats()
   const started = performance.now()
   for (const sample of tamperSamples([64, 100, 4096])) {
     for (const surface of SURFACES) {
