@@ -22,21 +22,12 @@ import { pattern } from '../helpers.js'
 import type { CampaignOptions, CampaignStats } from './campaign.js'
 import { emptyStats } from './campaign.js'
 import { Violation } from './oracle.js'
+import { READ_CODES } from './surfaces.js'
 
 // biome-ignore lint/suspicious/noSparseArray: a hole is one of the hostile caller values
 const SPARSE = [1, , 3]
 
-const DECRYPT_CODES = new Set([
-  'ERR_FIELD',
-  'ERR_FORMAT',
-  'ERR_TRUNCATED',
-  'ERR_UNSUPPORTED',
-  'ERR_LIMIT',
-  'ERR_AUTH',
-  'ERR_UNWRAP',
-  'ERR_NO_MATCHING_KEY',
-  'ERR_CONTEXT_MISMATCH',
-])
+const DECRYPT_CODES: ReadonlySet<string> = new Set([...READ_CODES, 'ERR_FIELD', 'ERR_CONTEXT_MISMATCH'])
 const WRITE_CODES = new Set(['ERR_INVALID_ARGUMENT'])
 
 export type FieldInput =
