@@ -11,11 +11,14 @@ import { rewrapMessage } from './core/rewrap.js'
 import type { EnvelopeSettings } from './core/settings.js'
 import { registerSettings, resolveSettings, toKeyrings } from './core/settings.js'
 import { encryptMessage } from './core/writer.js'
-import { invalidArgument } from './errors.js'
+import { invalidArgument, NotTextError } from './errors.js'
 import type { Keyring } from './keyrings/keyring.js'
 import type { DecryptStream } from './stream.js'
 import { decryptStream, encryptStream, rewrapStream } from './stream.js'
 import { checkSignal, toMessageBytes } from './validate.js'
+
+/** Strict: invalid UTF-8 throws instead of becoming U+FFFD; a BOM stays part of the text. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** Options of {@link Envelope}. */
 export interface EnvelopeOptions {
@@ -122,6 +125,34 @@ export class Envelope {
    */
   async decrypt(message: Uint8Array, options: DecryptOptions = {}): Promise<DecryptResult> {
     return decryptMessage(this.#settings, message, options)
+  }
+
+  /**
+   * {@link Envelope.decrypt} for text: authenticates and decrypts, then decodes the plaintext
+   * as UTF-8 (strictly: invalid UTF-8 is an error, never U+FFFD; a leading BOM is kept), so
+   * `decryptString(await encrypt(s))` is `s` for every well-formed string. The plaintext bytes
+   * are zeroed once decoded.
+   *
+   * @example
+   * ```ts
+   * const secret = await env.decryptString(message, { expectContext: { tenant: 'acme' } })
+   * ```
+   * @throws {@link NotTextError} `ERR_NOT_TEXT` when the authentic plaintext is not valid UTF-8
+   *   (use `decrypt` for binary data); otherwise as {@link Envelope.decrypt}.
+   * @param message - a whole message, as `encrypt` returned it
+   * @param options - `expectContext` to require, `signal` to cancel
+   */
+  async decryptString(message: Uint8Array, options: DecryptOptions = {}): Promise<string> {
+    const { plaintext } = await decryptMessage(this.#settings, message, options)
+    try {
+      return STRICT_UTF8.decode(plaintext)
+    } catch (error) {
+      throw new NotTextError(`the decrypted plaintext (${plaintext.length} bytes) is not valid UTF-8 text; use decrypt() for binary data`, {
+        cause: error,
+      })
+    } finally {
+      plaintext.fill(0)
+    }
   }
 
   /**

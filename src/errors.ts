@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'ERR_ABORTED'
   | 'ERR_OUTPUT_EXISTS'
   | 'ERR_FIELD'
+  | 'ERR_NOT_TEXT'
   | 'ERR_INVALID_ARGUMENT'
 
 /** Base class of every error the library throws on purpose. */
@@ -358,6 +359,25 @@ export class FieldError extends EnvelopeError {
   constructor(path: string, message: string, options?: { cause?: unknown }) {
     super('ERR_FIELD', `field ${JSON.stringify(path)}: ${message}`, options)
     this.path = path
+  }
+}
+
+/**
+ * An authentic message's plaintext is not valid UTF-8, so {@link Envelope.decryptString} has
+ * no text to return. Nothing of the plaintext is in the error; use `decrypt` for binary data.
+ */
+export class NotTextError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_NOT_TEXT' as const
+
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param message - what was wrong and what to do about it
+   * @param options - `cause`: the underlying error, if any
+   */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_NOT_TEXT', message, options)
   }
 }
 

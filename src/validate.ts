@@ -52,6 +52,8 @@ export function toPlaintextBytes(plaintext: unknown): Uint8Array {
 /** A message given to a reader. */
 export function toMessageBytes(message: unknown, name = 'message'): Uint8Array {
   if (message instanceof Uint8Array) return message
+  if (typeof message === 'string')
+    throw invalidArgument(`${name} must be a Uint8Array, not a string: decode text first (fromBase64url(text) for base64url, dearmor(text) for armor)`)
   throw invalidArgument(`${name} must be a Uint8Array`)
 }
 

@@ -23,8 +23,12 @@ import { Store } from './store.js'
 
 /** Options of {@link KeyCache}. */
 export interface KeyCacheOptions {
-  /** Most entries held (encrypt and decrypt side together); the least recently used go first. */
-  readonly maxEntries: number
+  /**
+   * Most entries held (encrypt and decrypt side together); the least recently used go first.
+   * Default 1000: an entry measured about 1.7 KB of heap (key, derived state, digest and
+   * bookkeeping; more with large wrapped keys), so the default stays near 2 MB.
+   */
+  readonly maxEntries?: number
   /** Milliseconds an entry may be used after its key was obtained. Required: reuse without an age limit is never the default. */
   readonly maxAge: number
   /** Messages encrypted under one cached data key before a new one is generated (default 2^32). */
@@ -54,6 +58,7 @@ export interface KeyCacheStats {
 }
 
 const DEFAULT_MAX_MESSAGES = 2 ** 32
+const DEFAULT_MAX_ENTRIES = 1000
 /** Passes a store to a partition view without widening the public constructor. */
 const SHARED_STORE = Symbol('shared store')
 
@@ -72,7 +77,7 @@ export type UnwrapFn = (signal: AbortSignal) => Promise<{ dataKey: DataKey; reci
  *
  * @example
  * ```ts
- * const cache = new KeyCache({ maxEntries: 1000, maxAge: 5 * 60_000, maxMessagesPerKey: 100_000 })
+ * const cache = new KeyCache({ maxAge: 5 * 60_000 }) // maxEntries defaults to 1000
  * const env = new Envelope({ keyring, cache })
  * ```
  * @throws RangeError `ERR_INVALID_ARGUMENT` for missing or out-of-range limits.
@@ -87,11 +92,12 @@ export class KeyCache {
   readonly maxBytesPerKey: number
 
   /**
-   * @param options - The limits (`maxEntries` and `maxAge` required) and the partition.
+   * @param options - The limits (`maxAge` required; `maxEntries` defaults to 1000) and the partition.
    */
   constructor(options: KeyCacheOptions) {
-    if (options === null || typeof options !== 'object') throw invalidArgument('KeyCache needs options: { maxEntries, maxAge }')
-    this.maxEntries = integerOption(options.maxEntries, 'maxEntries', 1, 10_000_000)
+    if (options === null || typeof options !== 'object')
+      throw invalidArgument('KeyCache needs options: { maxAge } (milliseconds a cached key may be used), optionally maxEntries')
+    this.maxEntries = integerOption(options.maxEntries, 'maxEntries', 1, 10_000_000, DEFAULT_MAX_ENTRIES)
     this.maxAge = integerOption(options.maxAge, 'maxAge', 1, 2 ** 31 - 1)
     this.maxMessagesPerKey = integerOption(options.maxMessagesPerKey, 'maxMessagesPerKey', 1, DEFAULT_MAX_MESSAGES, DEFAULT_MAX_MESSAGES)
     // No byte limit unless given: the fallback is Infinity, which no integer option could be.

@@ -150,7 +150,7 @@ export class LocalKeyring implements Keyring {
   /**
    * A random data key wrapped under this key.
    * @param context - The message's encryption context, bound to the wrapped key.
-   * @param options - The call's abort signal (unused: no I/O).
+   * @param _options - The call's abort signal (unused: no I/O).
    */
   async generateDataKey(context: CanonicalContext, _options?: KeyringCallOptions): Promise<GeneratedDataKey> {
     const dataKey = new DataKey(backend.randomBytes(KEY_BYTES))
@@ -161,7 +161,7 @@ export class LocalKeyring implements Keyring {
    * Wraps `dataKey` under this key.
    * @param dataKey - The data key to wrap (not wiped here).
    * @param context - The message's encryption context, bound to the wrapped key.
-   * @param options - The call's abort signal (unused: no I/O).
+   * @param _options - The call's abort signal (unused: no I/O).
    */
   async wrapDataKey(dataKey: DataKey, context: CanonicalContext, _options?: KeyringCallOptions): Promise<readonly Recipient[]> {
     return [this.#wrap(dataKey, context)]
@@ -200,7 +200,7 @@ export class LocalKeyring implements Keyring {
    * Opens `recipient` with this key.
    * @param recipient - The wrapped key to open.
    * @param context - The message's encryption context, bound to the wrapped key.
-   * @param options - The call's abort signal (unused: no I/O).
+   * @param _options - The call's abort signal (unused: no I/O).
    */
   async unwrapDataKey(recipient: Recipient, context: CanonicalContext, _options?: KeyringCallOptions): Promise<DataKey> {
     const fail = (why: string): UnwrapError =>
