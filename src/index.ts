@@ -42,8 +42,9 @@ export type {
   EncryptRecordOptions,
   EncryptRecordsOptions,
   FieldEncryptorOptions,
+  PerRecordContext,
   SearchOptions,
-} from './fields/record.js'
+} from './fields/options.js'
 export { FieldEncryptor } from './fields/record.js'
 export type { FieldMode, FieldSchema } from './fields/schema.js'
 export { fromBase64url, toBase64url } from './format/base64url.js'

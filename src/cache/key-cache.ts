@@ -92,6 +92,8 @@ export class KeyCache {
   readonly maxBytesPerKey: number
 
   /**
+   * Creates an empty cache with its own store.
+   *
    * @param options - The limits (`maxAge` required; `maxEntries` defaults to 1000) and the partition.
    */
   constructor(options: KeyCacheOptions) {
@@ -276,6 +278,7 @@ export class KeyCache {
     }
   }
 
+  /** The partition and counters; never a key. */
   toJSON(): object {
     return { type: 'KeyCache', partition: this.#partition, ...this.stats() }
   }

@@ -48,10 +48,12 @@ export class DataKey {
     return new DataKey(copyBytes(this.bytes))
   }
 
+  /** Always `<redacted>`: a data key never reaches JSON. */
   toJSON(): string {
     return REDACTED
   }
 
+  /** Always `<redacted>`: a data key never reaches a template string or log line. */
   toString(): string {
     return REDACTED
   }

@@ -100,7 +100,7 @@ export function blindIndexBytes(key: Uint8Array, encodedValue: Uint8Array): Uint
   return out
 }
 
-/** Options of {@link createIndexKey}. */
+/** Options of {@link FieldEncryptor.createIndexKey}. */
 export interface CreateIndexKeyOptions {
   /** Encryption context of the wrapped index key, e.g. `{ purpose: 'field-index', table: 'users' }`; give it again as `indexKeyContext`. */
   readonly context?: EncryptionContext
@@ -124,7 +124,7 @@ export async function createIndexKey(envelope: Envelope, options: CreateIndexKey
   }
 }
 
-/** Options of {@link upgradeIndexKey}. */
+/** Options of {@link FieldEncryptor.upgradeIndexKey}. */
 export interface UpgradeIndexKeyOptions {
   /** The context the legacy index key was created with (required: it is what proves the message is the index key). */
   readonly expectContext: EncryptionContext

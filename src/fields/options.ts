@@ -42,10 +42,17 @@ export interface DecryptRecordOptions {
   readonly signal?: AbortSignal
 }
 
+/**
+ * A context chosen per record in a batch (undefined: none).
+ * @param record - the record about to be encrypted, or the stored record about to be decrypted
+ * @param index - its index in the batch
+ */
+export type PerRecordContext = (record: unknown, index: number) => EncryptionContext | undefined
+
 /** Options of {@link FieldEncryptor.encryptRecords}. */
 export interface EncryptRecordsOptions {
   /** One context for all records, or a function giving each record its own. */
-  readonly context?: EncryptionContext | ((record: unknown, index: number) => EncryptionContext | undefined)
+  readonly context?: EncryptionContext | PerRecordContext
   /** Records in flight at once (default: the encryptor's `concurrency`). */
   readonly concurrency?: number
   readonly signal?: AbortSignal
@@ -53,9 +60,16 @@ export interface EncryptRecordsOptions {
 
 /** Options of {@link FieldEncryptor.decryptRecords}. */
 export interface DecryptRecordsOptions {
-  readonly expectContext?: EncryptionContext | ((record: unknown, index: number) => EncryptionContext | undefined)
+  /**
+   * Pairs every record's context must contain (as {@link DecryptRecordOptions.expectContext}),
+   * or a function giving each record its own.
+   */
+  readonly expectContext?: EncryptionContext | PerRecordContext
+  /** As {@link DecryptRecordOptions.partial}, for every record. */
   readonly partial?: boolean
+  /** Records in flight at once (default: the encryptor's `concurrency`). */
   readonly concurrency?: number
+  /** Aborts the batch (`ERR_ABORTED`). */
   readonly signal?: AbortSignal
 }
 

@@ -37,16 +37,6 @@ import { openRecordKeys, readRecordHead, sealRecordHead, writeRecordHead } from 
 import type { FieldSchema, SchemaField } from './schema.js'
 import { checkKeyField, compileSchema, copyAlong, isPlainObject, parsePath, valueKind } from './schema.js'
 
-// Still exported from here, where index.ts has always imported them.
-export type {
-  DecryptRecordOptions,
-  DecryptRecordsOptions,
-  EncryptRecordOptions,
-  EncryptRecordsOptions,
-  FieldEncryptorOptions,
-  SearchOptions,
-} from './options.js'
-
 /**
  * Encrypts chosen fields of records with per-record data keys; deterministic fields and
  * blind indexes make equality lookups possible. See the module docs for the stored form.
@@ -74,6 +64,9 @@ export class FieldEncryptor {
   #closed = false
 
   /**
+   * Checks the schema and options once; the encryptor is then reused for every record.
+   *
+   * @param options - `envelope`, `schema`, and optionally `keyField`, `indexKey`, `concurrency`
    * @throws TypeError `ERR_INVALID_ARGUMENT` for a bad schema (unknown mode, malformed or
    *   overlapping paths, a path under `keyField`), a missing `indexKey` when the schema has
    *   deterministic fields, or a bad option. {@link LimitError} `ERR_LIMIT` for more than 256 fields.
@@ -103,6 +96,8 @@ export class FieldEncryptor {
    * Generates a new index key and returns it wrapped by `envelope`, as text to keep in config
    * or a table (it is useless without the keyring). One per table or purpose; never per record.
    *
+   * @param envelope - the Envelope whose keyring wraps the index key
+   * @param options - `context` to bind the index key to, `signal` to cancel
    * @throws keyring errors (`ERR_KMS`, `ERR_KEYRING`), `ERR_ABORTED`, `ERR_INVALID_ARGUMENT` for a bad context.
    */
   static createIndexKey(envelope: Envelope, options: CreateIndexKeyOptions = {}): Promise<string> {
@@ -140,6 +135,8 @@ export class FieldEncryptor {
    * an encrypted field are copied, everything else is shared. Every schema field must be
    * present (null is a value and is encrypted too).
    *
+   * @param record - a plain object holding every schema field
+   * @param options - `context` to bind the record to, `signal` to cancel
    * @throws TypeError `ERR_INVALID_ARGUMENT` for a record that is not a plain object, a missing
    *   field, a value with no stored form, a record that already has `keyField`; keyring errors
    *   and `ERR_ABORTED`. Values are checked before any key service is called.
@@ -172,6 +169,8 @@ export class FieldEncryptor {
    * the original values (types included) and without `keyField`. Fields outside the schema
    * are returned as they are. Nothing is returned unless every decrypted field is authentic.
    *
+   * @param stored - a record as {@link FieldEncryptor.encryptRecord} returned it (e.g. read back from a database)
+   * @param options - `expectContext` to require, `partial` to allow missing fields, `signal` to cancel
    * @throws {@link FieldError} `ERR_FIELD` (with `path`) when a field is missing (unless
    *   `partial`), not an encrypted string, altered, or copied from another field, record or
    *   context, or when `keyField` is missing or malformed; `ERR_CONTEXT_MISMATCH`;
@@ -206,6 +205,8 @@ export class FieldEncryptor {
    * in input order. With a data-key cache, records share data keys (each still has its own
    * message id); without one, each record costs one key-service call.
    *
+   * @param records - the plain objects to encrypt
+   * @param options - `context` (one for all, or a function per record), `concurrency`, `signal`
    * @throws the first failure (lowest record index) with `recordIndex` set and the message
    *   prefixed `record N:`; its class and `code` are those of {@link FieldEncryptor.encryptRecord}.
    */
@@ -225,6 +226,8 @@ export class FieldEncryptor {
   /**
    * {@link FieldEncryptor.decryptRecord} over many records, `concurrency` at a time, results in input order.
    *
+   * @param records - stored records as {@link FieldEncryptor.encryptRecords} returned them
+   * @param options - `expectContext` (one for all, or a function per record), `partial`, `concurrency`, `signal`
    * @throws the first failure (lowest record index) with `recordIndex` set, as {@link FieldEncryptor.encryptRecords}.
    */
   decryptRecords<T = Record<string, unknown>>(records: readonly object[], options: DecryptRecordsOptions = {}): Promise<T[]> {
@@ -248,6 +251,9 @@ export class FieldEncryptor {
    * an email) and use the same normalisation when writing and when querying. `path` is any
    * valid path (it separates indexes; it need not be in the schema).
    *
+   * @param path - the dotted path the index is for
+   * @param value - the (normalised) value to index
+   * @param options - `context` the index is scoped to, `signal` to cancel
    * @throws TypeError `ERR_INVALID_ARGUMENT` without an `indexKey`, for a bad path, context or value; index-key unwrap errors.
    */
   async blindIndex(path: string, value: unknown, options: SearchOptions = {}): Promise<string> {
@@ -266,6 +272,9 @@ export class FieldEncryptor {
    * The string a deterministic schema field holds for `value` under `context`, for
    * `WHERE email = ?` on the encrypted column itself.
    *
+   * @param path - a deterministic field of the schema
+   * @param value - the value to look up
+   * @param options - the record's `context`, `signal` to cancel
    * @throws TypeError `ERR_INVALID_ARGUMENT` when `path` is not a deterministic field of the schema, or for a bad value or context.
    */
   async deterministicValue(path: string, value: unknown, options: SearchOptions = {}): Promise<string> {
@@ -289,6 +298,7 @@ export class FieldEncryptor {
     this.#indexKey.close()
   }
 
+  /** The schema and key field; never the index key. */
   toJSON(): object {
     return { schema: this.schema, keyField: this.#keyField }
   }

@@ -28,7 +28,7 @@ export interface KmsDiscoveryFilter {
   readonly regions?: readonly string[]
   /**
    * At most this many keys a message names are tried per message (default
-   * {@link DEFAULT_DISCOVERY_ATTEMPTS}): a message can list many keys of a trusted account,
+   * 3): a message can list many keys of a trusted account,
    * each one a Decrypt call.
    */
   readonly maxAttempts?: number

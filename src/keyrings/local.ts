@@ -71,6 +71,8 @@ export class LocalKeyring implements Keyring {
   #cacheId: string | undefined
 
   /**
+   * A keyring holding one local master key.
+   *
    * @param options - The key id and the 256-bit master key (copied).
    */
   constructor(options: LocalKeyringOptions) {
@@ -222,6 +224,7 @@ export class LocalKeyring implements Keyring {
     return new DataKey(bytes)
   }
 
+  /** The type and key id; never the key. */
   toJSON(): object {
     return { type: LOCAL_KEYRING_TYPE, keyId: this.keyId }
   }

@@ -18,7 +18,10 @@ export interface AtomicWriteOptions {
   readonly overwrite?: boolean
   /** File mode of a new destination (default 0o600: encrypted or decrypted data is nobody else's business). */
   readonly mode?: number
-  /** Told the paths of leftover temp files of killed writers that were removed from the directory. */
+  /**
+   * Told the paths of leftover temp files of killed writers that were removed from the directory.
+   * @param removed - the paths removed
+   */
   readonly onStaleTempFiles?: (removed: readonly string[]) => void
 }
 

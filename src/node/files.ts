@@ -27,11 +27,16 @@ export interface FileOptions {
   readonly overwrite?: boolean
   /** File mode of a new destination (default 0o600). */
   readonly mode?: number
-  /** Called after each read with the bytes read so far and the source's size. */
+  /**
+   * Called after each read with the bytes read so far and the source's size.
+   * @param bytesRead - bytes of the source read so far
+   * @param totalBytes - the source's size when it was opened
+   */
   readonly onProgress?: (bytesRead: number, totalBytes: number) => void
   /**
    * Called with the paths of temp files that killed earlier writers left beside `dst`, after
    * they were removed (every write removes them; see the README, "Files").
+   * @param removed - the paths removed
    */
   readonly onStaleTempFiles?: (removed: readonly string[]) => void
 }
