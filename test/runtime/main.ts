@@ -1,0 +1,41 @@
+/**
+ * The runtime-neutral suite: one script, run unchanged on the built output by Node, Deno and
+ * Bun (scripts/runtimes.js; `npm test` runs it under each, on both crypto backends):
+ *
+ *   node [--conditions=kms-envelope-portable] dist/test/runtime/main.js [NAME-SUBSTRING...]
+ *   deno run -A [--conditions=kms-envelope-portable] dist/test/runtime/main.js
+ *   bun [--conditions=kms-envelope-portable] dist/test/runtime/main.js
+ *
+ * KMSE_EXPECT_RUNTIME and KMSE_EXPECT_BACKEND (set by the runner) make it fail unless it runs
+ * where it was asked to, with the backend the import conditions were meant to select.
+ */
+import process from 'node:process'
+import { backend } from '#crypto-backend'
+import { cliCases } from './cli.js'
+import { coreCases } from './core.js'
+import type { Case } from './harness.js'
+import { runCases, runtime } from './harness.js'
+import { streamCases } from './streams.js'
+import { vectorCases } from './vectors.js'
+
+const here = runtime()
+const expected = { runtime: process.env.KMSE_EXPECT_RUNTIME, backend: process.env.KMSE_EXPECT_BACKEND }
+console.log(`runtime-neutral suite on ${here.name} ${here.version}, ${backend.name} crypto backend`)
+
+const cases: Case[] = [
+  {
+    name: `runs on the expected runtime (${expected.runtime ?? 'any'}) with the expected backend (${expected.backend ?? 'any'})`,
+    run() {
+      if (expected.runtime !== undefined && expected.runtime !== here.name) throw new Error(`expected runtime ${expected.runtime}, this is ${here.name}`)
+      if (expected.backend !== undefined && expected.backend !== backend.name)
+        throw new Error(`expected the ${expected.backend} backend, the import conditions gave ${backend.name}`)
+    },
+  },
+  ...coreCases,
+  ...streamCases,
+  ...vectorCases,
+  ...cliCases,
+]
+
+const failed = await runCases(cases, process.argv.slice(2))
+process.exitCode = failed === 0 ? 0 : 1
