@@ -15,6 +15,7 @@ import { cliCases } from './cli.js'
 import { coreCases } from './core.js'
 import type { Case } from './harness.js'
 import { runCases, runtime } from './harness.js'
+import { packagingCases } from './packaging.js'
 import { streamCases } from './streams.js'
 import { vectorCases } from './vectors.js'
 
@@ -34,6 +35,7 @@ const cases: Case[] = [
   ...coreCases,
   ...streamCases,
   ...vectorCases,
+  ...packagingCases,
   ...cliCases,
 ]
 
