@@ -38,10 +38,16 @@ const BINARIES = {
   bun: join(RUNTIMES_DIR, 'node_modules', '@oven', 'bun-linux-x64', 'bin', 'bun'),
 }
 
-function platformProblem() {
+/** This machine: platform, arch and the glibc version (null without glibc). */
+function thisHost() {
   const glibc = process.platform === 'linux' ? process.report?.getReport?.().header?.glibcVersionRuntime : undefined
-  if (process.platform === 'linux' && process.arch === 'x64' && glibc !== undefined) return undefined
-  const here = `${process.platform}-${process.arch}${process.platform === 'linux' && glibc === undefined ? ' (not glibc)' : ''}`
+  return { platform: process.platform, arch: process.arch, glibc: glibc ?? null }
+}
+
+/** Why the pinned runtimes cannot run on `host` (a sentence saying what to do), or undefined. */
+export function platformProblem({ platform, arch, glibc } = thisHost()) {
+  if (platform === 'linux' && arch === 'x64' && glibc !== null) return undefined
+  const here = `${platform}-${arch}${platform === 'linux' && glibc === null ? ' (not glibc)' : ''}`
   return (
     `runtimes: Deno and Bun are pinned for linux x64 glibc only, this machine is ${here}. ` +
     'Add the platform packages for it (@deno/<platform>, @oven/bun-<platform>) to scripts/runtimes/package.json and BINARIES in scripts/runtimes.js, ' +
