@@ -3,8 +3,8 @@
  * a local key file: keygen, encrypt, decrypt, inspect, pipes, and its exit codes; each result
  * is checked against the library in this process, so CLI and API agree on every runtime.
  */
-import { spawnSync } from 'node:child_process'
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { spawn, spawnSync } from 'node:child_process'
+import { chmod, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import process from 'node:process'
@@ -23,11 +23,15 @@ interface Ran {
   readonly stderr: string
 }
 
+/** The runtime's arguments before the script: Deno's `run`, and this process's crypto backend. */
+function runtimeArgs(): string[] {
+  const conditions = backend.name === 'portable' ? ['--conditions=kms-envelope-portable'] : []
+  return runtime().name === 'deno' ? ['run', '--allow-all', '--no-prompt', ...conditions] : conditions
+}
+
 /** Runs the CLI under this process's runtime, with this process's crypto backend. */
 function cli(args: readonly string[], input?: Uint8Array): Ran {
-  const conditions = backend.name === 'portable' ? ['--conditions=kms-envelope-portable'] : []
-  const prefix = runtime().name === 'deno' ? ['run', '--allow-all', '--no-prompt', ...conditions] : conditions
-  const result = spawnSync(process.execPath, [...prefix, CLI, ...args], {
+  const result = spawnSync(process.execPath, [...runtimeArgs(), CLI, ...args], {
     ...(input === undefined ? { stdio: ['ignore', 'pipe', 'pipe'] } : { input }),
     timeout: 20_000,
   })
@@ -104,6 +108,44 @@ export const cliCases: Case[] = [
         equal(unsafe.status, 3, `group-readable key file: exit code (stderr: ${unsafe.stderr.trim()})`)
         ok(unsafe.stderr.includes('[ERR_KEY_FILE]'), `unsafe key file: stderr: ${unsafe.stderr.trim()}`)
         equal(cli(['encrypt', '--no-such-flag']).status, 2, 'unknown flag: exit code')
+      })
+    },
+  },
+  {
+    name: 'CLI: a symlinked key file is refused (3), an existing output is kept (4), a reader closing the pipe early ends it with 0',
+    async run() {
+      await withKey(async (dir, key, keyring) => {
+        const message = await new Envelope({ keyring, frameSize: 4096 }).encrypt(pattern(2_000_000, 3))
+        await writeFile(join(dir, 'big.kmse'), message)
+        await symlink(key, join(dir, 'link.key'))
+        const linked = cli(['decrypt', '--key', `file:${join(dir, 'link.key')}`, '-o', join(dir, 'out'), join(dir, 'big.kmse')])
+        equal(linked.status, 3, `symlinked key file: exit code (stderr: ${linked.stderr.trim()})`)
+        ok(linked.stderr.includes('[ERR_KEY_FILE]'), `symlinked key file: stderr: ${linked.stderr.trim()}`)
+        await writeFile(join(dir, 'out'), 'keep me')
+        const exists = cli(['decrypt', '--key', `file:${key}`, '-o', join(dir, 'out'), join(dir, 'big.kmse')])
+        equal(exists.status, 4, `existing output: exit code (stderr: ${exists.stderr.trim()})`)
+        equal(await readFile(join(dir, 'out'), 'utf8'), 'keep me', 'the existing output is untouched')
+        // `decrypt … | head -c 10`: the reader goes away after the first chunk.
+        const child = spawn(process.execPath, [...runtimeArgs(), CLI, 'decrypt', '--key', `file:${key}`, '-o', '-', join(dir, 'big.kmse')], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        let stderr = ''
+        child.stderr.on('data', (chunk: Uint8Array) => {
+          stderr += utf8.decode(chunk)
+        })
+        child.stdout.once('data', () => child.stdout.destroy())
+        const code = await new Promise<number | null>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            child.kill('SIGKILL')
+            reject(new Error('decrypt did not end after its reader closed the pipe'))
+          }, 20_000)
+          child.once('close', (status) => {
+            clearTimeout(timer)
+            resolve(status)
+          })
+        })
+        equal(code, 0, `reader closed early: exit code (stderr: ${stderr.trim()})`)
+        equal(stderr, '', 'reader closed early: nothing on stderr')
       })
     },
   },
