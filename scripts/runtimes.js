@@ -72,7 +72,7 @@ function run(command, args, what, options = {}) {
 
 /** The version a binary reports, checked against its pin: a stale or replaced binary fails. */
 function checkedVersion(name) {
-  const out = run(BINARIES[name], ['--version'], `${name} --version`)
+  const out = run(BINARIES[name], ['--version'], `${name} --version`, { env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' } })
   const version = name === 'deno' ? /^deno (\S+)/.exec(out)?.[1] : out.trim()
   if (version !== PINNED[name]) {
     throw new Error(`runtimes: ${BINARIES[name]} reports ${JSON.stringify(out.trim())}, pinned is ${PINNED[name]}: remove ${RUNTIMES_DIR} and run again`)
@@ -209,7 +209,9 @@ export async function runRuntimeSuite({ names = ['node', 'deno', 'bun'], timeout
       cwd: root,
       stdio: 'inherit',
       timeout: timeoutMs,
-      env: { ...process.env, KMSE_EXPECT_RUNTIME: r.runtime, KMSE_EXPECT_BACKEND: r.backend, NO_COLOR: '1' },
+      // DENO_NO_UPDATE_CHECK: without it Deno looks up its release host (a DNS query, seen with
+      // strace) on every run; tests reach no network. The CLI children inherit it.
+      env: { ...process.env, KMSE_EXPECT_RUNTIME: r.runtime, KMSE_EXPECT_BACKEND: r.backend, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', DO_NOT_TRACK: '1' },
     })
     const seconds = ((Date.now() - started) / 1000).toFixed(1)
     if (result.status !== 0) {
