@@ -3,7 +3,9 @@
 //   0. (whole-suite runs only, once LINT_ENFORCED) `biome check`: lint + format check, no writes
 //   1. every dist/test/**/*.test.js on the default (node:crypto) backend
 //   2. the backend-sensitive files again on the portable (@noble) backend
-//   3. dist/test/**/kms*.test.js against a real KMS API: moto's server (scripts/kms-server.js),
+//   3. dist/test/runtime/main.js under Node, Deno and Bun on both backends (scripts/runtimes.js
+//      installs the pinned Deno and Bun into .runtimes/ on first use; failing to install fails the run)
+//   4. dist/test/**/kms*.test.js against a real KMS API: moto's server (scripts/kms-server.js),
 //      installed on first use and started once; failing to install or start it fails the run
 // Extra stages (examples) are added by the issues that need them.
 import { spawnSync } from 'node:child_process'
@@ -12,6 +14,7 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ensureChromium } from './ensure-chromium.js'
 import { startKmsServer } from './kms-server.js'
+import { SUITE as RUNTIME_SUITE, runRuntimeSuite } from './runtimes.js'
 
 // `npm test` keeps the tree formatted and linted: `npm run format` fixes the formatting.
 const LINT_ENFORCED = true
@@ -73,6 +76,12 @@ ok =
     { KMSE_EXPECT_BACKEND: 'node' },
   ) && ok
 ok = run('tests (portable @noble backend)', bothBackends, ['--conditions=kms-envelope-portable'], { KMSE_EXPECT_BACKEND: 'portable' }) && ok
+// The runtime-neutral suite under Node, Deno and Bun (pinned, installed into .runtimes/ on first use), both backends.
+if (only.length === 0 || only.some((o) => RUNTIME_SUITE.includes(o))) {
+  const stage = Date.now()
+  ok = (await runRuntimeSuite()) && ok
+  console.log(`== runtime-neutral suite took ${((Date.now() - stage) / 1000).toFixed(1)} s`)
+}
 if (kmsFiles.length > 0) {
   let server
   try {

@@ -1,0 +1,95 @@
+/** Buffer round trips, tamper codes and the data-key cache: only the 'kms-envelope' core. */
+import { Envelope, inspect, KeyCache, LocalKeyring } from '../../src/index.js'
+import { CountingKeyring } from '../counting-keyring.js'
+import { pattern } from '../pattern.js'
+import type { Case } from './harness.js'
+import { equal, ok, rejectsWithCode } from './harness.js'
+
+const keyA = (): LocalKeyring => new LocalKeyring({ keyId: 'rt-a', key: pattern(32, 1) })
+const keyB = (): LocalKeyring => new LocalKeyring({ keyId: 'rt-b', key: pattern(32, 2) })
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+export const coreCases: Case[] = [
+  {
+    name: 'round trip: bytes of 0, 1, 63, 64, 65 and 1000 with 64-byte frames, and with the default frames',
+    async run() {
+      for (const frameSize of [64, undefined]) {
+        const env = new Envelope({ keyring: keyA(), ...(frameSize === undefined ? {} : { frameSize }) })
+        for (const size of [0, 1, 63, 64, 65, 1000]) {
+          const plaintext = pattern(size, size + 7)
+          const message = await env.encrypt(plaintext)
+          equal((await env.decrypt(message)).plaintext, plaintext, `${size} bytes, frame ${frameSize ?? 'default'}`)
+        }
+      }
+    },
+  },
+  {
+    name: 'round trip: a UTF-8 string with a context; the context comes back, expectContext passes',
+    async run() {
+      const env = new Envelope({ keyring: keyA() })
+      const text = 'naïve café 🔐 078-05-1120'
+      const message = await env.encrypt(text, { context: { tenant: 'acme', table: 'users' } })
+      const result = await env.decrypt(message, { expectContext: { tenant: 'acme' } })
+      equal(utf8.decode(result.plaintext), text, 'plaintext')
+      equal(result.context, { table: 'users', tenant: 'acme' }, 'context')
+      equal(result.keyId, 'rt-a', 'keyId')
+      equal(inspect(message).context, { table: 'users', tenant: 'acme' }, 'inspect().context')
+    },
+  },
+  {
+    name: 'two recipients: each key alone decrypts; another context is ERR_CONTEXT_MISMATCH',
+    async run() {
+      const message = await new Envelope({ keyring: [keyA(), keyB()] }).encrypt('for both', { context: { k: 'v' } })
+      for (const keyring of [keyA(), keyB()]) equal(utf8.decode((await new Envelope({ keyring }).decrypt(message)).plaintext), 'for both', keyring.description)
+      await rejectsWithCode(new Envelope({ keyring: keyB() }).decrypt(message, { expectContext: { k: 'w' } }), 'ERR_CONTEXT_MISMATCH', 'wrong context')
+    },
+  },
+  {
+    name: 'tamper codes: magic, header, header tag, a frame, the last byte, truncation, trailing bytes, other keys',
+    async run() {
+      const env = new Envelope({ keyring: keyA(), frameSize: 64 })
+      const message = await env.encrypt(pattern(150, 9), { context: { tenant: 'vvvv' } })
+      const flip = (at: number): Uint8Array => {
+        const m = message.slice()
+        m[at]! ^= 0x01
+        return m
+      }
+      const headerLength = new DataView(message.buffer, message.byteOffset).getUint32(5)
+      const value = new TextEncoder().encode('vvvv')
+      const inContext = message.findIndex((_, i) => value.every((b, k) => message[i + k] === b)) + 3
+      ok(inContext > 9 && inContext < 9 + headerLength, `the context value is in the header (at ${inContext})`)
+      const headerEnd = inspect(message).headerBytes
+      await rejectsWithCode(env.decrypt(flip(0)), 'ERR_FORMAT', 'magic')
+      // 'vvvv' -> 'vvvw' keeps the CBOR canonical; the local wrap binds the context, so unwrapping fails first (FORMAT.md §9).
+      await rejectsWithCode(env.decrypt(flip(inContext)), 'ERR_UNWRAP', 'a context byte')
+      await rejectsWithCode(env.decrypt(flip(9 + headerLength)), 'ERR_AUTH', 'the header tag')
+      await rejectsWithCode(env.decrypt(flip(headerEnd + 10)), 'ERR_AUTH', 'the first frame')
+      await rejectsWithCode(env.decrypt(flip(message.length - 1)), 'ERR_AUTH', 'the final tag')
+      await rejectsWithCode(env.decrypt(message.subarray(0, 20)), 'ERR_TRUNCATED', 'cut in the header')
+      await rejectsWithCode(env.decrypt(message.subarray(0, message.length - 1)), 'ERR_AUTH', 'cut by one byte')
+      await rejectsWithCode(env.decrypt(new Uint8Array([...message, 0])), 'ERR_AUTH', 'one trailing byte')
+      await rejectsWithCode(new Envelope({ keyring: keyB() }).decrypt(message), 'ERR_NO_MATCHING_KEY', 'another key id')
+      const impostor = new LocalKeyring({ keyId: 'rt-a', key: pattern(32, 3) })
+      await rejectsWithCode(new Envelope({ keyring: impostor }).decrypt(message), 'ERR_UNWRAP', 'same key id, other key')
+      equal((await env.decrypt(message)).plaintext, pattern(150, 9), 'the untouched message')
+    },
+  },
+  {
+    name: 'data-key cache: 50 encrypts make 1 generate; 50 decrypts of them make 1 unwrap, then hits',
+    async run() {
+      const keyring = new CountingKeyring(keyA())
+      const cache = new KeyCache({ maxEntries: 10, maxAge: 60_000 })
+      const env = new Envelope({ keyring, cache })
+      const messages = await Promise.all(Array.from({ length: 50 }, (_, i) => env.encrypt(`record ${i}`, { context: { t: 'x' } })))
+      equal(keyring.calls.generate, 1, 'generate calls')
+      equal(new Set(messages.map((m) => inspect(m).messageId)).size, 50, 'distinct message ids')
+      const reader = new CountingKeyring(keyA())
+      const readEnv = new Envelope({ keyring: reader, cache: new KeyCache({ maxEntries: 10, maxAge: 60_000 }) })
+      for (const [i, m] of messages.entries()) equal(utf8.decode((await readEnv.decrypt(m)).plaintext), `record ${i}`, `message ${i}`)
+      equal(reader.calls.unwrap, 1, 'unwrap calls')
+      const stats = cache.stats()
+      equal(stats.entries, 1, 'entries in the writer cache')
+      ok(stats.misses >= 1 && stats.hits + stats.joined === 49, `writer cache stats ${JSON.stringify(stats)}`)
+    },
+  },
+]
