@@ -169,6 +169,19 @@ describe('random access: reads, cache and concurrency', () => {
     assert.deepEqual(ciphertextRange(reader.layout, 0, 1e9), { start: bodyOffset(message), end: message.length, firstFrame: 0, frames: 41, plaintextStart: 0 })
   })
 
+  it('a read cancelled by its signal is ERR_ABORTED; a read that joined its fetch goes on with a fetch of its own', async () => {
+    const plaintext = pattern(10 * F, 12)
+    const message = await envelope.encrypt(plaintext)
+    const reader = await envelope.openRandomAccess(countingSource(message, 20), { cacheFrames: 0 })
+    const controller = new AbortController()
+    const first = reader.read(3 * F, 10, controller.signal)
+    const second = reader.read(3 * F + 5, 10)
+    controller.abort()
+    await rejectsWithCode(first, 'ERR_ABORTED')
+    assert.deepEqual(await second, plaintext.subarray(3 * F + 5, 3 * F + 15))
+    await rejectsWithCode(reader.read(0, 1, controller.signal), 'ERR_ABORTED')
+  })
+
   it('the frame cache is a bounded LRU: small sequential reads open each frame once; memory stays at cacheFrames frames', async () => {
     const plaintext = pattern(100 * F, 8)
     const message = await envelope.encrypt(plaintext)

@@ -17,7 +17,7 @@ import { bodyCutShort, bodyFrames, headCutShort } from '../format/body.js'
 import { MAX_FRAMES, TAG_BYTES } from '../format/constants.js'
 import type { MessageHead } from '../format/message.js'
 import { parseHead } from '../format/message.js'
-import { checkSignal, integerOption, throwIfAborted } from '../validate.js'
+import { checkSignal, integerOption, listenForAbort, throwIfAborted } from '../validate.js'
 import type { DecryptInfo, DecryptOptions } from './options.js'
 import { openForBody } from './reader.js'
 import type { EnvelopeSettings } from './settings.js'
@@ -114,11 +114,29 @@ function sourceSize(source: RandomAccessSource): number {
   return size
 }
 
+/** `promise`, or ERR_ABORTED as soon as `signal` aborts, whether or not the source listens to it. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise
+  return new Promise<T>((resolve, reject) => {
+    const stop = listenForAbort(signal, reject)
+    promise.then(
+      (value) => {
+        stop()
+        resolve(value)
+      },
+      (error: unknown) => {
+        stop()
+        reject(error)
+      },
+    )
+  })
+}
+
 /** Exactly `length` bytes of `source` at `offset`: a short answer means the object changed or was cut. */
 async function readExact(source: RandomAccessSource, offset: number, length: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
   if (length === 0) return new Uint8Array(0)
   throwIfAborted(signal)
-  const bytes = await source.read(offset, length, signal)
+  const bytes = await abortable(source.read(offset, length, signal), signal)
   if (!(bytes instanceof Uint8Array)) throw invalidArgument('source.read must return a Uint8Array')
   if (bytes.length < length) {
     throw new TruncatedError(
@@ -244,7 +262,17 @@ class Reader implements RandomAccessReader {
     // Frames in order, one source read per run of missing frames, so memory is the output plus one run.
     for (let i = first; i <= last; ) {
       const known = this.#known(i)
-      const frames = known === undefined ? await this.#fetchRun(i, last, signal) : [await known]
+      let frames: Uint8Array[]
+      try {
+        frames = known === undefined ? await this.#fetchRun(i, last, signal) : [await known]
+      } catch (error) {
+        // Another read's signal cancelled the fetch this one joined: fetch the frame itself.
+        if (known !== undefined && error instanceof AbortError && !signal?.aborted && !this.#closed) {
+          if (this.#inflight.get(i) === known) this.#inflight.delete(i)
+          continue
+        }
+        throw error
+      }
       for (const plain of frames) {
         const at = i * f
         const from = Math.max(offset, at) - at
