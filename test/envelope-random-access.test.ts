@@ -1,3 +1,7 @@
+/**
+ * Envelope.openRandomAccess: what open authenticates, what reads refuse, the frame cache and
+ * concurrency, the sources. Named envelope-* so it runs on both crypto backends.
+ */
 import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
