@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test'
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { s3Source, startRangeServer } from '../examples/s3-range-server/server.js'
 import type { RandomAccessSource } from '../src/index.js'
-import { ciphertextRange, Envelope } from '../src/index.js'
+import { ciphertextRange, Envelope, urlSource } from '../src/index.js'
 import { KmsKeyring } from '../src/kms.js'
 import { assertExpectedBackend, pattern } from './helpers.js'
 import { CREDENTIALS, createKey, kmsEndpoint, motoClient, REGION } from './kms-helpers.js'
@@ -21,6 +21,7 @@ const F = 65536
 const STEP = F + 16
 const plaintext = pattern(SIZE, 21)
 let envelope: Envelope
+let endpoint: string
 let s3: S3Client
 const Bucket = 'kmse-range'
 const Key = 'video.kmse'
@@ -51,13 +52,14 @@ function counted(inner: RandomAccessSource): RandomAccessSource & { fetched: num
 }
 
 before(async () => {
-  const endpoint = await kmsEndpoint()
+  endpoint = await kmsEndpoint()
   const { client } = await motoClient()
   envelope = new Envelope({ keyring: new KmsKeyring({ keyIds: [await createKey()], client }) })
   s3 = new S3Client({ endpoint, region: REGION, credentials: CREDENTIALS, forcePathStyle: true })
   await s3.send(new CreateBucketCommand({ Bucket }))
   const message = await envelope.encrypt(plaintext, { context: { asset: 'video' } })
-  await s3.send(new PutObjectCommand({ Bucket, Key, Body: message }))
+  // Public, so urlSource reads it with plain HTTP as it would from a CDN or a presigned URL.
+  await s3.send(new PutObjectCommand({ Bucket, Key, Body: message, ACL: 'public-read' }))
 })
 
 after(() => s3?.destroy())
@@ -83,6 +85,24 @@ describe('random access from S3 (moto)', () => {
     assert.ok(fetched <= touched * STEP, `fetched ${fetched} for ${touched} frames`)
     assert.ok(fetched >= (touched - 10) * STEP * 0.9, `fetched ${fetched}: the ranges were not read`)
     reader.close()
+  })
+
+  it('urlSource over the object URL: real HTTP Range GETs; an object replaced after open fails (If-Match) instead of mixing versions', async () => {
+    const reader = await envelope.openRandomAccess(await urlSource(`${endpoint}/${Bucket}/${Key}`), { expectContext: { asset: 'video' } })
+    assert.equal(reader.size, SIZE)
+    const r = rng(9)
+    for (let i = 0; i < 10; i++) {
+      const start = r(SIZE)
+      const length = r(2 * F)
+      assert.deepEqual(await reader.read(start, length), plaintext.subarray(start, start + length))
+    }
+    reader.close()
+    const small = pattern(10 * F, 3)
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'small.kmse', Body: await envelope.encrypt(small), ACL: 'public-read' }))
+    const replaced = await envelope.openRandomAccess(await urlSource(`${endpoint}/${Bucket}/small.kmse`), { cacheFrames: 0 })
+    assert.deepEqual(await replaced.read(F, 10), small.subarray(F, F + 10))
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'small.kmse', Body: await envelope.encrypt(small), ACL: 'public-read' }))
+    await assert.rejects(replaced.read(F, 10), /HTTP 412/)
   })
 
   it('examples/s3-range-server answers real HTTP Range requests with the decrypted bytes', async () => {

@@ -62,7 +62,8 @@ const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/
  * const video = reader.stream(1_000_000)
  * ```
  * @throws TypeError `ERR_INVALID_ARGUMENT` for a bad URL or options; `ERR_TRUNCATED` or a plain
- *   Error when the server does not answer a Range request with 206 and a Content-Range.
+ *   Error when the server does not answer a Range request with 206 and a Content-Range, and
+ *   (from reads) when the object was replaced after the first request (HTTP 412).
  * @param url - the encrypted object
  * @param options - `fetch`, `headers`, `signal`
  */
@@ -77,6 +78,9 @@ export async function urlSource(url: string | URL, options: UrlSourceOptions = {
     const response = await doFetch(url, { headers, ...(signal === undefined ? {} : { signal }) })
     if (response.status !== 206) {
       await response.body?.cancel()
+      if (response.status === 412 && etag !== null) {
+        throw new Error(`${String(url)} changed after it was opened (HTTP 412: it no longer matches ETag ${etag}); open it again`)
+      }
       throw new Error(`${String(url)} answered a Range request with HTTP ${response.status}, not 206: the server must support Range requests`)
     }
     return response
