@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import type { RandomAccessSource } from '../src/index.js'
-import { blobSource, bytesSource, ciphertextRange, Envelope, EnvelopeError, KeyCache, LocalKeyring, urlSource } from '../src/index.js'
+import { blobSource, bytesSource, ciphertextRange, Envelope, EnvelopeError, inspect, KeyCache, LocalKeyring, urlSource } from '../src/index.js'
 import { openEncryptedFile } from '../src/node/index.js'
 import { countingKeyring } from './counting-keyring.js'
 import { assertExpectedBackend, pattern, rejectsWithCode, tempDir } from './helpers.js'
@@ -170,6 +170,9 @@ describe('random access: reads, cache and concurrency', () => {
       assert.deepEqual(source.reads, [[r.start, end - r.start]], `${a}-${b}`)
     }
     assert.deepEqual(ciphertextRange(reader.layout, 5, 5).frames, 0)
+    assert.deepEqual(ciphertextRange(inspect(message), 100, 300), ciphertextRange(reader.layout, 100, 300))
+    // Without its final frame (3 bytes and a tag) the body has no end: inspect says null, ciphertextRange refuses.
+    assert.throws(() => ciphertextRange(inspect(message.subarray(0, message.length - 19)), 0, 1), TypeError)
     assert.deepEqual(ciphertextRange(reader.layout, 0, 1e9), { start: bodyOffset(message), end: message.length, firstFrame: 0, frames: 41, plaintextStart: 0 })
   })
 

@@ -18,6 +18,7 @@ import { MAX_FRAMES, TAG_BYTES } from '../format/constants.js'
 import type { MessageHead } from '../format/message.js'
 import { parseHead } from '../format/message.js'
 import { checkSignal, integerOption, listenForAbort, throwIfAborted } from '../validate.js'
+import type { MessageInfo } from './inspect.js'
 import type { DecryptInfo, DecryptOptions } from './options.js'
 import { openForBody } from './reader.js'
 import type { EnvelopeSettings } from './settings.js'
@@ -172,12 +173,13 @@ async function readHead(source: RandomAccessSource, size: number, settings: Enve
  * // GET with `Range: bytes=${r.start}-${r.end - 1}`
  * ```
  * @throws TypeError `ERR_INVALID_ARGUMENT` for a negative or non-integer bound or a malformed layout.
- * @param layout - the message's {@link MessageLayout} (a reader's `layout`)
+ * @param layout - the message's {@link MessageLayout}: a reader's `layout`, or what `inspect` returns for the whole message
  * @param start - first plaintext byte
  * @param end - plaintext byte after the last one
  */
-export function ciphertextRange(layout: MessageLayout, start: number, end: number): CiphertextRange {
+export function ciphertextRange(layout: MessageLayout | MessageInfo, start: number, end: number): CiphertextRange {
   if (layout === null || typeof layout !== 'object') throw invalidArgument('layout must be { frameSize, headerBytes, plaintextBytes }')
+  if (layout.plaintextBytes === null) throw invalidArgument('the message has no complete body (inspect says plaintextBytes: null): it was cut short')
   const frameSize = checkOffset(layout.frameSize, 'layout.frameSize')
   if (frameSize === 0) throw invalidArgument('layout.frameSize must be positive')
   const headerBytes = checkOffset(layout.headerBytes, 'layout.headerBytes')
