@@ -18,6 +18,7 @@ import { compareBuffers, compareCached, compareOverhead, opensslGcm16k } from '.
 import { benchImport } from './import.js'
 import { benchKmsCalls } from './kms-calls.js'
 import { table } from './lib.js'
+import { benchRandomAccess, printRandomAccess } from './random-access.js'
 import { fileBench } from './stream.js'
 
 const quick = process.env.KMSE_BENCH_QUICK === '1'
@@ -78,6 +79,9 @@ console.log(
   `\nCold import (fresh process, median): kms-envelope core ${imports.coreMs.toFixed(0)} ms (${imports.coreModules} modules, AWS SDK loaded: ${imports.coreLoadsAwsSdk ? 'YES' : 'no'}), kms-envelope/kms ${imports.kmsEntryMs.toFixed(0)} ms, @aws-crypto/client-node ${imports.esdkMs.toFixed(0)} ms`,
 )
 
+const randomAccess = await benchRandomAccess(sizes.file, quick)
+printRandomAccess(randomAccess)
+
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(1)}x`
 const summary = [
   ['64 MiB buffer encrypt vs OpenSSL 16 KiB', openssl === undefined ? 'n/a' : `${((100 * big.ours.encrypt) / openssl).toFixed(0)}%`, '>= 80%'],
@@ -103,6 +107,11 @@ const summary = [
     `${kms.ours.generateDataKey} / ${kms.ours.decrypt} (${kms.esdk.generateDataKey} / ${kms.esdk.decrypt})`,
     '1 / 1',
   ],
+  [
+    '1 KiB random read of a 1 GiB file: ms / ciphertext read',
+    `${randomAccess.readMs.median.toFixed(2)} ms / ${(randomAccess.readCiphertextBytes / 1024).toFixed(0)} KiB`,
+    '< 5 ms / < 200 KiB',
+  ],
 ]
 console.log('\nSummary against the targets')
 table(['measure', 'result', 'target'], summary)
@@ -118,6 +127,7 @@ const results = {
   kmsCalls: kms,
   overhead,
   imports,
+  randomAccess,
 }
 const out = join(import.meta.dirname, '..', '..', 'bench', quick ? 'results.quick.json' : 'results.json')
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`)

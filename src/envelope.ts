@@ -5,6 +5,8 @@
  */
 import type { KeyCache } from './cache/key-cache.js'
 import type { DecryptOptions, DecryptResult, DecryptStreamOptions, EncryptOptions, EncryptStreamOptions } from './core/options.js'
+import type { RandomAccessOptions, RandomAccessReader, RandomAccessSource } from './core/random-access.js'
+import { openRandomAccess } from './core/random-access.js'
 import { decryptMessage } from './core/reader.js'
 import type { RewrapParams } from './core/rewrap.js'
 import { rewrapMessage } from './core/rewrap.js'
@@ -153,6 +155,31 @@ export class Envelope {
     } finally {
       plaintext.fill(0)
     }
+  }
+
+  /**
+   * Opens a message for reading any byte range without decrypting the rest: a file, a `Blob`,
+   * an object behind HTTP Range requests (see `blobSource`, `bytesSource`, `urlSource`, and
+   * `openEncryptedFile` in `kms-envelope/node`). The head goes through exactly the checks of
+   * {@link Envelope.decrypt} (context, key, commitment, header tag), then the final frame is
+   * authenticated, so `size` is authentic before any read and a cut or extended message fails
+   * here. Each read authenticates every frame it touches before returning a byte; a few
+   * decrypted frames are cached (`cacheFrames`). Call `close()` to wipe the content key.
+   *
+   * @example
+   * ```ts
+   * const reader = await env.openRandomAccess(blobSource(file), { expectContext: { tenant: 'acme' } })
+   * const bytes = await reader.read(1_000_000, 4096)
+   * reader.close()
+   * ```
+   * @throws the errors of {@link Envelope.decrypt} at open (`ERR_TRUNCATED` also for a source
+   *   shorter than its final frame, `ERR_AUTH` for a final frame that fails); TypeError
+   *   `ERR_INVALID_ARGUMENT` for a bad source or options.
+   * @param source - `{ size, read(offset, length) }` over the encrypted message
+   * @param options - `expectContext`, `signal` (for the open), `cacheFrames`
+   */
+  async openRandomAccess(source: RandomAccessSource, options: RandomAccessOptions = {}): Promise<RandomAccessReader> {
+    return openRandomAccess(this.#settings, source, options)
   }
 
   /**

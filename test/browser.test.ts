@@ -94,6 +94,11 @@ describe('the core in headless Chromium', () => {
     assert.deepEqual(failed, [], failed.map((r) => `${r.name}: ${r.detail}`).join('\n\n'))
   })
 
+  it('random access over a Blob ran in the page', () => {
+    const check = report.results.find((r) => r.name.startsWith('random access over a Blob'))
+    assert.ok(check?.ok === true, check?.detail ?? 'the random-access check did not run')
+  })
+
   it('Node decrypts what the browser encrypted', async () => {
     const keyring = new LocalKeyring({ keyId: forNode.keyId, key: hexToBytes(forNode.key) })
     const result = await new Envelope({ keyring }).decrypt(hexToBytes(report.messageForNode), { expectContext: forNode.context })

@@ -49,7 +49,7 @@ function checkBodyLimits(head: MessageHead, settings: EnvelopeSettings): void {
 }
 
 /** Message keys that passed steps 13-14, and what the reader may report about the message. */
-interface OpenedHead {
+export interface OpenedHead {
   readonly keys: MessageKeys
   readonly info: DecryptInfo
 }
@@ -65,6 +65,25 @@ async function openHead(settings: EnvelopeSettings, head: MessageHead, signal: A
   return { keys, info }
 }
 
+/**
+ * Steps 10-14 for every reader that decrypts a body (buffers, streams, random access): the
+ * expected context, the body limits, `checkBody` (step 12, for readers that know the body's
+ * length before any key service is called), then the data key through the materials (and the
+ * cache), checked against the commitment and the header tag. The caller wipes `keys`.
+ */
+export async function openForBody(
+  settings: EnvelopeSettings,
+  head: MessageHead,
+  expectContext: unknown,
+  signal: AbortSignal | undefined,
+  checkBody?: () => void,
+): Promise<OpenedHead> {
+  checkExpectedContext(head, expectContext)
+  checkBodyLimits(head, settings)
+  checkBody?.()
+  return openHead(settings, head, signal)
+}
+
 /** Decrypts a whole message held in memory. Nothing is returned unless every byte is authentic. */
 export async function decryptMessage(settings: EnvelopeSettings, message: unknown, options: DecryptOptions = {}): Promise<DecryptResult> {
   return decryptParsed(settings, parseWholeMessage(toMessageBytes(message), settings), options)
@@ -72,10 +91,7 @@ export async function decryptMessage(settings: EnvelopeSettings, message: unknow
 
 /** Steps 10-15 for a message whose head is parsed (readers with their own parsing rules, such as the index key's). */
 export async function decryptParsed(settings: EnvelopeSettings, whole: WholeMessage, options: DecryptOptions = {}): Promise<DecryptResult> {
-  checkExpectedContext(whole.head, options.expectContext)
-  checkBodyLimits(whole.head, settings)
-  checkBodyComplete(whole)
-  const { keys, info } = await openHead(settings, whole.head, options.signal)
+  const { keys, info } = await openForBody(settings, whole.head, options.expectContext, options.signal, () => checkBodyComplete(whole))
   try {
     return { plaintext: openBody(backend, whole.head, keys, whole.body), ...info }
   } finally {
@@ -131,9 +147,7 @@ export class DecryptSession {
 
   async #open(head: MessageHead, bytes: Uint8Array, emit: Emit): Promise<void> {
     this.#opening = true
-    checkExpectedContext(head, this.#expectContext)
-    checkBodyLimits(head, this.#settings)
-    const { keys, info } = await openHead(this.#settings, head, this.#signal)
+    const { keys, info } = await openForBody(this.#settings, head, this.#expectContext, this.#signal)
     if (this.#closed) {
       keys.wipe()
       throw new AbortError()

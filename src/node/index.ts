@@ -5,6 +5,8 @@
 
 export type { AtomicWriteOptions } from './atomic.js'
 export { writeAtomically } from './atomic.js'
+export type { EncryptedFile, OpenEncryptedFileOptions } from './encrypted-file.js'
+export { openEncryptedFile } from './encrypted-file.js'
 export type { DecryptFileOptions, EncryptFileOptions, FileOptions } from './files.js'
 export { decryptFile, encryptFile } from './files.js'
 export { loadLocalKeyring, writeKeyFile } from './keyfile.js'

@@ -9,6 +9,7 @@
 import { bytesToHex, hexToBytes } from '@noble/ciphers/utils.js'
 import {
   AuthenticationError,
+  blobSource,
   ContextMismatchError,
   Envelope,
   EnvelopeError,
@@ -247,6 +248,40 @@ const CHECKS: Record<string, Check> = {
       expect(sortedEntries(result.context) === sortedEntries(v.context), `${v.name}: context differs`)
     }
     return `${input.vectors.length} vectors`
+  },
+
+  'random access over a Blob: random ranges match, a Blob slice per read, an altered frame fails': async () => {
+    const frameSize = 4096
+    const env = new Envelope({ keyring: keyring('browser-a', 1), frameSize })
+    const plaintext = pattern(100 * frameSize + 123, 9)
+    const message = await env.encrypt(plaintext, { context: { where: 'blob' } })
+    const blob = new Blob([message as Uint8Array<ArrayBuffer>])
+    let sliced = 0
+    const counted = blobSource(blob)
+    const read = (offset: number, length: number): Promise<Uint8Array> => {
+      sliced += length
+      return counted.read(offset, length)
+    }
+    const reader = await env.openRandomAccess({ size: counted.size, read }, { expectContext: { where: 'blob' } })
+    expect(reader.size === plaintext.length, `size ${reader.size}`)
+    const atOpen = sliced
+    let x = 7
+    for (let i = 0; i < 200; i++) {
+      x = (x * 1103515245 + 12345) >>> 0
+      const start = x % (plaintext.length + 1)
+      const length = (x >>> 8) % (3 * frameSize)
+      const got = await reader.read(start, length)
+      expect(equalBytes(got, plaintext.subarray(start, start + length)), `range ${start}+${length} differs`)
+    }
+    const streamed = new Uint8Array(await new Response(reader.stream(5000, 50_000)).arrayBuffer())
+    expect(equalBytes(streamed, plaintext.subarray(5000, 50_000)), 'stream(5000, 50000) differs')
+    reader.close()
+    const altered = message.slice()
+    altered[message.length - 3 * (frameSize + 16)]! ^= 1
+    const bad = await env.openRandomAccess(blobSource(new Blob([altered as Uint8Array<ArrayBuffer>])))
+    expect((await codeOf(() => bad.read(plaintext.length - 2 * frameSize - 200, 10))) === 'ERR_AUTH', 'the altered frame was not refused')
+    expect(equalBytes(await bad.read(0, 10), plaintext.subarray(0, 10)), 'an intact frame of the altered Blob did not read')
+    return `200 ranges of ${plaintext.length} bytes; ${atOpen} bytes sliced at open, ${sliced - atOpen} for the reads`
   },
 
   'a message for Node to decrypt': async (input, report) => {

@@ -48,6 +48,8 @@ the exit code is non-zero and what was already written must be discarded.
 
   -k, --key SPEC             a key that may open the message (repeatable)
   -e, --expect-context K=V   require this context pair (repeatable)
+      --range START-END      only plaintext bytes START to END-1 (START- : to the end); IN must be
+                             a file: only the frames of the range are read and verified
   -o, --output OUT           write to OUT (atomically; refused if it exists)
   -f, --force                replace OUT if it exists
       --region REGION        AWS region for kms: keys

@@ -26,6 +26,7 @@ import type { Input, OutputTarget } from './io.js'
 import { checkNotInput, checkOutputTarget, openInput, resolveOutput, writeOutput } from './io.js'
 import { resolveKeySpecs } from './keys.js'
 import { startProgress } from './progress.js'
+import { decryptRange, parseRange } from './range.js'
 import { UsageError } from './usage.js'
 
 const common = {
@@ -110,10 +111,11 @@ async function encrypt(args: string[]): Promise<void> {
 }
 
 async function decrypt(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { ...io, ...keys, 'expect-context': { type: 'string', short: 'e', multiple: true } })
+  const { values, positionals } = parse(args, { ...io, ...keys, 'expect-context': { type: 'string', short: 'e', multiple: true }, range: { type: 'string' } })
   if (values.help) return void console.log(HELP.decrypt)
   const inputPath = oneInput(positionals)
   const expectContext = pairs(values['expect-context'], '--expect-context')
+  const range = values.range === undefined ? undefined : parseRange(values.range, inputPath)
   const out = { path: values.output, force: values.force === true, binary: true }
   checkOutputTarget(out)
   const target = await resolveOutput(out) // before any key is used
@@ -122,6 +124,7 @@ async function decrypt(args: string[]): Promise<void> {
     await checkNotInput(out, input)
     const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
     const env = new Envelope({ keyring })
+    if (range !== undefined) return await decryptRange(env, range, expectContext, target)
     await streamThrough(input, new DecryptSession(settingsOf(env)!, expectContext === undefined ? {} : { expectContext }), target, values.quiet === true)
   } finally {
     await input.close()
