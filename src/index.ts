@@ -45,6 +45,7 @@ export type {
 } from './fields/record.js'
 export { FieldEncryptor } from './fields/record.js'
 export type { FieldMode, FieldSchema } from './fields/schema.js'
+export { ARMOR_BEGIN, ARMOR_END, armor, dearmor } from './format/armor.js'
 export { DEFAULT_FRAME_SIZE, DEFAULT_MAX_WRAPPED_KEYS, MAX_FRAME_SIZE, MAX_WRAPPED_KEYS, MIN_FRAME_SIZE } from './format/constants.js'
 export type { CanonicalContext, EncryptionContext } from './format/context.js'
 export type { Recipient } from './format/header.js'
