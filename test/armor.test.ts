@@ -107,13 +107,13 @@ describe('armor vectors (test/vectors/armor)', () => {
       if (v.expect === 'success') {
         const message = hexToBytes(v.message!)
         assert.deepEqual(dearmor(v.armored), message)
-        for (const size of [1, 3, 65, 1000]) assert.deepEqual(dearmorInPieces(bytes, size), message, `pieces of ${size}`)
+        for (const size of [1, 2, 3, 37, 64, 65, 66, 129, 1000]) assert.deepEqual(dearmorInPieces(bytes, size), message, `pieces of ${size}`)
       } else {
         assert.equal(
           codeOf(() => dearmor(v.armored)),
           v.code,
         )
-        for (const size of [1, 65])
+        for (const size of [1, 2, 37, 65, 66, 129])
           assert.equal(
             codeOf(() => dearmorInPieces(bytes, size)),
             v.code,

@@ -146,11 +146,24 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 type State = 'leading' | 'begin' | 'body' | 'trailing'
 
+/** Base64 characters of the full lines found in one push, decoded at its end in one call. */
+interface Out {
+  readonly bytes: Uint8Array
+  length: number
+}
+
+const BASE64_CHAR = new Uint8Array(256)
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=') BASE64_CHAR[c.charCodeAt(0)] = 1
+const EQUALS = 0x3d
+// Only validated base64 characters (ASCII) are decoded with it, so latin1 is exact.
+const latin1 = new TextDecoder('latin1')
+
 /**
- * Reads armor arriving in chunks, byte by byte, holding at most one line (65 bytes) and the
- * base64 line before it (the last line may be short, which is known only once the END line
- * follows). Emits decoded bytes after each push. Errors are FormatError (ERR_FORMAT), or
- * TruncatedError (ERR_TRUNCATED) when the input ends before the END marker.
+ * Reads armor arriving in chunks, holding at most one line (65 bytes) and the base64 line
+ * before it (the last line may be short, which is known only once the END line follows).
+ * Whole lines inside a chunk take a fast path; the rest is read byte by byte. Emits decoded
+ * bytes after each push. Errors are FormatError (ERR_FORMAT), or TruncatedError
+ * (ERR_TRUNCATED) when the input ends before the END marker.
  * @internal
  */
 export class ArmorDecoder {
@@ -162,8 +175,9 @@ export class ArmorDecoder {
   #lineNo = 1
   /** True for CRLF line ends, decided by the BEGIN line's. */
   #crlf = false
-  /** The previous base64 line, not yet known to be a full one or the last one. */
-  #pending: string | undefined
+  /** The previous base64 line (its first #pendingLength bytes; -1: none), not yet known to be a full one or the last one. */
+  #pending = new Uint8Array(ARMOR_COLUMNS + 1)
+  #pendingLength = -1
   /** The last base64 line, checked, decoded at finish (so an input with trailing garbage emits nothing of it). */
   #last: string | undefined
   #failed = false
@@ -171,9 +185,25 @@ export class ArmorDecoder {
   push(chunk: Uint8Array, emit: (chunk: Uint8Array) => void): void {
     if (this.#failed) throw new FormatError('the armor was already rejected')
     try {
-      const full: string[] = []
-      for (let i = 0; i < chunk.length; i++) this.#byte(chunk[i]!, full)
-      if (full.length > 0) emit(base64.decode(full.join('')))
+      // Each full line copied out was read in this chunk, except the pending line from the last
+      // one and the line this chunk completes: at most two lines more than the chunk's bytes.
+      const out: Out = { bytes: new Uint8Array(chunk.length + 2 * ARMOR_COLUMNS), length: 0 }
+      let i = 0
+      while (i < chunk.length) {
+        if (this.#state === 'body' && this.#length === 0 && chunk[i] !== 0x2d) {
+          // A whole base64 line in this chunk: checked in place, without copying it byte by byte.
+          const lf = chunk.indexOf(LF, i)
+          if (lf >= 0 && lf - i <= ARMOR_COLUMNS + 1) {
+            this.#bodyLine(chunk, i, this.#contentLength(chunk, i, lf - i), out)
+            this.#lineNo++
+            i = lf + 1
+            continue
+          }
+        }
+        this.#byte(chunk[i]!, out)
+        i++
+      }
+      if (out.length > 0) emit(base64.decode(latin1.decode(out.bytes.subarray(0, out.length))))
     } catch (error) {
       this.#failed = true
       throw error
@@ -190,7 +220,7 @@ export class ArmorDecoder {
     this.#last = undefined
   }
 
-  #byte(b: number, full: string[]): void {
+  #byte(b: number, out: Out): void {
     if (this.#state === 'leading') {
       if (isWhitespace(b)) {
         this.#countWhitespace('before the BEGIN line')
@@ -202,49 +232,59 @@ export class ArmorDecoder {
       this.#countWhitespace('after the END line')
       return
     }
-    this.#collect(b, full)
+    this.#collect(b, out)
   }
 
   #countWhitespace(where: string): void {
     if (++this.#whitespace > MAX_ARMOR_WHITESPACE) throw new FormatError(`over ${MAX_ARMOR_WHITESPACE} bytes of whitespace ${where}`)
   }
 
-  #collect(b: number, full: string[]): void {
+  #collect(b: number, out: Out): void {
     if (b !== LF) {
       if (this.#length === this.#line.length) throw this.#error(`is longer than ${ARMOR_COLUMNS} characters`)
       this.#line[this.#length++] = b
       // The END marker ends the body at once: what follows it is trailing whitespace, whatever the line end.
-      if (this.#state === 'body' && this.#length === END_BYTES.length && equals(this.#line, this.#length, END_BYTES)) this.#end()
+      if (this.#state === 'body' && this.#length === END_BYTES.length && equals(this.#line, 0, this.#length, END_BYTES)) this.#end()
       return
     }
-    let length = this.#length
-    if (this.#state === 'begin') this.#crlf = length > 0 && this.#line[length - 1] === CR
-    if (this.#crlf) {
-      if (length === 0 || this.#line[length - 1] !== CR) throw this.#error('ends in LF, but the BEGIN line ended in CRLF; use one line end throughout')
-      length--
-    } else if (length > 0 && this.#line[length - 1] === CR) throw this.#error('ends in CRLF, but the BEGIN line ended in LF; use one line end throughout')
+    if (this.#state === 'begin') this.#crlf = this.#length > 0 && this.#line[this.#length - 1] === CR
+    const length = this.#contentLength(this.#line, 0, this.#length)
     if (this.#state === 'begin') {
-      if (!equals(this.#line, length, BEGIN_BYTES)) throw this.#error(`is not "${ARMOR_BEGIN}"; an armored message starts with that line`)
+      if (!equals(this.#line, 0, length, BEGIN_BYTES)) throw this.#error(`is not "${ARMOR_BEGIN}"; an armored message starts with that line`)
       this.#state = 'body'
-    } else this.#bodyLine(length, full)
+    } else this.#bodyLine(this.#line, 0, length, out)
     this.#length = 0
     this.#lineNo++
   }
 
-  #bodyLine(length: number, full: string[]): void {
-    if (length === 0) throw this.#error('is empty; base64 lines follow each other with no blank line, up to the END line')
-    for (let i = 0; i < length; i++) {
-      const c = this.#line[i]!
-      if (!isBase64Char(c)) throw this.#error(`holds ${describeByte(c)}, which is not in the base64 alphabet`)
-    }
-    if (this.#pending !== undefined) full.push(this.#checkFull(this.#pending, this.#lineNo - 1))
-    this.#pending = String.fromCharCode(...this.#line.subarray(0, length))
+  /** The length of a line without its CR, checking the line end is the BEGIN line's. */
+  #contentLength(src: Uint8Array, start: number, length: number): number {
+    const endsInCr = length > 0 && src[start + length - 1] === CR
+    if (this.#crlf && !endsInCr) throw this.#error('ends in LF, but the BEGIN line ended in CRLF; use one line end throughout')
+    if (!this.#crlf && endsInCr) throw this.#error('ends in CRLF, but the BEGIN line ended in LF; use one line end throughout')
+    return this.#crlf ? length - 1 : length
   }
 
-  #checkFull(line: string, lineNo: number): string {
-    if (line.length !== ARMOR_COLUMNS) throw new FormatError(`armor line ${lineNo} has ${line.length} characters; every line but the last has ${ARMOR_COLUMNS}`)
-    if (line.includes('=')) throw new FormatError(`armor line ${lineNo} holds "=" padding; only the last line may end in padding`)
-    return line
+  #bodyLine(src: Uint8Array, start: number, length: number, out: Out): void {
+    if (length === 0) throw this.#error('is empty; base64 lines follow each other with no blank line, up to the END line')
+    if (length > ARMOR_COLUMNS) throw this.#error(`is longer than ${ARMOR_COLUMNS} characters`)
+    for (let i = start; i < start + length; i++) {
+      if (BASE64_CHAR[src[i]!] === 0) throw this.#error(`holds ${describeByte(src[i]!)}, which is not in the base64 alphabet`)
+    }
+    if (this.#pendingLength >= 0) {
+      // A line follows the pending one, so the pending one is not the last: it must be full, unpadded.
+      const lineNo = this.#lineNo - 1
+      if (this.#pendingLength !== ARMOR_COLUMNS) {
+        throw new FormatError(`armor line ${lineNo} has ${this.#pendingLength} characters; every line but the last has ${ARMOR_COLUMNS}`)
+      }
+      if (this.#pending.subarray(0, ARMOR_COLUMNS).includes(EQUALS)) {
+        throw new FormatError(`armor line ${lineNo} holds "=" padding; only the last line may end in padding`)
+      }
+      out.bytes.set(this.#pending.subarray(0, ARMOR_COLUMNS), out.length)
+      out.length += ARMOR_COLUMNS
+    }
+    this.#pending.set(src.subarray(start, start + length))
+    this.#pendingLength = length
   }
 
   /**
@@ -255,15 +295,15 @@ export class ArmorDecoder {
     this.#state = 'trailing'
     this.#whitespace = 0
     this.#length = 0
-    const last = this.#pending
-    this.#pending = undefined
-    if (last === undefined) return
-    const lineNo = this.#lineNo - 1
-    if (last.length > ARMOR_COLUMNS) throw new FormatError(`armor line ${lineNo} is longer than ${ARMOR_COLUMNS} characters`)
+    if (this.#pendingLength < 0) return
+    const last = latin1.decode(this.#pending.subarray(0, this.#pendingLength))
+    this.#pendingLength = -1
     try {
       base64.decode(last)
     } catch (error) {
-      throw new FormatError(`armor line ${lineNo} is not canonical padded base64 (${error instanceof Error ? error.message : String(error)})`, { cause: error })
+      throw new FormatError(`armor line ${this.#lineNo - 1} is not canonical padded base64 (${error instanceof Error ? error.message : String(error)})`, {
+        cause: error,
+      })
     }
     this.#last = last
   }
@@ -273,16 +313,12 @@ export class ArmorDecoder {
   }
 }
 
-function isBase64Char(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f || c === 0x3d
-}
-
 function describeByte(c: number): string {
   return c >= 0x21 && c <= 0x7e ? `"${String.fromCharCode(c)}"` : `byte 0x${c.toString(16).padStart(2, '0')}`
 }
 
-function equals(line: Uint8Array, length: number, expected: Uint8Array): boolean {
+function equals(src: Uint8Array, start: number, length: number, expected: Uint8Array): boolean {
   if (length !== expected.length) return false
-  for (let i = 0; i < length; i++) if (line[i] !== expected[i]) return false
+  for (let i = 0; i < length; i++) if (src[start + i] !== expected[i]) return false
   return true
 }
