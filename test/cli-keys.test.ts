@@ -195,3 +195,21 @@ describe('CLI without AWS credentials', () => {
     assert.doesNotMatch(r.stderr, /ERR_KMS_ACCESS_DENIED/)
   })
 })
+
+describe('CLI help', () => {
+  it('documents every new flag and key source where it applies', async () => {
+    const expected: Record<string, RegExp[]> = {
+      '--help': [/-V, --version/, /file:-/, /\$KMS_ENVELOPE_KEY/, /--key always wins/],
+      'keygen --help': [/- prints it to stdout/, /never written to a terminal or stdout unless asked with -o -/],
+      'encrypt --help': [/-a, --armor/, /--allow-group-readable/, /file:-/, /\$KMS_ENVELOPE_KEY/, /- is stdout/],
+      'decrypt --help': [/--allow-group-readable/, /file:-/, /\$KMS_ENVELOPE_KEY/, /- is stdout/, /at most 1 MiB/, /ASCII armor/],
+      'rewrap --help': [/-a, --armor/, /--allow-group-readable/, /\$KMS_ENVELOPE_KEY/],
+      'inspect --help': [/ASCII armor/],
+    }
+    for (const [args, patterns] of Object.entries(expected)) {
+      const r = await cli(args.split(' '))
+      assert.equal(r.code, 0, args)
+      for (const p of patterns) assert.match(r.stdout.toString(), p, `${args}: ${p}`)
+    }
+  })
+})
