@@ -57,6 +57,21 @@ describe('CLI on a terminal', { skip: NO_PTY }, () => {
     }
   })
 
+  it('-o /dev/stdout on a terminal is the terminal: the same checks as no -o', async (t) => {
+    const { dir, key, message } = await setup(t)
+    const r = inTerminal(['decrypt', '-k', key.spec, '-o', '/dev/stdout', await message('e.kmse', 'x\u001b[2JSECRET')])
+    assert.equal(r.code, 2)
+    assert.doesNotMatch(r.screen.toString(), /SECRET/)
+    const ok = inTerminal(['decrypt', '-k', key.spec, '-o', '/dev/stdout', await message('ok.kmse', 'plain text\n')])
+    assert.equal(ok.code, 0)
+    assert.equal(ok.screen.toString(), 'plain text\n')
+    const plain = join(dir, 'p')
+    writeFileSync(plain, 'x')
+    const e = inTerminal(['encrypt', '-k', key.spec, '-o', '/dev/stdout', plain])
+    assert.equal(e.code, 2)
+    assert.match(e.screen.toString(), /refusing to write binary output to a terminal/)
+  })
+
   it('-o - writes binary plaintext to the terminal all the same (the user asked)', async (t) => {
     const { key, message } = await setup(t)
     const r = inTerminal(['decrypt', '-k', key.spec, '-o', '-', await message('b.kmse', Uint8Array.from([0x41, 0x01, 0x42, 0x07, 0x43]))])

@@ -68,11 +68,16 @@ export interface OutputOptions {
 /** `-o -`: stdout asked for by name, so written to even when it is a terminal. */
 export const isExplicitStdout = (out: OutputOptions): boolean => out.path === '-'
 
-/** True when OUT is stdout by default (no -o) and stdout is a terminal. */
-export const isImplicitTerminal = (out: OutputOptions): boolean => out.path === undefined && process.stdout.isTTY === true
+/**
+ * True when OUT is stdout (by default, or as /dev/stdout and the like), stdout is a terminal,
+ * and the user did not ask for stdout by name with `-o -`.
+ */
+export const isImplicitTerminal = (out: OutputOptions, target: OutputTarget): boolean =>
+  target.kind === 'stdout' && !isExplicitStdout(out) && process.stdout.isTTY === true
 
-export function checkOutputTarget(out: OutputOptions, hint = ''): void {
-  if (isImplicitTerminal(out) && out.binary) {
+/** Refuses binary output to a terminal unless `-o -`; call with OUT resolved, before any key is used. */
+export function checkOutputTarget(out: OutputOptions, target: OutputTarget, hint = ''): void {
+  if (isImplicitTerminal(out, target) && out.binary) {
     throw new UsageError(`refusing to write binary output to a terminal: use -o FILE or a pipe${hint}, or -o - to write it anyway`)
   }
 }
@@ -270,7 +275,8 @@ export async function writeOutput(target: OutputTarget, write: (sink: Sink) => P
     // No O_CREAT, no O_TRUNC: this writes into what is there. A FIFO blocks until it has a reader.
     const handle = await open(target.path, constants.O_WRONLY)
     try {
-      if (target.binary && isatty(handle.fd)) throw new UsageError(`refusing to write binary output to the terminal ${target.path}: use -o FILE or a pipe`)
+      if (target.binary && isatty(handle.fd))
+        throw new UsageError(`refusing to write binary output to the terminal ${target.path}: use -o FILE or a pipe, or -o - to write it to stdout anyway`)
       await write(fileSink(handle))
     } finally {
       await handle.close()

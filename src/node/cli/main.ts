@@ -121,9 +121,9 @@ async function encrypt(args: string[]): Promise<void> {
   const context = pairs(values.context, '--context')
   const armored = values.armor === true
   const out = { path: values.output, force: values.force === true, binary: !armored }
-  checkOutputTarget(out, ', --armor for text')
   checkStdinUse(values.key ?? [], inputPath)
   const target = await resolveOutput(out) // before any key is used
+  checkOutputTarget(out, target, ', --armor for text')
   const frameSize = frameSizeOf(values['frame-size'])
   const input = await openInput(inputPath)
   try {
@@ -179,7 +179,7 @@ async function streamThrough(
   const progress = startProgress(input.size, quiet)
   try {
     const { chunks } = await detectArmor(input.chunks, (bytes) => progress.update(bytes))
-    if (target.kind === 'stdout' && isImplicitTerminal(out)) {
+    if (isImplicitTerminal(out, target)) {
       const terminal = terminalText()
       await pump(chunks, session, terminal.sink)
       progress.stop()
@@ -204,9 +204,9 @@ async function rewrap(args: string[]): Promise<void> {
   const inputPath = oneInput(positionals)
   if (values.to === undefined) throw new UsageError('rewrap needs --to SPEC: the key(s) to give the message to')
   const out = { path: values.output, force: values.force === true, binary: values.armor !== true }
-  checkOutputTarget(out, ', --armor for text')
   checkStdinUse([...(values.key ?? []), ...values.to], inputPath)
   const target = await resolveOutput(out) // before any key is used
+  checkOutputTarget(out, target, ', --armor for text')
   const input = await openInput(inputPath)
   try {
     const kmsOptions = keyOptions(values)
