@@ -31,6 +31,10 @@ describe('CLI keys without a key file', () => {
     assert.match(withKey.stderr, /ERR_NO_MATCHING_KEY/)
     const encKey = await cli(['encrypt', '-k', other.spec], 'x', { env })
     assert.equal(Buffer.from((await new Envelope({ keyring: other.keyring }).decrypt(encKey.stdout)).plaintext).toString(), 'x')
+    // rewrap: the variable stands for --key (the key the message has now); --to stays required.
+    const moved = await cli(['rewrap', '-q', '--to', other.spec], e.stdout, { env })
+    assert.equal(moved.code, 0, moved.stderr)
+    assert.equal((await cli(['decrypt', '-k', other.spec], moved.stdout)).stdout.toString(), 'from the environment')
   })
 
   it('no --key and no KMS_ENVELOPE_KEY (or an empty one): a usage error naming both', async () => {

@@ -92,13 +92,15 @@ export const MAX_TERMINAL_BYTES = 1024 * 1024
  * otherwise. So a terminal never receives unverified bytes, escape sequences, or half a
  * message. The held bytes are zeroed afterwards.
  */
-export function terminalText(): { sink: Sink; print(): Promise<void> } {
+export function terminalText(): { sink: Sink; print(): Promise<void>; discard(): void } {
   const held: Uint8Array[] = []
   let total = 0
   const wipe = (): void => {
     for (const chunk of held) chunk.fill(0)
   }
   return {
+    /** Zeroes what is held: for a run that failed before `print`. */
+    discard: wipe,
     sink: async (chunks) => {
       for (const chunk of chunks) {
         total += chunk.length

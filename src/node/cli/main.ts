@@ -181,7 +181,12 @@ async function streamThrough(
     const { chunks } = await detectArmor(input.chunks, (bytes) => progress.update(bytes))
     if (isImplicitTerminal(out, target)) {
       const terminal = terminalText()
-      await pump(chunks, session, terminal.sink)
+      try {
+        await pump(chunks, session, terminal.sink)
+      } catch (error) {
+        terminal.discard()
+        throw error
+      }
       progress.stop()
       await terminal.print()
     } else await writeOutput(target, (sink) => pump(chunks, session, sink))
