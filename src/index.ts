@@ -51,6 +51,7 @@ export type {
 } from './fields/options.js'
 export { FieldEncryptor } from './fields/record.js'
 export type { FieldMode, FieldSchema } from './fields/schema.js'
+export { ARMOR_BEGIN, ARMOR_END, armor, dearmor } from './format/armor.js'
 export { fromBase64url, toBase64url } from './format/base64url.js'
 export { DEFAULT_FRAME_SIZE, DEFAULT_MAX_WRAPPED_KEYS, MAX_FRAME_SIZE, MAX_WRAPPED_KEYS, MIN_FRAME_SIZE } from './format/constants.js'
 export type { CanonicalContext, EncryptionContext } from './format/context.js'

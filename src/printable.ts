@@ -46,6 +46,21 @@ export function escapeControls(text: string): string {
   return String(text).replace(CONTROLS, escapeChar)
 }
 
+/**
+ * Where `text` holds a character a terminal would act on or that hides or reorders what is
+ * shown (the list {@link printable} escapes), other than the line layout of plain text: tab,
+ * line feed, and carriage return when a line feed follows it. Undefined for plain text.
+ * Used to decide whether a plaintext may be printed to a terminal.
+ */
+export function findTerminalControl(text: string): { readonly index: number; readonly char: string } | undefined {
+  for (const match of String(text).matchAll(CONTROLS)) {
+    const char = match[0]
+    if (char === '\n' || char === '\t' || (char === '\r' && text[match.index + 1] === '\n')) continue
+    return { index: match.index, char }
+  }
+  return undefined
+}
+
 /** `printable(text)` in double quotes: for a string that must read as a value, like a context key. */
 export function quoted(text: string, max = MAX_PRINTABLE_CHARS): string {
   return `"${printable(text, max).replace(/"/g, '\\"')}"`

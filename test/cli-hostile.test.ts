@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
@@ -9,19 +8,8 @@ import { encodeHeader } from '../src/format/header.js'
 import { encodeRecipientsSection, parseHead } from '../src/format/message.js'
 import { Envelope, LocalKeyring } from '../src/index.js'
 import { escapeControls, printable, terminalSafeJson } from '../src/printable.js'
-import { CLI, tempDir } from './helpers.js'
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: Buffer; stderr: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    child.stdout.on('data', (d: Buffer) => out.push(d))
-    child.stderr.on('data', (d: Buffer) => err.push(d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }))
-  })
-}
+import { cli } from './cli-helpers.js'
+import { tempDir } from './helpers.js'
 
 /** Every byte a terminal could act on: C0 but \n, ESC, DEL and C1 as raw bytes or as UTF-8 (C2 80-9F). */
 function assertTerminalSafe(bytes: Buffer, what: string): void {
@@ -67,14 +55,14 @@ describe('CLI: message-controlled strings never reach the terminal raw', () => {
     assert.equal(d.code, 3)
     assert.match(d.stderr.toString(), /ERR_NO_MATCHING_KEY/)
     assert.match(d.stderr.toString(), /k\\x1b\]0;pwned\\x07\\x0d\\x1b\[2Kdecryption OK\\x0a\\x9b31m\\u\{202e\}gnp\.exe/)
-    assert.ok(d.stderr.length < 2000, `key ids are bounded in messages, got ${d.stderr.length} bytes`)
-    assertTerminalSafe(d.stderr, 'decrypt stderr')
+    assert.ok(d.stderrBytes.length < 2000, `key ids are bounded in messages, got ${d.stderrBytes.length} bytes`)
+    assertTerminalSafe(d.stderrBytes, 'decrypt stderr')
     assert.equal(d.stderr.toString().split('\n').length, 2, 'one line')
 
     const w = await cli(['rewrap', '-k', `file:${keyFile}`, '--to', `file:${keyFile}`, '-o', join(dir, 'out'), msg])
     assert.equal(w.code, 3)
     assert.match(w.stderr.toString(), /ERR_NO_MATCHING_KEY/)
-    assertTerminalSafe(w.stderr, 'rewrap stderr')
+    assertTerminalSafe(w.stderrBytes, 'rewrap stderr')
 
     const i = await cli(['inspect', msg])
     assert.equal(i.code, 0, i.stderr.toString())
@@ -103,7 +91,7 @@ describe('CLI: message-controlled strings never reach the terminal raw', () => {
     ]) {
       const r = await cli(args)
       assert.notEqual(r.code, 0)
-      assertTerminalSafe(r.stderr, `${args[0]} stderr`)
+      assertTerminalSafe(r.stderrBytes, `${args[0]} stderr`)
     }
     const r = await cli(['inspect', msg])
     assert.match(r.stderr.toString(), /reserved prefix.*ERR_FORMAT|"kmse:\\x1b\]0;t\\x07\\x9b".*ERR_FORMAT/)

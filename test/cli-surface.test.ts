@@ -1,30 +1,12 @@
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { chownSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { Envelope, LocalKeyring } from '../src/index.js'
 import { encryptFile, loadLocalKeyring } from '../src/node/index.js'
+import { cli } from './cli-helpers.js'
 import { CLI, pattern, rejectsWithCode, tempDir } from './helpers.js'
-
-interface Run {
-  code: number | null
-  stdout: Buffer
-  stderr: string
-}
-
-function cli(args: string[], input?: Uint8Array): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
-    const out: Buffer[] = []
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => out.push(d))
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }))
-    child.stdin.end(input === undefined ? undefined : Buffer.from(input))
-  })
-}
 
 async function setup(t: Parameters<typeof tempDir>[0]): Promise<{ dir: string; key: string; keyring: LocalKeyring }> {
   const dir = await tempDir(t)
@@ -127,15 +109,21 @@ describe('CLI and API errors name their own options', () => {
 })
 
 describe('key files are opened once and checked on the handle', () => {
-  it('refuses a symlink, a FIFO (without hanging), a huge file and a file of another owner', async (t) => {
+  it('follows a symlink and checks the file it leads to; refuses a FIFO (without hanging), a huge file and a file of another owner', async (t) => {
     const { dir, key } = await setup(t)
     const link = join(dir, 'link.key')
     symlinkSync(key, link)
-    await rejectsWithCode(loadLocalKeyring(link), 'ERR_KEY_FILE')
-    await assert.rejects(loadLocalKeyring(link), /is a symbolic link/)
+    assert.equal((await loadLocalKeyring(link)).keyId, 'surface-key')
     const fifo = join(dir, 'fifo.key')
     execFileSync('mkfifo', [fifo])
     await assert.rejects(loadLocalKeyring(fifo), /is not a regular file/)
+    const fifoLink = join(dir, 'fifo-link.key')
+    symlinkSync(fifo, fifoLink)
+    await rejectsWithCode(loadLocalKeyring(fifoLink), 'ERR_KEY_FILE')
+    await assert.rejects(loadLocalKeyring(fifoLink), /is not a regular file/)
+    const dangling = join(dir, 'dangling.key')
+    symlinkSync(join(dir, 'nowhere'), dangling)
+    await assert.rejects(loadLocalKeyring(dangling), /cannot read the key file: no such file/)
     const huge = join(dir, 'huge.key')
     writeFileSync(huge, Buffer.alloc(1024 * 1024, 0x20), { mode: 0o600 })
     await assert.rejects(loadLocalKeyring(huge), /is 1048576 bytes/)
@@ -144,6 +132,10 @@ describe('key files are opened once and checked on the handle', () => {
       writeFileSync(other, readFileSync(key), { mode: 0o600 })
       chownSync(other, 4242, 4242)
       await assert.rejects(loadLocalKeyring(other), /belongs to user 4242/)
+      // Behind a symlink the owner check still applies: it is the opened file's.
+      const otherLink = join(dir, 'other-link.key')
+      symlinkSync(other, otherLink)
+      await assert.rejects(loadLocalKeyring(otherLink), /belongs to user 4242/)
     }
     assert.equal((await loadLocalKeyring(key)).keyId, 'surface-key')
     assert.ok(existsSync(fifo))

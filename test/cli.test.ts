@@ -1,29 +1,10 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { CLI, pattern, tempDir } from './helpers.js'
-
-interface Run {
-  code: number | null
-  stdout: Buffer
-  stderr: string
-}
-
-function cli(args: string[], input?: Uint8Array, cwd?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] })
-    const out: Buffer[] = []
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => out.push(d))
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }))
-    child.stdin.end(input === undefined ? undefined : Buffer.from(input))
-  })
-}
+import { cli } from './cli-helpers.js'
+import { pattern, tempDir } from './helpers.js'
 
 describe('CLI', () => {
   it('keygen writes a 0600 key file and never overwrites it', async (t) => {

@@ -1,6 +1,6 @@
 /**
  * Random access: read any byte range of a message without decrypting the rest (FORMAT.md
- * §14). Frames have a fixed size and their nonce and AAD come from the frame index, so the
+ * §15). Frames have a fixed size and their nonce and AAD come from the frame index, so the
  * frames a range needs are found by arithmetic and opened on their own.
  *
  * Opening runs the decrypt order of reader.ts (steps 1-14, with step 12 judged from the

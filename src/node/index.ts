@@ -9,6 +9,7 @@ export type { EncryptedFile, OpenEncryptedFileOptions } from './encrypted-file.j
 export { openEncryptedFile } from './encrypted-file.js'
 export type { DecryptFileOptions, EncryptFileOptions, FileOptions } from './files.js'
 export { decryptFile, encryptFile } from './files.js'
+export type { LoadKeyFileOptions } from './keyfile.js'
 export { loadLocalKeyring, writeKeyFile } from './keyfile.js'
 export type { DecryptTransform } from './streams.js'
 export { createDecryptStream, createEncryptStream } from './streams.js'

@@ -1,7 +1,8 @@
 /**
  * Local key files on disk (format: docs/FORMAT.md §8). Created with mode 0600 and never
- * overwritten; loading refuses files other users can read or own, symlinks and non-regular
- * files, like ssh does.
+ * overwritten; loading refuses files other users can read or own and non-regular files, like
+ * ssh does. Symlinks are followed (Kubernetes projects secrets as a symlink chain) and every
+ * check runs on the file actually opened.
  * @module
  */
 import { constants } from 'node:fs'
@@ -10,7 +11,24 @@ import { open } from 'node:fs/promises'
 import { KeyFileError } from '../errors.js'
 import { LocalKeyring } from '../keyrings/local.js'
 
-const MAX_KEY_FILE_BYTES = 64 * 1024
+/** A key file is about 200 bytes; anything over this is refused before it is parsed. */
+export const MAX_KEY_FILE_BYTES = 64 * 1024
+
+/** Options of {@link loadLocalKeyring}. */
+export interface LoadKeyFileOptions {
+  /**
+   * Accept the file whatever its mode and owner: no permission or ownership check at all.
+   * For files whose protection is elsewhere (an encrypted volume, a container's own file
+   * system). Prefer `allowGroupReadable` where it is enough.
+   */
+  readonly allowInsecurePermissions?: boolean | undefined
+  /**
+   * Also accept a file its group may read (mode 0640 or 0440), as Kubernetes secret volumes
+   * with `defaultMode: 0440` and an `fsGroup` give. Group write, and any access by others,
+   * are still refused. CLI: `--allow-group-readable`.
+   */
+  readonly allowGroupReadable?: boolean | undefined
+}
 
 function describe(error: unknown): string {
   const code = (error as NodeJS.ErrnoException)?.code
@@ -28,21 +46,35 @@ function describe(error: unknown): string {
  * import { loadLocalKeyring } from 'kms-envelope/node'
  * const env = new Envelope({ keyring: await loadLocalKeyring('./secrets/app.key') })
  * ```
+ *
+ * The file must be a regular file of at most 64 KiB, owned by you or root, with no access
+ * for group or others (mode 0600 or 0400) unless `allowGroupReadable` (group read allowed)
+ * or `allowInsecurePermissions` (no check). A symlink is followed, as ssh does, and the file
+ * it leads to is what is checked: so a Kubernetes secret volume
+ * (`app.key -> ..data/app.key -> ..2026_12_02_…/app.key`, root-owned) works when its mode
+ * allows.
+ *
+ * @example
+ * ```ts
+ * // A Kubernetes secret volume mounted with defaultMode: 0440 and the pod's fsGroup:
+ * const keyring = await loadLocalKeyring('/etc/secret/app.key', { allowGroupReadable: true })
+ * ```
  * @throws {@link KeyFileError} `ERR_KEY_FILE` naming the path and what is wrong (missing,
- *   unreadable, readable by group or others, malformed).
+ *   unreadable, not a regular file, owned by another user, readable by group or others,
+ *   malformed); the message says what to run or set.
  * @param path - the key file (FORMAT.md §8)
- * @param options - `allowInsecurePermissions` to accept a file others may read
+ * @param options - `allowGroupReadable` to accept a group-readable file,
+ *   `allowInsecurePermissions` to skip the permission and owner checks
  */
-export async function loadLocalKeyring(path: string, options: { allowInsecurePermissions?: boolean } = {}): Promise<LocalKeyring> {
+export async function loadLocalKeyring(path: string, options: LoadKeyFileOptions = {}): Promise<LocalKeyring> {
   // One open, then every check on that handle: a path checked by stat and then read could be
-  // swapped (for a FIFO, a huge file, another user's file) between the two. O_NOFOLLOW refuses
-  // a symlink as the last component; O_NONBLOCK keeps a FIFO from hanging the open.
+  // swapped (for a FIFO, a huge file, another user's file) between the two. Following symlinks
+  // keeps that property: fstat describes the file opened, wherever the links led. O_NONBLOCK
+  // keeps a FIFO from hanging the open.
   let handle: FileHandle
   try {
-    handle = await open(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0))
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOOP')
-      throw new KeyFileError(path, 'is a symbolic link; give the path of the key file itself', { cause: error })
     throw new KeyFileError(path, `cannot read the key file: ${describe(error)}`, { cause: error })
   }
   try {
@@ -57,9 +89,7 @@ export async function loadLocalKeyring(path: string, options: { allowInsecurePer
           `belongs to user ${info.uid}, not to you (${uid}) or root: another user could have written the key; run: chown ${uid} ${path}`,
         )
       }
-      if ((info.mode & 0o077) !== 0 && options.allowInsecurePermissions !== true) {
-        throw new KeyFileError(path, `is readable by other users (mode ${(info.mode & 0o777).toString(8)}); run: chmod 600 ${path}`)
-      }
+      if (options.allowInsecurePermissions !== true) checkMode(path, info.mode & 0o777, options.allowGroupReadable === true)
     }
     let text: string
     try {
@@ -68,11 +98,7 @@ export async function loadLocalKeyring(path: string, options: { allowInsecurePer
       if (error instanceof KeyFileError) throw error
       throw new KeyFileError(path, `cannot read the key file: ${describe(error)}`, { cause: error })
     }
-    try {
-      return LocalKeyring.fromKeyFile(text)
-    } catch (error) {
-      throw new KeyFileError(path, error instanceof Error ? error.message : String(error), { cause: error })
-    }
+    return keyringFromText(text, path)
   } finally {
     await handle.close()
   }
@@ -92,6 +118,44 @@ export async function loadLocalKeyring(path: string, options: { allowInsecurePer
     } finally {
       buffer.fill(0) // the key's hex digits
     }
+  }
+}
+
+const GROUP_FLAG = '--allow-group-readable (API: allowGroupReadable: true)'
+
+/** Refuses a mode that lets others in; the message says which chmod (or flag) fixes it. */
+function checkMode(path: string, mode: number, groupReadable: boolean): void {
+  const shown = mode.toString(8).padStart(3, '0')
+  if ((mode & 0o007) !== 0) {
+    throw new KeyFileError(
+      path,
+      `is accessible to other users (mode ${shown}); run: chmod 600 ${path}; in a Kubernetes secret volume, set defaultMode: 0440 (with the pod's fsGroup) and pass ${GROUP_FLAG}`,
+    )
+  }
+  if (groupReadable) {
+    if ((mode & 0o030) !== 0) throw new KeyFileError(path, `is writable or executable by its group (mode ${shown}); run: chmod 640 ${path} (or 600)`)
+    return
+  }
+  if ((mode & 0o070) !== 0) {
+    throw new KeyFileError(
+      path,
+      `is accessible to its group (mode ${shown}); run: chmod 600 ${path}, or if the group is meant to read it (a Kubernetes secret volume with defaultMode: 0440 and fsGroup), pass ${GROUP_FLAG}`,
+    )
+  }
+}
+
+/**
+ * A key file's text, from somewhere other than a file (an environment variable, stdin):
+ * the same size bound and JSON checks as a key file. `source` names it in errors, which never
+ * quote the text (it holds the key).
+ * @internal
+ */
+export function keyringFromText(text: string, source: string): LocalKeyring {
+  if (text.length > MAX_KEY_FILE_BYTES) throw new KeyFileError(source, `is over ${MAX_KEY_FILE_BYTES} bytes; a key file is well under that`)
+  try {
+    return LocalKeyring.fromKeyFile(text)
+  } catch (error) {
+    throw new KeyFileError(source, error instanceof Error ? error.message : String(error), { cause: error })
   }
 }
 

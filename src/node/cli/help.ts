@@ -15,43 +15,63 @@ Commands:
   rewrap    give a message's data key to other keys (body unchanged; KMS to KMS via ReEncrypt)
   inspect   show a message's header as JSON (no key needed, nothing verified)
 
+  -V, --version  print the version
+
 Run 'kms-envelope <command> --help' for a command's options.
+Keys: --key file:PATH, --key file:- (key file JSON on stdin), kms:ARN, kms:alias/NAME,
+kms:KEY-ID; with no --key, the key file JSON in $KMS_ENVELOPE_KEY (--key always wins).
 Exit codes: 0 ok, 1 message rejected, 2 usage, 3 key problem, 4 input/output problem.`,
   keygen: `Usage: kms-envelope keygen -o FILE [--key-id ID]
 
 Creates a local 256-bit master key file with mode 0600. Never overwrites a file.
+A key is never written to a terminal or stdout unless asked with -o -.
 
-  -o, --output FILE   where to write the key file (required)
+  -o, --output FILE   where to write the key file (required); - prints it to stdout
+                      (e.g. to store it in a secret manager or KMS_ENVELOPE_KEY)
       --key-id ID     name of the key inside messages (default: local: + random hex)
   -q, --quiet         print nothing on success`,
   encrypt: `Usage: kms-envelope encrypt --key SPEC [--key SPEC ...] [options] [IN]
 
 Encrypts IN (a file, or stdin when omitted or -) to OUT (stdout by default).
 
-  -k, --key SPEC          file:PATH, kms:ARN, kms:alias/NAME or kms:KEY-ID; repeat to add recipients
+  -k, --key SPEC          file:PATH, file:- (key file JSON on stdin; IN must then be a file),
+                          kms:ARN, kms:alias/NAME or kms:KEY-ID; repeat to add recipients.
+                          Default: the key file JSON in $KMS_ENVELOPE_KEY
   -c, --context K=V       encryption context pair; repeat for more
       --frame-size BYTES  plaintext bytes per frame (default 65536)
-  -o, --output OUT        write to OUT (atomically; refused if it exists)
+  -a, --armor             write ASCII armor (PEM-style text, FORMAT.md §14) instead of binary
+  -o, --output OUT        write to OUT (atomically; refused if it exists); - is stdout,
+                          written even when it is a terminal
   -f, --force             replace OUT if it exists
+      --allow-group-readable  accept key files their group may read (mode 0640/0440)
       --region REGION     AWS region for kms: keys (default: from the AWS environment)
       --endpoint URL      KMS endpoint (default: AWS_ENDPOINT_URL_KMS or AWS's)
   -q, --quiet             no progress bar
 
-Streams in constant memory at any size. A progress bar is shown on stderr when it is a
-terminal and IN is a regular file.`,
+Streams in constant memory at any size, armored too. Binary output is refused on a
+terminal unless -o - (use --armor for text). A progress bar is shown on stderr when it is
+a terminal and IN is a regular file.`,
   decrypt: `Usage: kms-envelope decrypt --key SPEC [--key SPEC ...] [options] [IN]
 
-Decrypts IN (a file, or stdin when omitted or -) to OUT (stdout by default).
+Decrypts IN (a file, or stdin when omitted or -; binary or ASCII armor, recognised by
+itself) to OUT (stdout by default).
 With -o, OUT appears only once every byte is verified; on any failure it is left as it was.
-To stdout, plaintext is streamed as each frame is verified: if decryption fails part-way
+To a pipe, plaintext is streamed as each frame is verified: if decryption fails part-way
 the exit code is non-zero and what was already written must be discarded.
+To a terminal (no -o), the plaintext is printed only once the whole message is verified,
+and only if it is UTF-8 text of at most 1 MiB without control characters (tab, LF and
+CRLF are fine); anything else is refused: use -o FILE, a pipe, or -o - to print it anyway.
 
-  -k, --key SPEC             a key that may open the message (repeatable)
+  -k, --key SPEC             a key that may open the message (repeatable): file:PATH,
+                             file:- (key file JSON on stdin; IN must then be a file), kms:...
+                             Default: the key file JSON in $KMS_ENVELOPE_KEY
   -e, --expect-context K=V   require this context pair (repeatable)
       --range START-END      only plaintext bytes START to END-1 (START- : to the end); IN must be
                              a file: only the frames of the range are read and verified
-  -o, --output OUT           write to OUT (atomically; refused if it exists)
+  -o, --output OUT           write to OUT (atomically; refused if it exists); - is stdout,
+                             written as it is even when it is a terminal
   -f, --force                replace OUT if it exists
+      --allow-group-readable accept key files their group may read (mode 0640/0440)
       --region REGION        AWS region for kms: keys
       --endpoint URL         KMS endpoint
   -q, --quiet                no progress bar
@@ -69,14 +89,18 @@ kms: this uses KMS ReEncrypt, so the plaintext data key never leaves KMS.
   -t, --to SPEC        a key to give the message to (repeatable)
       --keep           keep OLD's wrapped keys too
       --verify         authenticate the message first (Decrypt + Encrypt instead of ReEncrypt)
-  -o, --output OUT     write to OUT (atomically; refused if it exists)
+  -a, --armor          write ASCII armor (an armored IN is written armored anyway)
+  -o, --output OUT     write to OUT (atomically; refused if it exists); - is stdout
   -f, --force          replace OUT if it exists (OUT may be IN)
+      --allow-group-readable  accept key files their group may read (mode 0640/0440)
       --region REGION  AWS region for kms: keys
       --endpoint URL   KMS endpoint
-  -q, --quiet          no progress output`,
+  -q, --quiet          no progress output
+
+--key defaults to the key file JSON in $KMS_ENVELOPE_KEY; file:- reads one key from stdin.`,
   inspect: `Usage: kms-envelope inspect [IN]
 
-Prints the header of the message in IN (or stdin) as JSON: version, suite, message id,
-context, recipients (type and key id), frame size and sizes. Needs no key and verifies
-nothing; never contacts KMS.`,
+Prints the header of the message in IN (or stdin; binary or ASCII armor) as JSON: version,
+suite, message id, context, recipients (type and key id), frame size and sizes. Needs no
+key and verifies nothing; never contacts KMS.`,
 }

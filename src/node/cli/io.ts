@@ -1,17 +1,21 @@
 /**
  * Input and output of the CLI: IN is a path or stdin, OUT a path (written atomically,
  * never clobbered without --force) or stdout. encrypt and decrypt stream both ways, so any
- * size works in constant memory. Binary output never goes to a terminal.
+ * size works in constant memory. Binary output goes to a terminal only when asked with
+ * `-o -`; decrypted text is printed to one after the whole message is verified
+ * ({@link terminalText}); an armored IN is recognised by its first byte ({@link detectArmor}).
  * @module
  */
 import { constants, fstatSync, statSync } from 'node:fs'
 import { lstat, open, realpath, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { isatty } from 'node:tty'
+import type { Emit } from '../../crypto/stream-codec.js'
 import { OutputExistsError } from '../../errors.js'
-import { printable } from '../../printable.js'
+import { ArmorDecoder, ArmorEncoder, looksArmored } from '../../format/armor.js'
+import { findTerminalControl, printable } from '../../printable.js'
 import { writeAtomically } from '../atomic.js'
-import type { Sink } from '../pump.js'
+import type { PumpSession, Sink } from '../pump.js'
 import { fileSink, readChunks, streamSink } from '../pump.js'
 import { UsageError } from './usage.js'
 
@@ -57,13 +61,141 @@ export async function openInput(path: string | undefined): Promise<Input> {
 export interface OutputOptions {
   readonly path: string | undefined
   readonly force: boolean
-  /** True when the bytes may be binary (ciphertext): refused on a terminal. */
+  /** True when the bytes may be binary (ciphertext): refused on a terminal unless `-o -`. */
   readonly binary: boolean
 }
 
-export function checkOutputTarget(out: OutputOptions): void {
-  if (isStdio(out.path) && out.binary && process.stdout.isTTY) {
-    throw new UsageError('refusing to write binary output to a terminal: use -o FILE or a pipe')
+/** `-o -`: stdout asked for by name, so written to even when it is a terminal. */
+export const isExplicitStdout = (out: OutputOptions): boolean => out.path === '-'
+
+/**
+ * True when OUT is stdout (by default, or as /dev/stdout and the like), stdout is a terminal,
+ * and the user did not ask for stdout by name with `-o -`.
+ */
+export const isImplicitTerminal = (out: OutputOptions, target: OutputTarget): boolean =>
+  target.kind === 'stdout' && !isExplicitStdout(out) && process.stdout.isTTY === true
+
+/** Refuses binary output to a terminal unless `-o -`; call with OUT resolved, before any key is used. */
+export function checkOutputTarget(out: OutputOptions, target: OutputTarget, hint = ''): void {
+  if (isImplicitTerminal(out, target) && out.binary) {
+    throw new UsageError(`refusing to write binary output to a terminal: use -o FILE or a pipe${hint}, or -o - to write it anyway`)
+  }
+}
+
+/** Most plaintext printed to a terminal: a screenful is far less; more is surely not for reading there. */
+export const MAX_TERMINAL_BYTES = 1024 * 1024
+
+/**
+ * A sink that holds the plaintext (at most MAX_TERMINAL_BYTES) instead of writing it, and
+ * `print`, to call once the whole message is verified: it writes the plaintext to stdout if
+ * it is UTF-8 text without control characters (tab, LF and CRLF allowed), and refuses
+ * otherwise. So a terminal never receives unverified bytes, escape sequences, or half a
+ * message. The held bytes are zeroed afterwards.
+ */
+export function terminalText(): { sink: Sink; print(): Promise<void>; discard(): void } {
+  const held: Uint8Array[] = []
+  let total = 0
+  const wipe = (): void => {
+    for (const chunk of held) chunk.fill(0)
+  }
+  return {
+    /** Zeroes what is held: for a run that failed before `print`. */
+    discard: wipe,
+    sink: async (chunks) => {
+      for (const chunk of chunks) {
+        total += chunk.length
+        if (total > MAX_TERMINAL_BYTES) {
+          wipe()
+          throw new UsageError(
+            `the plaintext is over ${MAX_TERMINAL_BYTES / 1024 / 1024} MiB, more than a terminal shows: use -o FILE or a pipe (| less), or -o - to print it anyway`,
+          )
+        }
+        held.push(new Uint8Array(chunk)) // a copy (Buffer#slice would be a view): the pump frees written chunks
+      }
+    },
+    async print() {
+      const all = Buffer.concat(held)
+      wipe()
+      try {
+        let text: string
+        try {
+          text = new TextDecoder('utf-8', { fatal: true }).decode(all)
+        } catch {
+          throw new UsageError('refusing to print binary plaintext (not UTF-8 text) to a terminal: use -o FILE or a pipe, or -o - to print it anyway')
+        }
+        const control = findTerminalControl(text)
+        if (control !== undefined) {
+          const line = text.slice(0, control.index).split('\n').length
+          throw new UsageError(
+            `refusing to print the plaintext to a terminal: it holds the control character ${printable(control.char)} on line ${line}; use -o FILE or a pipe, or -o - to print it anyway`,
+          )
+        }
+        await streamSink(process.stdout)([all])
+      } finally {
+        all.fill(0)
+      }
+    },
+  }
+}
+
+/**
+ * IN's chunks, dearmored when IN is armor (FORMAT.md §14: its first byte is `-` or
+ * whitespace; a binary message starts with "KMSE"). Reads the first chunk to decide.
+ * `onRead` sees the size of every chunk of IN as read (for progress: armor is a third
+ * larger than what it decodes to).
+ */
+export async function detectArmor(
+  source: AsyncIterable<Uint8Array>,
+  onRead?: (bytes: number) => void,
+): Promise<{ readonly chunks: AsyncIterable<Uint8Array>; readonly armored: boolean }> {
+  const iterator = source[Symbol.asyncIterator]()
+  let first: IteratorResult<Uint8Array>
+  do first = await iterator.next()
+  while (first.done !== true && first.value.length === 0)
+  const armored = first.done !== true && looksArmored(first.value[0]!)
+  async function* read(): AsyncGenerator<Uint8Array, void, undefined> {
+    try {
+      const decoder = armored ? new ArmorDecoder() : undefined
+      const out: Uint8Array[] = []
+      const emit = (chunk: Uint8Array): void => {
+        out.push(chunk)
+      }
+      for (let next = first; next.done !== true; next = await iterator.next()) {
+        onRead?.(next.value.length)
+        if (decoder === undefined) {
+          yield next.value
+          continue
+        }
+        decoder.push(next.value, emit)
+        yield* out.splice(0)
+      }
+      if (decoder !== undefined) {
+        decoder.finish(emit)
+        yield* out.splice(0)
+      }
+    } finally {
+      await iterator.return?.()
+    }
+  }
+  return { chunks: read(), armored }
+}
+
+/** `session` with its output armored (FORMAT.md §14), streaming: at most 47 bytes are held back. */
+export function armoredOutput<S extends PumpSession>(session: S): PumpSession {
+  const encoder = new ArmorEncoder()
+  const through =
+    (emit: Emit): Emit =>
+    (chunk) =>
+      encoder.push(chunk, emit)
+  return {
+    start: async (emit) => {
+      await session.start?.(through(emit))
+    },
+    push: (chunk, emit) => session.push(chunk, through(emit)),
+    finish: (emit) => {
+      session.finish(through(emit))
+      encoder.finish(emit)
+    },
   }
 }
 
@@ -145,7 +277,8 @@ export async function writeOutput(target: OutputTarget, write: (sink: Sink) => P
     // No O_CREAT, no O_TRUNC: this writes into what is there. A FIFO blocks until it has a reader.
     const handle = await open(target.path, constants.O_WRONLY)
     try {
-      if (target.binary && isatty(handle.fd)) throw new UsageError(`refusing to write binary output to the terminal ${target.path}: use -o FILE or a pipe`)
+      if (target.binary && isatty(handle.fd))
+        throw new UsageError(`refusing to write binary output to the terminal ${target.path}: use -o FILE or a pipe, or -o - to write it to stdout anyway`)
       await write(fileSink(handle))
     } finally {
       await handle.close()

@@ -5,6 +5,7 @@
  *   4 input/output problem (missing input, output exists, write failed)
  * @module
  */
+import { readFileSync } from 'node:fs'
 import type { ParseArgsConfig } from 'node:util'
 import { parseArgs } from 'node:util'
 import { inspectStream } from '../../core/inspect.js'
@@ -22,9 +23,9 @@ import { writeKeyFile } from '../keyfile.js'
 import type { PumpSession } from '../pump.js'
 import { pump } from '../pump.js'
 import { HELP } from './help.js'
-import type { Input, OutputTarget } from './io.js'
-import { checkNotInput, checkOutputTarget, openInput, resolveOutput, writeOutput } from './io.js'
-import { resolveKeySpecs } from './keys.js'
+import type { Input, OutputOptions, OutputTarget } from './io.js'
+import { armoredOutput, checkNotInput, checkOutputTarget, detectArmor, isImplicitTerminal, openInput, resolveOutput, terminalText, writeOutput } from './io.js'
+import { checkStdinUse, resolveKeySpecs, resolveKeys } from './keys.js'
 import { startProgress } from './progress.js'
 import { decryptRange, parseRange } from './range.js'
 import { UsageError } from './usage.js'
@@ -41,7 +42,19 @@ const keys = {
   key: { type: 'string', short: 'k', multiple: true },
   region: { type: 'string' },
   endpoint: { type: 'string' },
+  'allow-group-readable': { type: 'boolean' },
 } as const
+const armorFlag = { armor: { type: 'boolean', short: 'a' } } as const
+
+/** The version in package.json (two levels above dist/src, in a checkout and in the package). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
+  return String(pkg.version)
+}
+
+function keyOptions(values: { region?: string | undefined; endpoint?: string | undefined; 'allow-group-readable'?: boolean | undefined }) {
+  return { region: values.region, endpoint: values.endpoint, allowGroupReadable: values['allow-group-readable'] === true }
+}
 
 function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
   try {
@@ -84,27 +97,48 @@ async function keygen(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { output: io.output, 'key-id': { type: 'string' } })
   if (values.help) return void console.log(HELP.keygen)
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`)
-  if (values.output === undefined) throw new UsageError('keygen needs -o FILE')
+  // Never a key on a terminal (or anywhere) by default: only where -o says, stdout only as -o -.
+  if (values.output === undefined) throw new UsageError('keygen needs -o FILE (or -o - to print the key file to stdout)')
   const keyring = LocalKeyring.generate(values['key-id'] === undefined ? {} : { keyId: values['key-id'] })
+  if (values.output === '-') {
+    await writeOutput({ kind: 'stdout', binary: false }, (sink) => sink([new TextEncoder().encode(keyring.toKeyFile())]))
+    if (!values.quiet) process.stderr.write(`printed key ${keyring.keyId} to stdout; keep it secret and backed up\n`)
+    return
+  }
   await writeKeyFile(values.output, keyring)
   if (!values.quiet) process.stderr.write(`wrote key ${keyring.keyId} to ${values.output} (mode 0600); keep it secret and backed up\n`)
 }
 
 async function encrypt(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { ...io, ...keys, context: { type: 'string', short: 'c', multiple: true }, 'frame-size': { type: 'string' } })
+  const { values, positionals } = parse(args, {
+    ...io,
+    ...keys,
+    ...armorFlag,
+    context: { type: 'string', short: 'c', multiple: true },
+    'frame-size': { type: 'string' },
+  })
   if (values.help) return void console.log(HELP.encrypt)
   const inputPath = oneInput(positionals)
   const context = pairs(values.context, '--context')
-  const out = { path: values.output, force: values.force === true, binary: true }
-  checkOutputTarget(out)
+  const armored = values.armor === true
+  const out = { path: values.output, force: values.force === true, binary: !armored }
+  checkStdinUse(values.key ?? [], inputPath)
   const target = await resolveOutput(out) // before any key is used
+  checkOutputTarget(out, target, ', --armor for text')
   const frameSize = frameSizeOf(values['frame-size'])
   const input = await openInput(inputPath)
   try {
     await checkNotInput(out, input)
-    const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
+    const keyring = await resolveKeys(values.key ?? [], keyOptions(values))
     const env = new Envelope({ keyring, ...(frameSize === undefined ? {} : { frameSize }) })
-    await streamThrough(input, new EncryptSession(settingsOf(env)!, context === undefined ? {} : { context }), target, values.quiet === true)
+    const session = new EncryptSession(settingsOf(env)!, context === undefined ? {} : { context })
+    const progress = startProgress(input.size, values.quiet === true)
+    try {
+      await writeOutput(target, (sink) => pump(input.chunks, armored ? armoredOutput(session) : session, sink, (bytes) => progress.update(bytes)))
+    } finally {
+      progress.stop()
+      session.dispose()
+    }
   } finally {
     await input.close()
   }
@@ -116,26 +150,51 @@ async function decrypt(args: string[]): Promise<void> {
   const inputPath = oneInput(positionals)
   const expectContext = pairs(values['expect-context'], '--expect-context')
   const range = values.range === undefined ? undefined : parseRange(values.range, inputPath)
+  // Binary, but not checked here: plaintext that is text may be printed to a terminal (terminalText).
   const out = { path: values.output, force: values.force === true, binary: true }
-  checkOutputTarget(out)
+  checkStdinUse(values.key ?? [], inputPath)
   const target = await resolveOutput(out) // before any key is used
+  // A range is written as it verifies, frame by frame, so it is never held for the text check.
+  if (range !== undefined) checkOutputTarget(out, target)
   const input = await openInput(inputPath)
   try {
     await checkNotInput(out, input)
-    const keyring = await resolveKeySpecs(values.key ?? [], { region: values.region, endpoint: values.endpoint })
+    const keyring = await resolveKeys(values.key ?? [], keyOptions(values))
     const env = new Envelope({ keyring })
     if (range !== undefined) return await decryptRange(env, range, expectContext, target)
-    await streamThrough(input, new DecryptSession(settingsOf(env)!, expectContext === undefined ? {} : { expectContext }), target, values.quiet === true)
+    const session = new DecryptSession(settingsOf(env)!, expectContext === undefined ? {} : { expectContext })
+    await streamThrough(input, session, out, target, values.quiet === true)
   } finally {
     await input.close()
   }
 }
 
-/** Streams IN through a session into OUT, with a progress bar when it makes sense. */
-async function streamThrough(input: Input, session: PumpSession & { dispose(): void }, out: OutputTarget, quiet: boolean): Promise<void> {
+/**
+ * Streams IN (binary or armored) through a session into OUT, with a progress bar when it
+ * makes sense. To a terminal (stdout by default), the output is held and printed only if it
+ * is text, once the session has finished: all of it verified.
+ */
+async function streamThrough(
+  input: Input,
+  session: PumpSession & { dispose(): void },
+  out: OutputOptions,
+  target: OutputTarget,
+  quiet: boolean,
+): Promise<void> {
   const progress = startProgress(input.size, quiet)
   try {
-    await writeOutput(out, (sink) => pump(input.chunks, session, sink, (bytes) => progress.update(bytes)))
+    const { chunks } = await detectArmor(input.chunks, (bytes) => progress.update(bytes))
+    if (isImplicitTerminal(out, target)) {
+      const terminal = terminalText()
+      try {
+        await pump(chunks, session, terminal.sink)
+      } catch (error) {
+        terminal.discard()
+        throw error
+      }
+      progress.stop()
+      await terminal.print()
+    } else await writeOutput(target, (sink) => pump(chunks, session, sink))
   } finally {
     progress.stop()
     session.dispose()
@@ -149,21 +208,25 @@ async function rewrap(args: string[]): Promise<void> {
     to: { type: 'string', short: 't', multiple: true },
     keep: { type: 'boolean' },
     verify: { type: 'boolean' },
+    ...armorFlag,
   })
   if (values.help) return void console.log(HELP.rewrap)
   const inputPath = oneInput(positionals)
   if (values.to === undefined) throw new UsageError('rewrap needs --to SPEC: the key(s) to give the message to')
-  const out = { path: values.output, force: values.force === true, binary: true }
-  checkOutputTarget(out)
+  const out = { path: values.output, force: values.force === true, binary: values.armor !== true }
+  checkStdinUse([...(values.key ?? []), ...values.to], inputPath)
   const target = await resolveOutput(out) // before any key is used
+  checkOutputTarget(out, target, ', --armor for text')
   const input = await openInput(inputPath)
   try {
-    const kmsOptions = { region: values.region, endpoint: values.endpoint }
-    const from = new Envelope({ keyring: await resolveKeySpecs(values.key ?? [], kmsOptions) })
+    const kmsOptions = keyOptions(values)
+    const from = new Envelope({ keyring: await resolveKeys(values.key ?? [], kmsOptions) })
     const to = toKeyrings(await resolveKeySpecs(values.to, kmsOptions), '--to')
     const session = new RewrapSession(settingsOf(from)!, { to, keep: values.keep === true, verify: values.verify === true, signal: undefined })
+    // An armored message stays armored; --armor armors a binary one.
+    const { chunks, armored } = await detectArmor(input.chunks)
     // Rewriting IN in place is safe: the temp file replaces it only after the whole copy.
-    await writeOutput(target, (sink) => pump(input.chunks, session, sink))
+    await writeOutput(target, (sink) => pump(chunks, armored || values.armor === true ? armoredOutput(session) : session, sink))
     if (values.quiet !== true) {
       process.stderr.write(
         session.verified === true
@@ -181,7 +244,9 @@ async function inspectCommand(args: string[]): Promise<void> {
   if (values.help) return void console.log(HELP.inspect)
   const input = await openInput(oneInput(positionals))
   try {
-    const info = await inspectStream(input.chunks, input.size === undefined ? {} : { size: input.size })
+    const { chunks, armored } = await detectArmor(input.chunks)
+    // An armored IN's size is not the message's: the whole armor is read (and checked) instead.
+    const info = await inspectStream(chunks, input.size === undefined || armored ? {} : { size: input.size })
     // Still exact JSON (it parses to the same strings), but with nothing a terminal acts on.
     process.stdout.write(`${terminalSafeJson(JSON.stringify(info, null, 2))}
 `)
@@ -252,7 +317,7 @@ export async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0
   }
   if (command === '--version' || command === '-V') {
-    console.log('0.1.0')
+    console.log(version())
     return 0
   }
   const run = COMMANDS[command]

@@ -8,8 +8,9 @@ export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
 
-/** Settings that apply to KMS key specs (--region, --endpoint). */
+/** Settings that apply to key specs: KMS's --region and --endpoint, key files' --allow-group-readable. */
 export interface KeySpecOptions {
   readonly region?: string | undefined
   readonly endpoint?: string | undefined
+  readonly allowGroupReadable?: boolean | undefined
 }
