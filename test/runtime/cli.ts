@@ -112,15 +112,31 @@ export const cliCases: Case[] = [
     },
   },
   {
-    name: 'CLI: a symlinked key file is refused (3), an existing output is kept (4), a reader closing the pipe early ends it with 0',
+    name: 'CLI: a symlinked key file is followed and its target checked (0, 3, --allow-group-readable 0), an existing output is kept (4), a reader closing the pipe early ends it with 0',
     async run() {
       await withKey(async (dir, key, keyring) => {
         const message = await new Envelope({ keyring, frameSize: 4096 }).encrypt(pattern(2_000_000, 3))
         await writeFile(join(dir, 'big.kmse'), message)
+        // A Kubernetes secret volume: the key path is a symlink; the checks apply to the file it names.
         await symlink(key, join(dir, 'link.key'))
-        const linked = cli(['decrypt', '--key', `file:${join(dir, 'link.key')}`, '-o', join(dir, 'out'), join(dir, 'big.kmse')])
-        equal(linked.status, 3, `symlinked key file: exit code (stderr: ${linked.stderr.trim()})`)
-        ok(linked.stderr.includes('[ERR_KEY_FILE]'), `symlinked key file: stderr: ${linked.stderr.trim()}`)
+        const linked = cli(['decrypt', '--key', `file:${join(dir, 'link.key')}`, '-o', join(dir, 'linked.out'), join(dir, 'big.kmse')])
+        equal(linked.status, 0, `symlinked key file: exit code (stderr: ${linked.stderr.trim()})`)
+        equal((await readFile(join(dir, 'linked.out'))).length, 2_000_000, 'symlinked key file: the whole plaintext')
+        await chmod(key, 0o640)
+        const group = cli(['decrypt', '--key', `file:${join(dir, 'link.key')}`, '-o', '-', join(dir, 'big.kmse')])
+        equal(group.status, 3, `group-readable key behind a symlink: exit code (stderr: ${group.stderr.trim()})`)
+        ok(group.stderr.includes('[ERR_KEY_FILE]'), `group-readable key behind a symlink: stderr: ${group.stderr.trim()}`)
+        const allowed = cli([
+          'decrypt',
+          '--allow-group-readable',
+          '--key',
+          `file:${join(dir, 'link.key')}`,
+          '-o',
+          join(dir, 'allowed.out'),
+          join(dir, 'big.kmse'),
+        ])
+        equal(allowed.status, 0, `--allow-group-readable: exit code (stderr: ${allowed.stderr.trim()})`)
+        await chmod(key, 0o600)
         await writeFile(join(dir, 'out'), 'keep me')
         const exists = cli(['decrypt', '--key', `file:${key}`, '-o', join(dir, 'out'), join(dir, 'big.kmse')])
         equal(exists.status, 4, `existing output: exit code (stderr: ${exists.stderr.trim()})`)
