@@ -1,5 +1,5 @@
 /** Buffer round trips, tamper codes and the data-key cache: only the 'kms-envelope' core. */
-import { Envelope, inspect, KeyCache, LocalKeyring } from '../../src/index.js'
+import { armor, blobSource, bytesSource, dearmor, Envelope, fromBase64url, inspect, KeyCache, LocalKeyring, toBase64url } from '../../src/index.js'
 import { CountingKeyring } from '../counting-keyring.js'
 import { pattern } from '../pattern.js'
 import type { Case } from './harness.js'
@@ -90,6 +90,55 @@ export const coreCases: Case[] = [
       const stats = cache.stats()
       equal(stats.entries, 1, 'entries in the writer cache')
       ok(stats.misses >= 1 && stats.hits + stats.joined === 49, `writer cache stats ${JSON.stringify(stats)}`)
+    },
+  },
+  {
+    name: 'text forms: decryptString (ERR_NOT_TEXT for bytes), base64url and ASCII armor round trips, strict decoders',
+    async run() {
+      const env = new Envelope({ keyring: keyA() })
+      const message = await env.encrypt('naïve 🔐')
+      equal(await env.decryptString(message), 'naïve 🔐', 'decryptString')
+      await rejectsWithCode(env.decryptString(await env.encrypt(Uint8Array.of(0xff))), 'ERR_NOT_TEXT', 'decryptString of a non-UTF-8 plaintext')
+      equal(fromBase64url(toBase64url(message)), message, 'base64url round trip')
+      const armored = armor(message)
+      ok(armored.startsWith('-----BEGIN KMS-ENVELOPE MESSAGE-----\n'), 'armor header line')
+      equal(dearmor(armored), message, 'armor round trip')
+      let code: unknown
+      try {
+        fromBase64url(`${toBase64url(message)}=`)
+      } catch (error) {
+        code = (error as { code?: unknown }).code
+      }
+      equal(code, 'ERR_FORMAT', 'padded base64url is refused')
+    },
+  },
+  {
+    name: 'random access: ranges across 64-byte frames from bytes and a Blob match; an altered frame is ERR_AUTH on the read that touches it',
+    async run() {
+      const env = new Envelope({ keyring: keyA(), frameSize: 64 })
+      const plaintext = pattern(1000, 5)
+      const message = await env.encrypt(plaintext)
+      for (const source of [bytesSource(message), blobSource(new Blob([message as Uint8Array<ArrayBuffer>]))]) {
+        const reader = await env.openRandomAccess(source)
+        equal(reader.size, 1000, 'size')
+        for (const [offset, length] of [
+          [0, 1],
+          [63, 2],
+          [500, 300],
+          [999, 5],
+          [1000, 1],
+        ] as const) {
+          equal(await reader.read(offset, length), plaintext.slice(offset, offset + length), `read(${offset}, ${length})`)
+        }
+        reader.close()
+      }
+      const altered = message.slice()
+      const at = altered.length - 200
+      altered[at] = (altered[at] ?? 0) ^ 1
+      const reader = await env.openRandomAccess(bytesSource(altered))
+      equal(await reader.read(0, 64), plaintext.slice(0, 64), 'an intact frame still reads')
+      await rejectsWithCode(reader.read(0, 1000), 'ERR_AUTH', 'a read over the altered frame')
+      reader.close()
     },
   },
 ]
