@@ -31,7 +31,12 @@ import type { EnvelopeSettings } from './settings.js'
 export interface RandomAccessSource {
   /** Total bytes of the encrypted message. */
   readonly size: number | bigint
-  /** The `length` bytes at `offset`. The reader does not modify them. */
+  /**
+   * The `length` bytes at `offset`. The reader does not modify them.
+   * @param offset - byte offset into the encrypted message
+   * @param length - bytes wanted (never past `size`)
+   * @param signal - aborts the read
+   */
   read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>
 }
 
@@ -81,11 +86,16 @@ export interface RandomAccessReader extends DecryptInfo {
    * @throws TypeError `ERR_INVALID_ARGUMENT` for a negative or non-integer offset or length, or after `close()`;
    *   `ERR_AUTH` when a frame touched was altered or moved; `ERR_TRUNCATED` when the source returns fewer bytes than asked;
    *   `ERR_ABORTED`; the source's own errors.
+   * @param offset - plaintext byte offset
+   * @param length - plaintext bytes wanted (fewer are returned past the end)
+   * @param signal - aborts the read
    */
   read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>
   /**
    * Plaintext from `start` to `end` (exclusive, default the end) as a stream of at most one
    * frame per chunk, each authenticated before it is released. Errors as {@link RandomAccessReader.read}.
+   * @param start - first plaintext byte (default 0)
+   * @param end - plaintext offset to stop before (default `size`)
    */
   stream(start?: number, end?: number): ReadableStream<Uint8Array>
   /** Wipes the content key and drops cached frames; reads fail afterwards. */

@@ -59,7 +59,7 @@ function describe(error: unknown): string {
  * // A Kubernetes secret volume mounted with defaultMode: 0440 and the pod's fsGroup:
  * const keyring = await loadLocalKeyring('/etc/secret/app.key', { allowGroupReadable: true })
  * ```
- * @throws {@link KeyFileError} `ERR_KEY_FILE` naming the path and what is wrong (missing,
+ * @throws `KeyFileError` (from `kms-envelope`) `ERR_KEY_FILE` naming the path and what is wrong (missing,
  *   unreadable, not a regular file, owned by another user, readable by group or others,
  *   malformed); the message says what to run or set.
  * @param path - the key file (FORMAT.md §8)
@@ -163,7 +163,7 @@ export function keyringFromText(text: string, source: string): LocalKeyring {
  * Writes `keyring`'s key file at `path` with mode 0600. Never replaces an existing file:
  * a lost master key makes every message it wrapped unreadable.
  *
- * @throws {@link KeyFileError} `ERR_KEY_FILE` when `path` exists or cannot be written.
+ * @throws `KeyFileError` (from `kms-envelope`) `ERR_KEY_FILE` when `path` exists or cannot be written.
  * @param path - where to create the key file (mode 0600; an existing file is never replaced)
  * @param keyring - the local keyring whose key to write
  */
