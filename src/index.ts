@@ -27,6 +27,7 @@ export {
   KeyFileError,
   KeyringError,
   KmsError,
+  KmsSdkMissingError,
   LimitError,
   NoMatchingKeyError,
   OutputExistsError,

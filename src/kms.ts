@@ -12,6 +12,6 @@
  */
 
 export type { KmsErrorCode } from './errors.js'
-export { KmsError } from './errors.js'
+export { KmsError, KmsSdkMissingError } from './errors.js'
 export type { KmsDiscoveryFilter, KmsKeyringOptions } from './keyrings/kms.js'
 export { KMS_KEYRING_TYPE, KmsKeyring } from './keyrings/kms.js'
