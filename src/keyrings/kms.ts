@@ -110,7 +110,8 @@ export async function newKmsClient(config: { readonly region?: string | undefine
  * ```
  * @throws TypeError `ERR_INVALID_ARGUMENT` for bad options. Calls reject with {@link KmsError}
  *   (`ERR_KMS_*`, naming the key and KMS's error), `ERR_KEYRING` (a discovery-only keyring
- *   asked to encrypt) or `ERR_ABORTED`.
+ *   asked to encrypt), `ERR_ABORTED`, or {@link KmsSdkMissingError} (`ERR_KMS_SDK_MISSING`)
+ *   when `@aws-sdk/client-kms` is not installed (the constructor itself needs no SDK).
  */
 export class KmsKeyring implements Keyring {
   readonly type = KMS_KEYRING_TYPE
