@@ -170,6 +170,7 @@ describe('a consumer with no AWS SDK installed', () => {
       )
       const r = await runNode(['main.cjs'], run.dir)
       assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stderr, '', 'require(esm) of the package prints no warning')
       const o = JSON.parse(r.stdout) as Record<string, string>
       assert.equal(o.text, 'from require')
       assert.equal(o.resolved, join(realpathSync(project), 'node_modules', 'kms-envelope', 'dist', 'src', 'index.js'))
