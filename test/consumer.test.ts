@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { readFileSync, realpathSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { before, describe, it } from 'node:test'
 import { consumer, OLDEST_SDK, type Packed, pack, ROOT, runNode, scratchIn } from './consumer/pack.js'
@@ -45,6 +45,8 @@ describe('the tarball', () => {
     assert.ok(files.filter((f) => f.startsWith('dist/src/')).length > 50, 'the tarball holds the build (dist/src)')
     for (const f of files.filter((f) => f.endsWith('.js') && f.startsWith('dist/src/'))) {
       assert.ok(files.includes(f.replace(/\.js$/, '.d.ts')), `${f} has no declaration file`)
+      // tsc never deletes outputs: a file whose source is gone must not ship (prepack cleans dist/src).
+      assert.ok(existsSync(join(ROOT, f.replace(/^dist\//, '').replace(/\.js$/, '.ts'))), `${f} is stale: there is no ${f.slice(5, -3)}.ts`)
     }
   })
 
