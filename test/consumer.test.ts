@@ -25,6 +25,9 @@ const SDK_MISSING =
   "kms-envelope/kms needs the AWS SDK's KMS client, which is not installed: run `npm install @aws-sdk/client-kms` in your application " +
   "(supported versions: >=3.709.0 <4, the peer dependency range in kms-envelope's package.json)"
 
+/** A message wrapped by KMS (a test vector): what a no-SDK install must refuse clearly but still inspect. */
+const KMS_VECTOR = JSON.parse(readFileSync(join(ROOT, 'test', 'vectors', 'aws-kms-single.json'), 'utf8')) as { message: string; kms: { keyIds: string[] } }
+
 let packed: Packed
 before(() => {
   packed = pack()
@@ -123,7 +126,11 @@ describe('a consumer with no AWS SDK installed', () => {
       await decryptFile('plain.kmse', 'back.txt', { envelope: env })
       const kms = await import('kms-envelope/kms')
       const failed = await new Envelope({ keyring: new kms.KmsKeyring({ keyIds: ['alias/x'] }) }).encrypt('x').catch((e) => e)
+      const kmsMessage = Buffer.from(${JSON.stringify(KMS_VECTOR.message)}, 'hex')
+      const opening = await new Envelope({ keyring: new kms.KmsKeyring({ keyIds: ${JSON.stringify(KMS_VECTOR.kms.keyIds)} }) }).decrypt(kmsMessage).catch((e) => e)
       console.log(JSON.stringify({
+        opening: opening.code,
+        kmsRecipients: inspect(kmsMessage).recipients.map((r) => r.type),
         text: new TextDecoder().decode(plaintext),
         file: await readFile('back.txt', 'utf8'),
         recipients: inspect(msg).recipients.map((r) => r.keyId),
@@ -132,7 +139,18 @@ describe('a consumer with no AWS SDK installed', () => {
       }))
       `,
     )
-    const o = out as { text: string; file: string; recipients: string[]; resolved: string[]; kms: Record<string, unknown> }
+    const o = out as {
+      text: string
+      file: string
+      recipients: string[]
+      resolved: string[]
+      kms: Record<string, unknown>
+      opening: string
+      kmsRecipients: string[]
+    }
+    // Decrypting a KMS message: the missing SDK itself, not an unwrap failure per recipient; inspect needs no SDK.
+    assert.equal(o.opening, 'ERR_KMS_SDK_MISSING')
+    assert.deepEqual(o.kmsRecipients, ['aws-kms'])
     assert.equal(o.text, 'hello from the tarball')
     assert.equal(o.file, 'file bytes')
     assert.deepEqual(o.recipients, ['consumer'])
@@ -206,10 +224,18 @@ describe('a consumer with no AWS SDK installed', () => {
       const inspected = await cli(['inspect', 'msg'])
       assert.equal(inspected.code, 0, inspected.stderr)
       assert.match(inspected.stdout, /cli/)
-      const kms = await cli(['encrypt', '--key', 'kms:alias/x', '-o', 'kmsg', 'plain'])
-      assert.equal(kms.code, 3, kms.stderr)
-      assert.ok(kms.stderr.includes('npm install @aws-sdk/client-kms'), kms.stderr)
-      assert.match(kms.stderr, /\[ERR_KMS_SDK_MISSING\]/)
+      writeFileSync(join(run.dir, 'kms-msg'), Buffer.from(KMS_VECTOR.message, 'hex'))
+      const kmsInspected = await cli(['inspect', 'kms-msg'])
+      assert.equal(kmsInspected.code, 0, kmsInspected.stderr)
+      for (const args of [
+        ['encrypt', '--key', 'kms:alias/x', '-o', 'kmsg', 'plain'],
+        ['decrypt', '--key', `kms:${KMS_VECTOR.kms.keyIds[0]}`, '-o', 'kback', 'kms-msg'],
+      ]) {
+        const kms = await cli(args)
+        assert.equal(kms.code, 3, `${args.join(' ')}: ${kms.stderr}`)
+        assert.ok(kms.stderr.includes('npm install @aws-sdk/client-kms'), kms.stderr)
+        assert.match(kms.stderr, /\[ERR_KMS_SDK_MISSING\]/)
+      }
     } finally {
       run.remove()
     }
