@@ -73,7 +73,7 @@ let sdk: Promise<KmsSdk> | undefined
 export function loadKmsSdk(): Promise<KmsSdk> {
   // A literal specifier, so bundlers see the dependency.
   sdk ??= import('@aws-sdk/client-kms').catch((error: unknown) => {
-    sdk = undefined // installing the SDK later in a long-lived process then works without a restart
+    sdk = undefined // a failure is not memoized: the next call imports again
     const e = error as { code?: unknown; message?: unknown }
     // Only the SDK itself missing: a broken install (one of its own dependencies missing) keeps its own error.
     if (e?.code === 'ERR_MODULE_NOT_FOUND' && typeof e.message === 'string' && e.message.includes("'@aws-sdk/client-kms'")) {
