@@ -129,7 +129,11 @@ export function runNode(
   env: Record<string, string | undefined> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8' }, (error, stdout, stderr) => {
+    const merged: Record<string, string | undefined> = { ...process.env, ...env }
+    // A nested `node --test` must run as a runner of its own, not report to ours.
+    delete merged.NODE_TEST_CONTEXT
+    for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k]
+    execFile(process.execPath, args, { cwd, env: merged, encoding: 'utf8', maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr })
     })
   })
