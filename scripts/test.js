@@ -51,6 +51,11 @@ function run(label, files, extraArgs, env) {
   return result.status === 0
 }
 
+// The consumer tests (node and KMS stages) share one `npm pack` of this build.
+if (all.some((f) => /consumer[^/\\]*\.test\.js$/.test(f))) {
+  const { packToFile } = await import('../dist/test/consumer/pack.js')
+  process.env.KMSE_TEST_PACK = packToFile()
+}
 const started = Date.now()
 let ok = true
 if (LINT_ENFORCED && only.length === 0) {

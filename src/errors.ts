@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'ERR_KEYRING'
   | 'ERR_KEY_FILE'
   | KmsErrorCode
+  | 'ERR_KMS_SDK_MISSING'
   | 'ERR_ABORTED'
   | 'ERR_OUTPUT_EXISTS'
   | 'ERR_FIELD'
@@ -304,6 +305,30 @@ export class KmsError extends EnvelopeError {
     super(code, message)
     this.keyId = keyId
     this.kmsErrorName = kmsErrorName
+  }
+}
+
+/**
+ * `kms-envelope/kms` was used but `@aws-sdk/client-kms`, its optional peer dependency, is not
+ * installed where kms-envelope can import it. Install it in the application
+ * (`npm install @aws-sdk/client-kms`, a version in `>=3.709.0 <4`); the core,
+ * `kms-envelope/node` and local keys never need it.
+ */
+export class KmsSdkMissingError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_KMS_SDK_MISSING' as const
+
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param options - `cause`: the import's error
+   */
+  constructor(options?: { cause?: unknown }) {
+    super(
+      'ERR_KMS_SDK_MISSING',
+      `kms-envelope/kms needs the AWS SDK's KMS client, which is not installed: run \`npm install @aws-sdk/client-kms\` in your application (supported versions: >=3.709.0 <4, the peer dependency range in kms-envelope's package.json)`,
+      options,
+    )
   }
 }
 

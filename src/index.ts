@@ -31,6 +31,7 @@ export {
   KeyFileError,
   KeyringError,
   KmsError,
+  KmsSdkMissingError,
   LimitError,
   NoMatchingKeyError,
   NotTextError,

@@ -1,6 +1,9 @@
 /**
- * kms-envelope/kms: the AWS KMS keyring. The only entry that loads `@aws-sdk/client-kms`;
- * the core (`kms-envelope`) never does, so code that uses local keys pays nothing for it.
+ * kms-envelope/kms: the AWS KMS keyring. The only entry that uses `@aws-sdk/client-kms`, an
+ * optional peer dependency (`>=3.709.0 <4`) the application installs: one copy, so the
+ * application's own `KMSClient` is the type and the runtime this entry expects. It is loaded
+ * on the first KMS call; without it that call fails with {@link KmsSdkMissingError}. The core
+ * (`kms-envelope`) never loads it, so code that uses local keys needs no SDK at all.
  *
  * @example
  * ```ts
@@ -12,6 +15,6 @@
  */
 
 export type { KmsErrorCode } from './errors.js'
-export { KmsError } from './errors.js'
+export { KmsError, KmsSdkMissingError } from './errors.js'
 export type { KmsDiscoveryFilter, KmsKeyringOptions } from './keyrings/kms.js'
 export { KMS_KEYRING_TYPE, KmsKeyring } from './keyrings/kms.js'

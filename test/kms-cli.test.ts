@@ -189,6 +189,7 @@ async function resolvedBy(
   return { urls: (await readFile(log, 'utf8')).split('\n').filter(Boolean), ...code }
 }
 
+const CREDENTIALS_ENV = { AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey }
 const AWS_SDK = /node_modules\/@(aws-sdk|smithy|aws-crypto)\//
 
 describe('the AWS SDK is loaded only where KMS is used', () => {
@@ -211,15 +212,31 @@ describe('the AWS SDK is loaded only where KMS is used', () => {
     })
   }
 
-  it('importing kms-envelope/kms does load @aws-sdk/client-kms (the hook can see it)', async (t) => {
-    const { urls, code, stderr } = await resolvedBy(t, [
-      '--input-type=module',
-      '-e',
-      `const { KmsKeyring } = await import('kms-envelope/kms'); if (!KmsKeyring) process.exit(9)`,
-    ])
+  it('kms-envelope/kms loads @aws-sdk/client-kms on its first KMS call, not on import (the hook can see it)', async (t) => {
+    const { urls, code, stderr } = await resolvedBy(
+      t,
+      [
+        '--input-type=module',
+        '-e',
+        `const { KmsKeyring } = await import('kms-envelope/kms')
+      const { appendFileSync } = await import('node:fs')
+      appendFileSync(process.env.KMSE_RESOLVE_LOG, 'IMPORTED\\n')
+      const keyring = new KmsKeyring({ keyIds: ['arn:aws:kms:${REGION}:111122223333:key/k'] })
+      appendFileSync(process.env.KMSE_RESOLVE_LOG, 'CONSTRUCTED\\n')
+      const error = await keyring.generateDataKey(new Map()).catch((e) => e)
+      if (error.code !== 'ERR_KMS_UNAVAILABLE') { console.error(error); process.exit(9) }`,
+      ],
+      { AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:1', AWS_MAX_ATTEMPTS: '1', ...CREDENTIALS_ENV },
+    )
     assert.equal(code, 0, stderr)
+    const constructed = urls.indexOf('CONSTRUCTED')
+    assert.ok(urls.indexOf('IMPORTED') >= 0 && constructed > urls.indexOf('IMPORTED'), urls.join('\n'))
+    assert.deepEqual(
+      urls.slice(0, constructed).filter((u) => AWS_SDK.test(u)),
+      [],
+    )
     assert.ok(
-      urls.some((u) => /node_modules\/@aws-sdk\/client-kms\//.test(u)),
+      urls.slice(constructed).some((u) => /node_modules\/@aws-sdk\/client-kms\//.test(u)),
       urls.join('\n'),
     )
   })

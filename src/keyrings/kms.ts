@@ -1,7 +1,9 @@
 /**
  * The AWS KMS keyring: master keys stay in KMS, data keys come from GenerateDataKey and are
  * wrapped for further keys with Encrypt; opening calls Decrypt with the key pinned to the
- * ARN in the message. The only module that imports `@aws-sdk/client-kms`.
+ * ARN in the message. The only module that imports `@aws-sdk/client-kms`, an optional peer
+ * dependency: its types statically, its code through one lazy import on the first call
+ * (see {@link loadKmsSdk}).
  *
  * Recipients (docs/FORMAT.md): type `aws-kms`, key id = the key ARN KMS returned (never an
  * alias, so messages still open after an alias moves), wrapped = KMS's CiphertextBlob.
@@ -11,9 +13,9 @@
  * @module
  */
 
-import { DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms'
+import type { KMSClient } from '@aws-sdk/client-kms'
 import type { DataKey } from '../crypto/data-key.js'
-import { AbortError, invalidArgument, KeyringError } from '../errors.js'
+import { AbortError, invalidArgument, KeyringError, KmsSdkMissingError } from '../errors.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
 import { printable } from '../printable.js'
@@ -56,12 +58,39 @@ export interface KmsKeyringOptions {
   readonly discovery?: KmsDiscoveryFilter
 }
 
+type KmsSdk = typeof import('@aws-sdk/client-kms')
+
+let sdk: Promise<KmsSdk> | undefined
+
+/**
+ * @internal The SDK's runtime values (commands, KMSClient), imported once on first use.
+ * Lazy and dynamic because a static import of a missing package fails the whole entry at
+ * link time with no typed error, and top-level await would make the entry refuse
+ * `require()` (ERR_REQUIRE_ASYNC_MODULE). Resolved from this package, so with the peer
+ * dependency the commands come from the same SDK copy as the application's own client.
+ * @throws {@link KmsSdkMissingError} when `@aws-sdk/client-kms` is not installed.
+ */
+export function loadKmsSdk(): Promise<KmsSdk> {
+  // A literal specifier, so bundlers see the dependency.
+  sdk ??= import('@aws-sdk/client-kms').catch((error: unknown) => {
+    sdk = undefined // a failure is not memoized: the next call imports again
+    const e = error as { code?: unknown; message?: unknown }
+    // Only the SDK itself missing: a broken install (one of its own dependencies missing) keeps its own error.
+    if (e?.code === 'ERR_MODULE_NOT_FOUND' && typeof e.message === 'string' && e.message.includes("'@aws-sdk/client-kms'")) {
+      throw new KmsSdkMissingError({ cause: error })
+    }
+    throw error
+  })
+  return sdk
+}
+
 /**
  * @internal A client from the AWS environment with an optional Region and endpoint (the
  * CLI's --region/--endpoint), so no module but this one imports the SDK.
  * @param config - The Region and endpoint; each undefined one comes from the environment.
  */
-export function newKmsClient(config: { readonly region?: string | undefined; readonly endpoint?: string | undefined }): KMSClient {
+export async function newKmsClient(config: { readonly region?: string | undefined; readonly endpoint?: string | undefined }): Promise<KMSClient> {
+  const { KMSClient } = await loadKmsSdk()
   return new KMSClient({
     ...(config.region === undefined ? {} : { region: config.region }),
     ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
@@ -81,7 +110,8 @@ export function newKmsClient(config: { readonly region?: string | undefined; rea
  * ```
  * @throws TypeError `ERR_INVALID_ARGUMENT` for bad options. Calls reject with {@link KmsError}
  *   (`ERR_KMS_*`, naming the key and KMS's error), `ERR_KEYRING` (a discovery-only keyring
- *   asked to encrypt) or `ERR_ABORTED`.
+ *   asked to encrypt), `ERR_ABORTED`, or {@link KmsSdkMissingError} (`ERR_KMS_SDK_MISSING`)
+ *   when `@aws-sdk/client-kms` is not installed (the constructor itself needs no SDK).
  */
 export class KmsKeyring implements Keyring {
   readonly type = KMS_KEYRING_TYPE
@@ -98,6 +128,8 @@ export class KmsKeyring implements Keyring {
   #cacheId: string | undefined
 
   /**
+   * Checks the options only: no KMS call and no SDK load happen until the first use.
+   *
    * @param options - The keys, the optional discovery filter, client and grant tokens ({@link KmsKeyringOptions}).
    */
   constructor(options: KmsKeyringOptions) {
@@ -131,8 +163,8 @@ export class KmsKeyring implements Keyring {
    */
   async generateDataKey(context: CanonicalContext, options: KeyringCallOptions = {}): Promise<GeneratedDataKey> {
     const [first, ...rest] = this.#encryptKeys()
-    const response = await this.#call('GenerateDataKey', first!, options.signal, (client, o) =>
-      client.send(new GenerateDataKeyCommand({ KeyId: first, KeySpec: 'AES_256', EncryptionContext: kmsContext(context), GrantTokens: this.#grants() }), o),
+    const response = await this.#call('GenerateDataKey', first!, options.signal, (client, sdk, o) =>
+      client.send(new sdk.GenerateDataKeyCommand({ KeyId: first, KeySpec: 'AES_256', EncryptionContext: kmsContext(context), GrantTokens: this.#grants() }), o),
     )
     const dataKey = takeDataKey(response.Plaintext, 'GenerateDataKey', first!)
     try {
@@ -177,6 +209,7 @@ export class KmsKeyring implements Keyring {
    */
   async prepareUnwrap(recipients: readonly Recipient[], options: KeyringCallOptions = {}): Promise<void> {
     if (!recipients.some((r) => r.type === KMS_KEYRING_TYPE)) return
+    await loadKmsSdk() // no SDK: its own error, not one unwrap failure per recipient
     if (this.#client !== undefined && this.#policy.needsClientRegion()) {
       this.#policy.setClientRegion(await this.#regionOf(this.#client, 'discovery'))
     }
@@ -192,9 +225,9 @@ export class KmsKeyring implements Keyring {
   async unwrapDataKey(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions = {}): Promise<DataKey> {
     const keyArn = recipient.type === KMS_KEYRING_TYPE ? this.#policy.decryptKeyFor(recipient.keyId) : undefined
     if (keyArn === undefined) throw new KeyringError(`the KMS keyring (${this.description}) does not hold key ${printable(recipient.keyId)}`)
-    const response = await this.#call('Decrypt', keyArn, options.signal, (client, o) =>
+    const response = await this.#call('Decrypt', keyArn, options.signal, (client, sdk, o) =>
       client.send(
-        new DecryptCommand({ CiphertextBlob: recipient.wrapped, KeyId: keyArn, EncryptionContext: kmsContext(context), GrantTokens: this.#grants() }),
+        new sdk.DecryptCommand({ CiphertextBlob: recipient.wrapped, KeyId: keyArn, EncryptionContext: kmsContext(context), GrantTokens: this.#grants() }),
         o,
       ),
     )
@@ -234,9 +267,9 @@ export class KmsKeyring implements Keyring {
           'ReEncrypt',
           id,
           options.signal,
-          (client, o) =>
+          (client, sdk, o) =>
             client.send(
-              new ReEncryptCommand({
+              new sdk.ReEncryptCommand({
                 CiphertextBlob: recipient.wrapped,
                 SourceKeyId: sourceArn,
                 SourceEncryptionContext: ctx,
@@ -260,6 +293,7 @@ export class KmsKeyring implements Keyring {
     this.#ownClients.clear()
   }
 
+  /** The type, key ids and discovery filter; never a client, credentials or grant tokens. */
   toJSON(): object {
     return { type: KMS_KEYRING_TYPE, keyIds: this.keyIds, ...(this.discovery === undefined ? {} : { discovery: this.discovery }) }
   }
@@ -283,8 +317,8 @@ export class KmsKeyring implements Keyring {
     const ctx = kmsContext(context)
     return settleAll(
       keyIds.map(async (id) => {
-        const response = await this.#call('Encrypt', id, signal, (client, o) =>
-          client.send(new EncryptCommand({ KeyId: id, Plaintext: dataKey.bytes, EncryptionContext: ctx, GrantTokens: this.#grants() }), o),
+        const response = await this.#call('Encrypt', id, signal, (client, sdk, o) =>
+          client.send(new sdk.EncryptCommand({ KeyId: id, Plaintext: dataKey.bytes, EncryptionContext: ctx, GrantTokens: this.#grants() }), o),
         )
         return this.#recipient('Encrypt', id, response.KeyId, response.CiphertextBlob)
       }),
@@ -300,16 +334,18 @@ export class KmsKeyring implements Keyring {
 
   /** The key ARN a configured key id or alias stands for, asked of KMS. */
   async #describeKey(id: string, signal: AbortSignal | undefined): Promise<KmsArn> {
-    const response = await this.#call('DescribeKey', id, signal, (client, o) =>
-      client.send(new DescribeKeyCommand({ KeyId: id, GrantTokens: this.#grants() }), o),
+    const response = await this.#call('DescribeKey', id, signal, (client, sdk, o) =>
+      client.send(new sdk.DescribeKeyCommand({ KeyId: id, GrantTokens: this.#grants() }), o),
     )
     const arn = parseKeyArn(response.KeyMetadata?.Arn ?? '')
     if (arn === undefined) throw badKmsResponse('DescribeKey', id, `Arn ${JSON.stringify(response.KeyMetadata?.Arn)} is not a key ARN`)
     return arn
   }
 
-  #clientFor(keyId: string): KMSClient {
+  async #clientFor(keyId: string): Promise<KMSClient> {
     if (this.#client !== undefined) return this.#client
+    const { KMSClient } = await loadKmsSdk()
+    // From here on synchronous: concurrent calls for one Region share one client.
     const region = parseKmsArn(keyId)?.region ?? ''
     let client = this.#ownClients.get(region)
     if (client === undefined) {
@@ -322,7 +358,7 @@ export class KmsKeyring implements Keyring {
   /** The Region a call about `keyId` goes to. */
   async #callRegion(keyId: string): Promise<string> {
     if (this.#client === undefined && parseKmsArn(keyId) !== undefined) return parseKmsArn(keyId)!.region
-    return this.#regionOf(this.#clientFor(keyId), keyId)
+    return this.#regionOf(await this.#clientFor(keyId), keyId)
   }
 
   /** A client's Region; none configured is a KmsError like the one a call would raise. */
@@ -338,13 +374,14 @@ export class KmsKeyring implements Keyring {
     operation: KmsOperation,
     keyId: string,
     signal: AbortSignal | undefined,
-    send: (client: KMSClient, options: { abortSignal?: AbortSignal }) => Promise<T>,
+    send: (client: KMSClient, sdk: KmsSdk, options: { abortSignal?: AbortSignal }) => Promise<T>,
     from?: string,
   ): Promise<T> {
     if (signal?.aborted) throw new AbortError({ cause: signal.reason })
+    const sdk = await loadKmsSdk() // outside the try: a missing SDK is not a failed KMS call
     try {
       // A ReEncrypt goes where the source key is, with the client allowed to read it.
-      return await send(this.#clientFor(from ?? keyId), signal === undefined ? {} : { abortSignal: signal })
+      return await send(await this.#clientFor(from ?? keyId), sdk, signal === undefined ? {} : { abortSignal: signal })
     } catch (error) {
       throw kmsFailure(error, operation, keyId, signal, from)
     }

@@ -9,11 +9,11 @@ import { KmsKeyring, newKmsClient } from '../../keyrings/kms.js'
 import type { KeySpecOptions } from './usage.js'
 import { UsageError } from './usage.js'
 
-type KmsClient = ReturnType<typeof newKmsClient>
+type KmsClient = Awaited<ReturnType<typeof newKmsClient>>
 const clients = new Map<string, KmsClient>()
 
 /** One client per --region/--endpoint pair, shared by --key and --to (rewrap). */
-function clientFor(options: KeySpecOptions): KmsClient | undefined {
+async function clientFor(options: KeySpecOptions): Promise<KmsClient | undefined> {
   const { region, endpoint } = options
   if (region === undefined && endpoint === undefined) return undefined // per-Region clients from the AWS environment
   if (endpoint !== undefined && !URL.canParse(endpoint))
@@ -21,7 +21,7 @@ function clientFor(options: KeySpecOptions): KmsClient | undefined {
   const id = JSON.stringify([region ?? null, endpoint ?? null])
   let client = clients.get(id)
   if (client === undefined) {
-    client = newKmsClient({ region, endpoint })
+    client = await newKmsClient({ region, endpoint })
     clients.set(id, client)
   }
   return client
@@ -32,7 +32,7 @@ export async function createCliKmsKeyring(keyIds: string[], options: KeySpecOpti
   // (aws-sdk-js-v3#7983). A CLI user cannot act on that mid-pipeline; the documented switch
   // silences it unless the user set it either way.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-  const client = clientFor(options)
+  const client = await clientFor(options)
   try {
     return new KmsKeyring({ keyIds, ...(client === undefined ? {} : { client }) })
   } catch (error) {
