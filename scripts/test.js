@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the whole test suite on the built output (npm test builds first, which also type-checks).
-//   0. (whole-suite runs only, once LINT_ENFORCED) `biome check`: lint + format check, no writes
+//   0. (whole-suite runs only, once LINT_ENFORCED) `biome check`: lint + format check, no writes;
+//      then TypeDoc with warnings as errors (every public symbol documented)
 //   1. every dist/test/**/*.test.js on the default (node:crypto) backend
 //   2. the backend-sensitive files again on the portable (@noble) backend
 //   3. dist/test/runtime/main.js under Node, Deno and Bun on both backends (scripts/runtimes.js
@@ -64,6 +65,14 @@ if (LINT_ENFORCED && only.length === 0) {
   if (lint.status !== 0)
     console.error(`\n== lint: FAILED (exit ${lint.status ?? lint.signal}): run \`npm run format\` for formatting, fix the lint findings by hand`)
   ok = lint.status === 0
+  // Every public symbol, parameter and link documented: TypeDoc with warnings as errors.
+  console.log('\n== API docs check (typedoc --emit none --treatWarningsAsErrors)')
+  const docs = spawnSync(process.execPath, [join(root, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--emit', 'none', '--treatWarningsAsErrors'], {
+    cwd: root,
+    stdio: 'inherit',
+  })
+  if (docs.status !== 0) console.error(`\n== docs: FAILED (exit ${docs.status ?? docs.signal}): document what TypeDoc names above (TSDoc on the public API)`)
+  ok = docs.status === 0 && ok
 }
 // The browser test needs Debian's chromium: install it like the KMS server, never skip.
 if (all.some((f) => /[/\\]browser\.test\.js$/.test(f))) {
