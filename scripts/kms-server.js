@@ -12,18 +12,20 @@
 // Any failure to install or start throws: callers must fail, never skip.
 //
 // Exports ensureMoto() and startKmsServer() for scripts/test.js and demos.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { runChecked, withInstallLock } from './install-lock.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const requirementsFile = join(root, 'scripts', 'kms-server-requirements.txt')
 export const VENV = join(root, '.venv-moto')
+const run = (command, args, what) => runChecked('kms-server', command, args, what, { cwd: root })
 const MARKER = join(VENV, 'kms-envelope-requirements.sha256')
 const LOCK = `${VENV}.lock`
 const bin = (name) => join(VENV, process.platform === 'win32' ? 'Scripts' : 'bin', process.platform === 'win32' ? `${name}.exe` : name)
@@ -48,52 +50,6 @@ function isInstalled(hash) {
   }
 }
 
-function run(command, args, what) {
-  const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
-  if (result.error || result.status !== 0) {
-    const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-40).join('\n')
-    throw new Error(`kms-server: ${what} failed (${result.error?.message ?? `exit ${result.status}`}): ${command} ${args.join(' ')}\n${output}`)
-  }
-  return result.stdout
-}
-
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return error.code === 'EPERM'
-  }
-}
-
-/** A lock directory, so a test run and a demo started together do not install over each other. */
-async function withInstallLock(fn) {
-  const deadline = Date.now() + 15 * 60 * 1000
-  for (;;) {
-    try {
-      mkdirSync(LOCK)
-      writeFileSync(join(LOCK, 'pid'), String(process.pid))
-      break
-    } catch (error) {
-      if (error.code !== 'EEXIST') throw error
-      let owner = NaN
-      try {
-        owner = Number(readFileSync(join(LOCK, 'pid'), 'utf8'))
-      } catch {
-        /* being created or removed */
-      }
-      if (Number.isInteger(owner) && !pidAlive(owner)) rmSync(LOCK, { recursive: true, force: true })
-      else if (Date.now() > deadline) throw new Error(`kms-server: ${LOCK} is held by process ${owner}; remove it if that process is gone`)
-      else await sleep(500)
-    }
-  }
-  try {
-    return await fn()
-  } finally {
-    rmSync(LOCK, { recursive: true, force: true })
-  }
-}
-
 /**
  * Makes sure the pinned moto is installed in .venv-moto/ and returns the path of moto_server.
  * Throws (with pip's output) when Python, venv or pip fail.
@@ -101,7 +57,7 @@ async function withInstallLock(fn) {
 export async function ensureMoto({ log = (line) => process.stderr.write(`${line}\n`) } = {}) {
   const hash = requirementsHash()
   if (isInstalled(hash)) return bin('moto_server')
-  return withInstallLock(() => {
+  return withInstallLock(LOCK, 'kms-server', () => {
     if (isInstalled(hash)) return bin('moto_server') // another process finished it meanwhile
     const python = process.env.KMSE_PYTHON ?? 'python3'
     const started = Date.now()

@@ -17,12 +17,13 @@ import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { runChecked, withInstallLock } from './install-lock.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const manifestDir = join(root, 'scripts', 'runtimes')
 export const RUNTIMES_DIR = join(root, '.runtimes')
+const run = (command, args, what, options = {}) => runChecked('runtimes', command, args, what, { tailLines: 30, timeout: 5 * 60_000, ...options })
 const MARKER = join(RUNTIMES_DIR, 'kms-envelope-runtimes.sha256')
 const LOCK = `${RUNTIMES_DIR}.lock`
 /** The suite's entry on the built output; every runtime runs this same file. */
@@ -61,15 +62,6 @@ function pinHash() {
   return hash.digest('hex')
 }
 
-function run(command, args, what, options = {}) {
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, timeout: 5 * 60_000, ...options })
-  if (result.error || result.status !== 0) {
-    const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n')
-    throw new Error(`runtimes: ${what} failed (${result.error?.message ?? `exit ${result.status ?? result.signal}`}): ${command} ${args.join(' ')}\n${output}`)
-  }
-  return result.stdout
-}
-
 /** The version a binary reports, checked against its pin: a stale or replaced binary fails. */
 function checkedVersion(name) {
   const out = run(BINARIES[name], ['--version'], `${name} --version`, { env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' } })
@@ -85,43 +77,6 @@ function isInstalled(hash) {
     return readFileSync(MARKER, 'utf8').trim() === hash && Object.values(BINARIES).every((path) => existsSync(path))
   } catch {
     return false
-  }
-}
-
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return error.code === 'EPERM'
-  }
-}
-
-/** A lock directory, so two test runs started together do not install over each other. */
-async function withInstallLock(fn) {
-  const deadline = Date.now() + 5 * 60_000
-  for (;;) {
-    try {
-      mkdirSync(LOCK)
-      writeFileSync(join(LOCK, 'pid'), String(process.pid))
-      break
-    } catch (error) {
-      if (error.code !== 'EEXIST') throw error
-      let owner = Number.NaN
-      try {
-        owner = Number(readFileSync(join(LOCK, 'pid'), 'utf8'))
-      } catch {
-        /* being created or removed */
-      }
-      if (Number.isInteger(owner) && !pidAlive(owner)) rmSync(LOCK, { recursive: true, force: true })
-      else if (Date.now() > deadline) throw new Error(`runtimes: ${LOCK} is held by process ${owner}; remove it if that process is gone`)
-      else await sleep(200)
-    }
-  }
-  try {
-    return await fn()
-  } finally {
-    rmSync(LOCK, { recursive: true, force: true })
   }
 }
 
@@ -141,22 +96,33 @@ export async function ensureRuntimes({ log = (line) => process.stderr.write(`${l
   if (problem !== undefined) throw new Error(problem)
   const hash = pinHash()
   if (!isInstalled(hash)) {
-    await withInstallLock(() => {
-      if (isInstalled(hash)) return // another run finished it meanwhile
-      const started = Date.now()
-      log(`runtimes: installing Deno ${PINNED.deno} and Bun ${PINNED.bun} into ${RUNTIMES_DIR} (npm ci, once per pin)`)
-      rmSync(RUNTIMES_DIR, { recursive: true, force: true })
-      mkdirSync(RUNTIMES_DIR, { recursive: true })
-      for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(manifestDir, file), join(RUNTIMES_DIR, file))
-      const [command, prefix] = npm()
-      // --ignore-scripts: deno's postinstall only re-links the binary its platform package already ships.
-      run(command, [...prefix, 'ci', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], 'npm ci of the pinned runtimes', {
-        cwd: RUNTIMES_DIR,
-      })
-      for (const [name, path] of Object.entries(BINARIES)) if (!existsSync(path)) throw new Error(`runtimes: npm ci finished but ${name} is missing at ${path}`)
-      writeFileSync(MARKER, `${hash}\n`)
-      log(`runtimes: installed in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-    })
+    await withInstallLock(
+      LOCK,
+      'runtimes',
+      () => {
+        if (isInstalled(hash)) return // another run finished it meanwhile
+        const started = Date.now()
+        log(`runtimes: installing Deno ${PINNED.deno} and Bun ${PINNED.bun} into ${RUNTIMES_DIR} (npm ci, once per pin)`)
+        rmSync(RUNTIMES_DIR, { recursive: true, force: true })
+        mkdirSync(RUNTIMES_DIR, { recursive: true })
+        for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(manifestDir, file), join(RUNTIMES_DIR, file))
+        const [command, prefix] = npm()
+        // --ignore-scripts: deno's postinstall only re-links the binary its platform package already ships.
+        run(
+          command,
+          [...prefix, 'ci', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
+          'npm ci of the pinned runtimes',
+          {
+            cwd: RUNTIMES_DIR,
+          },
+        )
+        for (const [name, path] of Object.entries(BINARIES))
+          if (!existsSync(path)) throw new Error(`runtimes: npm ci finished but ${name} is missing at ${path}`)
+        writeFileSync(MARKER, `${hash}\n`)
+        log(`runtimes: installed in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+      },
+      { timeoutMs: 5 * 60_000, pollMs: 200 },
+    )
   }
   return Object.fromEntries(Object.keys(BINARIES).map((name) => [name, { path: BINARIES[name], version: checkedVersion(name) }]))
 }
