@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process'
 import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { before, describe, it } from 'node:test'
-import { consumer, OLDEST_SDK, type Packed, pack, ROOT, runNode, scratchIn } from './consumer/pack.js'
+import { consumer, OLDEST_SDK, type Packed, pack, ROOT, resolveHook, runNode, scratchIn } from './consumer/pack.js'
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   main: string
@@ -75,17 +75,11 @@ async function runScript(
 ): Promise<{ out: unknown; log: string[]; dir: string }> {
   const run = scratchIn(project)
   try {
-    const log = join(run.dir, 'resolved.txt')
-    writeFileSync(log, '')
-    writeFileSync(join(run.dir, 'register.mjs'), "import { register } from 'node:module'\nregister('./hook.mjs', import.meta.url)\n")
-    writeFileSync(
-      join(run.dir, 'hook.mjs'),
-      "import { appendFileSync } from 'node:fs'\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(process.env.KMSE_RESOLVE_LOG, r.url + '\\n'); return r }\n",
-    )
+    const hook = resolveHook(run.dir, '  const r = await next(specifier, context)\n  log(r.url)\n  return r')
     writeFileSync(join(run.dir, name), script)
-    const r = await runNode(['--import', './register.mjs', name], run.dir, { KMSE_RESOLVE_LOG: log, ...env })
+    const r = await runNode(['--import', hook.register, name], run.dir, env)
     assert.equal(r.code, 0, `${name} failed:\n${r.stdout}\n${r.stderr}`)
-    const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean)
+    const lines = hook.resolved()
     return { out: JSON.parse(r.stdout.trim().split('\n').pop()!), log: lines, dir: run.dir }
   } finally {
     run.remove()

@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { pathToFileURL } from 'node:url'
-import { consumer, OLDEST_SDK, pack, ROOT, runNode, scratchIn } from './consumer/pack.js'
+import { consumer, OLDEST_SDK, pack, ROOT, resolveHook, runNode, scratchIn } from './consumer/pack.js'
 import { CREDENTIALS, kmsEndpoint, REGION } from './kms-helpers.js'
 
 describe(`an application with its own @aws-sdk/client-kms@${OLDEST_SDK} (the oldest the peer range allows)`, () => {
@@ -92,26 +92,20 @@ describe(`an application with its own @aws-sdk/client-kms@${OLDEST_SDK} (the old
     const project = await consumer(pack(), { sdk: OLDEST_SDK })
     const run = scratchIn(project)
     try {
-      const log = join(run.dir, 'resolved.txt')
-      writeFileSync(log, '')
-      writeFileSync(join(run.dir, 'register.mjs'), "import { register } from 'node:module'\nregister('./hook.mjs', import.meta.url)\n")
       // Every import of the SDK, the library's lazy one included, resolves as the application's would.
-      writeFileSync(
-        join(run.dir, 'hook.mjs'),
-        `import { appendFileSync } from 'node:fs'
-        export async function resolve(specifier, context, next) {
-          if (specifier !== '@aws-sdk/client-kms') return next(specifier, context)
-          const result = await next(specifier, { ...context, parentURL: ${JSON.stringify(pathToFileURL(join(project, 'package.json')).href)} })
-          appendFileSync(${JSON.stringify(log)}, result.url + '\\n')
-          return result
-        }`,
+      const hook = resolveHook(
+        run.dir,
+        `  if (specifier !== '@aws-sdk/client-kms') return next(specifier, context)
+  const result = await next(specifier, { ...context, parentURL: ${JSON.stringify(pathToFileURL(join(project, 'package.json')).href)} })
+  log(result.url)
+  return result`,
       )
       const files = ['kms.test.js', 'kms-fake.test.js'].map((f) => join(ROOT, 'dist', 'test', f))
-      const r = await runNode(['--import', pathToFileURL(join(run.dir, 'register.mjs')).href, '--test', '--test-reporter=dot', ...files], ROOT, {
+      const r = await runNode(['--import', hook.register, '--test', '--test-reporter=dot', ...files], ROOT, {
         KMSE_TEST_KMS_ENDPOINT: await kmsEndpoint(),
       })
       assert.equal(r.code, 0, `${r.stdout.slice(-6000)}\n${r.stderr.slice(-2000)}`)
-      const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean)
+      const urls = hook.resolved()
       // Both test processes, each loading it for the tests and for the library (one module instance).
       assert.ok(urls.length >= 2, urls.join('\n'))
       const scratchSdk = pathToFileURL(join(project, 'node_modules', '@aws-sdk', 'client-kms')).href

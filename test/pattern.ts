@@ -16,3 +16,18 @@ export function pattern(length: number, seed = 1): Uint8Array {
   }
   return out
 }
+
+/** `message` as a Web stream in chunks of uneven sizes (1, 7, 80, 3, 200, …), starting `shift` sizes in. */
+export function unevenStream(message: Uint8Array, shift = 0): ReadableStream<Uint8Array> {
+  const sizes = [1, 7, 80, 3, 200, 96, 16, 5]
+  let at = 0
+  let i = shift
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= message.length) return controller.close()
+      const n = sizes[i++ % sizes.length] ?? 1
+      controller.enqueue(message.slice(at, at + n))
+      at += n
+    },
+  })
+}

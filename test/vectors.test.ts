@@ -9,6 +9,7 @@ import { backend as nodeBackend } from '../src/crypto/node.js'
 import { backend as portableBackend } from '../src/crypto/portable.js'
 import { Envelope, inspect, LocalKeyring } from '../src/index.js'
 import { assertExpectedBackend, VECTORS_DIR } from './helpers.js'
+import { unevenStream } from './pattern.js'
 
 assertExpectedBackend()
 
@@ -47,21 +48,6 @@ describe('test vectors from test/vectors/', () => {
           return true
         })
       }
-    })
-  }
-
-  /** The message in chunks of uneven sizes (1, 7, 80, 3, 200, …), as a Web stream. */
-  function unevenStream(message: Uint8Array, shift: number): ReadableStream<Uint8Array> {
-    const sizes = [1, 7, 80, 3, 200, 96, 16, 5]
-    let at = 0
-    let i = shift
-    return new ReadableStream({
-      pull(controller) {
-        if (at >= message.length) return controller.close()
-        const n = sizes[i++ % sizes.length]!
-        controller.enqueue(message.slice(at, at + n))
-        at += n
-      },
     })
   }
 

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 /** Where scratch projects and the tarball go (outside the repo, see above). */
@@ -120,6 +120,25 @@ export function scratchIn(project: string): { dir: string; remove(): void } {
   mkdirSync(join(project, 'runs'), { recursive: true })
   const dir = mkdtempSync(join(project, 'runs', 'run-'))
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/**
+ * A module resolve hook in `dir` (load it with `--import <register>`): `body` is the body of
+ * `resolve(specifier, context, next)` and may append to the log with `log(url)`; `resolved()`
+ * reads the URLs logged, in order.
+ */
+export function resolveHook(dir: string, body: string): { register: string; resolved(): string[] } {
+  const logFile = join(dir, 'resolved.txt')
+  writeFileSync(logFile, '')
+  writeFileSync(join(dir, 'register.mjs'), "import { register } from 'node:module'\nregister('./hook.mjs', import.meta.url)\n")
+  writeFileSync(
+    join(dir, 'hook.mjs'),
+    `import { appendFileSync } from 'node:fs'\nconst log = (url) => appendFileSync(${JSON.stringify(logFile)}, url + '\\n')\nexport async function resolve(specifier, context, next) {\n${body}\n}\n`,
+  )
+  return {
+    register: pathToFileURL(join(dir, 'register.mjs')).href,
+    resolved: () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean),
+  }
 }
 
 /** Runs `node` with `args` in `cwd`; resolves with the exit code and output, never rejects. */

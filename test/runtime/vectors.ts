@@ -11,6 +11,7 @@ import { fromTyped } from '../../scripts/gen-field-vectors.js'
 import type { Vector } from '../../scripts/gen-vectors.js'
 import { openIndexKey } from '../../src/fields/deterministic.js'
 import { Envelope, FieldEncryptor, inspect, LocalKeyring } from '../../src/index.js'
+import { unevenStream } from '../pattern.js'
 import type { Case } from './harness.js'
 import { equal, hex, ok, rejectsWithCode } from './harness.js'
 
@@ -23,21 +24,6 @@ async function load<T>(dir: URL, keep: (name: string) => boolean): Promise<T[]> 
 
 const keyringOf = (keys: Vector['keys']): LocalKeyring[] => keys.map((k) => new LocalKeyring({ keyId: k.keyId, key: hexToBytes(k.key) }))
 
-/** The message in uneven chunks (1, 7, 80, 3, 200, …) as a Web stream. */
-function uneven(message: Uint8Array): ReadableStream<Uint8Array> {
-  const sizes = [1, 7, 80, 3, 200, 96, 16, 5]
-  let at = 0
-  let i = 0
-  return new ReadableStream({
-    pull(controller) {
-      if (at >= message.length) return controller.close()
-      const n = sizes[i++ % sizes.length]!
-      controller.enqueue(message.slice(at, at + n))
-      at += n
-    },
-  })
-}
-
 async function messageVectors(): Promise<void> {
   const vectors = await load<Vector>(VECTORS, (f) => !f.startsWith('aws-kms-'))
   ok(vectors.filter((v) => v.expect === 'success').length >= 10, 'at least 10 positive vectors')
@@ -46,7 +32,7 @@ async function messageVectors(): Promise<void> {
     const env = new Envelope({ keyring: keyringOf(v.keys), ...(v.decrypt.maxWrappedKeys === undefined ? {} : { maxWrappedKeys: v.decrypt.maxWrappedKeys }) })
     const message = hexToBytes(v.message)
     const options = v.decrypt.expectContext === undefined ? {} : { expectContext: v.decrypt.expectContext }
-    const streamed = (): Promise<ArrayBuffer> => new Response(uneven(message).pipeThrough(env.decryptStream(options))).arrayBuffer()
+    const streamed = (): Promise<ArrayBuffer> => new Response(unevenStream(message).pipeThrough(env.decryptStream(options))).arrayBuffer()
     if (v.expect === 'success') {
       const result = await env.decrypt(message, options)
       equal(hex(result.plaintext), v.plaintext!.hex, `${v.name}: plaintext`)
