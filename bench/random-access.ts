@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url'
 import type { RandomAccessSource } from '../src/index.js'
 import { Envelope, LocalKeyring } from '../src/index.js'
 import { openEncryptedFile } from '../src/node/index.js'
+import { seededInts } from '../test/pattern.js'
 
 const MiB = 1024 * 1024
 
@@ -36,16 +37,6 @@ export interface RandomAccessBench {
   readonly reads64kMBps: number
   /** 64 concurrent readers: RSS before, peak during (MiB), and reads done. */
   readonly concurrent: { readonly readers: number; readonly baseRss: number; readonly peakRss: number; readonly reads: number }
-}
-
-function rng(seed: number): (n: number) => number {
-  let x = seed
-  return (n) => {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    return (x >>> 0) % n
-  }
 }
 
 /** A file source that counts the bytes it reads. */
@@ -102,7 +93,7 @@ async function concurrentPhase(path: string, keyHex: string, readers: number, se
   const stop = Date.now() + seconds * 1000
   await Promise.all(
     files.map(async (file, i) => {
-      const r = rng(1000 + i)
+      const r = seededInts(1000 + i)
       while (Date.now() < stop) {
         await file.read(r(file.size), 65536)
         reads++
@@ -126,7 +117,7 @@ export async function benchRandomAccess(fileBytes: number, quick = false): Promi
     await writeEncrypted(env, path, fileBytes)
     const handle = await open(path, 'r')
     const { size } = await handle.stat()
-    const r = rng(42)
+    const r = seededInts(42)
     try {
       // Warm the page cache, so the figures are the library's, not the disk's.
       const warm = new Uint8Array(4 * MiB)

@@ -13,6 +13,7 @@ import { ciphertextRange, Envelope, urlSource } from '../src/index.js'
 import { KmsKeyring } from '../src/kms.js'
 import { assertExpectedBackend, pattern } from './helpers.js'
 import { CREDENTIALS, createKey, kmsEndpoint, motoClient, REGION } from './kms-helpers.js'
+import { seededInts } from './pattern.js'
 
 assertExpectedBackend()
 
@@ -25,16 +26,6 @@ let endpoint: string
 let s3: S3Client
 const Bucket = 'kmse-range'
 const Key = 'video.kmse'
-
-function rng(seed: number): (n: number) => number {
-  let x = seed
-  return (n) => {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    return (x >>> 0) % n
-  }
-}
 
 /** Wraps a source, counting the bytes it fetched. */
 function counted(inner: RandomAccessSource): RandomAccessSource & { fetched: number; calls: number } {
@@ -72,7 +63,7 @@ describe('random access from S3 (moto)', () => {
     // Open: the head (one 4 KiB probe) and the final frame, never the body.
     assert.ok(source.fetched <= 4096 + STEP, `open fetched ${source.fetched}`)
     const atOpen = source.fetched
-    const r = rng(77)
+    const r = seededInts(77)
     let touched = 0
     for (let i = 0; i < 200; i++) {
       const start = r(SIZE)
@@ -90,7 +81,7 @@ describe('random access from S3 (moto)', () => {
   it('urlSource over the object URL: real HTTP Range GETs; an object replaced after open fails (If-Match) instead of mixing versions', async () => {
     const reader = await envelope.openRandomAccess(await urlSource(`${endpoint}/${Bucket}/${Key}`), { expectContext: { asset: 'video' } })
     assert.equal(reader.size, SIZE)
-    const r = rng(9)
+    const r = seededInts(9)
     for (let i = 0; i < 10; i++) {
       const start = r(SIZE)
       const length = r(2 * F)
@@ -110,7 +101,7 @@ describe('random access from S3 (moto)', () => {
     const server = await startRangeServer(envelope, source)
     try {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
-      const r = rng(5)
+      const r = seededInts(5)
       for (let i = 0; i < 20; i++) {
         const start = r(SIZE)
         const end = Math.min(SIZE, start + r(200_000) + 1)

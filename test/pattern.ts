@@ -4,6 +4,17 @@
  * Node tests; test/helpers.ts re-exports it.
  */
 
+/** Reproducible integers: each call gives the next xorshift32 value from `seed` (0 counts as 1) modulo `n`. */
+export function seededInts(seed: number): (n: number) => number {
+  let x = seed >>> 0 || 1
+  return (n) => {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    return (x >>> 0) % n
+  }
+}
+
 /** `length` bytes of an xorshift32 stream from `seed` (0 counts as 1). */
 export function pattern(length: number, seed = 1): Uint8Array {
   const out = new Uint8Array(length)

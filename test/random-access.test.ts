@@ -6,6 +6,7 @@ import type { RandomAccessReader } from '../src/index.js'
 import { bytesSource, Envelope, LocalKeyring } from '../src/index.js'
 import { openEncryptedFile } from '../src/node/index.js'
 import { assertExpectedBackend, pattern, tempDir } from './helpers.js'
+import { seededInts } from './pattern.js'
 
 assertExpectedBackend()
 
@@ -22,17 +23,6 @@ async function writeStream(path: string, stream: ReadableStream<Uint8Array>): Pr
   }
 }
 
-/** A small xorshift so the ranges are reproducible. */
-function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1
-  return (n) => {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    return (x >>> 0) % n
-  }
-}
-
 /** Ranges that matter (empty, first and last byte, frame boundaries, past the end) and `count` random ones. */
 function ranges(size: number, frameSize: number, count: number, seed: number): Array<[number, number]> {
   const out: Array<[number, number]> = [
@@ -46,7 +36,7 @@ function ranges(size: number, frameSize: number, count: number, seed: number): A
     [frameSize, frameSize],
     [Math.max(0, size - frameSize - 1), frameSize + 2],
   ]
-  const r = rng(seed)
+  const r = seededInts(seed)
   for (let i = 0; i < count; i++) {
     const start = r(size + 2)
     const kind = r(4)
@@ -113,7 +103,7 @@ describe('random access: reads match the plaintext', () => {
       try {
         assert.equal(file.size, size)
         await checkRanges(file, plain, ranges(size, frameSize, 150, frameSize))
-        const r = rng(3)
+        const r = seededInts(3)
         const list = Array.from({ length: 32 }, () => [r(size), r(3 * frameSize)] as [number, number])
         const got = await Promise.all(list.map(([a, n]) => file.read(a, n)))
         for (const [i, bytes] of got.entries()) assert.deepEqual(bytes, plain(list[i]![0], Math.min(size, list[i]![0] + list[i]![1])))
