@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'ERR_OUTPUT_EXISTS'
   | 'ERR_FIELD'
   | 'ERR_NOT_TEXT'
+  | 'ERR_SOURCE'
   | 'ERR_INVALID_ARGUMENT'
 
 /** Base class of every error the library throws on purpose. */
@@ -403,6 +404,29 @@ export class NotTextError extends EnvelopeError {
    */
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_NOT_TEXT', message, options)
+  }
+}
+
+/**
+ * A random-access source could not deliver what was asked: an HTTP server that does not
+ * answer Range requests with 206 and a Content-Range, or an object replaced after it was
+ * opened (HTTP 412 against the first ETag). `status` is the HTTP status when there was one.
+ */
+export class SourceError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_SOURCE' as const
+
+  /** The HTTP status the server answered, when the failure was an HTTP answer. */
+  readonly status: number | undefined
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param message - what was wrong and what to do about it
+   * @param status - the HTTP status, if any
+   */
+  constructor(message: string, status?: number) {
+    super('ERR_SOURCE', message)
+    this.status = status
   }
 }
 

@@ -36,6 +36,7 @@ export {
   NoMatchingKeyError,
   NotTextError,
   OutputExistsError,
+  SourceError,
   TruncatedError,
   UnsupportedError,
   UnwrapError,

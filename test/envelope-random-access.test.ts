@@ -255,7 +255,16 @@ describe('random access: sources', () => {
     assert.equal(requests[0]!['if-match'], undefined)
     assert.ok(requests.slice(1).every((h) => h['if-match'] === '"v1"' && h.authorization === 'x'))
     const noRange = (async () => new Response(message as Uint8Array<ArrayBuffer>, { status: 200 })) as unknown as typeof fetch
-    await assert.rejects(urlSource('https://example.test/m', { fetch: noRange }), /not 206/)
+    await assert.rejects(
+      urlSource('https://example.test/m?X-Amz-Signature=secret', { fetch: noRange }),
+      (error: Error & { code?: string; status?: number }) => {
+        assert.equal(error.code, 'ERR_SOURCE')
+        assert.equal(error.status, 200)
+        assert.match(error.message, /^https:\/\/example\.test\/m answered a Range request with HTTP 200, not 206/)
+        assert.doesNotMatch(error.message, /secret/)
+        return true
+      },
+    )
 
     const path = join(await tempDir(t), 'm.kmse')
     await writeFile(path, message)

@@ -4,7 +4,7 @@
  * Node files are in kms-envelope/node (openEncryptedFile).
  * @module
  */
-import { invalidArgument, TruncatedError } from '../errors.js'
+import { invalidArgument, SourceError, TruncatedError } from '../errors.js'
 import type { RandomAccessSource } from './random-access.js'
 
 /**
@@ -50,6 +50,15 @@ export interface UrlSourceOptions {
 
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/
 
+function urlForMessages(url: string | URL): string {
+  try {
+    const parsed = new URL(String(url))
+    return `${parsed.origin}${parsed.pathname}`
+  } catch {
+    return 'the URL'
+  }
+}
+
 /**
  * A source over a URL whose server answers `Range:` GETs with 206 (S3 and most object stores,
  * CDNs and static servers). The first request (`bytes=0-0`) learns the size from
@@ -61,9 +70,10 @@ const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/
  * const reader = await env.openRandomAccess(await urlSource('https://cdn.example/video.kmse'))
  * const video = reader.stream(1_000_000)
  * ```
- * @throws TypeError `ERR_INVALID_ARGUMENT` for a bad URL or options; `ERR_TRUNCATED` or a plain
- *   Error when the server does not answer a Range request with 206 and a Content-Range, and
- *   (from reads) when the object was replaced after the first request (HTTP 412).
+ * @throws TypeError `ERR_INVALID_ARGUMENT` for a bad URL or options; {@link SourceError} `ERR_SOURCE`
+ *   when the server does not answer a Range request with 206 and a Content-Range, and (from
+ *   reads) when the object was replaced after the first request (HTTP 412); `ERR_TRUNCATED`
+ *   when it returns fewer bytes than asked.
  * @param url - the encrypted object
  * @param options - `fetch`, `headers`, `signal`
  */
@@ -72,6 +82,8 @@ export async function urlSource(url: string | URL, options: UrlSourceOptions = {
   const doFetch = options.fetch ?? globalThis.fetch
   if (typeof doFetch !== 'function') throw invalidArgument('no fetch available: pass options.fetch')
   const base = { ...options.headers }
+  // Origin and path only: a presigned URL's query holds a signature, which no error message should carry.
+  const where = urlForMessages(url)
   const get = async (start: number, end: number, etag: string | null, signal: AbortSignal | undefined): Promise<Response> => {
     const headers: Record<string, string> = { ...base, range: `bytes=${start}-${end - 1}` }
     if (etag !== null) headers['if-match'] = etag
@@ -79,16 +91,16 @@ export async function urlSource(url: string | URL, options: UrlSourceOptions = {
     if (response.status !== 206) {
       await response.body?.cancel()
       if (response.status === 412 && etag !== null) {
-        throw new Error(`${String(url)} changed after it was opened (HTTP 412: it no longer matches ETag ${etag}); open it again`)
+        throw new SourceError(`${where} changed after it was opened (HTTP 412: it no longer matches ETag ${etag}); open it again`, 412)
       }
-      throw new Error(`${String(url)} answered a Range request with HTTP ${response.status}, not 206: the server must support Range requests`)
+      throw new SourceError(`${where} answered a Range request with HTTP ${response.status}, not 206: the server must support Range requests`, response.status)
     }
     return response
   }
   const first = await get(0, 1, null, options.signal)
   const match = CONTENT_RANGE.exec(first.headers.get('content-range') ?? '')
   await first.body?.cancel()
-  if (match === null) throw new Error(`${String(url)} answered without a Content-Range header (exposed to this page): the size is unknown`)
+  if (match === null) throw new SourceError(`${where} answered without a Content-Range header (exposed to this page): the size is unknown`, first.status)
   const size = Number(match[3])
   const etag = first.headers.get('etag')
   return {
@@ -98,10 +110,10 @@ export async function urlSource(url: string | URL, options: UrlSourceOptions = {
       const range = CONTENT_RANGE.exec(response.headers.get('content-range') ?? '')
       if (range !== null && Number(range[1]) !== offset) {
         await response.body?.cancel()
-        throw new Error(`${String(url)} answered a Range request for byte ${offset} with bytes from ${range[1]}`)
+        throw new SourceError(`${where} answered a Range request for byte ${offset} with bytes from ${range[1]}`, response.status)
       }
       const bytes = new Uint8Array(await response.arrayBuffer())
-      if (bytes.length < length) throw new TruncatedError(`${String(url)} returned ${bytes.length} bytes at ${offset} where ${length} were asked`)
+      if (bytes.length < length) throw new TruncatedError(`${where} returned ${bytes.length} bytes at ${offset} where ${length} were asked`)
       return bytes.subarray(0, length)
     },
   }
