@@ -10,6 +10,7 @@
 import type { FileHandle } from 'node:fs/promises'
 import { lstat, open } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { memoizeReEncrypt } from '../core/rewrap-memo.js'
 import { RewrapSession } from '../core/rewrap-stream.js'
 import type { EnvelopeSettings } from '../core/settings.js'
 import { requireSettings, toKeyrings } from '../core/settings.js'
@@ -168,7 +169,9 @@ async function rewrapOne(path: string, job: Job): Promise<{ outcome: 'rewrapped'
  * were and listed with their error code; the call itself rejects only for bad options or an abort.
  *
  * A file is skipped when it lists no key that the source holds and `to` does not, and every
- * keyring of `to` holds one of its keys. Temp files of killed earlier runs are removed from
+ * keyring of `to` holds one of its keys. KMS calls are bounded across the run: KMS to KMS, one
+ * ReEncrypt per distinct wrapped key (files written through a data-key cache share one);
+ * otherwise one unwrap per file, or per distinct data key when `envelope` has a `KeyCache`. Temp files of killed earlier runs are removed from
  * every directory touched, including those where every file was already done.
  *
  * @example
@@ -191,7 +194,9 @@ export async function rewrapFiles(paths: readonly string[], options: RewrapFiles
   const concurrency = integerOption(options.concurrency, 'options.concurrency', 1, 64, 4)
   const signal = checkSignal(options.signal)
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalidArgument('options.onProgress must be a function')
-  const job: Job = { settings, to, dryRun: options.dryRun === true, verify: options.verify === true, signal }
+  // One ReEncrypt per distinct wrapped key for the whole run, however many files share it.
+  const runSettings = options.verify === true ? settings : { ...settings, keyrings: memoizeReEncrypt(settings.keyrings) }
+  const job: Job = { settings: runSettings, to, dryRun: options.dryRun === true, verify: options.verify === true, signal }
   throwIfAborted(signal)
 
   // A rerun where every file is done writes nothing, so the cleanup writeAtomically does would never run.
