@@ -10,7 +10,7 @@
 import type { FileHandle } from 'node:fs/promises'
 import { lstat, open } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { memoizeReEncrypt } from '../core/rewrap-memo.js'
+import { isRewrapped, memoizeReEncrypt } from '../core/rewrap-bulk.js'
 import { RewrapSession } from '../core/rewrap-stream.js'
 import type { EnvelopeSettings } from '../core/settings.js'
 import { requireSettings, toKeyrings } from '../core/settings.js'
@@ -19,7 +19,6 @@ import { AbortError, EnvelopeError, invalidArgument } from '../errors.js'
 import { streamHeadCutShort } from '../format/body.js'
 import { INDEX_KEY_PURPOSE } from '../format/constants.js'
 import { HeadReader } from '../format/head-reader.js'
-import type { Recipient } from '../format/header.js'
 import type { MessageHead } from '../format/message.js'
 import type { Keyring } from '../keyrings/keyring.js'
 import { prepareKeyrings } from '../keyrings/unwrap.js'
@@ -101,17 +100,6 @@ async function readHead(handle: FileHandle, settings: EnvelopeSettings): Promise
   }
 }
 
-/**
- * Whether a message needs rewrapping: it does when it lists a key the source holds that `to`
- * does not (a key being retired). It is done when it lists none and every destination keyring
- * holds one of its keys; neither: a file the source cannot open, left to the rewrap to report.
- */
-function alreadyDone(head: MessageHead, from: readonly Keyring[], to: readonly Keyring[]): boolean {
-  const heldBy = (keyrings: readonly Keyring[], r: Recipient): boolean => keyrings.some((k) => k.canUnwrap(r))
-  if (head.recipients.some((r) => heldBy(from, r) && !heldBy(to, r))) return false
-  return to.every((k) => head.recipients.some((r) => k.canUnwrap(r)))
-}
-
 function failureOf(path: string, error: unknown): RewrapFileFailure {
   const code = (error as { code?: unknown } | null)?.code
   return {
@@ -141,7 +129,7 @@ async function rewrapOne(path: string, job: Job): Promise<{ outcome: 'rewrapped'
     const options = { signal: job.signal }
     await prepareKeyrings(job.settings.keyrings, head.recipients, options)
     await prepareKeyrings(job.to, head.recipients, options)
-    if (alreadyDone(head, job.settings.keyrings, job.to)) return { outcome: 'skipped', bytes: info.size }
+    if (isRewrapped(head, job.settings.keyrings, job.to)) return { outcome: 'skipped', bytes: info.size }
     if (job.dryRun) return { outcome: 'rewrapped', bytes: info.size }
     const session = new RewrapSession(job.settings, { to: job.to, keep: false, verify: job.verify, signal: job.signal })
     const mode = info.mode & 0o7777
