@@ -75,7 +75,8 @@ export interface RewrapResult {
   readonly verified: boolean
 }
 
-function rewrapParams(options: RewrapOptions): RewrapParams {
+/** @internal {@link RewrapOptions} checked, for every surface that rewraps (envelope, records). */
+export function rewrapParams(options: RewrapOptions): RewrapParams {
   if (options === null || typeof options !== 'object') throw invalidArgument('rewrap needs options: { to }')
   if (options.keep !== undefined && typeof options.keep !== 'boolean') throw invalidArgument('keep must be a boolean')
   if (options.verify !== undefined && typeof options.verify !== 'boolean') throw invalidArgument('verify must be a boolean')

@@ -49,6 +49,7 @@ export type {
   EncryptRecordsOptions,
   FieldEncryptorOptions,
   PerRecordContext,
+  RewrapRecordsOptions,
   SearchOptions,
 } from './fields/options.js'
 export { FieldEncryptor } from './fields/record.js'
