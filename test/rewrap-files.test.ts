@@ -129,6 +129,19 @@ describe('rewrapFiles', () => {
     assert.equal((await rewrapFiles([path], { envelope: both, to: newKey })).skipped, 1)
   })
 
+  it('reads a head larger than its first read (16 recipients with long key ids)', async (t) => {
+    const dir = await tempDir(t)
+    const many = Array.from({ length: 16 }, (_, i) => new LocalKeyring({ keyId: `${'k'.repeat(200)}-${i}`, key: pattern(32, 100 + i) }))
+    const path = join(dir, 'big-head.kmse')
+    const message = await new Envelope({ keyring: many }).encrypt(pattern(9000, 4))
+    assert.ok(message.length - 9000 > 4096, 'the head fits in one read: make it larger')
+    await writeFile(path, message)
+    const summary = await rewrapFiles([path], { envelope: new Envelope({ keyring: many[3]! }), to: newKey })
+    assert.equal(summary.rewrapped, 1)
+    assert.deepEqual((await newEnv.decrypt(await readFile(path))).plaintext, pattern(9000, 4))
+    assert.deepEqual((await new Envelope({ keyring: many[0]! }).decrypt(await readFile(path))).plaintext, pattern(9000, 4)) // the others stay
+  })
+
   it('rejects bad options and an aborted signal before touching anything', async () => {
     await rejectsWithCode(rewrapFiles(['x'], { envelope: {} as Envelope, to: newKey }), 'ERR_INVALID_ARGUMENT')
     await rejectsWithCode(rewrapFiles(['x'], { envelope: oldEnv, to: [] }), 'ERR_INVALID_ARGUMENT')

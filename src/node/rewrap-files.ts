@@ -83,8 +83,8 @@ export interface RewrapFilesOptions {
   readonly verify?: boolean
 }
 
-/** Most of a head is a few hundred bytes; a larger one is read in further steps. */
-const HEAD_READ_BYTES = 64 * 1024
+/** Most heads are a few hundred bytes; a larger one is read in further steps. Small, since the copy reads the file again from the start. */
+const HEAD_READ_BYTES = 4096
 
 /** The head of the message in `handle`, read from offset 0 without moving the file position. */
 async function readHead(handle: FileHandle, settings: EnvelopeSettings): Promise<MessageHead> {
