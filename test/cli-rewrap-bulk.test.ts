@@ -10,7 +10,7 @@ import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { LocalKeyring } from '../src/index.js'
 import { Envelope } from '../src/index.js'
-import { cli, keyFile } from './cli-helpers.js'
+import { cli, inTerminal, keyFile, NO_PTY } from './cli-helpers.js'
 import { CLI, pattern, rejectsWithCode, tempDir } from './helpers.js'
 import { seededInts } from './pattern.js'
 
@@ -83,6 +83,18 @@ describe('kms-envelope rewrap in place', () => {
     const jobs = await cli(['rewrap', '--key', oldKey.spec, '--to', newKey.spec, '--jobs', '0', good!])
     assert.equal(jobs.code, 2)
     assert.match(jobs.stderr, /--jobs must be a whole number from 1 to 64/)
+  })
+
+  it('shows progress on a terminal (files, bytes, rate, ETA), then the summary', { skip: NO_PTY }, async (t) => {
+    const dir = await tempDir(t)
+    const oldKey = keyFile(dir, 'old', 'old.key')
+    const newKey = keyFile(dir, 'new', 'new.key')
+    await writeMessages(join(dir, 'd'), oldKey.keyring, 8)
+    const run = inTerminal(['rewrap', '--key', oldKey.spec, '--to', newKey.spec, '-r', join(dir, 'd')], { env: { CI: undefined } })
+    assert.equal(run.code, 0, run.screen.toString())
+    const screen = run.screen.toString()
+    assert.match(screen, /8\/8 files 100% .*\/s +ETA 0:00/)
+    assert.match(screen, /\r\x1b\[Krewrapped 8 /) // the bar erased before the summary
   })
 
   it('survives SIGKILL at random moments: every file stays old or new, a rerun finishes, no temp file is left', async (t) => {
