@@ -5,8 +5,6 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { fromText, PREFIX_INDEX_KEY, toText } from '../src/fields/text.js'
-import type { Keyring } from '../src/index.js'
 import { Envelope, FieldEncryptor, KeyCache, LocalKeyring } from '../src/index.js'
 import { CountingKeyring } from './counting-keyring.js'
 import { assertExpectedBackend, pattern, rejectsWithCode } from './helpers.js'
@@ -17,11 +15,6 @@ const RECORDS = 10_000
 const schema = { ssn: 'random', email: 'deterministic', 'profile.address': 'random' } as const
 const indexKeyContext = { purpose: 'users-index' }
 const context = { table: 'users', tenant: 'acme' }
-
-/** The index key is a message too: moved to the new key with Envelope.rewrap, its key unchanged. */
-async function rewrapIndexKey(from: Envelope, text: string, to: Keyring): Promise<string> {
-  return toText(PREFIX_INDEX_KEY, await from.rewrap(fromText(PREFIX_INDEX_KEY, text)!, { to }))
-}
 
 describe('FieldEncryptor.rewrapRecords', () => {
   it(`${RECORDS.toLocaleString('en')} records: only _kmse changes, indexes stay valid, the old key fails, calls counted`, async (t) => {
@@ -55,7 +48,7 @@ describe('FieldEncryptor.rewrapRecords', () => {
     }
 
     const newEnv = new Envelope({ keyring: newKey })
-    const newIndexKey = await rewrapIndexKey(oldEnv, indexKey, newKey)
+    const newIndexKey = await FieldEncryptor.rewrapIndexKey(oldEnv, indexKey, { to: newKey })
     const newFields = new FieldEncryptor({ envelope: newEnv, indexKey: newIndexKey, indexKeyContext, schema, concurrency: 16 })
     newKey.reset()
     assert.deepEqual(await newFields.decryptRecords(moved, { expectContext: context }), records)
@@ -97,6 +90,8 @@ describe('FieldEncryptor.rewrapRecords', () => {
     const one = await source.rewrapRecord(stored[5]!, { to: newKey })
     assert.deepEqual(await reader.decryptRecord(one), { id: 5, ssn: '5' })
     await rejectsWithCode(source.rewrapRecord({ id: 1 }, { to: newKey }), 'ERR_FIELD')
+    await rejectsWithCode(FieldEncryptor.rewrapIndexKey(new Envelope({ keyring: oldKey }), 'kmse1k.AAAA', { to: newKey }), 'ERR_FORMAT')
+    await rejectsWithCode(FieldEncryptor.rewrapIndexKey(new Envelope({ keyring: oldKey }), String(stored[0]!._kmse), { to: newKey }), 'ERR_INVALID_ARGUMENT')
     await rejectsWithCode(source.rewrapRecord(stored[0]!, { to: [] as never }), 'ERR_INVALID_ARGUMENT')
     const altered = { ...stored[0]!, _kmse: `${String(stored[0]!._kmse).slice(0, -4)}AAAA` }
     // The field tags are under the record's content key, not the head: a rewrap carries an altered

@@ -26,7 +26,7 @@ import { prepareKeyrings } from '../keyrings/unwrap.js'
 import { checkConcurrency, DEFAULT_CONCURRENCY, mapRecords } from './batch.js'
 import { prepareValue } from './codec.js'
 import type { CreateIndexKeyOptions, UpgradeIndexKeyOptions } from './deterministic.js'
-import { createIndexKey, upgradeIndexKey } from './deterministic.js'
+import { createIndexKey, rewrapIndexKey, upgradeIndexKey } from './deterministic.js'
 import type { SivKeyOf } from './field-crypto.js'
 import { blindIndexText, checkListTag, deterministicText, listTag, openFields, prepareFields, readStoredFields, sealFields } from './field-crypto.js'
 import { IndexKeyHolder } from './index-key-holder.js'
@@ -123,6 +123,26 @@ export class FieldEncryptor {
    */
   static upgradeIndexKey(envelope: Envelope, legacyIndexKey: string, options: UpgradeIndexKeyOptions): Promise<string> {
     return upgradeIndexKey(envelope, legacyIndexKey, options)
+  }
+
+  /**
+   * The index key given to other keys, for key rotation: the same key inside (so every stored
+   * deterministic value and blind index stays valid), wrapped for `to` instead of the keys of
+   * `envelope` it was wrapped for. Store the result in place of the old text. This is not
+   * index-key rotation, which would change deterministic values and blind indexes.
+   *
+   * @example
+   * ```ts
+   * const moved = await FieldEncryptor.rewrapIndexKey(oldEnvelope, config.indexKey, { to: newKeyring })
+   * ```
+   * @param envelope - an Envelope whose keyring holds a key the index key is wrapped for
+   * @param indexKey - the `kmse1k.` text {@link FieldEncryptor.createIndexKey} returned
+   * @param options - `to` (required), `keep`, `verify`, `signal`, as {@link Envelope.rewrap}
+   * @throws TypeError `ERR_INVALID_ARGUMENT` for text that is not an index key's; `ERR_FORMAT` for a
+   *   message without the index-key purpose pair; the errors of {@link Envelope.rewrap}.
+   */
+  static rewrapIndexKey(envelope: Envelope, indexKey: string, options: RewrapOptions): Promise<string> {
+    return rewrapIndexKey(envelope, indexKey, options)
   }
 
   /** The schema, in canonical path order. */
