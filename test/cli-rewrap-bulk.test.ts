@@ -45,7 +45,7 @@ describe('kms-envelope rewrap in place', () => {
     assert.match(dry.stderr, /would rewrap 8 .*skipped 0 .*failed 0/)
     await rejectsWithCode(new Envelope({ keyring: newKey.keyring }).decrypt(await readFile(paths[0]!)), 'ERR_NO_MATCHING_KEY')
 
-    const run = await cli(['rewrap', '--key', oldKey.spec, '--to', newKey.spec, '-r', '--jobs', '2', data])
+    const run = await cli(['rewrap', '--key', oldKey.spec, '--to', newKey.spec, '-r', '--jobs', '2', data, paths[0]!]) // named twice: once
     assert.equal(run.code, 0, run.stderr)
     assert.match(run.stderr, /^rewrapped 8 .*skipped 0 \(already done\), failed 0, in [0-9.]+ s\n$/)
     const newEnv = new Envelope({ keyring: newKey.keyring })

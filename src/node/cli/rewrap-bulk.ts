@@ -5,7 +5,7 @@
  * @module
  */
 import { lstat, readdir, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { ParseArgsConfig } from 'node:util'
 import { parseArgs } from 'node:util'
 import { Envelope } from '../../envelope.js'
@@ -88,7 +88,14 @@ async function findFiles(paths: readonly string[], recursive: boolean): Promise<
       await walk(path)
     } else found.push({ path, size: st?.size ?? 0 }) // a missing path is reported as a failure of its own
   }
-  return found
+  // A file named twice (`-r dir dir/a`) would be rewrapped by two jobs at once and counted twice.
+  const seen = new Set<string>()
+  return found.filter((f) => {
+    const key = resolve(f.path)
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
 }
 
 function jobsOf(text: string | undefined): number {
