@@ -142,6 +142,30 @@ describe('rewrapFiles', () => {
     assert.deepEqual((await new Envelope({ keyring: many[0]! }).decrypt(await readFile(path))).plaintext, pattern(9000, 4)) // the others stay
   })
 
+  it('stops on abort with ERR_ABORTED, every file either old or new, and a rerun finishes', async (t) => {
+    const dir = await tempDir(t)
+    const paths = await writeMessages(dir, 100)
+    const controller = new AbortController()
+    let seen = 0
+    await rejectsWithCode(
+      rewrapFiles(paths, {
+        envelope: oldEnv,
+        to: newKey,
+        signal: controller.signal,
+        onProgress: () => {
+          if (++seen === 5) controller.abort()
+        },
+      }),
+      'ERR_ABORTED',
+    )
+    const either = new Envelope({ keyring: [oldKey, newKey] })
+    let moved = 0
+    for (const path of paths) if ((await either.decrypt(await readFile(path))).keyId === 'new-key') moved++
+    assert.ok(moved >= 5 && moved < 100, `${moved} files moved`)
+    const rest = await rewrapFiles(paths, { envelope: oldEnv, to: newKey })
+    assert.deepEqual([rest.rewrapped, rest.skipped], [100 - moved, moved])
+  })
+
   it('rejects bad options and an aborted signal before touching anything', async () => {
     await rejectsWithCode(rewrapFiles(['x'], { envelope: {} as Envelope, to: newKey }), 'ERR_INVALID_ARGUMENT')
     await rejectsWithCode(rewrapFiles(['x'], { envelope: oldEnv, to: [] }), 'ERR_INVALID_ARGUMENT')
