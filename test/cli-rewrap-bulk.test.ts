@@ -131,7 +131,7 @@ describe('kms-envelope rewrap in place', () => {
         assert.deepEqual(plaintext, pattern(i * 3, i + 1))
         if (keyId === 'new') done++
       }
-      if (done === before) base += 40
+      if (done === before) base = Math.round(base * 1.5)
       progress.push(done)
     }
     t.diagnostic(`files done after each round: ${progress.join(', ')} (${interrupted} rounds killed, ${leftovers} temp files left by the kills)`)
