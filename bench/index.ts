@@ -19,6 +19,7 @@ import { benchImport } from './import.js'
 import { benchKmsCalls } from './kms-calls.js'
 import { table } from './lib.js'
 import { benchRandomAccess, printRandomAccess } from './random-access.js'
+import { benchRewrap } from './rewrap.js'
 import { fileBench } from './stream.js'
 
 const quick = process.env.KMSE_BENCH_QUICK === '1'
@@ -82,6 +83,12 @@ console.log(
 const randomAccess = await benchRandomAccess(sizes.file, quick)
 printRandomAccess(randomAccess)
 
+const rewrap = await benchRewrap(quick ? 50 : 1000, 64 * 1024)
+console.log(
+  `\nBulk rewrap in place (rewrapFiles, local key to local key, 4 at a time): ${f(rewrap.filesPerSecond)} files/s of ${rewrap.fileBytes / 1024} KiB, ` +
+    `${rewrap.readMBPerGB === undefined ? 'n/a' : f(rewrap.readMBPerGB)} MB read per GB (the body is copied into the new file, never decrypted)`,
+)
+
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(1)}x`
 const summary = [
   ['64 MiB buffer encrypt vs OpenSSL 16 KiB', openssl === undefined ? 'n/a' : `${((100 * big.ours.encrypt) / openssl).toFixed(0)}%`, '>= 80%'],
@@ -128,6 +135,7 @@ const results = {
   overhead,
   imports,
   randomAccess,
+  rewrap,
 }
 const out = join(import.meta.dirname, '..', '..', 'bench', quick ? 'results.quick.json' : 'results.json')
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`)

@@ -10,14 +10,16 @@ import { openRandomAccess } from './core/random-access.js'
 import { decryptMessage } from './core/reader.js'
 import type { RewrapParams } from './core/rewrap.js'
 import { rewrapMessage } from './core/rewrap.js'
+import type { RewrapManyResult } from './core/rewrap-bulk.js'
+import { rewrapMessages } from './core/rewrap-bulk.js'
 import type { EnvelopeSettings } from './core/settings.js'
-import { registerSettings, resolveSettings, toKeyrings } from './core/settings.js'
+import { registerSettings, requireSettings, resolveSettings, toKeyrings } from './core/settings.js'
 import { encryptMessage } from './core/writer.js'
 import { invalidArgument, NotTextError } from './errors.js'
 import type { Keyring } from './keyrings/keyring.js'
 import type { DecryptStream } from './stream.js'
 import { decryptStream, encryptStream, rewrapStream } from './stream.js'
-import { checkSignal, toMessageBytes } from './validate.js'
+import { checkSignal, integerOption, toMessageBytes } from './validate.js'
 
 /** Strict: invalid UTF-8 throws instead of becoming U+FFFD; a BOM stays part of the text. */
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
@@ -73,7 +75,8 @@ export interface RewrapResult {
   readonly verified: boolean
 }
 
-function rewrapParams(options: RewrapOptions): RewrapParams {
+/** @internal {@link RewrapOptions} checked, for every surface that rewraps (envelope, records). */
+export function rewrapParams(options: RewrapOptions): RewrapParams {
   if (options === null || typeof options !== 'object') throw invalidArgument('rewrap needs options: { to }')
   if (options.keep !== undefined && typeof options.keep !== 'boolean') throw invalidArgument('keep must be a boolean')
   if (options.verify !== undefined && typeof options.verify !== 'boolean') throw invalidArgument('verify must be a boolean')
@@ -282,4 +285,52 @@ export class Envelope {
   decryptStream(options: DecryptStreamOptions = {}): DecryptStream {
     return decryptStream(this.#settings, options)
   }
+}
+
+/** Options of {@link rewrapMany}. */
+export interface RewrapManyOptions extends RewrapOptions {
+  /** The source: its keyrings unwrap (or ReEncrypt) the wrapped keys being replaced. */
+  readonly envelope: Envelope
+  /** Messages rewrapped at the same time, and read ahead (1 to 64, default 4). */
+  readonly concurrency?: number
+}
+
+/**
+ * Rewraps many messages held elsewhere (an object store, a table), yielding one result per
+ * input in input order: `{ index, message, skipped, verified }`, or `{ index, error }` for a
+ * message that could not be rewrapped, so one bad row never stops the run. At most
+ * `concurrency` messages are in flight or read ahead. Messages already wrapped for `to` and
+ * for no key being retired come back unchanged with `skipped: true` (unless `keep`), so a
+ * rerun after an interruption redoes nothing. KMS to KMS costs one ReEncrypt per distinct
+ * wrapped key in the run; the data-key path one unwrap per message, or per distinct data key
+ * when `envelope` has a `KeyCache`. The options are checked at the call, before any message is read.
+ *
+ * @example
+ * ```ts
+ * for await (const r of rewrapMany(rows(), { envelope: oldEnv, to: newKeyring })) {
+ *   if (r.error === undefined && !r.skipped) await save(r.index, r.message)
+ * }
+ * ```
+ * @throws TypeError `ERR_INVALID_ARGUMENT` for bad options (at the call); the iteration rejects with
+ * `ERR_ABORTED` when `signal` aborts, and with the source's own error if reading it fails.
+ * @param messages - the messages, in order (any iterable or async iterable of Uint8Array)
+ * @param options - `envelope` and `to` (required), `concurrency`, `keep`, `verify`, `signal`
+ */
+export function rewrapMany(
+  messages: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  options: RewrapManyOptions,
+): AsyncGenerator<RewrapManyResult, void, undefined> {
+  if (options === null || typeof options !== 'object') throw invalidArgument('rewrapMany needs options: { envelope, to }')
+  const settings = requireSettings(options.envelope, 'options.envelope')
+  const params = rewrapParams(options)
+  const concurrency = integerOption(options.concurrency, 'options.concurrency', 1, 64, 4)
+  const iterable = messages as Partial<AsyncIterable<unknown> & Iterable<unknown>> | null
+  if (
+    iterable === null ||
+    typeof iterable !== 'object' ||
+    (typeof iterable[Symbol.asyncIterator] !== 'function' && typeof iterable[Symbol.iterator] !== 'function')
+  ) {
+    throw invalidArgument('messages must be an iterable or async iterable of Uint8Array')
+  }
+  return rewrapMessages(settings, messages, params, concurrency)
 }

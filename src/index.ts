@@ -15,11 +15,12 @@ export { inspect, inspectStream } from './core/inspect.js'
 export type { DecryptInfo, DecryptOptions, DecryptResult, DecryptStreamOptions, EncryptOptions, EncryptStreamOptions } from './core/options.js'
 export type { CiphertextRange, MessageLayout, RandomAccessOptions, RandomAccessReader, RandomAccessSource } from './core/random-access.js'
 export { ciphertextRange } from './core/random-access.js'
+export type { RewrapManyResult } from './core/rewrap-bulk.js'
 export type { UrlSourceOptions } from './core/sources.js'
 export { blobSource, bytesSource, urlSource } from './core/sources.js'
 export { DataKey } from './crypto/data-key.js'
-export type { EnvelopeOptions, RewrapOptions, RewrapResult } from './envelope.js'
-export { Envelope } from './envelope.js'
+export type { EnvelopeOptions, RewrapManyOptions, RewrapOptions, RewrapResult } from './envelope.js'
+export { Envelope, rewrapMany } from './envelope.js'
 export type { ErrorCode, KmsErrorCode, RecipientRef, UnwrapAttempt } from './errors.js'
 export {
   AbortError,
@@ -49,6 +50,7 @@ export type {
   EncryptRecordsOptions,
   FieldEncryptorOptions,
   PerRecordContext,
+  RewrapRecordsOptions,
   SearchOptions,
 } from './fields/options.js'
 export { FieldEncryptor } from './fields/record.js'

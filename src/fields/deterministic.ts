@@ -22,7 +22,7 @@ import { requireSettings } from '../core/settings.js'
 import { newMessageId } from '../core/writer.js'
 import { DataKey } from '../crypto/data-key.js'
 import { sealMessage } from '../crypto/message.js'
-import type { Envelope } from '../envelope.js'
+import type { Envelope, RewrapOptions } from '../envelope.js'
 import { FormatError, invalidArgument } from '../errors.js'
 import { INDEX_KEY_PURPOSE, KEY_BYTES } from '../format/constants.js'
 import type { CanonicalContext, EncryptionContext } from '../format/context.js'
@@ -157,6 +157,25 @@ export async function upgradeIndexKey(envelope: Envelope, legacyText: string, op
   } finally {
     opened.plaintext.fill(0)
   }
+}
+
+/**
+ * The index key given to other keys (`envelope.rewrap` of its message): the same 32 key bytes
+ * and the same header, so every deterministic value and blind index stays valid. Only an
+ * index key (its context carries the purpose pair) is accepted.
+ */
+export async function rewrapIndexKey(envelope: Envelope, text: string, options: RewrapOptions): Promise<string> {
+  const settings = requireSettings(envelope)
+  const message = typeof text === 'string' ? fromText(PREFIX_INDEX_KEY, text) : undefined
+  if (message === undefined) throw invalidArgument(`indexKey must be the text FieldEncryptor.createIndexKey() returned ("${PREFIX_INDEX_KEY}" and base64url)`)
+  const { head } = parseWholeMessage(message, { ...settings, reservedContext: INDEX_KEY_PURPOSE }, 'indexKey')
+  const [purposeKey, purpose] = INDEX_KEY_PURPOSE
+  if (head.header.context.get(purposeKey) !== purpose) {
+    throw new FormatError(
+      `indexKey is not an index key: its context lacks "${purposeKey}": "${purpose}"; convert a kms-envelope 0.1 index key with FieldEncryptor.upgradeIndexKey() first`,
+    )
+  }
+  return toText(PREFIX_INDEX_KEY, await envelope.rewrap(message, options))
 }
 
 async function sealIndexKey(settings: EnvelopeSettings, callerContext: CanonicalContext, key: Uint8Array, signal: AbortSignal | undefined): Promise<string> {

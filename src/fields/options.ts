@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Envelope } from '../envelope.js'
+import type { Envelope, RewrapOptions } from '../envelope.js'
 import type { EncryptionContext } from '../format/context.js'
 import type { FieldSchema } from './schema.js'
 
@@ -78,4 +78,10 @@ export interface SearchOptions {
   /** The context the records were (or will be) encrypted with: the same value gives another result under another context. */
   readonly context?: EncryptionContext
   readonly signal?: AbortSignal
+}
+
+/** Options of {@link FieldEncryptor.rewrapRecords}: those of {@link FieldEncryptor.rewrapRecord}, and how many at a time. */
+export interface RewrapRecordsOptions extends RewrapOptions {
+  /** Records in flight (default: the encryptor's `concurrency`). */
+  readonly concurrency?: number
 }

@@ -11,17 +11,22 @@
  * @module
  */
 import { checkExpectedContext } from '../core/reader.js'
+import type { RewrapParams } from '../core/rewrap.js'
+import { rewrapHeadDetailed } from '../core/rewrap.js'
+import { isRewrapped, memoizeReEncrypt } from '../core/rewrap-bulk.js'
 import type { EnvelopeSettings } from '../core/settings.js'
 import { requireSettings } from '../core/settings.js'
 import type { DataKey } from '../crypto/data-key.js'
-import type { Envelope } from '../envelope.js'
+import type { Envelope, RewrapOptions } from '../envelope.js'
+import { rewrapParams } from '../envelope.js'
 import { invalidArgument } from '../errors.js'
 import type { CanonicalContext, EncryptionContext } from '../format/context.js'
 import { canonicalContext } from '../format/context.js'
+import { prepareKeyrings } from '../keyrings/unwrap.js'
 import { checkConcurrency, DEFAULT_CONCURRENCY, mapRecords } from './batch.js'
 import { prepareValue } from './codec.js'
 import type { CreateIndexKeyOptions, UpgradeIndexKeyOptions } from './deterministic.js'
-import { createIndexKey, upgradeIndexKey } from './deterministic.js'
+import { createIndexKey, rewrapIndexKey, upgradeIndexKey } from './deterministic.js'
 import type { SivKeyOf } from './field-crypto.js'
 import { blindIndexText, checkListTag, deterministicText, listTag, openFields, prepareFields, readStoredFields, sealFields } from './field-crypto.js'
 import { IndexKeyHolder } from './index-key-holder.js'
@@ -31,6 +36,7 @@ import type {
   EncryptRecordOptions,
   EncryptRecordsOptions,
   FieldEncryptorOptions,
+  RewrapRecordsOptions,
   SearchOptions,
 } from './options.js'
 import { openRecordKeys, readRecordHead, sealRecordHead, writeRecordHead } from './record-head.js'
@@ -117,6 +123,26 @@ export class FieldEncryptor {
    */
   static upgradeIndexKey(envelope: Envelope, legacyIndexKey: string, options: UpgradeIndexKeyOptions): Promise<string> {
     return upgradeIndexKey(envelope, legacyIndexKey, options)
+  }
+
+  /**
+   * The index key given to other keys, for key rotation: the same key inside (so every stored
+   * deterministic value and blind index stays valid), wrapped for `to` instead of the keys of
+   * `envelope` it was wrapped for. Store the result in place of the old text. This is not
+   * index-key rotation, which would change deterministic values and blind indexes.
+   *
+   * @example
+   * ```ts
+   * const moved = await FieldEncryptor.rewrapIndexKey(oldEnvelope, config.indexKey, { to: newKeyring })
+   * ```
+   * @param envelope - an Envelope whose keyring holds a key the index key is wrapped for
+   * @param indexKey - the `kmse1k.` text {@link FieldEncryptor.createIndexKey} returned
+   * @param options - `to` (required), `keep`, `verify`, `signal`, as {@link Envelope.rewrap}
+   * @throws TypeError `ERR_INVALID_ARGUMENT` for text that is not an index key's; `ERR_FORMAT` for a
+   *   message without the index-key purpose pair; the errors of {@link Envelope.rewrap}.
+   */
+  static rewrapIndexKey(envelope: Envelope, indexKey: string, options: RewrapOptions): Promise<string> {
+    return rewrapIndexKey(envelope, indexKey, options)
   }
 
   /** The schema, in canonical path order. */
@@ -242,6 +268,68 @@ export class FieldEncryptor {
         ...(options.signal !== undefined && { signal: options.signal }),
       }),
     )
+  }
+
+  /**
+   * Returns a copy of the stored record with only its key field (`_kmse`) changed: the record's
+   * data key given to `to`, as {@link Envelope.rewrap} does for a message (KMS to KMS through
+   * ReEncrypt, otherwise unwrapped, checked and wrapped again). Every other field, encrypted
+   * values, deterministic values and blind indexes alike, is the same value as before, so
+   * indexes stay valid. A record already wrapped for `to` and for no key being retired comes
+   * back as an unchanged copy (unless `keep`). This is not index-key rotation: that changes
+   * deterministic values and blind indexes, and is a different operation.
+   *
+   * @example
+   * ```ts
+   * const moved = await fields.rewrapRecord(row, { to: new KmsKeyring({ keyIds: [newArn] }) })
+   * await db.update(row.id, { _kmse: moved._kmse }) // the only column that changed
+   * ```
+   * @param stored - a record as {@link FieldEncryptor.encryptRecord} returned it
+   * @param options - `to` (required), `keep`, `verify`, `signal`
+   * @throws TypeError `ERR_INVALID_ARGUMENT` for a record that is not a plain object or bad options;
+   *   `ERR_FIELD`, `ERR_FORMAT`, `ERR_LIMIT` for a missing or malformed key field; the errors of
+   *   {@link Envelope.rewrap} (`ERR_NO_MATCHING_KEY`, `ERR_UNWRAP`, `ERR_AUTH`, keyring errors, `ERR_ABORTED`).
+   */
+  async rewrapRecord(stored: object, options: RewrapOptions): Promise<Record<string, unknown>> {
+    this.#checkOpen()
+    return this.#rewrapRecord(stored, rewrapParams(options), this.#settings)
+  }
+
+  /**
+   * {@link FieldEncryptor.rewrapRecord} over many records, `concurrency` at a time, results in
+   * input order. KMS to KMS, records sharing a wrapped key (written through a data-key cache)
+   * cost one ReEncrypt for the batch; on the data-key path, a `KeyCache` on the envelope makes
+   * it one unwrap per distinct data key.
+   *
+   * @param records - stored records
+   * @param options - `to` (required), `keep`, `verify`, `signal`, `concurrency`
+   * @throws the first failure (lowest record index) with `recordIndex` set, as {@link FieldEncryptor.encryptRecords}.
+   */
+  rewrapRecords(records: readonly object[], options: RewrapRecordsOptions): Promise<Record<string, unknown>[]> {
+    this.#checkOpen()
+    const params = rewrapParams(options)
+    const settings = params.verify === true ? this.#settings : { ...this.#settings, keyrings: memoizeReEncrypt(this.#settings.keyrings) }
+    return mapRecords(
+      records,
+      options.concurrency,
+      this.#concurrency,
+      params.signal,
+      undefined,
+      () => {},
+      (record) => this.#rewrapRecord(record, params, settings),
+    )
+  }
+
+  async #rewrapRecord(stored: object, params: RewrapParams, settings: EnvelopeSettings): Promise<Record<string, unknown>> {
+    if (!isPlainObject(stored)) throw invalidArgument(`record must be a plain object, got ${valueKind(stored)}`)
+    const { head, tags, listTag: listTagOf } = readRecordHead(stored, this.#keyField, settings)
+    const options = { signal: params.signal }
+    await prepareKeyrings(settings.keyrings, head.recipients, options)
+    await prepareKeyrings(params.to, head.recipients, options)
+    if (!params.keep && isRewrapped(head, settings.keyrings, params.to)) return { ...stored }
+    // The list tag is under the record's content key (data key and message id), which a rewrap keeps: it stays valid.
+    const { message } = await rewrapHeadDetailed(settings, head, params)
+    return { ...stored, [this.#keyField]: writeRecordHead(message, tags, listTagOf) }
   }
 
   /**

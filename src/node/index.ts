@@ -11,5 +11,7 @@ export type { DecryptFileOptions, EncryptFileOptions, FileOptions } from './file
 export { decryptFile, encryptFile } from './files.js'
 export type { LoadKeyFileOptions } from './keyfile.js'
 export { loadLocalKeyring, writeKeyFile } from './keyfile.js'
+export type { RewrapFileFailure, RewrapFileOutcome, RewrapFileProgress, RewrapFilesOptions, RewrapFilesSummary } from './rewrap-files.js'
+export { rewrapFiles } from './rewrap-files.js'
 export type { DecryptTransform } from './streams.js'
 export { createDecryptStream, createEncryptStream } from './streams.js'

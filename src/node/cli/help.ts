@@ -79,6 +79,7 @@ CRLF are fine); anything else is refused: use -o FILE, a pipe, or -o - to print 
 Streams in constant memory at any size. A progress bar is shown on stderr when it is a
 terminal and IN is a regular file.`,
   rewrap: `Usage: kms-envelope rewrap --key OLD [--key OLD ...] --to NEW [--to NEW ...] [options] [IN]
+       kms-envelope rewrap --key OLD --to NEW [--recursive] [--jobs N] [--dry-run] PATH...
 
 Re-wraps the data key of the message in IN (or stdin) for NEW and writes the message to OUT
 (stdout by default). Header and body stay byte-identical; only the wrapped keys change.
@@ -96,6 +97,16 @@ kms: this uses KMS ReEncrypt, so the plaintext data key never leaves KMS.
       --region REGION  AWS region for kms: keys
       --endpoint URL   KMS endpoint
   -q, --quiet          no progress output
+
+In place (--in-place, --recursive, several PATHs or a directory): every message file is
+rewrapped where it is, each replaced atomically (temp file beside it, fsync, rename, mode
+kept), so an interrupted run leaves each file old or new and a rerun finishes the rest.
+Files already wrapped for NEW and for no other key of OLD are skipped and counted.
+      --in-place       rewrap PATH in place even when it is one file
+  -r, --recursive      rewrap every file under the directories given
+  -j, --jobs N         files at a time (default 4)
+      --dry-run        count what would be rewrapped or skipped; write nothing
+Prints a summary (rewrapped, skipped, failed with reasons); exits non-zero if any failed.
 
 --key defaults to the key file JSON in $KMS_ENVELOPE_KEY; file:- reads one key from stdin.`,
   inspect: `Usage: kms-envelope inspect [IN]

@@ -28,6 +28,7 @@ import { armoredOutput, checkNotInput, checkOutputTarget, detectArmor, isImplici
 import { checkStdinUse, resolveKeySpecs, resolveKeys } from './keys.js'
 import { startProgress } from './progress.js'
 import { decryptRange, parseRange } from './range.js'
+import { isBulkRewrap, rewrapBulk } from './rewrap-bulk.js'
 import { UsageError } from './usage.js'
 
 const common = {
@@ -202,6 +203,7 @@ async function streamThrough(
 }
 
 async function rewrap(args: string[]): Promise<void> {
+  if (await isBulkRewrap(args)) return rewrapBulk(args)
   const { values, positionals } = parse(args, {
     ...io,
     ...keys,
