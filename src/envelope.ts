@@ -28,7 +28,8 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 export interface EnvelopeOptions {
   /**
    * Where data keys come from. With several keyrings, every message is wrapped for all of
-   * them (any one can decrypt), and the first generates the data key.
+   * them (any one can decrypt), and the first generates the data key. `[]` together with
+   * `decryptOnly` makes an Envelope that only decrypts (encrypting with it is ERR_INVALID_ARGUMENT).
    */
   readonly keyring: Keyring | readonly Keyring[]
   /**

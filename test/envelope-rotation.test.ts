@@ -177,3 +177,44 @@ describe('Envelope.keyStatus', () => {
     await rejectsWithCode(env.keyStatus(both.subarray(0, inspect(both).headerBytes - 1)), 'ERR_TRUNCATED')
   })
 })
+
+describe('read-only Envelope and key file status', () => {
+  it('keyring: [] with decryptOnly decrypts and refuses to encrypt; [] alone is refused', async () => {
+    const old = await new Envelope({ keyring: k1 }).encrypt('x')
+    const reader = new Envelope({ keyring: [], decryptOnly: k1 })
+    assert.equal(await reader.decryptString(old), 'x')
+    await rejectsWithCode(reader.encrypt('y'), 'ERR_INVALID_ARGUMENT')
+    await rejectsWithCode(FieldEncryptor.createIndexKey(reader, { context: { purpose: 'index' } }), 'ERR_INVALID_ARGUMENT')
+    for (const options of [{ keyring: [] }, { keyring: [], decryptOnly: [] }]) {
+      assert.throws(
+        () => new Envelope(options),
+        (e: Error & { code?: string }) => e.code === 'ERR_INVALID_ARGUMENT',
+      )
+    }
+  })
+
+  it('LocalKeyring status: active by default, written to the key file only when decrypt-only, checked on read', () => {
+    const active = LocalKeyring.generate({ keyId: 'a' })
+    assert.equal(active.status, 'active')
+    const activeFile = JSON.parse(active.toKeyFile()) as Record<string, unknown>
+    assert.equal('status' in activeFile, false)
+    assert.equal(LocalKeyring.fromKeyFile(active.toKeyFile()).status, 'active')
+    const retired = LocalKeyring.generate({ keyId: 'r', status: 'decrypt-only' })
+    const retiredFile = JSON.parse(retired.toKeyFile()) as Record<string, unknown>
+    assert.equal(retiredFile.status, 'decrypt-only')
+    const back = LocalKeyring.fromKeyFile(retired.toKeyFile())
+    assert.equal(back.status, 'decrypt-only')
+    assert.equal(back.cacheId, retired.cacheId) // same key, whatever its status
+    assert.equal(LocalKeyring.fromKeyFile(JSON.stringify({ ...activeFile, status: 'active' })).status, 'active')
+    for (const status of ['retired', 'ACTIVE', 1, null]) {
+      assert.throws(
+        () => LocalKeyring.fromKeyFile(JSON.stringify({ ...activeFile, status })),
+        (e: Error & { code?: string }) => e.code === 'ERR_INVALID_ARGUMENT' && /key file "status" must be "active" or "decrypt-only"/.test(e.message),
+      )
+    }
+    assert.throws(
+      () => new LocalKeyring({ keyId: 'x', key: pattern(32, 1), status: 'old' as never }),
+      (e: Error & { code?: string }) => e.code === 'ERR_INVALID_ARGUMENT',
+    )
+  })
+})

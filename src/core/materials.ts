@@ -9,7 +9,7 @@ import { backend } from '#crypto-backend'
 import { DataKey } from '../crypto/data-key.js'
 import type { MessageKeys } from '../crypto/keys.js'
 import { verifyDataKey } from '../crypto/message.js'
-import { KeyringError, LimitError } from '../errors.js'
+import { invalidArgument, KeyringError, LimitError } from '../errors.js'
 import { SUITE_AES256GCM_HKDFSHA512_COMMIT as SUITE } from '../format/constants.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
@@ -44,6 +44,9 @@ export async function encryptionMaterials(
   signal: AbortSignal | undefined,
   plaintextLength?: number,
 ): Promise<EncryptionMaterials> {
+  if (settings.writers.length === 0) {
+    throw invalidArgument('this Envelope only decrypts (keyring: [] with decryptOnly keyrings): give it a keyring to encrypt with')
+  }
   const cached = await settings.cache?.encryptionKey(settings.writers, SUITE, context, plaintextLength, (sig) => generate(settings, context, sig), signal)
   const { dataKey, recipients } = cached ?? (await generate(settings, context, signal))
   return { dataKey, recipients, release: () => dataKey.wipe() }

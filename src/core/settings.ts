@@ -20,7 +20,7 @@ export interface EnvelopeSettings {
    * this list; nothing that wraps a new message does (that is {@link EnvelopeSettings.writers}).
    */
   readonly keyrings: readonly Keyring[]
-  /** The keyrings new messages are wrapped for (the Envelope's `keyring`); the first generates the data key. */
+  /** The keyrings new messages are wrapped for (the Envelope's `keyring`); the first generates the data key. Empty for a read-only Envelope. */
   readonly writers: readonly Keyring[]
   /** The keyrings that only decrypt (the Envelope's `decryptOnly`), possibly none. */
   readonly decryptOnly: readonly Keyring[]
@@ -47,8 +47,13 @@ export interface SettingsInput {
 export function resolveSettings(options: SettingsInput): EnvelopeSettings {
   if (options === null || typeof options !== 'object') throw invalidArgument('Envelope needs options: { keyring }')
   const maxFrameSize = integerOption(options.maxFrameSize, 'maxFrameSize', MIN_FRAME_SIZE, MAX_FRAME_SIZE, MAX_FRAME_SIZE)
-  const writers = toKeyrings(options.keyring, 'keyring')
+  // `keyring: []` is a read-only Envelope, allowed only with decryptOnly keys to read with.
+  const readOnly = Array.isArray(options.keyring) && options.keyring.length === 0 && options.decryptOnly !== undefined
+  const writers = readOnly ? Object.freeze([]) : toKeyrings(options.keyring, 'keyring')
   const decryptOnly = toDecryptOnly(options.decryptOnly, writers)
+  if (writers.length === 0 && decryptOnly.length === 0) {
+    throw invalidArgument('keyring must be a keyring (LocalKeyring, KmsKeyring) or a non-empty array of keyrings; [] only with decryptOnly keyrings')
+  }
   return Object.freeze({
     keyrings: Object.freeze([...writers, ...decryptOnly]),
     writers,
