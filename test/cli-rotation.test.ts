@@ -43,6 +43,10 @@ describe('CLI key rotation', () => {
     }
     const d = await cli(['decrypt', '-k', `dir:${keys}`], oldMessage, { env: NO_ENV_KEY })
     assert.equal(d.stdout.toString(), 'from 2025')
+    // The operator's rewrap: one directory as both source and destination moves a message to the active key.
+    const moved = await cli(['rewrap', '-q', '-k', `dir:${keys}`, '--to', `dir:${keys}`], oldMessage, { env: NO_ENV_KEY })
+    assert.equal(moved.code, 0, moved.stderr)
+    assert.deepEqual(keyIds(moved.stdout), ['k-2026'])
   })
 
   it('encrypt with no active key names the directory; bad directories are key errors', async (t) => {

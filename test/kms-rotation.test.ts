@@ -5,11 +5,30 @@
  * moves messages away from K1 (KMS to KMS: ReEncrypt).
  */
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { before, describe, it } from 'node:test'
 import { Envelope, inspect, KeyCache } from '../src/index.js'
 import { KmsKeyring } from '../src/kms.js'
-import { rejectsWithCode } from './helpers.js'
-import { createAlias, createKey, motoClient } from './kms-helpers.js'
+import { CLI, ROOT, rejectsWithCode, tempDir } from './helpers.js'
+import { CREDENTIALS, createAlias, createKey, kmsEndpoint, motoClient, REGION } from './kms-helpers.js'
+
+/** The CLI against moto with test credentials and nothing else of the AWS environment. */
+async function cli(args: readonly string[]): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+  }
+  const kms = ['--endpoint', await kmsEndpoint(), '--region', REGION]
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args, ...kms], { env, encoding: 'buffer', cwd: ROOT }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr: stderr.toString('utf8') })
+    })
+  })
+}
 
 const context = { tenant: 'acme' }
 let k1: string
@@ -80,5 +99,32 @@ describe('decryptOnly with KMS keys (moto)', () => {
     assert.deepEqual(await rotated.keyStatus(message), [{ type: 'aws-kms', keyId: k2, status: 'write' }])
     await rejectsWithCode(new Envelope({ keyring: new KmsKeyring({ keyIds: [k1], client }) }).decrypt(message), 'ERR_NO_MATCHING_KEY')
     assert.equal(await new Envelope({ keyring: k2Ring }).decryptString(message, { expectContext: context }), 'move me')
+  })
+
+  it('CLI: inspect shows the status, rewrap --decrypt-key OLD --to NEW, then OLD alone fails', async (t) => {
+    const dir = await tempDir(t)
+    const old = join(dir, 'old.kmse')
+    const { client } = await motoClient()
+    await writeFile(old, await new Envelope({ keyring: new KmsKeyring({ keyIds: [k1], client }) }).encrypt('via the CLI'))
+    const shown = await cli(['inspect', '-k', `kms:${k2}`, '--decrypt-key', `kms:${k1}`, old])
+    assert.equal(shown.code, 0, shown.stderr)
+    const info = JSON.parse(shown.stdout.toString()) as { recipients: Array<{ keyId: string; status: string }> }
+    assert.deepEqual(
+      info.recipients.map((r) => [r.keyId, r.status]),
+      [[k1, 'decrypt-only']],
+    )
+    const moved = join(dir, 'new.kmse')
+    const r = await cli(['rewrap', '-q', '-k', `kms:${k2}`, '--decrypt-key', `kms:${k1}`, '--to', `kms:${k2}`, '-o', moved, old])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(
+      inspect(new Uint8Array(await readFile(moved))).recipients.map((x) => x.keyId),
+      [k2],
+    )
+    const oldOnly = await cli(['decrypt', '-k', `kms:${k1}`, moved])
+    assert.equal(oldOnly.code, 3)
+    assert.match(oldOnly.stderr, /ERR_NO_MATCHING_KEY/)
+    const opened = await cli(['decrypt', '-k', `kms:${k2}`, '-o', '-', moved])
+    assert.equal(opened.code, 0, opened.stderr)
+    assert.equal(opened.stdout.toString(), 'via the CLI')
   })
 })
