@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import type { Keyring } from '../src/index.js'
-import { Envelope, FieldEncryptor, inspect, KeyCache, LocalKeyring } from '../src/index.js'
+import { bytesSource, Envelope, FieldEncryptor, inspect, KeyCache, LocalKeyring } from '../src/index.js'
 import { decryptFile, encryptFile } from '../src/node/index.js'
 import { CountingKeyring } from './counting-keyring.js'
 import { assertExpectedBackend, pattern, rejectsWithCode, tempDir } from './helpers.js'
@@ -47,7 +47,7 @@ describe('Envelope decryptOnly', () => {
     assert.deepEqual([w.calls.generate, a.calls.generate + a.calls.wrap, b.calls.generate + b.calls.wrap], [1, 0, 0])
   })
 
-  it('streams and files follow the settings', async (t) => {
+  it('streams, random access and files follow the settings', async (t) => {
     const plaintext = pattern(200_000, 5)
     const oldEnv = new Envelope({ keyring: k1, frameSize: 4096 })
     const rotated = new Envelope({ keyring: k2, decryptOnly: k1, frameSize: 4096 })
@@ -58,6 +58,9 @@ describe('Envelope decryptOnly', () => {
       inspect(newStream).recipients.map((r) => r.keyId),
       ['k-2026'],
     )
+    const reader = await rotated.openRandomAccess(bytesSource(oldStream))
+    assert.deepEqual(await reader.read(100_000, 5000), plaintext.subarray(100_000, 105_000))
+    reader.close()
     const dir = await tempDir(t)
     await writeFile(join(dir, 'plain'), plaintext)
     await encryptFile(join(dir, 'plain'), join(dir, 'old.kmse'), { envelope: oldEnv })
