@@ -4,6 +4,8 @@
  * @module
  */
 import type { KeyCache } from './cache/key-cache.js'
+import type { RecipientKeyStatus } from './core/key-status.js'
+import { messageKeyStatus } from './core/key-status.js'
 import type { DecryptOptions, DecryptResult, DecryptStreamOptions, EncryptOptions, EncryptStreamOptions } from './core/options.js'
 import type { RandomAccessOptions, RandomAccessReader, RandomAccessSource } from './core/random-access.js'
 import { openRandomAccess } from './core/random-access.js'
@@ -28,9 +30,18 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 export interface EnvelopeOptions {
   /**
    * Where data keys come from. With several keyrings, every message is wrapped for all of
-   * them (any one can decrypt), and the first generates the data key.
+   * them (any one can decrypt), and the first generates the data key. `[]` together with
+   * `decryptOnly` makes an Envelope that only decrypts (encrypting with it is ERR_INVALID_ARGUMENT).
    */
   readonly keyring: Keyring | readonly Keyring[]
+  /**
+   * Keyrings that only decrypt: tried after `keyring`, in order, when opening a message (and
+   * as rewrap's source), never given a new message, and never the source of a data key a
+   * {@link KeyCache} hands to encryption. For key rotation: the new key as `keyring`, the
+   * retired one here until every message is rewrapped (README "Rotating keys").
+   * A keyring given both here and as `keyring` is refused (ERR_INVALID_ARGUMENT).
+   */
+  readonly decryptOnly?: Keyring | readonly Keyring[]
   /** Plaintext bytes per frame, 64 B to 4 MiB (default 64 KiB). Larger frames: fewer tags, more memory per stream. */
   readonly frameSize?: number
   /** Most wrapped keys a message may list, 1 to 64 (default 16). Bounds key-service calls on hostile input. */
@@ -100,7 +111,7 @@ export class Envelope {
   /**
    * Checks the options once; a bad one is a TypeError or RangeError with code `ERR_INVALID_ARGUMENT`.
    *
-   * @param options - `keyring` (required), frame size, reader limits and an optional `cache`: see {@link EnvelopeOptions}
+   * @param options - `keyring` (required), `decryptOnly`, frame size, reader limits and an optional `cache`: see {@link EnvelopeOptions}
    */
   constructor(options: EnvelopeOptions) {
     this.#settings = resolveSettings(options)
@@ -183,6 +194,28 @@ export class Envelope {
    */
   async openRandomAccess(source: RandomAccessSource, options: RandomAccessOptions = {}): Promise<RandomAccessReader> {
     return openRandomAccess(this.#settings, source, options)
+  }
+
+  /**
+   * For each recipient of `message`, in message order, whether this Envelope holds its key as
+   * a writing key (`keyring`), a decrypt-only key (`decryptOnly`) or not at all: the check an
+   * operator runs during a rotation (a message with no `write` recipient still needs the old
+   * key and is due for rewrap). Decided by the keyrings' `canUnwrap`: no data key is unwrapped
+   * and nothing is verified (a KMS keyring configured by alias resolves it once, DescribeKey).
+   *
+   * @example
+   * ```ts
+   * const env = new Envelope({ keyring: newKey, decryptOnly: oldKey })
+   * const due = (await env.keyStatus(message)).every((r) => r.status !== 'write')
+   * ```
+   * @throws `ERR_FORMAT`, `ERR_TRUNCATED` (head incomplete), `ERR_UNSUPPORTED`, `ERR_LIMIT`;
+   *   `ERR_KMS_*` when an alias cannot be resolved; `ERR_ABORTED`.
+   * @param message - a whole message, or at least its head
+   * @param options - `signal`, for an alias lookup
+   */
+  async keyStatus(message: Uint8Array, options: { readonly signal?: AbortSignal } = {}): Promise<RecipientKeyStatus[]> {
+    if (!(message instanceof Uint8Array)) throw invalidArgument('message must be a Uint8Array')
+    return messageKeyStatus(this.#settings, message, checkSignal(options?.signal))
   }
 
   /**

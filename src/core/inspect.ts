@@ -103,6 +103,14 @@ export interface InspectStreamOptions extends ReadLimits {
  * @throws `ERR_FORMAT`, `ERR_TRUNCATED`, `ERR_UNSUPPORTED`, `ERR_LIMIT` as {@link inspect}.
  */
 export async function inspectStream(chunks: AsyncIterable<Uint8Array>, options: InspectStreamOptions = {}): Promise<MessageInfo> {
+  return (await inspectStreamHead(chunks, options)).info
+}
+
+/** @internal {@link inspectStream}, also giving the head's bytes (the CLI's key status reads them). */
+export async function inspectStreamHead(
+  chunks: AsyncIterable<Uint8Array>,
+  options: InspectStreamOptions = {},
+): Promise<{ info: MessageInfo; head: Uint8Array }> {
   checkReadLimits(options)
   const reader = new HeadReader({ ...options, reservedContext: INDEX_KEY_PURPOSE })
   let prefix: Uint8Array | undefined
@@ -120,5 +128,5 @@ export async function inspectStream(chunks: AsyncIterable<Uint8Array>, options: 
     }
   }
   if (prefix === undefined) throw streamHeadCutShort(reader.buffered, reader.need)
-  return describeHead(prefix, total, options)
+  return { info: describeHead(prefix, total, options), head: prefix }
 }

@@ -14,7 +14,16 @@ import { integerOption } from '../validate.js'
 
 /** Settings shared by every surface of one Envelope. */
 export interface EnvelopeSettings {
+  /**
+   * Every keyring that may open a message, in the order they are tried: the writing keyrings,
+   * then the decrypt-only ones. Decryption, streams, files, records and rewrap's source read
+   * this list; nothing that wraps a new message does (that is {@link EnvelopeSettings.writers}).
+   */
   readonly keyrings: readonly Keyring[]
+  /** The keyrings new messages are wrapped for (the Envelope's `keyring`); the first generates the data key. Empty for a read-only Envelope. */
+  readonly writers: readonly Keyring[]
+  /** The keyrings that only decrypt (the Envelope's `decryptOnly`), possibly none. */
+  readonly decryptOnly: readonly Keyring[]
   readonly frameSize: number
   readonly maxWrappedKeys: number
   readonly maxFrameSize: number
@@ -26,6 +35,7 @@ export interface EnvelopeSettings {
 /** What the Envelope constructor accepts (EnvelopeOptions, unchecked). */
 export interface SettingsInput {
   readonly keyring: unknown
+  readonly decryptOnly?: unknown
   readonly frameSize?: unknown
   readonly maxWrappedKeys?: unknown
   readonly maxFrameSize?: unknown
@@ -37,14 +47,39 @@ export interface SettingsInput {
 export function resolveSettings(options: SettingsInput): EnvelopeSettings {
   if (options === null || typeof options !== 'object') throw invalidArgument('Envelope needs options: { keyring }')
   const maxFrameSize = integerOption(options.maxFrameSize, 'maxFrameSize', MIN_FRAME_SIZE, MAX_FRAME_SIZE, MAX_FRAME_SIZE)
+  // `keyring: []` is a read-only Envelope, allowed only with decryptOnly keys to read with.
+  const readOnly = Array.isArray(options.keyring) && options.keyring.length === 0 && options.decryptOnly !== undefined
+  const writers = readOnly ? Object.freeze([]) : toKeyrings(options.keyring, 'keyring')
+  const decryptOnly = toDecryptOnly(options.decryptOnly, writers)
+  if (writers.length === 0 && decryptOnly.length === 0) {
+    throw invalidArgument('keyring must be a keyring (LocalKeyring, KmsKeyring) or a non-empty array of keyrings; [] only with decryptOnly keyrings')
+  }
   return Object.freeze({
-    keyrings: toKeyrings(options.keyring, 'keyring'),
+    keyrings: Object.freeze([...writers, ...decryptOnly]),
+    writers,
+    decryptOnly,
     frameSize: integerOption(options.frameSize, 'frameSize', MIN_FRAME_SIZE, MAX_FRAME_SIZE, DEFAULT_FRAME_SIZE),
     maxWrappedKeys: integerOption(options.maxWrappedKeys, 'maxWrappedKeys', 1, MAX_WRAPPED_KEYS, DEFAULT_MAX_WRAPPED_KEYS),
     maxFrameSize,
     minFrameSize: integerOption(options.minFrameSize, 'minFrameSize', MIN_FRAME_SIZE, maxFrameSize, MIN_FRAME_SIZE),
     cache: toCache(options.cache),
   })
+}
+
+/**
+ * `decryptOnly`: none, a keyring or an array (empty allowed, so a caller's list of retired
+ * keys may be empty). A keyring also given as `keyring` is refused: it would both write and
+ * not write, and whichever reading the caller meant, the other one would surprise them.
+ */
+function toDecryptOnly(value: unknown, writers: readonly Keyring[]): readonly Keyring[] {
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return Object.freeze([])
+  const list = toKeyrings(value, 'decryptOnly')
+  for (const keyring of list) {
+    if (writers.some((w) => w === keyring || w.cacheId === keyring.cacheId)) {
+      throw invalidArgument(`keyring ${keyring.description} is given both as keyring and as decryptOnly: give a key in one of them (keyring writes and reads)`)
+    }
+  }
+  return list
 }
 
 function toCache(value: unknown): KeyCache | undefined {

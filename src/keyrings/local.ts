@@ -33,12 +33,30 @@ const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,255}$/
 /** Tag of the key file format (docs/FORMAT.md §8). */
 export const KEY_FILE_TYPE = 'kms-envelope/local-key'
 
+/**
+ * A local key's status in its key file (FORMAT.md §8): `active` keys wrap new messages,
+ * `decrypt-only` keys (retired, kept until every message is rewrapped) only open old ones.
+ */
+export type LocalKeyStatus = 'active' | 'decrypt-only'
+const KEY_STATUSES: readonly string[] = ['active', 'decrypt-only']
+
 /** Options of {@link LocalKeyring}. */
 export interface LocalKeyringOptions {
   /** Names the key in every message it wraps; 1-256 characters of `A-Z a-z 0-9 . _ : / @ + = -`. */
   readonly keyId: string
   /** The 256-bit master key. Copied; the caller may wipe its own copy. */
   readonly key: Uint8Array
+  /** What the key is for (default `active`); see {@link LocalKeyring.status}. */
+  readonly status?: LocalKeyStatus
+}
+
+function checkStatus(status: unknown, what: string): LocalKeyStatus {
+  if (status === undefined) return 'active'
+  if (typeof status !== 'string' || !KEY_STATUSES.includes(status)) {
+    const shown = typeof status === 'string' ? JSON.stringify(status.slice(0, 40)) : typeof status
+    throw invalidArgument(`${what} must be "active" or "decrypt-only", got ${shown}`)
+  }
+  return status as LocalKeyStatus
 }
 
 function checkKeyId(keyId: unknown): string {
@@ -67,6 +85,12 @@ function wrapAad(keyId: string, context: CanonicalContext): Uint8Array {
 export class LocalKeyring implements Keyring {
   readonly type = LOCAL_KEYRING_TYPE
   readonly keyId: string
+  /**
+   * `active` or `decrypt-only`, as the key file says (FORMAT.md §8). Metadata for tools that
+   * sort a set of keys (the CLI's `--key dir:PATH`): an Envelope does not read it, so put a
+   * decrypt-only key in `decryptOnly` yourself. Not part of `cacheId`: the key is the same.
+   */
+  readonly status: LocalKeyStatus
   readonly #key: Uint8Array
   #cacheId: string | undefined
 
@@ -78,6 +102,7 @@ export class LocalKeyring implements Keyring {
   constructor(options: LocalKeyringOptions) {
     if (options === null || typeof options !== 'object') throw invalidArgument('LocalKeyring needs { keyId, key }')
     this.keyId = checkKeyId(options.keyId)
+    this.status = checkStatus(options.status, 'status')
     const key = options.key
     if (!(key instanceof Uint8Array) || key.length !== KEY_BYTES) {
       throw invalidArgument(`key must be a Uint8Array of ${KEY_BYTES} bytes (a 256-bit key)`)
@@ -87,13 +112,13 @@ export class LocalKeyring implements Keyring {
 
   /**
    * A keyring with a new random master key.
-   * @param options - `keyId`, which defaults to `local:` and 16 random hex digits.
+   * @param options - `keyId`, which defaults to `local:` and 16 random hex digits; `status` (default `active`).
    */
-  static generate(options: { keyId?: string } = {}): LocalKeyring {
+  static generate(options: { keyId?: string; status?: LocalKeyStatus } = {}): LocalKeyring {
     const keyId = options.keyId ?? `local:${bytesToHex(backend.randomBytes(8))}`
     const key = backend.randomBytes(KEY_BYTES)
     try {
-      return new LocalKeyring({ keyId, key })
+      return new LocalKeyring({ keyId, key, ...(options.status === undefined ? {} : { status: options.status }) })
     } finally {
       key.fill(0)
     }
@@ -119,9 +144,10 @@ export class LocalKeyring implements Keyring {
     if (typeof d.key !== 'string' || !/^[0-9a-f]{64}$/.test(d.key)) {
       throw invalidArgument('key file "key" must be 64 lowercase hex digits (256 bits)')
     }
+    const status = checkStatus(d.status, 'key file "status"')
     const key = hexToBytes(d.key)
     try {
-      return new LocalKeyring({ keyId: d.keyId as string, key })
+      return new LocalKeyring({ keyId: d.keyId as string, key, status })
     } finally {
       key.fill(0)
     }
@@ -129,10 +155,13 @@ export class LocalKeyring implements Keyring {
 
   /**
    * The key file text (JSON) for this key. It holds the secret key: store it like a password.
+   * `status` is written only for a decrypt-only key, so an active key's file is the same as
+   * before the field existed (FORMAT.md §8).
    * @param created - The creation time written into the file (default now).
    */
   toKeyFile(created: Date = new Date()): string {
-    return `${JSON.stringify({ type: KEY_FILE_TYPE, version: 1, keyId: this.keyId, key: bytesToHex(this.#key), created: created.toISOString() }, null, 2)}\n`
+    const status = this.status === 'active' ? {} : { status: this.status }
+    return `${JSON.stringify({ type: KEY_FILE_TYPE, version: 1, keyId: this.keyId, key: bytesToHex(this.#key), ...status, created: created.toISOString() }, null, 2)}\n`
   }
 
   get description(): string {

@@ -18,8 +18,11 @@ Commands:
   -V, --version  print the version
 
 Run 'kms-envelope <command> --help' for a command's options.
-Keys: --key file:PATH, --key file:- (key file JSON on stdin), kms:ARN, kms:alias/NAME,
-kms:KEY-ID; with no --key, the key file JSON in $KMS_ENVELOPE_KEY (--key always wins).
+Keys: --key file:PATH, --key file:- (key file JSON on stdin), dir:PATH (every *.key file in
+PATH), kms:ARN, kms:alias/NAME, kms:KEY-ID; with no --key, the key file JSON in
+$KMS_ENVELOPE_KEY (--key always wins). Commands that read also take --decrypt-key SPEC: a
+key that opens messages but never receives new ones (so does a key file whose "status" is
+"decrypt-only").
 Exit codes: 0 ok, 1 message rejected, 2 usage, 3 key problem, 4 input/output problem.`,
   keygen: `Usage: kms-envelope keygen -o FILE [--key-id ID]
 
@@ -35,7 +38,9 @@ A key is never written to a terminal or stdout unless asked with -o -.
 Encrypts IN (a file, or stdin when omitted or -) to OUT (stdout by default).
 
   -k, --key SPEC          file:PATH, file:- (key file JSON on stdin; IN must then be a file),
-                          kms:ARN, kms:alias/NAME or kms:KEY-ID; repeat to add recipients.
+                          dir:PATH (its active *.key files), kms:ARN, kms:alias/NAME or
+                          kms:KEY-ID; repeat to add recipients. Decrypt-only key files are
+                          skipped; no active key at all is a usage error.
                           Default: the key file JSON in $KMS_ENVELOPE_KEY
   -c, --context K=V       encryption context pair; repeat for more
       --frame-size BYTES  plaintext bytes per frame (default 65536)
@@ -63,8 +68,9 @@ and only if it is UTF-8 text of at most 1 MiB without control characters (tab, L
 CRLF are fine); anything else is refused: use -o FILE, a pipe, or -o - to print it anyway.
 
   -k, --key SPEC             a key that may open the message (repeatable): file:PATH,
-                             file:- (key file JSON on stdin; IN must then be a file), kms:...
-                             Default: the key file JSON in $KMS_ENVELOPE_KEY
+                             file:- (key file JSON on stdin; IN must then be a file),
+                             dir:PATH, kms:... Default: the key file JSON in $KMS_ENVELOPE_KEY
+      --decrypt-key SPEC     a read-only key (repeatable), tried after the --key keys
   -e, --expect-context K=V   require this context pair (repeatable)
       --range START-END      only plaintext bytes START to END-1 (START- : to the end); IN must be
                              a file: only the frames of the range are read and verified
@@ -87,7 +93,9 @@ The wrapped keys OLD holds are removed unless --keep; other recipients stay. Fro
 kms: this uses KMS ReEncrypt, so the plaintext data key never leaves KMS.
 
   -k, --key SPEC       a key that holds the message now (repeatable)
-  -t, --to SPEC        a key to give the message to (repeatable)
+      --decrypt-key SPEC  a retired key that holds it (repeatable): rewrap away from it
+  -t, --to SPEC        a key to give the message to (repeatable; dir:PATH gives its
+                       active keys, a decrypt-only key file is refused)
       --keep           keep OLD's wrapped keys too
       --verify         authenticate the message first (Decrypt + Encrypt instead of ReEncrypt)
   -a, --armor          write ASCII armor (an armored IN is written armored anyway)
@@ -109,9 +117,15 @@ Files already wrapped for NEW and for no other key of OLD are skipped and counte
 Prints a summary (rewrapped, skipped, failed with reasons); exits non-zero if any failed.
 
 --key defaults to the key file JSON in $KMS_ENVELOPE_KEY; file:- reads one key from stdin.`,
-  inspect: `Usage: kms-envelope inspect [IN]
+  inspect: `Usage: kms-envelope inspect [--key SPEC ...] [--decrypt-key SPEC ...] [IN]
 
 Prints the header of the message in IN (or stdin; binary or ASCII armor) as JSON: version,
 suite, message id, context, recipients (type and key id), frame size and sizes. Needs no
-key and verifies nothing; never contacts KMS.`,
+key and verifies nothing; without keys it never contacts KMS.
+
+  -k, --key SPEC           with keys, each recipient gets "status": "write" (a --key key
+      --decrypt-key SPEC   holds it), "decrypt-only" or "none" (a rotation check: a message
+                           with no "write" recipient needs rewrap). No data key is unwrapped;
+                           a kms:alias/ key is resolved once (DescribeKey).
+      --allow-group-readable, --region REGION, --endpoint URL   as for decrypt`,
 }

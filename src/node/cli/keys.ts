@@ -1,12 +1,17 @@
 /**
  * Key specs on the command line: `file:PATH` for a local key file, `file:-` for a key file's
- * JSON on stdin (and, with the KMS keyring, `kms:ARN`, `kms:alias/NAME`, `kms:KEY-ID`).
- * With no --key at all, the key file JSON in KMS_ENVELOPE_KEY (as sops reads SOPS_AGE_KEY).
- * Resolved into keyrings.
+ * JSON on stdin, `dir:PATH` for every key file in a directory (and, with the KMS keyring,
+ * `kms:ARN`, `kms:alias/NAME`, `kms:KEY-ID`). With no --key at all, the key file JSON in
+ * KMS_ENVELOPE_KEY (as sops reads SOPS_AGE_KEY). Resolved into keyrings, and sorted into the
+ * keys that write and the keys that only read (`--decrypt-key`, and key files whose `status`
+ * is decrypt-only).
  * @module
  */
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { KeyFileError } from '../../errors.js'
 import type { Keyring } from '../../keyrings/keyring.js'
+import { LocalKeyring } from '../../keyrings/local.js'
 import { keyringFromText, loadLocalKeyring, MAX_KEY_FILE_BYTES } from '../keyfile.js'
 import type { KeySpecOptions } from './usage.js'
 import { UsageError } from './usage.js'
@@ -35,24 +40,126 @@ export async function resolveKeys(specs: readonly string[], options: KeySpecOpti
 }
 
 export async function resolveKeySpecs(specs: readonly string[], options: KeySpecOptions): Promise<Keyring[]> {
+  return (await resolveSpecs(specs, options)).map((k) => k.keyring)
+}
+
+/** A resolved key, and the directory it came from (`dir:PATH`), if any. */
+interface ResolvedKey {
+  readonly keyring: Keyring
+  readonly dir?: string
+}
+
+async function resolveSpecs(specs: readonly string[], options: KeySpecOptions): Promise<ResolvedKey[]> {
   if (specs.length === 0) throw new UsageError('no key given: pass --key file:PATH (or kms:KEY)')
-  const keyrings: Keyring[] = []
+  const keys: ResolvedKey[] = []
   const kmsKeys: string[] = []
   let kmsAt = -1 // all kms: specs share one keyring, placed where the first one was given
+  const fileOptions = { allowGroupReadable: options.allowGroupReadable === true }
   for (const spec of specs) {
     const colon = spec.indexOf(':')
     const scheme = colon < 0 ? '' : spec.slice(0, colon)
     const rest = spec.slice(colon + 1)
-    if (spec === STDIN_SPEC) keyrings.push(keyringFromText(await readStdinKey(), 'the key file on stdin (--key file:-)'))
-    else if (scheme === 'file' && rest.length > 0) keyrings.push(await loadLocalKeyring(rest, { allowGroupReadable: options.allowGroupReadable === true }))
-    else if (scheme === 'kms' && rest.length > 0) {
-      if (kmsAt < 0) kmsAt = keyrings.length
+    if (spec === STDIN_SPEC) keys.push({ keyring: keyringFromText(await readStdinKey(), 'the key file on stdin (--key file:-)') })
+    else if (scheme === 'file' && rest.length > 0) keys.push({ keyring: await loadLocalKeyring(rest, fileOptions) })
+    else if (scheme === 'dir' && rest.length > 0) {
+      for (const keyring of await loadKeyDirectory(rest, fileOptions)) keys.push({ keyring, dir: rest })
+    } else if (scheme === 'kms' && rest.length > 0) {
+      if (kmsAt < 0) kmsAt = keys.length
       kmsKeys.push(rest)
-    } else throw new UsageError(`key spec ${JSON.stringify(spec)} is not understood: use file:PATH, file:-, kms:ARN, kms:alias/NAME or kms:KEY-ID`)
+    } else throw new UsageError(`key spec ${JSON.stringify(spec)} is not understood: use file:PATH, file:-, dir:PATH, kms:ARN, kms:alias/NAME or kms:KEY-ID`)
   }
   // Order matters: the first key given generates the data key.
-  if (kmsKeys.length > 0) keyrings.splice(kmsAt, 0, await kmsKeyring(kmsKeys, options))
+  if (kmsKeys.length > 0) keys.splice(kmsAt, 0, { keyring: await kmsKeyring(kmsKeys, options) })
+  return keys
+}
+
+/** Most key files `dir:PATH` loads: a message lists at most 64 wrapped keys anyway (FORMAT.md §10). */
+export const MAX_DIRECTORY_KEYS = 64
+/** What `dir:PATH` loads: files whose names end in this (and do not start with a dot). */
+export const KEY_FILE_SUFFIX = '.key'
+
+/**
+ * Every key file of a directory, by name (so the first active one, which generates data keys,
+ * is the same on every run). Not recursive; names starting with a dot are skipped (editors'
+ * files, a Kubernetes secret volume's `..data`), and each file goes through loadLocalKeyring
+ * (symlinks followed, the same owner, mode and size checks as a single file).
+ */
+async function loadKeyDirectory(path: string, options: { allowGroupReadable: boolean }): Promise<LocalKeyring[]> {
+  let names: string[]
+  try {
+    names = await readdir(path)
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'is not a directory' : `cannot be read: ${String((error as Error).message)}`
+    throw new KeyFileError(path, `${reason} (--key dir:PATH needs a directory of key files)`, { cause: error })
+  }
+  const files = names.filter((n) => n.endsWith(KEY_FILE_SUFFIX) && !n.startsWith('.')).sort()
+  if (files.length === 0) throw new KeyFileError(path, `holds no key files (dir:PATH loads the files named *${KEY_FILE_SUFFIX} in it)`)
+  if (files.length > MAX_DIRECTORY_KEYS) {
+    throw new KeyFileError(
+      path,
+      `holds ${files.length} key files; dir:PATH loads at most ${MAX_DIRECTORY_KEYS}: move retired keys that no message needs any more elsewhere`,
+    )
+  }
+  const keyrings: LocalKeyring[] = []
+  for (const name of files) keyrings.push(await loadLocalKeyring(join(path, name), options))
   return keyrings
+}
+
+const isDecryptOnly = (keyring: Keyring): boolean => keyring instanceof LocalKeyring && keyring.status === 'decrypt-only'
+
+/** A command's keys: the ones that write (and read), and the ones that only read. */
+export interface CommandKeys {
+  readonly keyring: Keyring[]
+  readonly decryptOnly: Keyring[]
+}
+
+/**
+ * --key and --decrypt-key of a command. --key keys write, except key files whose status is
+ * decrypt-only; --decrypt-key keys only read. With no --key, KMS_ENVELOPE_KEY stands for it
+ * (required unless --decrypt-key gives keys to read with). `forEncrypt`: at least one key
+ * must write, and the error names the directories whose keys were all decrypt-only.
+ */
+export async function resolveCommandKeys(
+  keySpecs: readonly string[],
+  decryptSpecs: readonly string[],
+  options: KeySpecOptions,
+  forEncrypt = false,
+): Promise<CommandKeys> {
+  let given: ResolvedKey[]
+  if (keySpecs.length > 0) given = await resolveSpecs(keySpecs, options)
+  else if (decryptSpecs.length > 0 && !process.env[KEY_ENV]) given = []
+  else given = (await resolveKeys([], options)).map((keyring) => ({ keyring }))
+  const keyring = given.filter((k) => !isDecryptOnly(k.keyring)).map((k) => k.keyring)
+  if (forEncrypt && keyring.length === 0) {
+    const dirs = [...new Set(given.flatMap((k) => (k.dir === undefined ? [] : [k.dir])))]
+    throw new UsageError(
+      dirs.length > 0
+        ? `no active key to encrypt with: every key file in ${dirs.join(', ')} is decrypt-only ("status" in the key file); add an active key (kms-envelope keygen) to it`
+        : 'no active key to encrypt with: every --key given is a decrypt-only key file ("status" in the key file); give an active key',
+    )
+  }
+  const readers = [...given.filter((k) => isDecryptOnly(k.keyring)).map((k) => k.keyring)]
+  if (decryptSpecs.length > 0) readers.push(...(await resolveKeySpecs(decryptSpecs, options)))
+  // One key named twice (a directory and one of its files) is tried once, as the writer it is.
+  const decryptOnly: Keyring[] = []
+  for (const r of readers) {
+    if (![...keyring, ...decryptOnly].some((k) => k.cacheId === r.cacheId)) decryptOnly.push(r)
+  }
+  return { keyring, decryptOnly }
+}
+
+/**
+ * --to of rewrap: the keys that receive the message. A directory gives its active keys; a
+ * decrypt-only key file named on its own is an error (a retired key must not receive messages).
+ */
+export async function resolveDestinationKeys(specs: readonly string[], options: KeySpecOptions): Promise<Keyring[]> {
+  const keys = await resolveSpecs(specs, options)
+  const named = keys.find((k) => k.dir === undefined && isDecryptOnly(k.keyring))
+  if (named !== undefined) throw new UsageError(`--to ${named.keyring.description} is a decrypt-only key file: a retired key cannot receive messages`)
+  const active = keys.filter((k) => !isDecryptOnly(k.keyring)).map((k) => k.keyring)
+  if (active.length === 0)
+    throw new UsageError(`--to names no active key: every key file in ${[...new Set(keys.map((k) => k.dir))].join(', ')} is decrypt-only`)
+  return active
 }
 
 /** All of stdin, bounded like a key file; the buffers are zeroed once decoded. */

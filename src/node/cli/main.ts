@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs'
 import type { ParseArgsConfig } from 'node:util'
 import { parseArgs } from 'node:util'
-import { inspectStream } from '../../core/inspect.js'
+import { inspectStreamHead } from '../../core/inspect.js'
+import { messageKeyStatus } from '../../core/key-status.js'
 import { DecryptSession } from '../../core/reader.js'
 import { RewrapSession } from '../../core/rewrap-stream.js'
 import { settingsOf, toKeyrings } from '../../core/settings.js'
@@ -25,7 +26,7 @@ import { pump } from '../pump.js'
 import { HELP } from './help.js'
 import type { Input, OutputOptions, OutputTarget } from './io.js'
 import { armoredOutput, checkNotInput, checkOutputTarget, detectArmor, isImplicitTerminal, openInput, resolveOutput, terminalText, writeOutput } from './io.js'
-import { checkStdinUse, resolveKeySpecs, resolveKeys } from './keys.js'
+import { checkStdinUse, resolveCommandKeys, resolveDestinationKeys } from './keys.js'
 import { startProgress } from './progress.js'
 import { decryptRange, parseRange } from './range.js'
 import { isBulkRewrap, rewrapBulk } from './rewrap-bulk.js'
@@ -45,6 +46,8 @@ const keys = {
   endpoint: { type: 'string' },
   'allow-group-readable': { type: 'boolean' },
 } as const
+/** Keys that only read: on every command that reads a message. */
+const decryptKey = { 'decrypt-key': { type: 'string', multiple: true } } as const
 const armorFlag = { armor: { type: 'boolean', short: 'a' } } as const
 
 /** The version in package.json (two levels above dist/src, in a checkout and in the package). */
@@ -130,7 +133,7 @@ async function encrypt(args: string[]): Promise<void> {
   const input = await openInput(inputPath)
   try {
     await checkNotInput(out, input)
-    const keyring = await resolveKeys(values.key ?? [], keyOptions(values))
+    const { keyring } = await resolveCommandKeys(values.key ?? [], [], keyOptions(values), true)
     const env = new Envelope({ keyring, ...(frameSize === undefined ? {} : { frameSize }) })
     const session = new EncryptSession(settingsOf(env)!, context === undefined ? {} : { context })
     const progress = startProgress(input.size, values.quiet === true)
@@ -146,22 +149,27 @@ async function encrypt(args: string[]): Promise<void> {
 }
 
 async function decrypt(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { ...io, ...keys, 'expect-context': { type: 'string', short: 'e', multiple: true }, range: { type: 'string' } })
+  const { values, positionals } = parse(args, {
+    ...io,
+    ...keys,
+    ...decryptKey,
+    'expect-context': { type: 'string', short: 'e', multiple: true },
+    range: { type: 'string' },
+  })
   if (values.help) return void console.log(HELP.decrypt)
   const inputPath = oneInput(positionals)
   const expectContext = pairs(values['expect-context'], '--expect-context')
   const range = values.range === undefined ? undefined : parseRange(values.range, inputPath)
   // Binary, but not checked here: plaintext that is text may be printed to a terminal (terminalText).
   const out = { path: values.output, force: values.force === true, binary: true }
-  checkStdinUse(values.key ?? [], inputPath)
+  checkStdinUse([...(values.key ?? []), ...(values['decrypt-key'] ?? [])], inputPath)
   const target = await resolveOutput(out) // before any key is used
   // A range is written as it verifies, frame by frame, so it is never held for the text check.
   if (range !== undefined) checkOutputTarget(out, target)
   const input = await openInput(inputPath)
   try {
     await checkNotInput(out, input)
-    const keyring = await resolveKeys(values.key ?? [], keyOptions(values))
-    const env = new Envelope({ keyring })
+    const env = new Envelope(await resolveCommandKeys(values.key ?? [], values['decrypt-key'] ?? [], keyOptions(values)))
     if (range !== undefined) return await decryptRange(env, range, expectContext, target)
     const session = new DecryptSession(settingsOf(env)!, expectContext === undefined ? {} : { expectContext })
     await streamThrough(input, session, out, target, values.quiet === true)
@@ -207,6 +215,7 @@ async function rewrap(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     ...io,
     ...keys,
+    ...decryptKey,
     to: { type: 'string', short: 't', multiple: true },
     keep: { type: 'boolean' },
     verify: { type: 'boolean' },
@@ -216,14 +225,15 @@ async function rewrap(args: string[]): Promise<void> {
   const inputPath = oneInput(positionals)
   if (values.to === undefined) throw new UsageError('rewrap needs --to SPEC: the key(s) to give the message to')
   const out = { path: values.output, force: values.force === true, binary: values.armor !== true }
-  checkStdinUse([...(values.key ?? []), ...values.to], inputPath)
+  checkStdinUse([...(values.key ?? []), ...(values['decrypt-key'] ?? []), ...values.to], inputPath)
   const target = await resolveOutput(out) // before any key is used
   checkOutputTarget(out, target, ', --armor for text')
   const input = await openInput(inputPath)
   try {
     const kmsOptions = keyOptions(values)
-    const from = new Envelope({ keyring: await resolveKeys(values.key ?? [], kmsOptions) })
-    const to = toKeyrings(await resolveKeySpecs(values.to, kmsOptions), '--to')
+    // The source may be a retired key: rewrapping away from it is what rotation needs.
+    const from = new Envelope(await resolveCommandKeys(values.key ?? [], values['decrypt-key'] ?? [], kmsOptions))
+    const to = toKeyrings(await resolveDestinationKeys(values.to, kmsOptions), '--to')
     const session = new RewrapSession(settingsOf(from)!, { to, keep: values.keep === true, verify: values.verify === true, signal: undefined })
     // An armored message stays armored; --armor armors a binary one.
     const { chunks, armored } = await detectArmor(input.chunks)
@@ -242,15 +252,28 @@ async function rewrap(args: string[]): Promise<void> {
 }
 
 async function inspectCommand(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, {})
+  const { values, positionals } = parse(args, { ...keys, ...decryptKey })
   if (values.help) return void console.log(HELP.inspect)
-  const input = await openInput(oneInput(positionals))
+  const inputPath = oneInput(positionals)
+  // Keys only when asked for: inspect needs none, and never reads KMS_ENVELOPE_KEY on its own.
+  const keySpecs = values.key ?? []
+  const decryptSpecs = values['decrypt-key'] ?? []
+  const withKeys = keySpecs.length > 0 || decryptSpecs.length > 0
+  checkStdinUse([...keySpecs, ...decryptSpecs], inputPath)
+  const input = await openInput(inputPath)
   try {
+    const env = withKeys ? new Envelope(await resolveCommandKeys(keySpecs, decryptSpecs, keyOptions(values))) : undefined
     const { chunks, armored } = await detectArmor(input.chunks)
     // An armored IN's size is not the message's: the whole armor is read (and checked) instead.
-    const info = await inspectStream(chunks, input.size === undefined || armored ? {} : { size: input.size })
+    const { info, head } = await inspectStreamHead(chunks, input.size === undefined || armored ? {} : { size: input.size })
+    let shown: object = info
+    if (env !== undefined) {
+      // Which of the given keys hold each recipient: write, decrypt-only or none (no unwrap).
+      const status = await messageKeyStatus(settingsOf(env)!, head, undefined)
+      shown = { ...info, recipients: info.recipients.map((r, i) => ({ ...r, status: status[i]!.status })) }
+    }
     // Still exact JSON (it parses to the same strings), but with nothing a terminal acts on.
-    process.stdout.write(`${terminalSafeJson(JSON.stringify(info, null, 2))}
+    process.stdout.write(`${terminalSafeJson(JSON.stringify(shown, null, 2))}
 `)
   } finally {
     await input.close()
