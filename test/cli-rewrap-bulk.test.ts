@@ -8,8 +8,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { LocalKeyring } from '../src/index.js'
-import { Envelope } from '../src/index.js'
+import { Envelope, inspect, LocalKeyring } from '../src/index.js'
 import { cli, inTerminal, keyFile, NO_PTY } from './cli-helpers.js'
 import { CLI, pattern, rejectsWithCode, tempDir } from './helpers.js'
 import { seededInts } from './pattern.js'
@@ -61,6 +60,35 @@ describe('kms-envelope rewrap in place', () => {
     assert.equal(single.code, 0, single.stderr)
     await new Envelope({ keyring: oldKey.keyring }).decrypt(single.stdout)
     assert.deepEqual(await readFile(paths[0]!), before)
+  })
+
+  it('follows a rotation keyset: --key dir: with the retired key decrypt-only, or --decrypt-key, moves every file to the active key', async (t) => {
+    const dir = await tempDir(t)
+    const keys = join(dir, 'keys')
+    await mkdir(keys)
+    const retired = LocalKeyring.generate({ keyId: 'k-2025', status: 'decrypt-only' })
+    const active = LocalKeyring.generate({ keyId: 'k-2026' })
+    await writeFile(join(keys, 'k-2025.key'), retired.toKeyFile(), { mode: 0o600 })
+    await writeFile(join(keys, 'k-2026.key'), active.toKeyFile(), { mode: 0o600 })
+    const paths = await writeMessages(join(dir, 'a'), LocalKeyring.fromKeyFile(retired.toKeyFile()), 4)
+    const run = await cli(['rewrap', '--key', `dir:${keys}`, '--to', `file:${join(keys, 'k-2026.key')}`, '-r', join(dir, 'a')])
+    assert.equal(run.code, 0, run.stderr)
+    assert.match(run.stderr, /^rewrapped 4 .*skipped 0/)
+    for (const path of paths) {
+      assert.deepEqual(
+        inspect(await readFile(path)).recipients.map((r) => r.keyId),
+        ['k-2026'],
+      )
+      await new Envelope({ keyring: active }).decrypt(await readFile(path))
+    }
+    // The retired key named with --decrypt-key alone is a source too; --to a decrypt-only file is refused.
+    const more = await writeMessages(join(dir, 'b'), LocalKeyring.fromKeyFile(retired.toKeyFile()), 2)
+    const refused = await cli(['rewrap', '--decrypt-key', `file:${join(keys, 'k-2025.key')}`, '--to', `file:${join(keys, 'k-2025.key')}`, '-r', join(dir, 'b')])
+    assert.equal(refused.code, 2, refused.stderr)
+    assert.match(refused.stderr, /decrypt-only key file: a retired key cannot receive messages/)
+    const viaFlag = await cli(['rewrap', '--decrypt-key', `file:${join(keys, 'k-2025.key')}`, '--to', `file:${join(keys, 'k-2026.key')}`, '-r', join(dir, 'b')])
+    assert.equal(viaFlag.code, 0, viaFlag.stderr)
+    for (const path of more) await new Envelope({ keyring: active }).decrypt(await readFile(path))
   })
 
   it('lists failures with their codes, exits with the failure kind, and refuses -o and bad --jobs', async (t) => {

@@ -14,7 +14,7 @@ import { EnvelopeError } from '../../errors.js'
 import { escapeControls, printable } from '../../printable.js'
 import { rewrapFiles } from '../rewrap-files.js'
 import { HELP } from './help.js'
-import { resolveKeySpecs, resolveKeys } from './keys.js'
+import { resolveCommandKeys, resolveDestinationKeys } from './keys.js'
 import { formatBytes, progressWanted, renderProgress } from './progress.js'
 import { UsageError } from './usage.js'
 
@@ -22,6 +22,7 @@ const BULK_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   quiet: { type: 'boolean', short: 'q' },
   key: { type: 'string', short: 'k', multiple: true },
+  'decrypt-key': { type: 'string', multiple: true },
   to: { type: 'string', short: 't', multiple: true },
   region: { type: 'string' },
   endpoint: { type: 'string' },
@@ -146,15 +147,16 @@ export async function rewrapBulk(args: string[]): Promise<void> {
   if (positionals.length === 0) throw new UsageError('rewrap in place needs the files or directories to rewrap')
   if (positionals.includes('-')) throw new UsageError('rewrap in place needs files, not stdin (-)')
   if (values.to === undefined) throw new UsageError('rewrap needs --to SPEC: the key(s) to give the messages to')
-  const keySpecs = [...(values.key ?? []), ...values.to]
+  const keySpecs = [...(values.key ?? []), ...(values['decrypt-key'] ?? []), ...values.to]
   if (keySpecs.includes('file:-')) throw new UsageError('rewrap in place cannot read a key from stdin (file:-): give the key file as file:PATH')
   const concurrency = jobsOf(values.jobs)
   const quiet = values.quiet === true
   const files = await findFiles(positionals, values.recursive === true)
 
   const kmsOptions = { region: values.region, endpoint: values.endpoint, allowGroupReadable: values['allow-group-readable'] === true }
-  const envelope = new Envelope({ keyring: await resolveKeys(values.key ?? [], kmsOptions) })
-  const to = await resolveKeySpecs(values.to, kmsOptions)
+  // The source may hold retired (decrypt-only) keys: moving messages away from them is the point.
+  const envelope = new Envelope(await resolveCommandKeys(values.key ?? [], values['decrypt-key'] ?? [], kmsOptions))
+  const to = await resolveDestinationKeys(values.to, kmsOptions)
   const progress = fileProgress(
     files.length,
     files.reduce((n, f) => n + f.size, 0),
