@@ -52,6 +52,7 @@ export type {
   FieldEncryptorOptions,
   PerRecordContext,
   RewrapRecordsOptions,
+  RotateIndexKeyOptions,
   SearchOptions,
 } from './fields/options.js'
 export { FieldEncryptor } from './fields/record.js'

@@ -37,6 +37,7 @@ import type {
   EncryptRecordsOptions,
   FieldEncryptorOptions,
   RewrapRecordsOptions,
+  RotateIndexKeyOptions,
   SearchOptions,
 } from './options.js'
 import { openRecordKeys, readRecordHead, sealRecordHead, writeRecordHead } from './record-head.js'
@@ -129,7 +130,7 @@ export class FieldEncryptor {
    * The index key given to other keys, for key rotation: the same key inside (so every stored
    * deterministic value and blind index stays valid), wrapped for `to` instead of the keys of
    * `envelope` it was wrapped for. Store the result in place of the old text. This is not
-   * index-key rotation, which would change deterministic values and blind indexes.
+   * index-key rotation ({@link FieldEncryptor.rotateIndexKey}), which changes deterministic values and blind indexes.
    *
    * @example
    * ```ts
@@ -277,7 +278,7 @@ export class FieldEncryptor {
    * values, deterministic values and blind indexes alike, is the same value as before, so
    * indexes stay valid. A record already wrapped for `to` and for no key being retired comes
    * back as an unchanged copy (unless `keep`). This is not index-key rotation: that changes
-   * deterministic values and blind indexes, and is a different operation.
+   * deterministic values and blind indexes: {@link FieldEncryptor.rotateIndexKey}.
    *
    * @example
    * ```ts
@@ -330,6 +331,49 @@ export class FieldEncryptor {
     // The list tag is under the record's content key (data key and message id), which a rewrap keeps: it stays valid.
     const { message } = await rewrapHeadDetailed(settings, head, params)
     return { ...stored, [this.#keyField]: writeRecordHead(message, tags, listTagOf) }
+  }
+
+  /**
+   * Moves a stored record to this encryptor's index key: the record is opened by `from` (the
+   * encryptor holding the old index key) and encrypted again by this one under the same
+   * context, so its deterministic values are the new key's, and the blind-index columns named
+   * in `blindIndexes` are rebuilt. Unlike {@link FieldEncryptor.rewrapRecord} this changes
+   * every encrypted value and `_kmse` (a new data key: random fields are re-encrypted too), so
+   * write the whole result back, and switch lookups to this encryptor once every record moved.
+   *
+   * @example
+   * ```ts
+   * const next = new FieldEncryptor({ envelope, schema, indexKey: newIndexKey })
+   * const moved = await next.rotateIndexKey(row, { from: current, blindIndexes: { email_idx: 'email' } })
+   * ```
+   * @param stored - a record as `from.encryptRecord` returned it
+   * @param options - `from` (required), `blindIndexes`, `blindIndexContext`, `expectContext`, `signal`
+   * @throws TypeError `ERR_INVALID_ARGUMENT` when `from` is not a FieldEncryptor with the same
+   *   schema and keyField, or for a bad `blindIndexes` path; the errors of
+   *   {@link FieldEncryptor.decryptRecord} (from `from`) and {@link FieldEncryptor.encryptRecord}.
+   */
+  async rotateIndexKey(stored: object, options: RotateIndexKeyOptions): Promise<Record<string, unknown>> {
+    this.#checkOpen()
+    if (options === null || typeof options !== 'object') throw invalidArgument('rotateIndexKey needs options: { from }')
+    const from: unknown = options.from
+    if (!(from instanceof FieldEncryptor)) throw invalidArgument('rotateIndexKey needs { from }: the FieldEncryptor holding the old index key')
+    if (from.#keyField !== this.#keyField || JSON.stringify(from.schema) !== JSON.stringify(this.schema)) {
+      throw invalidArgument('rotateIndexKey: `from` must have the same schema and keyField as this encryptor (only the index key changes)')
+    }
+    const columns = Object.entries(options.blindIndexes ?? {})
+    for (const [column, path] of columns) parsePath(path, `blindIndexes.${column}`)
+    if (!isPlainObject(stored)) throw invalidArgument(`record must be a plain object, got ${valueKind(stored)}`)
+    const { head } = readRecordHead(stored, this.#keyField, from.#settings)
+    const context = Object.fromEntries(head.header.context)
+    const signal = options.signal
+    const plain = await from.decryptRecord<Record<string, unknown>>(stored, {
+      ...(options.expectContext !== undefined && { expectContext: options.expectContext }),
+      ...(signal !== undefined && { signal }),
+    })
+    const out = await this.encryptRecord(plain, { context, ...(signal !== undefined && { signal }) })
+    const indexContext = options.blindIndexContext ?? context
+    for (const [column, path] of columns) out[column] = await this.blindIndex(path, valueAtPath(plain, path), { context: indexContext })
+    return out
   }
 
   /**
@@ -403,4 +447,14 @@ export class FieldEncryptor {
   #sivKeyOf(indexKey: DataKey | undefined, context: CanonicalContext): SivKeyOf {
     return (path) => this.#indexKey.scoped('siv', indexKey!, path, context)
   }
+}
+
+/** The value at a dotted path of a plain record (undefined where the path does not lead). */
+function valueAtPath(record: Record<string, unknown>, path: string): unknown {
+  let at: unknown = record
+  for (const segment of path.split('.')) {
+    if (!isPlainObject(at) || !Object.hasOwn(at, segment)) return undefined
+    at = (at as Record<string, unknown>)[segment]
+  }
+  return at
 }
