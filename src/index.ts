@@ -52,9 +52,9 @@ export type {
   FieldEncryptorOptions,
   PerRecordContext,
   RewrapRecordsOptions,
-  RotateIndexKeyOptions,
   SearchOptions,
 } from './fields/options.js'
+export type { RotateIndexKeyOptions } from './fields/record.js'
 export { FieldEncryptor } from './fields/record.js'
 export type { FieldMode, FieldSchema } from './fields/schema.js'
 export { ARMOR_BEGIN, ARMOR_END, armor, dearmor } from './format/armor.js'

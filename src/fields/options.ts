@@ -8,7 +8,6 @@
 
 import type { Envelope, RewrapOptions } from '../envelope.js'
 import type { EncryptionContext } from '../format/context.js'
-import type { FieldEncryptor } from './record.js'
 import type { FieldSchema } from './schema.js'
 
 /** Options of {@link FieldEncryptor}. */
@@ -85,21 +84,4 @@ export interface SearchOptions {
 export interface RewrapRecordsOptions extends RewrapOptions {
   /** Records in flight (default: the encryptor's `concurrency`). */
   readonly concurrency?: number
-}
-
-/** Options of {@link FieldEncryptor.rotateIndexKey}. */
-export interface RotateIndexKeyOptions {
-  /** The FieldEncryptor holding the old index key (same schema and keyField); it opens the record. */
-  readonly from: FieldEncryptor
-  /**
-   * Blind-index columns to rebuild under the new index key: column name to the dotted path of
-   * the value it indexes, e.g. `{ email_idx: 'email' }`. The columns are set on the result.
-   */
-  readonly blindIndexes?: Readonly<Record<string, string>>
-  /** Context the blind indexes are scoped to (default: the record's own context). */
-  readonly blindIndexContext?: EncryptionContext
-  /** Pairs the record's context must contain, as {@link DecryptRecordOptions.expectContext}. */
-  readonly expectContext?: EncryptionContext
-  /** Aborts the rotation (`ERR_ABORTED`). */
-  readonly signal?: AbortSignal
 }

@@ -37,12 +37,28 @@ import type {
   EncryptRecordsOptions,
   FieldEncryptorOptions,
   RewrapRecordsOptions,
-  RotateIndexKeyOptions,
   SearchOptions,
 } from './options.js'
 import { openRecordKeys, readRecordHead, sealRecordHead, writeRecordHead } from './record-head.js'
 import type { FieldSchema, SchemaField } from './schema.js'
 import { checkKeyField, compileSchema, copyAlong, isPlainObject, parsePath, valueKind } from './schema.js'
+
+/** Options of {@link FieldEncryptor.rotateIndexKey}. */
+export interface RotateIndexKeyOptions {
+  /** The FieldEncryptor holding the old index key (same schema and keyField); it opens the record. */
+  readonly from: FieldEncryptor
+  /**
+   * Blind-index columns to rebuild under the new index key: column name to the dotted path of
+   * the value it indexes, e.g. `{ email_idx: 'email' }`. The columns are set on the result.
+   */
+  readonly blindIndexes?: Readonly<Record<string, string>>
+  /** Context the blind indexes are scoped to (default: the record's own context). */
+  readonly blindIndexContext?: EncryptionContext
+  /** Pairs the record's context must contain, as {@link DecryptRecordOptions.expectContext}. */
+  readonly expectContext?: EncryptionContext
+  /** Aborts the rotation (`ERR_ABORTED`). */
+  readonly signal?: AbortSignal
+}
 
 /**
  * Encrypts chosen fields of records with per-record data keys; deterministic fields and
