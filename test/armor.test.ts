@@ -134,3 +134,84 @@ describe('armor vectors (test/vectors/armor)', () => {
     await rejectsWithCode(env.decrypt(new TextEncoder().encode(v.armored)), 'ERR_FORMAT')
   })
 })
+
+describe('armor parsers under hostile text (seeded fuzz)', () => {
+  it('edited, cut and spliced armor: buffer and streaming decoders agree, fail only with ERR_FORMAT/ERR_TRUNCATED, and accept only canonical armor', () => {
+    const encoder = new TextEncoder()
+    let x = 0x2545f491
+    const next = (n: number): number => {
+      x ^= x << 13
+      x ^= x >>> 17
+      x ^= x << 5
+      return (x >>> 0) % n
+    }
+    const alphabet = encoder.encode('-=+/AZaz09 \t\r\nBEGINENDKMS\u0000\u00ff')
+    const outcomes = new Map<string, number>()
+    for (let round = 0; round < 3000; round++) {
+      const text = encoder.encode(armor(pattern(next(300), round)))
+      const bytes = Array.from(text)
+      for (let edits = 1 + next(3); edits > 0; edits--) {
+        const at = next(bytes.length + 1)
+        const kind = next(4)
+        const b = alphabet[next(alphabet.length)]!
+        if (kind === 0) bytes[Math.min(at, bytes.length - 1)] = b
+        else if (kind === 1) bytes.splice(at, 0, b)
+        else if (kind === 2) bytes.splice(at, 1 + next(70))
+        else bytes.splice(at, 0, ...bytes.slice(next(bytes.length), next(bytes.length)))
+      }
+      const input = Uint8Array.from(bytes)
+      let whole: Uint8Array | string
+      try {
+        whole = dearmor(input)
+      } catch (error) {
+        whole = String((error as { code?: unknown }).code)
+      }
+      for (const size of [1, 7, 65]) {
+        let piecewise: Uint8Array | string
+        try {
+          piecewise = dearmorInPieces(input, size)
+        } catch (error) {
+          piecewise = String((error as { code?: unknown }).code)
+        }
+        assert.deepEqual(piecewise, whole, `round ${round}: pieces of ${size} disagree with the buffer decoder`)
+      }
+      if (typeof whole === 'string') {
+        assert.ok(whole === 'ERR_FORMAT' || whole === 'ERR_TRUNCATED', `round ${round}: ${whole}`)
+        outcomes.set(whole, (outcomes.get(whole) ?? 0) + 1)
+      } else {
+        // Accepted: the canonical armor of the result is the input without the whitespace allowed around it.
+        const trimmed = new TextDecoder('latin1')
+          .decode(input)
+          .replace(/^\s+|\s+$/g, '')
+          .replace(/\r\n/g, '\n')
+        assert.equal(armor(whole).trimEnd(), trimmed, `round ${round}: accepted a non-canonical armor`)
+        outcomes.set('accepted', (outcomes.get('accepted') ?? 0) + 1)
+      }
+    }
+    assert.ok((outcomes.get('ERR_FORMAT') ?? 0) > 1000 && (outcomes.get('accepted') ?? 0) > 0, JSON.stringify([...outcomes]))
+  })
+
+  it('bounded on hostile sizes: a megabyte of whitespace or of one base64 line fails fast, without holding it', () => {
+    for (const hostile of [
+      new Uint8Array(1 << 20).fill(0x20),
+      utf8Bytes(`${ARMOR_BEGIN}\n${'A'.repeat(1 << 20)}`),
+      utf8Bytes(`${armor(pattern(10, 1))}${' '.repeat(1 << 20)}`),
+    ]) {
+      const started = performance.now()
+      assert.equal(
+        codeOf(() => dearmor(hostile)),
+        'ERR_FORMAT',
+      )
+      assert.equal(
+        codeOf(() => dearmorInPieces(hostile, 4096)),
+        'ERR_FORMAT',
+      )
+      // A hang guard, not a speed target: each rejection takes milliseconds.
+      assert.ok(performance.now() - started < 2000, 'a hostile size was rejected, not worked through')
+    }
+  })
+})
+
+function utf8Bytes(text: string): Uint8Array {
+  return new TextEncoder().encode(text)
+}

@@ -7,7 +7,7 @@
  * it yields to `released`, and sets `partial` (it may release verified frames before failing).
  */
 import type { Envelope } from '../../src/index.js'
-import { inspect } from '../../src/index.js'
+import { bytesSource, inspect } from '../../src/index.js'
 import { concatBytes } from './corpus.js'
 
 /** Error codes a reader may raise for a message that is damaged, hostile or not for it. */
@@ -81,7 +81,30 @@ export const decryptStreamSurface: Surface = {
   },
 }
 
+/**
+ * Random access over the bytes: open (head and final frame authenticated), then reads in
+ * uneven ranges from the start, so frame runs, the frame cache and the final frame are all
+ * crossed. A read releases nothing unless every frame it touches verified; reads before a bad
+ * frame may have released theirs, so it is partial like a stream.
+ */
+export const randomAccessSurface: Surface = {
+  name: 'openRandomAccess',
+  codes: READ_CODES,
+  partial: true,
+  decrypts: true,
+  async run(env, message, released) {
+    const reader = await env.openRandomAccess(bytesSource(message), { cacheFrames: 2 })
+    try {
+      let step = 1
+      for (let at = 0; at < reader.size; at += step, step = ((step * 5 + 11) % 4093) + 1) released.push(await reader.read(at, step))
+      return concatBytes(released)
+    } finally {
+      reader.close()
+    }
+  },
+}
+
 /** Every surface the tamper walk and the fuzzer exercise. */
-export const SURFACES: readonly Surface[] = [decryptSurface, decryptStreamSurface, inspectSurface]
+export const SURFACES: readonly Surface[] = [decryptSurface, decryptStreamSurface, randomAccessSurface, inspectSurface]
 /** The surfaces that decrypt (the tamper walk's targets). */
 export const DECRYPT_SURFACES: readonly Surface[] = SURFACES.filter((s) => s.decrypts)
