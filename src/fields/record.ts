@@ -221,6 +221,11 @@ export class FieldEncryptor {
    *   `ERR_NO_MATCHING_KEY`, `ERR_UNWRAP`, `ERR_AUTH` (key material altered), keyring errors.
    */
   async decryptRecord<T = Record<string, unknown>>(stored: object, options: DecryptRecordOptions = {}): Promise<T> {
+    return (await this.#openRecord(stored, options)).record as T
+  }
+
+  /** decryptRecord, also giving the record's (authenticated) context, read from the one parse of its head. */
+  async #openRecord(stored: object, options: DecryptRecordOptions): Promise<{ record: Record<string, unknown>; context: CanonicalContext }> {
     this.#checkOpen()
     if (!isPlainObject(stored)) throw invalidArgument(`record must be a plain object, got ${valueKind(stored)}`)
     const { head, tags, listTag: listTagOf } = readRecordHead(stored, this.#keyField, this.#settings)
@@ -237,7 +242,7 @@ export class FieldEncryptor {
         this.#keyField,
       )
       openFields(recordKeys, present, tags, this.#sivKeyOf(indexKey, head.header.context), out)
-      return out as T
+      return { record: out as Record<string, unknown>, context: head.header.context }
     } finally {
       recordKeys.wipe()
     }
@@ -378,14 +383,13 @@ export class FieldEncryptor {
     }
     const columns = Object.entries(options.blindIndexes ?? {})
     for (const [column, path] of columns) parsePath(path, `blindIndexes.${column}`)
-    if (!isPlainObject(stored)) throw invalidArgument(`record must be a plain object, got ${valueKind(stored)}`)
-    const { head } = readRecordHead(stored, this.#keyField, from.#settings)
-    const context = Object.fromEntries(head.header.context)
     const signal = options.signal
-    const plain = await from.decryptRecord<Record<string, unknown>>(stored, {
+    const opened = await from.#openRecord(stored, {
       ...(options.expectContext !== undefined && { expectContext: options.expectContext }),
       ...(signal !== undefined && { signal }),
     })
+    const plain = opened.record
+    const context = Object.fromEntries(opened.context)
     const out = await this.encryptRecord(plain, { context, ...(signal !== undefined && { signal }) })
     const indexContext = options.blindIndexContext ?? context
     for (const [column, path] of columns) out[column] = await this.blindIndex(path, valueAtPath(plain, path), { context: indexContext })
