@@ -8,17 +8,16 @@
  * (recipient bytes, context, destination keyring).
  * @module
  */
+import { bytesToHex } from '@noble/ciphers/utils.js'
 import { AbortError } from '../errors.js'
-import { INDEX_KEY_PURPOSE } from '../format/constants.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
 import type { MessageHead } from '../format/message.js'
-import { parseWholeMessage } from '../format/message.js'
 import type { Keyring, KeyringCallOptions } from '../keyrings/keyring.js'
 import { prepareKeyrings } from '../keyrings/unwrap.js'
 import { throwIfAborted, toMessageBytes } from '../validate.js'
 import type { RewrapParams } from './rewrap.js'
-import { rewrapMessage } from './rewrap.js'
+import { parseForRewrap, rewrapParsed } from './rewrap.js'
 import type { EnvelopeSettings } from './settings.js'
 
 /**
@@ -58,12 +57,13 @@ export type RewrapManyResult =
 async function rewrapOneMessage(settings: EnvelopeSettings, input: unknown, index: number, params: RewrapParams): Promise<RewrapManyResult> {
   try {
     const message = toMessageBytes(input, `messages[${index}]`)
-    const { head } = parseWholeMessage(message, { ...settings, reservedContext: INDEX_KEY_PURPOSE })
+    const whole = parseForRewrap(settings, message)
+    const { head } = whole
     const options = { signal: params.signal }
     await prepareKeyrings(settings.keyrings, head.recipients, options)
     await prepareKeyrings(params.to, head.recipients, options)
     if (!params.keep && isRewrapped(head, settings.keyrings, params.to)) return { index, message, skipped: true, verified: false }
-    const { message: out, verified } = await rewrapMessage(settings, message, params)
+    const { message: out, verified } = await rewrapParsed(settings, whole, params)
     return { index, message: out, skipped: false, verified }
   } catch (error) {
     if (error instanceof AbortError) throw error
@@ -103,14 +103,8 @@ export async function* rewrapMessages(
 /** Answers kept per run; past this the oldest go (a run of distinct keys gains nothing from them). */
 const MAX_ENTRIES = 10_000
 
-function hex(bytes: Uint8Array): string {
-  let out = ''
-  for (const b of bytes) out += b.toString(16).padStart(2, '0')
-  return out
-}
-
 function entryKey(recipient: Recipient, destination: Keyring, context: CanonicalContext): string {
-  return JSON.stringify([recipient.type, recipient.keyId, hex(recipient.wrapped), destination.cacheId, [...context]])
+  return JSON.stringify([recipient.type, recipient.keyId, bytesToHex(recipient.wrapped), destination.cacheId, [...context]])
 }
 
 /**

@@ -59,8 +59,21 @@ export interface Rewrapped<T> {
  * replaced by its new wrapped key.
  */
 export async function rewrapMessage(settings: EnvelopeSettings, message: Uint8Array, params: RewrapParams): Promise<Rewrapped<Uint8Array>> {
+  return rewrapParsed(settings, parseForRewrap(settings, message), params)
+}
+
+/** A whole message parsed the way rewrap reads it. */
+export function parseForRewrap(settings: EnvelopeSettings, message: Uint8Array): ReturnType<typeof parseWholeMessage> {
   // Rewrap keeps the header byte-identical and releases no plaintext, so index keys (FORMAT.md §13.2) move like any message.
-  const whole = parseWholeMessage(message, { ...settings, reservedContext: INDEX_KEY_PURPOSE })
+  return parseWholeMessage(message, { ...settings, reservedContext: INDEX_KEY_PURPOSE })
+}
+
+/** {@link rewrapMessage} of a message already parsed by {@link parseForRewrap}. */
+export async function rewrapParsed(
+  settings: EnvelopeSettings,
+  whole: ReturnType<typeof parseWholeMessage>,
+  params: RewrapParams,
+): Promise<Rewrapped<Uint8Array>> {
   checkBodyComplete(whole)
   const { head, body } = whole
   const { message: newHead, verified } = await rewrapHeadDetailed(settings, head, params)
