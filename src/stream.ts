@@ -9,6 +9,7 @@ import { DecryptSession } from './core/reader.js'
 import type { RewrapParams } from './core/rewrap.js'
 import { RewrapSession } from './core/rewrap-stream.js'
 import type { EnvelopeSettings } from './core/settings.js'
+import type { MaterialsSource } from './core/writer.js'
 import { EncryptSession } from './core/writer.js'
 import { AbortError } from './errors.js'
 import { listenForAbort, throwIfAborted, toChunk } from './validate.js'
@@ -28,9 +29,16 @@ export interface DecryptStream extends TransformStream<Uint8Array, Uint8Array> {
 /** `Transformer` with the `cancel` hook (WHATWG 2023), which lib.dom does not type yet. */
 type CancellableTransformer = Transformer<Uint8Array, Uint8Array> & { cancel?: (reason: unknown) => void }
 
-/** @internal Used by {@link Envelope.encryptStream}. */
-export function encryptStream(settings: EnvelopeSettings, options: EncryptStreamOptions = {}): TransformStream<Uint8Array, Uint8Array> {
-  const session = new EncryptSession(settings, options)
+/**
+ * @internal Used by {@link Envelope.encryptStream}, and by the AWS Encryption SDK migration
+ * with its own `materials` (a carried-over data key).
+ */
+export function encryptStream(
+  settings: EnvelopeSettings,
+  options: EncryptStreamOptions = {},
+  materials?: MaterialsSource,
+): TransformStream<Uint8Array, Uint8Array> {
+  const session = new EncryptSession(settings, options, materials)
   let stopListening = (): void => {}
   let enqueue: (chunk: Uint8Array) => void
   const transformer: CancellableTransformer = {

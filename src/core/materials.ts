@@ -52,6 +52,27 @@ export async function encryptionMaterials(
   return { dataKey, recipients, release: () => dataKey.wipe() }
 }
 
+/**
+ * @internal Materials for a data key the caller already holds and the recipients it built for
+ * it (the AWS Encryption SDK migration, which carries a KMS-wrapped key over): checked by the
+ * rules a keyring's output is (every entry well formed, at most maxWrappedKeys), and released
+ * (the key wiped) when the message is sealed. The key becomes the materials' own: the caller
+ * must not use or wipe it afterwards, even when this throws (it is wiped then).
+ */
+export function presetMaterials(settings: EnvelopeSettings, dataKey: DataKey, recipients: readonly Recipient[], source: string): EncryptionMaterials {
+  try {
+    if (!(dataKey instanceof DataKey)) throw new KeyringError(`${source} supplied no DataKey`)
+    const checked = checkKeyringRecipients(recipients, source)
+    if (checked.length > settings.maxWrappedKeys) {
+      throw new LimitError(`the message would have ${checked.length} wrapped keys; maxWrappedKeys is ${settings.maxWrappedKeys}`)
+    }
+    return { dataKey, recipients: checked, release: () => dataKey.wipe() }
+  } catch (error) {
+    if (dataKey instanceof DataKey) dataKey.wipe()
+    throw error
+  }
+}
+
 async function generate(
   settings: EnvelopeSettings,
   context: CanonicalContext,

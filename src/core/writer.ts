@@ -14,6 +14,7 @@ import { MESSAGE_ID_BYTES } from '../format/constants.js'
 import type { CanonicalContext } from '../format/context.js'
 import { canonicalContext } from '../format/context.js'
 import { checkSignal, streamEnded, throwIfAborted, toPlaintextBytes } from '../validate.js'
+import type { EncryptionMaterials } from './materials.js'
 import { encryptionMaterials } from './materials.js'
 import type { EncryptOptions } from './options.js'
 import type { EnvelopeSettings } from './settings.js'
@@ -36,24 +37,33 @@ export async function encryptMessage(settings: EnvelopeSettings, plaintext: unkn
   }
 }
 
+/**
+ * @internal Where a session gets its data key and recipients: the Envelope's keyrings or cache
+ * by default ({@link encryptionMaterials}); the AWS Encryption SDK migration passes one that
+ * carries the old message's KMS-wrapped data key over (see presetMaterials).
+ */
+export type MaterialsSource = (settings: EnvelopeSettings, context: CanonicalContext, signal: AbortSignal | undefined) => Promise<EncryptionMaterials>
+
 /** Encrypts one message arriving in chunks: `start` writes the head, `push` and `finish` the frames. */
 export class EncryptSession {
   readonly #settings: EnvelopeSettings
   readonly #context: CanonicalContext
   readonly #signal: AbortSignal | undefined
+  readonly #materials: MaterialsSource
   #encoder: FrameEncoder | undefined
   #closed = false
 
   /** Validates the options now, so a bad context fails when the stream is created. */
-  constructor(settings: EnvelopeSettings, options: EncryptOptions = {}) {
+  constructor(settings: EnvelopeSettings, options: EncryptOptions = {}, materials: MaterialsSource = encryptionMaterials) {
     this.#settings = settings
     this.#context = canonicalContext(options.context, 'context', true)
     this.#signal = checkSignal(options.signal)
+    this.#materials = materials
   }
 
   /** Gets a data key and emits the head. Must complete before `push`. */
   async start(emit: Emit): Promise<void> {
-    const materials = await encryptionMaterials(this.#settings, this.#context, this.#signal)
+    const materials = await this.#materials(this.#settings, this.#context, this.#signal)
     let head: Uint8Array
     try {
       // Cancelled while the key service answered: the key is wiped below, nothing is written.

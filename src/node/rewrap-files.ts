@@ -8,22 +8,21 @@
  * @module
  */
 import type { FileHandle } from 'node:fs/promises'
-import { lstat, open } from 'node:fs/promises'
-import { dirname } from 'node:path'
 import { isRewrapped, memoizeReEncrypt } from '../core/rewrap-bulk.js'
 import { RewrapSession } from '../core/rewrap-stream.js'
 import type { EnvelopeSettings } from '../core/settings.js'
 import { requireSettings, toKeyrings } from '../core/settings.js'
 import type { Envelope } from '../envelope.js'
-import { AbortError, EnvelopeError, invalidArgument } from '../errors.js'
+import { invalidArgument } from '../errors.js'
 import { streamHeadCutShort } from '../format/body.js'
 import { INDEX_KEY_PURPOSE } from '../format/constants.js'
 import { HeadReader } from '../format/head-reader.js'
 import type { MessageHead } from '../format/message.js'
 import type { Keyring } from '../keyrings/keyring.js'
 import { prepareKeyrings } from '../keyrings/unwrap.js'
-import { checkSignal, integerOption, throwIfAborted } from '../validate.js'
-import { removeStaleTempFiles, writeAtomically } from './atomic.js'
+import { checkSignal, integerOption } from '../validate.js'
+import type { FileResult } from './file-batch.js'
+import { directoriesOf, openRegularFile, replaceFile, runFileBatch } from './file-batch.js'
 import { fileSink, pump, readChunks } from './pump.js'
 
 /** What happened to one file. */
@@ -100,15 +99,6 @@ async function readHead(handle: FileHandle, settings: EnvelopeSettings): Promise
   }
 }
 
-function failureOf(path: string, error: unknown): RewrapFileFailure {
-  const code = (error as { code?: unknown } | null)?.code
-  return {
-    path,
-    code: error instanceof EnvelopeError || typeof code === 'string' ? String(code) : 'ERR_UNKNOWN',
-    message: error instanceof Error ? error.message : String(error),
-  }
-}
-
 interface Job {
   readonly settings: EnvelopeSettings
   readonly to: readonly Keyring[]
@@ -117,32 +107,19 @@ interface Job {
   readonly signal: AbortSignal | undefined
 }
 
-/** Rewraps one file in place; returns its outcome and size. */
-async function rewrapOne(path: string, job: Job): Promise<{ outcome: 'rewrapped' | 'skipped'; bytes: number }> {
-  const link = await lstat(path)
-  // Renaming over a link would replace the link, not the message it points to.
-  if (!link.isFile()) throw invalidArgument(`${path} is not a regular file (a symbolic link, directory or device): give the file itself`)
-  const input = await open(path, 'r')
+/** Rewraps one file in place; `changed` false when it was already done. */
+async function rewrapOne(path: string, job: Job): Promise<FileResult> {
+  const { handle: input, size, mode } = await openRegularFile(path)
   try {
-    const info = await input.stat()
     const head = await readHead(input, job.settings)
     const options = { signal: job.signal }
     await prepareKeyrings(job.settings.keyrings, head.recipients, options)
     await prepareKeyrings(job.to, head.recipients, options)
-    if (isRewrapped(head, job.settings.keyrings, job.to)) return { outcome: 'skipped', bytes: info.size }
-    if (job.dryRun) return { outcome: 'rewrapped', bytes: info.size }
+    if (isRewrapped(head, job.settings.keyrings, job.to)) return { changed: false, bytes: size }
+    if (job.dryRun) return { changed: true, bytes: size }
     const session = new RewrapSession(job.settings, { to: job.to, keep: false, verify: job.verify, signal: job.signal })
-    const mode = info.mode & 0o7777
-    await writeAtomically(
-      path,
-      async (output) => {
-        // The temp file was created under the umask: give it the original's mode before it replaces it.
-        await output.chmod(mode)
-        await pump(readChunks(input), session, fileSink(output))
-      },
-      { overwrite: true, mode },
-    )
-    return { outcome: 'rewrapped', bytes: info.size }
+    await replaceFile(path, mode, (output) => pump(readChunks(input), session, fileSink(output)))
+    return { changed: true, bytes: size }
   } finally {
     await input.close()
   }
@@ -185,45 +162,16 @@ export async function rewrapFiles(paths: readonly string[], options: RewrapFiles
   // One ReEncrypt per distinct wrapped key for the whole run, however many files share it.
   const runSettings = options.verify === true ? settings : { ...settings, keyrings: memoizeReEncrypt(settings.keyrings) }
   const job: Job = { settings: runSettings, to, dryRun: options.dryRun === true, verify: options.verify === true, signal }
-  throwIfAborted(signal)
-
-  // A rerun where every file is done writes nothing, so the cleanup writeAtomically does would never run.
-  if (!job.dryRun) for (const dir of new Set(paths.map((p) => dirname(p)))) await removeStaleTempFiles(dir)
-
-  const failures: (RewrapFileFailure | undefined)[] = new Array(paths.length)
-  let rewrapped = 0
-  let skipped = 0
-  let bytes = 0
-  let done = 0
-  let next = 0
-  let aborted: unknown
-  const worker = async (): Promise<void> => {
-    while (next < paths.length && aborted === undefined) {
-      const i = next++
-      const path = paths[i]!
-      let outcome: RewrapFileOutcome
-      let size = 0
-      try {
-        throwIfAborted(signal)
-        const result = await rewrapOne(path, job)
-        outcome = result.outcome
-        size = result.bytes
-        if (outcome === 'rewrapped') {
-          rewrapped++
-          bytes += size
-        } else skipped++
-      } catch (error) {
-        if (error instanceof AbortError || signal?.aborted === true) {
-          aborted ??= error instanceof AbortError ? error : new AbortError({ cause: error })
-          return
-        }
-        failures[i] = failureOf(path, error)
-        outcome = 'failed'
-      }
-      options.onProgress?.({ path, outcome, bytes: size, done: ++done, total: paths.length })
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, worker))
-  if (aborted !== undefined) throw aborted
-  return { rewrapped, skipped, failed: failures.filter((f) => f !== undefined), bytes }
+  const summary = await runFileBatch(
+    paths,
+    {
+      concurrency,
+      signal,
+      cleanDirs: job.dryRun ? [] : directoriesOf(paths),
+      onFile: (path, outcome, bytes, done) =>
+        options.onProgress?.({ path, outcome: outcome === 'changed' ? 'rewrapped' : outcome, bytes, done, total: paths.length }),
+    },
+    (path) => rewrapOne(path, job),
+  )
+  return { rewrapped: summary.changed, skipped: summary.skipped, failed: summary.failed, bytes: summary.bytes }
 }

@@ -4,18 +4,14 @@
  * The work is {@link rewrapFiles}; this module finds the files, shows progress and sums up.
  * @module
  */
-import { lstat, readdir, stat } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { stat } from 'node:fs/promises'
 import type { ParseArgsConfig } from 'node:util'
 import { parseArgs } from 'node:util'
 import { Envelope } from '../../envelope.js'
-import type { ErrorCode } from '../../errors.js'
-import { EnvelopeError } from '../../errors.js'
-import { escapeControls, printable } from '../../printable.js'
 import { rewrapFiles } from '../rewrap-files.js'
+import { fileProgress, findFiles, jobsOf, reportBatch } from './file-batch.js'
 import { HELP } from './help.js'
 import { resolveCommandKeys, resolveDestinationKeys } from './keys.js'
-import { formatBytes, progressWanted, renderProgress } from './progress.js'
 import { UsageError } from './usage.js'
 
 const BULK_OPTIONS = {
@@ -61,78 +57,6 @@ export async function isBulkRewrap(args: string[]): Promise<boolean> {
   return (await stat(only).catch(() => undefined))?.isDirectory() === true
 }
 
-/** A file found, with its size for the progress bar. */
-interface Found {
-  readonly path: string
-  readonly size: number
-}
-
-/**
- * The regular files under `paths`, in a stable order. Symbolic links inside directories are
- * not followed (a rename would replace the link), and our own temp files are never inputs.
- */
-async function findFiles(paths: readonly string[], recursive: boolean): Promise<Found[]> {
-  const found: Found[] = []
-  const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true })
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    for (const entry of entries) {
-      const path = join(dir, entry.name)
-      if (entry.isDirectory()) await walk(path)
-      else if (entry.isFile() && !entry.name.endsWith('.kmse-tmp')) found.push({ path, size: (await lstat(path)).size })
-    }
-  }
-  for (const path of paths) {
-    const st = await stat(path).catch(() => undefined)
-    if (st?.isDirectory() === true) {
-      if (!recursive) throw new UsageError(`${printable(path)} is a directory: pass --recursive to rewrap every file under it`)
-      await walk(path)
-    } else found.push({ path, size: st?.size ?? 0 }) // a missing path is reported as a failure of its own
-  }
-  // A file named twice (`-r dir dir/a`) would be rewrapped by two jobs at once and counted twice.
-  const seen = new Set<string>()
-  return found.filter((f) => {
-    const key = resolve(f.path)
-    if (seen.has(key)) return false
-    seen.add(key)
-    return true
-  })
-}
-
-function jobsOf(text: string | undefined): number {
-  if (text === undefined) return 4
-  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN
-  if (!Number.isSafeInteger(n) || n < 1 || n > 64) throw new UsageError(`--jobs must be a whole number from 1 to 64, got ${JSON.stringify(text)}`)
-  return n
-}
-
-/** The bar: files done, then bytes, rate and ETA (./progress.ts), redrawn at most every 100 ms. */
-function fileProgress(totalFiles: number, totalBytes: number, quiet: boolean): { update(bytes: number): void; stop(): void } {
-  const stream = process.stderr
-  if (!progressWanted(totalBytes, quiet, stream)) return { update() {}, stop() {} }
-  const started = performance.now()
-  let files = 0
-  let bytes = 0
-  let drawn = 0
-  let shown = false
-  return {
-    update(size) {
-      files++
-      bytes += size
-      const now = performance.now()
-      if (now - drawn < 100 && files < totalFiles) return
-      drawn = now
-      shown = true
-      const prefix = `${files}/${totalFiles} files `
-      const columns = stream.columns > 0 ? stream.columns : 80
-      stream.write(`\r${prefix}${renderProgress(bytes, totalBytes, now - started, Math.max(1, columns - prefix.length))}\x1b[K`)
-    },
-    stop() {
-      if (shown) stream.write('\r\x1b[K')
-    },
-  }
-}
-
 /** `kms-envelope rewrap` in place over files and directories. */
 export async function rewrapBulk(args: string[]): Promise<void> {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof BULK_OPTIONS; allowPositionals: true; strict: true }>>
@@ -151,7 +75,7 @@ export async function rewrapBulk(args: string[]): Promise<void> {
   if (keySpecs.includes('file:-')) throw new UsageError('rewrap in place cannot read a key from stdin (file:-): give the key file as file:PATH')
   const concurrency = jobsOf(values.jobs)
   const quiet = values.quiet === true
-  const files = await findFiles(positionals, values.recursive === true)
+  const files = await findFiles(positionals, values.recursive === true, 'rewrap')
 
   const kmsOptions = { region: values.region, endpoint: values.endpoint, allowGroupReadable: values['allow-group-readable'] === true }
   // The source may hold retired (decrypt-only) keys: moving messages away from them is the point.
@@ -172,20 +96,8 @@ export async function rewrapBulk(args: string[]): Promise<void> {
   } finally {
     progress.stop()
   }
-  const seconds = (performance.now() - started) / 1000
-  for (const failure of summary.failed) {
-    process.stderr.write(`kms-envelope: ${escapeControls(`${printable(failure.path)}: ${failure.message} [${failure.code}]`)}\n`)
-  }
-  const verb = values['dry-run'] === true ? 'would rewrap' : 'rewrapped'
-  if (!quiet || summary.failed.length > 0) {
-    process.stderr.write(
-      `${verb} ${summary.rewrapped} (${formatBytes(summary.bytes)}), skipped ${summary.skipped} (already done), failed ${summary.failed.length}, in ${seconds.toFixed(1)} s\n`,
-    )
-  }
-  const first = summary.failed[0]
-  if (first === undefined) return
-  const message = `${summary.failed.length} of ${files.length} files could not be rewrapped (listed above; each was left as it was)`
-  // The exit code follows the first failure's kind: key problem, rejected message, or I/O.
-  if (first.code.startsWith('ERR_')) throw new EnvelopeError(first.code as ErrorCode, message)
-  throw Object.assign(new Error(message), { code: first.code })
+  reportBatch(
+    { done: summary.rewrapped, bytes: summary.bytes, skipped: summary.skipped, failed: summary.failed },
+    { verb: values['dry-run'] === true ? 'would rewrap' : 'rewrapped', noun: 'rewrapped', total: files.length, quiet, started },
+  )
 }
