@@ -67,6 +67,26 @@ function describe(error: unknown): string {
  *   `allowInsecurePermissions` to skip the permission and owner checks
  */
 export async function loadLocalKeyring(path: string, options: LoadKeyFileOptions = {}): Promise<LocalKeyring> {
+  const bytes = await readKeyFileBytes(path, options)
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch (error) {
+    throw new KeyFileError(path, `cannot read the key file: ${describe(error)}`, { cause: error })
+  } finally {
+    bytes.fill(0) // the key's hex digits
+  }
+  return keyringFromText(text, path)
+}
+
+/**
+ * @internal The bytes of a file holding a secret key, after the checks of
+ * {@link loadLocalKeyring} (regular file, size, owner, mode): for other key formats too (the
+ * AWS Encryption SDK migration's raw AES and RSA keys). The caller wipes the bytes.
+ * @param path - the key file
+ * @param options - as for {@link loadLocalKeyring}
+ */
+export async function readKeyFileBytes(path: string, options: LoadKeyFileOptions = {}): Promise<Uint8Array> {
   // One open, then every check on that handle: a path checked by stat and then read could be
   // swapped (for a FIFO, a huge file, another user's file) between the two. Following symlinks
   // keeps that property: fstat describes the file opened, wherever the links led. O_NONBLOCK
@@ -91,32 +111,30 @@ export async function loadLocalKeyring(path: string, options: LoadKeyFileOptions
       }
       if (options.allowInsecurePermissions !== true) checkMode(path, info.mode & 0o777, options.allowGroupReadable === true)
     }
-    let text: string
     try {
-      text = await readBounded(handle)
+      return await readBounded(handle)
     } catch (error) {
       if (error instanceof KeyFileError) throw error
       throw new KeyFileError(path, `cannot read the key file: ${describe(error)}`, { cause: error })
     }
-    return keyringFromText(text, path)
   } finally {
     await handle.close()
   }
 
   /** Reads at most MAX_KEY_FILE_BYTES + 1 bytes: a file that grew after fstat is still refused. */
-  async function readBounded(h: FileHandle): Promise<string> {
+  async function readBounded(h: FileHandle): Promise<Uint8Array> {
     const buffer = new Uint8Array(MAX_KEY_FILE_BYTES + 1)
     let filled = 0
-    for (;;) {
-      const { bytesRead } = await h.read(buffer, filled, buffer.length - filled, null)
-      if (bytesRead === 0) break
-      filled += bytesRead
-      if (filled > MAX_KEY_FILE_BYTES) throw new KeyFileError(path, `is over ${MAX_KEY_FILE_BYTES} bytes; a key file is well under that`)
-    }
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, filled))
+      for (;;) {
+        const { bytesRead } = await h.read(buffer, filled, buffer.length - filled, null)
+        if (bytesRead === 0) break
+        filled += bytesRead
+        if (filled > MAX_KEY_FILE_BYTES) throw new KeyFileError(path, `is over ${MAX_KEY_FILE_BYTES} bytes; a key file is well under that`)
+      }
+      return buffer.slice(0, filled)
     } finally {
-      buffer.fill(0) // the key's hex digits
+      buffer.fill(0) // the copy returned is the caller's to wipe
     }
   }
 }
