@@ -14,6 +14,7 @@ Commands:
   decrypt   decrypt a file or stdin
   rewrap    give a message's data key to other keys (body unchanged; KMS to KMS via ReEncrypt)
   inspect   show a message's header as JSON (no key needed, nothing verified)
+  migrate   convert AWS Encryption SDK message files to kms-envelope messages
 
   -V, --version  print the version
 
@@ -128,4 +129,45 @@ key and verifies nothing; without keys it never contacts KMS.
                            with no "write" recipient needs rewrap). No data key is unwrapped;
                            a kms:alias/ key is resolved once (DescribeKey).
       --allow-group-readable, --region REGION, --endpoint URL   as for decrypt`,
+  migrate: `Usage: kms-envelope migrate --esdk-key SPEC [--esdk-key SPEC ...] --to SPEC [--to SPEC ...]
+                            [--recursive] [--jobs N] [--dry-run] [-o OUT] PATH...
+
+Converts AWS Encryption SDK messages (any SDK language, message format 1 or 2) to kms-envelope
+messages with the same plaintext: in place, or under OUT. Each file is streamed (constant
+memory) and written atomically (temp file beside it, fsync, rename, mode kept), so a run
+killed at any moment leaves every file either its old ESDK self or a complete kms-envelope
+message; a rerun skips the files that are already kms-envelope (counted as skipped) and
+finishes the rest. Nothing is written for a file whose message fails to authenticate
+(including a signed suite's signature), and such a file is left as it was.
+
+  -k, --esdk-key SPEC   a key that opens the ESDK messages (repeatable):
+                          raw-aes:NAMESPACE:NAME:KEYFILE   the SDK's raw AES keyring; KEYFILE
+                                holds exactly the 16, 24 or 32 key bytes (binary), mode 0600
+                          raw-rsa:NAMESPACE:NAME:PADDING:PEMFILE   the SDK's raw RSA keyring;
+                                PADDING pkcs1, oaep-sha1, oaep-sha256, oaep-sha384 or oaep-sha512;
+                                PEMFILE a PKCS #8 PEM private key, mode 0600
+                          aws-kms:ARN   the SDK's AWS KMS keyring (Decrypt pinned to ARN)
+                        NAMESPACE and NAME are the keyNamespace and keyName the SDK keyring
+                        was built with (they cannot contain ':'; KEYFILE may).
+  -t, --to SPEC         a key the new messages are written for (repeatable): file:PATH,
+                        dir:PATH, kms:ARN, kms:alias/NAME, kms:KEY-ID, as for encrypt
+      --commitment-policy POLICY   REQUIRE_ENCRYPT_REQUIRE_DECRYPT (default: committing suites
+                        only), REQUIRE_ENCRYPT_ALLOW_DECRYPT or FORBID_ENCRYPT_ALLOW_DECRYPT
+                        (also read the legacy non-committing suites), as the SDK names them
+  -o, --output OUT      write the new messages under OUT instead of in place: with one file,
+                        OUT is the new file; otherwise a directory, each file at its path
+                        relative to the directory given (created as needed; never replaced)
+  -r, --recursive       migrate every file under the directories given
+  -j, --jobs N          files at a time (default 4)
+      --dry-run         count what would be migrated or skipped; write nothing
+      --allow-group-readable  accept key files their group may read (mode 0640/0440)
+      --region REGION   AWS region for aws-kms: and kms: keys
+      --endpoint URL    KMS endpoint
+  -q, --quiet           no progress bar, no summary unless something failed
+
+Each new message keeps the old encryption context, all of it (kms-envelope stores every
+pair). When the old data key was wrapped by AWS KMS under a committing suite and --to has
+that KMS key (kms:ARN), the KMS ciphertext is carried over: one KMS Decrypt per file and no
+Encrypt (docs/FORMAT.md §20); otherwise the --to keys wrap a fresh data key.
+Prints a summary (migrated, skipped, failed with reasons); exits non-zero if any failed.`,
 }
