@@ -39,7 +39,7 @@ export const LAYERS: readonly LayerRule[] = [
 ]
 
 /** Package entry points: may import any layer, including every surface. */
-export const ENTRIES: readonly string[] = ['src/index.ts', 'src/kms.ts', 'src/node/index.ts']
+export const ENTRIES: readonly string[] = ['src/index.ts', 'src/kms.ts', 'src/node/index.ts', 'src/esdk/index.ts']
 
 /** Package `imports` (see package.json) and the files they stand for. */
 export const ALIASES: Readonly<Record<string, readonly string[]>> = {

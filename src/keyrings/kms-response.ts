@@ -43,6 +43,26 @@ export function decryptedKey(answeredFor: string | undefined, plain: Uint8Array 
   return takeDataKey(plain, 'Decrypt', keyArn)
 }
 
+/**
+ * @internal As {@link decryptedKey}, for a data key of `length` bytes (the AWS Encryption SDK
+ * reader's legacy suites): a copy of the plaintext, KMS's buffer wiped.
+ */
+export function decryptedKeyBytes(answeredFor: string | undefined, plain: Uint8Array | undefined, keyArn: string, length: number): Uint8Array {
+  if (answeredFor !== keyArn || !(plain instanceof Uint8Array) || plain.length !== length) {
+    plain?.fill(0)
+    throw badKmsResponse(
+      'Decrypt',
+      keyArn,
+      answeredFor !== keyArn
+        ? `it answered for key ${String(answeredFor)}`
+        : `the plaintext data key is ${plain?.length ?? 'missing'}, expected ${length} bytes`,
+    )
+  }
+  const bytes = new Uint8Array(plain)
+  plain.fill(0)
+  return bytes
+}
+
 /** @internal A ReEncrypt for `destination` must have decrypted with the source key ARN it was pinned to. */
 export function checkReEncryptSource(answeredFrom: string | undefined, sourceArn: string, destination: string): void {
   if (answeredFrom !== sourceArn) {

@@ -26,7 +26,16 @@ import type { KmsOperation } from './kms-errors.js'
 import { badKmsResponse, kmsFailure } from './kms-errors.js'
 import type { KmsDiscoveryFilter } from './kms-policy.js'
 import { checkDiscovery, checkGrantTokens, checkKeyIds, KmsKeyPolicy, kmsCacheId, kmsDescription } from './kms-policy.js'
-import { checkReEncryptSource, decryptedKey, KMS_KEYRING_TYPE, kmsContext, settleAll, takeDataKey, wrappedRecipient } from './kms-response.js'
+import {
+  checkReEncryptSource,
+  decryptedKey,
+  decryptedKeyBytes,
+  KMS_KEYRING_TYPE,
+  kmsContext,
+  settleAll,
+  takeDataKey,
+  wrappedRecipient,
+} from './kms-response.js'
 
 export type { KmsDiscoveryFilter } from './kms-policy.js'
 export { DEFAULT_DISCOVERY_ATTEMPTS } from './kms-policy.js'
@@ -223,6 +232,26 @@ export class KmsKeyring implements Keyring {
    * @param options - The call's abort signal.
    */
   async unwrapDataKey(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions = {}): Promise<DataKey> {
+    const { keyArn, response } = await this.#decrypt(recipient, context, options)
+    return decryptedKey(response.KeyId, response.Plaintext, keyArn)
+  }
+
+  /**
+   * @internal For the AWS Encryption SDK reader (kms-envelope/esdk): the same pinned Decrypt
+   * for a data key of `length` bytes, since legacy SDK suites use 16- and 24-byte keys. The
+   * 32-byte check of {@link KmsKeyring.unwrapDataKey} stays as it is; this returns raw bytes
+   * the caller wipes.
+   * @param recipient - The wrapped key to open.
+   * @param context - The message's encryption context, sent to KMS as EncryptionContext.
+   * @param length - The data key length the message's suite uses.
+   * @param options - The call's abort signal.
+   */
+  async unwrapKeyBytes(recipient: Recipient, context: CanonicalContext, length: number, options: KeyringCallOptions = {}): Promise<Uint8Array> {
+    const { keyArn, response } = await this.#decrypt(recipient, context, options)
+    return decryptedKeyBytes(response.KeyId, response.Plaintext, keyArn, length)
+  }
+
+  async #decrypt(recipient: Recipient, context: CanonicalContext, options: KeyringCallOptions) {
     const keyArn = recipient.type === KMS_KEYRING_TYPE ? this.#policy.decryptKeyFor(recipient.keyId) : undefined
     if (keyArn === undefined) throw new KeyringError(`the KMS keyring (${this.description}) does not hold key ${printable(recipient.keyId)}`)
     const response = await this.#call('Decrypt', keyArn, options.signal, (client, sdk, o) =>
@@ -231,7 +260,7 @@ export class KmsKeyring implements Keyring {
         o,
       ),
     )
-    return decryptedKey(response.KeyId, response.Plaintext, keyArn)
+    return { keyArn, response }
   }
 
   /**
