@@ -7,14 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { KeyringNode } from '@aws-crypto/client-node'
-import {
-  buildClient,
-  CommitmentPolicy,
-  MultiKeyringNode,
-  RawAesKeyringNode,
-  RawAesWrappingSuiteIdentifier,
-  RawRsaKeyringNode,
-} from '@aws-crypto/client-node'
+import { buildClient, CommitmentPolicy, MultiKeyringNode, RawAesKeyringNode, RawAesWrappingSuiteIdentifier, RawRsaKeyringNode } from '@aws-crypto/client-node'
 import { pattern } from './pattern.js'
 
 /** The committing suites, written under the SDK's default policy. */

@@ -280,7 +280,10 @@ async function inspectCommand(args: string[]): Promise<void> {
   }
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keygen, encrypt, decrypt, rewrap, inspect: inspectCommand }
+/** Loaded only when it runs: it brings the ESDK reader (./migrate-entry.ts). */
+const migrate = async (args: string[]): Promise<void> => (await import('./migrate-entry.js')).migrate(args)
+
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keygen, encrypt, decrypt, rewrap, inspect: inspectCommand, migrate }
 
 const MESSAGE_REJECTED = new Set(['ERR_FORMAT', 'ERR_TRUNCATED', 'ERR_UNSUPPORTED', 'ERR_LIMIT', 'ERR_AUTH', 'ERR_CONTEXT_MISMATCH'])
 const KEY_PROBLEM = new Set(['ERR_NO_MATCHING_KEY', 'ERR_UNWRAP', 'ERR_KEYRING', 'ERR_KEY_FILE', 'ERR_KMS'])
