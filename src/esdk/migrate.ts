@@ -159,10 +159,8 @@ async function materialsFor(
 ): Promise<{ source: MaterialsSource; carriedOver: boolean }> {
   const { settings, signal } = plan
   const holder = carried === undefined ? undefined : await carryingKeyring(settings, carried, signal)
-  if (dataKey === undefined || carried === undefined || holder === undefined) {
-    dataKey?.wipe()
-    return { source: encryptionMaterials, carriedOver: false }
-  }
+  // Not carried over: the old key is the caller's to wipe, when the old message has been read.
+  if (dataKey === undefined || carried === undefined || holder === undefined) return { source: encryptionMaterials, carriedOver: false }
   let materials: EncryptionMaterials | undefined
   const recipients: Recipient[] = []
   try {
@@ -243,13 +241,46 @@ async function migrate(source: ReadableStream<Uint8Array>, options: MigrateEsdkO
   }
   const newContext = Object.fromEntries(context)
   const encrypt = encryptStream(plan.settings, { context: newContext, signal: plan.signal }, materials.source)
+  const output = opened.plaintext.pipeThrough(encrypt, plan.signal === undefined ? {} : { signal: plan.signal })
   return {
     header: opened.header,
     context: newContext,
     carriedOver: materials.carriedOver,
     openedWith: opened.openedWith,
-    stream: opened.plaintext.pipeThrough(encrypt, plan.signal === undefined ? {} : { signal: plan.signal }),
+    // Wiped only once the old message is read: for the ESDK's no-KDF suites the data key is also the frame key.
+    stream: materials.carriedOver ? output : whenDone(output, () => opened.dataKey?.wipe()),
   }
+}
+
+/** `stream`, calling `done` once when it ends, fails or is cancelled. */
+function whenDone(stream: ReadableStream<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
+  const reader = stream.getReader()
+  let ended = false
+  const end = (): void => {
+    if (!ended) done()
+    ended = true
+  }
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done: finished, value } = await reader.read()
+          if (finished) {
+            end()
+            controller.close()
+          } else controller.enqueue(value)
+        } catch (error) {
+          end()
+          controller.error(error)
+        }
+      },
+      async cancel(reason) {
+        end()
+        await reader.cancel(reason)
+      },
+    },
+    { highWaterMark: 0 },
+  )
 }
 
 /**
