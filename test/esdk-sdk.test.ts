@@ -232,6 +232,25 @@ describe('ESDK reader: openEsdk (for the migration)', () => {
     assert.equal(Buffer.compare(Buffer.concat(chunks), plaintext), 0)
     assert.equal(chunks.length, 3)
   })
+  it('wiping dataKey right away leaves the plaintext stream working (identity-KDF suites keep their own frame key)', async () => {
+    const pair = aesPair(32)
+    for (const suite of [0x0078, 0x0014, 0x0046, 0x0478]) {
+      const plaintext = new Uint8Array(randomBytes(5000))
+      const message = await sdkEncrypt(pair.sdk, plaintext, suite, 4096)
+      const source = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(message)
+          c.close()
+        },
+      })
+      const o = await openEsdk(source, { keyring: pair.ours, commitmentPolicy: allow })
+      o.dataKey?.wipe()
+      const chunks: Uint8Array[] = []
+      const reader = o.plaintext.getReader()
+      for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(r.value)
+      assert.equal(Buffer.compare(Buffer.concat(chunks), plaintext), 0, `suite 0x${suite.toString(16)}`)
+    }
+  })
   it('dataKey is undefined for the 128-bit legacy suites', async () => {
     const pair = aesPair(32)
     const message = await sdkEncrypt(pair.sdk, new Uint8Array(1), 0x0014, 4096)
