@@ -47,7 +47,7 @@ export function deriveFrameKey(suite: EsdkSuite, dataKey: Uint8Array, messageId:
   const id = Uint8Array.of(suite.id >> 8, suite.id & 0xff)
   switch (suite.kdf) {
     case 'identity':
-      return dataKey.slice()
+      return new Uint8Array(dataKey)
     case 'hkdf-sha256':
     case 'hkdf-sha384': {
       const info = new Uint8Array(2 + messageId.length)

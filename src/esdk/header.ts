@@ -218,12 +218,20 @@ export async function readHeader(src: ByteSource, maxEncryptedDataKeys: number):
   const header: EsdkHeader = {
     version,
     suiteId: suite.id,
-    messageId: messageId.slice(),
+    messageId: new Uint8Array(messageId),
     context: Object.fromEntries(context),
-    encryptedDataKeys: keys.map((k) => ({ providerId: k.providerId, providerInfo: k.providerInfo.slice(), ciphertext: k.ciphertext.slice() })),
+    encryptedDataKeys: keys.map((k) => ({ providerId: k.providerId, providerInfo: new Uint8Array(k.providerInfo), ciphertext: new Uint8Array(k.ciphertext) })),
     contentType,
     frameLength,
     headerLength: body.length + (version === 1 ? IV_BYTES : 0) + TAG_BYTES,
   }
-  return { header, suite, storedContext: context, body, commitment: commitment?.slice(), headerIv: headerIv.slice(), headerTag: headerTag.slice() }
+  return {
+    header,
+    suite,
+    storedContext: context,
+    body,
+    commitment: commitment === undefined ? undefined : new Uint8Array(commitment),
+    headerIv: new Uint8Array(headerIv),
+    headerTag: new Uint8Array(headerTag),
+  }
 }

@@ -82,7 +82,7 @@ function keyringOpener(keyring: Keyring, edks: readonly EsdkEncryptedDataKey[]):
       }
       const dataKey = await keyring.unwrapDataKey(r, context, { signal })
       if (!(dataKey instanceof DataKey)) throw new UnsupportedError(`the keyring ${keyring.description} did not return a DataKey`)
-      const bytes = dataKey.bytes.slice()
+      const bytes = new Uint8Array(dataKey.bytes)
       dataKey.wipe()
       return bytes
     },
@@ -125,7 +125,10 @@ export async function openDataKey(
         tried.add(attemptKey)
       }
       try {
-        const key = await opener.openKey(edk, context, keyBytes, signal)
+        const raw = await opener.openKey(edk, context, keyBytes, signal)
+        // Our own buffer: keyrings may return a view of a pooled or shared one.
+        const key = new Uint8Array(raw)
+        raw.fill(0)
         if (key.length !== keyBytes) {
           key.fill(0)
           throw new UnsupportedError(`the keyring ${opener.description} returned a ${key.length}-byte data key; the suite needs ${keyBytes}`)
@@ -145,5 +148,7 @@ export async function openDataKey(
       keyrings.map((k) => k.description).join(', '),
     )
   }
+  // Nothing failed but the runtime (e.g. PKCS #1 v1.5 where Node refuses it): say that, not "could not unwrap".
+  if (last instanceof UnsupportedError && attempts.every((a) => a.code === 'ERR_UNSUPPORTED')) throw last
   throw new UnwrapError(attempts, { cause: last })
 }

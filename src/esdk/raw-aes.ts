@@ -64,7 +64,7 @@ export class RawAesKeyring implements EsdkKeyOpener {
     this.keyName = checkName(options.keyName, 'keyName')
     const key = options.key
     if (!(key instanceof Uint8Array) || ![16, 24, 32].includes(key.length)) throw invalidArgument('key must be a Uint8Array of 16, 24 or 32 bytes')
-    this.#key = key.slice()
+    this.#key = new Uint8Array(key)
     this.#name = encoder.encode(this.keyName)
   }
 

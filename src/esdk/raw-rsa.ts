@@ -37,7 +37,7 @@ const encoder = new TextEncoder()
 const REDACTED = 'RawRsaKeyring <key redacted>'
 
 function pkcs8Der(key: string | Uint8Array): Uint8Array {
-  if (key instanceof Uint8Array) return key.slice()
+  if (key instanceof Uint8Array) return new Uint8Array(key)
   const m = /^-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END PRIVATE KEY-----\s*$/.exec(key.trim())
   if (m === null) {
     throw invalidArgument(
