@@ -6,7 +6,7 @@
  */
 export type { EsdkEncryptedDataKey, EsdkHeader } from './header.js'
 export type { EsdkKeyringInput } from './keys.js'
-export type { EsdkContextMapping, EsdkMigratedMessage, EsdkMigratedStream, EsdkMigrationInfo, MigrateEsdkOptions } from './migrate.js'
+export type { EsdkContextMapper, EsdkContextMapping, EsdkMigratedMessage, EsdkMigratedStream, EsdkMigrationInfo, MigrateEsdkOptions } from './migrate.js'
 export { migrateEsdkMessage } from './migrate.js'
 export type { RawAesKeyringOptions } from './raw-aes.js'
 export { RawAesKeyring } from './raw-aes.js'

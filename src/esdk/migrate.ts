@@ -44,7 +44,13 @@ const ESDK_KMS_PROVIDER = 'aws-kms'
  * a function maps the old context to the new one. Only an unchanged context lets the KMS
  * ciphertext be carried over, since KMS bound it to that context.
  */
-export type EsdkContextMapping = 'keep' | ((context: Readonly<Record<string, string>>) => EncryptionContext)
+export type EsdkContextMapping = 'keep' | EsdkContextMapper
+
+/**
+ * A mapping of {@link EsdkContextMapping}: returns the new message's context.
+ * @param context - the old message's whole context (stored and reproduced pairs)
+ */
+export type EsdkContextMapper = (context: Readonly<Record<string, string>>) => EncryptionContext
 
 /** Options of {@link migrateEsdkMessage}. */
 export interface MigrateEsdkOptions {
