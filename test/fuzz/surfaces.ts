@@ -6,6 +6,8 @@
  * in SURFACES: for example a streaming decryptor feeds the message in chunks, pushes each chunk
  * it yields to `released`, and sets `partial` (it may release verified frames before failing).
  */
+import type { EsdkReadOptions } from '../../src/esdk/index.js'
+import { decryptEsdk, decryptEsdkStream } from '../../src/esdk/index.js'
 import type { Envelope } from '../../src/index.js'
 import { bytesSource, inspect } from '../../src/index.js'
 import { concatBytes } from './corpus.js'
@@ -108,3 +110,43 @@ export const randomAccessSurface: Surface = {
 export const SURFACES: readonly Surface[] = [decryptSurface, decryptStreamSurface, randomAccessSurface, inspectSurface]
 /** The surfaces that decrypt (the tamper walk's targets). */
 export const DECRYPT_SURFACES: readonly Surface[] = SURFACES.filter((s) => s.decrypts)
+
+/**
+ * The AWS Encryption SDK reader (kms-envelope/esdk): hostile ESDK messages are not
+ * kms-envelope messages, so its surfaces take a keyring instead of an Envelope; the campaign
+ * with its seed corpus of ESDK messages is test/fuzz/esdk.ts.
+ */
+export interface EsdkSurface {
+  readonly name: string
+  readonly partial: boolean
+  run(message: Uint8Array, options: EsdkReadOptions, released: Uint8Array[]): Promise<Uint8Array>
+}
+
+export const esdkDecryptSurface: EsdkSurface = {
+  name: 'decryptEsdk',
+  partial: false,
+  async run(message, options, released) {
+    const { plaintext } = await decryptEsdk(message, options)
+    released.push(plaintext)
+    return plaintext
+  },
+}
+
+export const esdkStreamSurface: EsdkSurface = {
+  name: 'decryptEsdkStream',
+  partial: true,
+  async run(message, options, released) {
+    const t = decryptEsdkStream(options)
+    const writer = t.writable.getWriter()
+    const pump = (async () => {
+      for (let at = 0; at < message.length; at += 7) await writer.write(message.slice(at, at + 7))
+      await writer.close()
+    })().catch(() => {})
+    const reader = t.readable.getReader()
+    for (let r = await reader.read(); !r.done; r = await reader.read()) released.push(r.value)
+    await pump
+    return concatBytes(released)
+  },
+}
+
+export const ESDK_SURFACES: readonly EsdkSurface[] = [esdkDecryptSurface, esdkStreamSurface]
