@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Envelope } from '../src/index.js'
-import { cli, keyFile } from './cli-helpers.js'
+import { cli, inTerminal, keyFile, NO_PTY } from './cli-helpers.js'
 import type { CorpusFile } from './esdk-writer.js'
 import { aesKey, COMMITTING_SUITES, LEGACY_SUITES, multi, rsaKey, writeCorpus } from './esdk-writer.js'
 import { CLI, tempDir } from './helpers.js'
@@ -188,5 +188,16 @@ describe('kms-envelope migrate', () => {
     const short = await cli(['migrate', '--esdk-key', `raw-aes:app:aes-256:${join(dir, 'short.bin')}`, '--to', k.dest.spec, files[0]!.path])
     assert.equal(short.code, 3, short.stderr)
     assert.match(short.stderr, /holds 20 bytes; a raw AES key file holds exactly the 16, 24 or 32 key bytes/)
+  })
+
+  it('shows progress on a terminal (files, bytes, rate, ETA), then the summary', { skip: NO_PTY }, async (t) => {
+    const dir = await tempDir(t)
+    const k = await keys(dir)
+    await writeCorpus(join(dir, 'd'), 8, k.aes.sdk, COMMITTING_SUITES)
+    const run = inTerminal(['migrate', ...k.esdkArgs, '--to', k.dest.spec, '-r', join(dir, 'd')], { env: { CI: undefined } })
+    assert.equal(run.code, 0, run.screen.toString())
+    const screen = run.screen.toString()
+    assert.match(screen, /8\/8 files 100% .*\/s +ETA 0:00/)
+    assert.match(screen, /\r\x1b\[Kmigrated 8 /) // the bar erased before the summary
   })
 })
