@@ -159,7 +159,8 @@ finishes the rest. Nothing is written for a file whose message fails to authenti
                         relative to the directory given (created as needed; never replaced)
   -r, --recursive       migrate every file under the directories given
   -j, --jobs N          files at a time (default 4)
-      --dry-run         count what would be migrated or skipped; write nothing
+      --dry-run         count what would be migrated or skipped, from each file's first
+                        bytes (no key is used, nothing is decrypted); write nothing
       --allow-group-readable  accept key files their group may read (mode 0640/0440)
       --region REGION   AWS region for aws-kms: and kms: keys
       --endpoint URL    KMS endpoint
