@@ -8,6 +8,7 @@ import { describe, it } from 'node:test'
 import type { EsdkMigratedStream } from '../src/esdk/index.js'
 import { decryptEsdk, migrateEsdkMessage, RawAesKeyring, RawRsaKeyring } from '../src/esdk/index.js'
 import { Envelope, inspect, LocalKeyring } from '../src/index.js'
+import { writeTestMessage } from './esdk-helpers.js'
 import { aesKey, COMMITTING_SUITES, esdkEncrypt, LEGACY_SUITES, multi, rsaKey } from './esdk-writer.js'
 import { pattern, rejectsWithCode } from './helpers.js'
 
@@ -155,5 +156,21 @@ describe('migrateEsdkMessage', () => {
     await rejectsWithCode(migrateEsdkMessage('text' as unknown as Uint8Array, { from, to }), 'ERR_INVALID_ARGUMENT')
     // A context kms-envelope cannot write (its reserved prefix) is refused, not written.
     await rejectsWithCode(migrateEsdkMessage(esdk, { from, to, context: () => ({ 'kmse:x': '1' }) }), 'ERR_INVALID_ARGUMENT')
+  })
+
+  it('migrates non-framed bodies and v2 required context (given as reproducedContext, then stored in the new header)', async () => {
+    const wrap = { key: old.key, keyNamespace: old.keyNamespace, keyName: old.keyName }
+    const plaintext = pattern(7000, 9)
+    for (const suiteId of COMMITTING_SUITES) {
+      const nonFramed = writeTestMessage({ suiteId, frameLength: 0, plaintext, wrap, context: { s: '1' } })
+      const migrated = await migrateEsdkMessage(nonFramed, { from, to })
+      assert.equal(migrated.header.contentType, 'non-framed')
+      assert.deepEqual((await to.decrypt(migrated.message, { expectContext: { s: '1' } })).plaintext, plaintext)
+    }
+    const withRequired = writeTestMessage({ suiteId: 0x0478, frameLength: 512, plaintext, wrap, context: { s: '1' }, required: { tenant: 'acme' } })
+    await assert.rejects(migrateEsdkMessage(withRequired, { from, to }))
+    const migrated = await migrateEsdkMessage(withRequired, { from: { ...from, reproducedContext: { tenant: 'acme' } }, to })
+    assert.deepEqual(migrated.context, { s: '1', tenant: 'acme' })
+    assert.deepEqual((await to.decrypt(migrated.message, { expectContext: { tenant: 'acme' } })).plaintext, plaintext)
   })
 })
