@@ -178,6 +178,7 @@ describe('kms-envelope migrate', () => {
       [['migrate', '--esdk-key', 'raw-aes:only-two', '--to', k.dest.spec, '-r', data], /is not understood/],
       [['migrate', ...k.esdkArgs, '--to', k.dest.spec, '--commitment-policy', 'ANY', data], /--commitment-policy must be one of/],
       [['migrate', ...k.esdkArgs, '--to', k.dest.spec, data], /is a directory: pass --recursive to migrate/],
+      [['migrate', ...k.esdkArgs, '--to', k.dest.spec, '-r', '-o', join(data, 'out'), data], /is inside .*a directory being migrated/],
     ] as const
     for (const [argv, message] of usage) {
       const r = await cli(argv)

@@ -10,7 +10,7 @@
  */
 import type { FileHandle } from 'node:fs/promises'
 import { mkdir, open, stat } from 'node:fs/promises'
-import { dirname, join, relative, resolve } from 'node:path'
+import { dirname, join, relative, resolve, sep } from 'node:path'
 import type { ParseArgsConfig } from 'node:util'
 import { parseArgs } from 'node:util'
 import { Envelope } from '../../envelope.js'
@@ -199,15 +199,22 @@ async function targetsUnder(out: string, positionals: readonly string[], files: 
   const single = positionals.length === 1 && (await stat(positionals[0]!).catch(() => undefined))?.isFile() === true
   if (single) return () => out
   const roots = await Promise.all(positionals.map(async (p) => ({ root: resolve(p), dir: (await stat(p).catch(() => undefined))?.isDirectory() === true })))
+  const outAbs = resolve(out)
+  const inside = roots.find((r) => r.dir && (outAbs === r.root || outAbs.startsWith(`${r.root}${sep}`)))
+  // A rerun would find the new messages among its inputs.
+  if (inside !== undefined)
+    throw new UsageError(`-o ${printable(out)} is inside ${printable(inside.root)}, a directory being migrated: choose an OUT outside it`)
   const map = new Map<string, string>()
+  const taken = new Set<string>()
   for (const file of files) {
     const abs = resolve(file)
-    const root = roots.find((r) => r.dir && abs.startsWith(`${r.root}/`))
+    const root = roots.find((r) => r.dir && abs.startsWith(`${r.root}${sep}`))
     const rel = root === undefined ? relative(process.cwd(), abs) : relative(root.root, abs)
     if (rel.startsWith('..'))
       throw new UsageError(`${printable(file)} is outside the current directory: with several files and -o DIR, give them by relative path`)
     const target = join(out, rel)
-    if ([...map.values()].includes(target)) throw new UsageError(`two inputs would both be written to ${printable(target)}`)
+    if (taken.has(target)) throw new UsageError(`two inputs would both be written to ${printable(target)}`)
+    taken.add(target)
     map.set(file, target)
   }
   return (path) => map.get(path) ?? join(out, relative(process.cwd(), resolve(path)))
