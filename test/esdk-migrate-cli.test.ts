@@ -84,8 +84,8 @@ describe('kms-envelope migrate', () => {
     assert.equal(run.code, 0, run.stderr)
     assert.match(run.stderr, new RegExp(`^migrated ${COUNT} \\(.*\\), skipped 0 \\(already done\\), failed 0, in [0-9.]+ s\\n$`))
     assert.equal(await checkEach(files, originals, new Envelope({ keyring: k.dest.keyring })), COUNT)
-    // And through `kms-envelope decrypt` itself, for a sample of suites.
-    for (const file of files.slice(0, SUITES.length)) {
+    // And through `kms-envelope decrypt` itself, for a sample: 0x0478, 0x0578, a no-KDF, an HKDF and a signed legacy suite.
+    for (const file of [0, 1, 6, 9, 12].map((i) => files[i]!)) {
       const out = await cli(['decrypt', '--key', k.dest.spec, file.path])
       assert.equal(out.code, 0, out.stderr)
       assert.deepEqual(new Uint8Array(out.stdout), file.plaintext)
