@@ -1,8 +1,8 @@
 /**
- * API reports (api-extractor) for the three package entries, checked in under api/.
+ * API reports (api-extractor) for the package entries, checked in under api/.
  *   node dist/scripts/api-report.js           check: fails when the built .d.ts differ from api/*.api.md
  *   node dist/scripts/api-report.js --local   rewrite api/*.api.md from the built .d.ts (`npm run api`)
- * One in-memory config per entry instead of three api-extractor.json files: they differ only in the entry.
+ * One in-memory config per entry instead of one api-extractor.json per entry files: they differ only in the entry.
  * @module
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -16,6 +16,7 @@ export const API_ENTRIES: readonly { readonly dts: string; readonly report: stri
   { dts: 'src/index.d.ts', report: 'kms-envelope' },
   { dts: 'src/kms.d.ts', report: 'kms' },
   { dts: 'src/node/index.d.ts', report: 'node' },
+  { dts: 'src/esdk/index.d.ts', report: 'esdk' },
 ]
 
 /** Outcome of one entry. */
@@ -40,7 +41,7 @@ export function runApiReports(root: string, options: { readonly distRoot?: strin
   // In check mode the would-be report goes to a temp folder, never into the tree.
   mkdirSync(join(root, '.tmp'), { recursive: true })
   const temp = mkdtempSync(join(root, '.tmp', 'api-report-'))
-  // One TypeScript program for all three entries: building it is most of the time.
+  // One TypeScript program for all the entries: building it is most of the time.
   let compilerState: CompilerState | undefined
   try {
     return API_ENTRIES.map(({ dts, report }) => {

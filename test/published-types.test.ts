@@ -41,6 +41,8 @@ describe('published type declarations', () => {
       import { Envelope, LocalKeyring, inspect, FieldEncryptor } from ${entry('index.js')}
       import { KmsKeyring } from ${entry('kms.js')}
       import { encryptFile, loadLocalKeyring } from ${entry('node/index.js')}
+      import { decryptEsdk, RawAesKeyring } from ${entry('esdk/index.js')}
+      export const esdk = decryptEsdk(new Uint8Array(0), { keyring: [new RawAesKeyring({ keyNamespace: 'n', keyName: 'k', key: new Uint8Array(32) }), new KmsKeyring({ keyIds: [] , discovery: { partition: 'aws', accountIds: ['111122223333'] } })] })
       const env = new Envelope({ keyring: LocalKeyring.generate(), maxFrameSize: 65536 })
       export const uses = [env.encrypt('x'), env.decryptStream().info, inspect, FieldEncryptor, KmsKeyring, encryptFile, loadLocalKeyring]
     `)

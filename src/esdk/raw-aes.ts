@@ -51,13 +51,16 @@ export function checkName(value: unknown, name: string): string {
  * ```
  * @throws TypeError `ERR_INVALID_ARGUMENT` for a missing name or a key that is not 16, 24 or 32 bytes.
  */
-export class RawAesKeyring implements EsdkKeyOpener {
+export class RawAesKeyring {
   readonly keyNamespace: string
   readonly keyName: string
   readonly #key: Uint8Array
   readonly #name: Uint8Array
 
-  /** @param options - Namespace, name and wrapping key ({@link RawAesKeyringOptions}). */
+  /**
+   * Checks the options and copies the key; nothing is decrypted until a message is read.
+   * @param options - Namespace, name and wrapping key ({@link RawAesKeyringOptions}).
+   */
   constructor(options: RawAesKeyringOptions) {
     if (options === null || typeof options !== 'object') throw invalidArgument('RawAesKeyring needs options: { keyNamespace, keyName, key }')
     this.keyNamespace = checkName(options.keyNamespace, 'keyNamespace')

@@ -10,7 +10,6 @@
 import { base64 } from '@scure/base'
 import { invalidArgument, UnsupportedError, UnwrapError } from '../errors.js'
 import type { EsdkEncryptedDataKey } from './header.js'
-import type { EsdkKeyOpener } from './raw-aes.js'
 import { checkName } from './raw-aes.js'
 
 /** RSA padding schemes of the SDK's raw RSA keyring (its names). */
@@ -71,7 +70,7 @@ function nodeCrypto(): NodeCryptoLike | undefined {
  * @throws TypeError `ERR_INVALID_ARGUMENT` for bad options. Opening a PKCS1 key rejects with
  *   `ERR_UNSUPPORTED` where the runtime has no node:crypto or refuses PKCS #1 v1.5 decryption.
  */
-export class RawRsaKeyring implements EsdkKeyOpener {
+export class RawRsaKeyring {
   readonly keyNamespace: string
   readonly keyName: string
   readonly padding: RsaPadding
@@ -79,7 +78,10 @@ export class RawRsaKeyring implements EsdkKeyOpener {
   readonly #der: Uint8Array | undefined
   #cryptoKey: Promise<CryptoKey> | undefined
 
-  /** @param options - Namespace, name, private key and padding ({@link RawRsaKeyringOptions}). */
+  /**
+   * Checks the options and copies the key; nothing is decrypted until a message is read.
+   * @param options - Namespace, name, private key and padding ({@link RawRsaKeyringOptions}).
+   */
   constructor(options: RawRsaKeyringOptions) {
     if (options === null || typeof options !== 'object') throw invalidArgument('RawRsaKeyring needs options: { keyNamespace, keyName, privateKey, padding }')
     this.keyNamespace = checkName(options.keyNamespace, 'keyNamespace')

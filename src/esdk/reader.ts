@@ -205,8 +205,10 @@ export async function decryptEsdk(message: Uint8Array, options: EsdkReadOptions)
 }
 
 /**
- * @internal For the migration (kms-envelope/esdk's `migrateEsdkMessage`): the header parsed
- * and authenticated, the data key that opened it, and a stream of authenticated plaintext.
+ * The lower-level reader under the migration (`migrateEsdkMessage`): the header parsed and
+ * authenticated, the data key that opened it (the caller wipes it) and the encrypted data
+ * key it came from, and a stream of the plaintext that releases authenticated pieces only,
+ * with the same withholding of the final piece as {@link decryptEsdkStream}.
  * @param source - The message bytes.
  * @param options - As for {@link decryptEsdk}.
  */

@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// `npm run test:esdk`: the ESDK reader's long checks, on the built output: the full
+// differential matrix against the AWS Encryption SDK (dist/test/esdk-matrix.js), the tamper
+// walk with every edit through the stream and the SDK too (KMSE_ESDK_FULL=1), and a longer
+// fuzz run (KMSE_ESDK_FUZZ_RUNS). `npm test` runs bounded samples of each.
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const files = ['esdk-matrix.js', 'tamper-esdk.test.js', 'esdk-fuzz.test.js', 'esdk-sdk.test.js'].map((f) => join(root, 'dist', 'test', f))
+const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...files], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, KMSE_ESDK_FULL: '1', KMSE_ESDK_FUZZ_RUNS: process.env.KMSE_ESDK_FUZZ_RUNS ?? '20000' },
+})
+process.exit(result.status ?? 1)
