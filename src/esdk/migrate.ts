@@ -52,7 +52,7 @@ export type EsdkContextMapping = 'keep' | EsdkContextMapper
  */
 export type EsdkContextMapper = (context: Readonly<Record<string, string>>) => EncryptionContext
 
-/** Options of {@link migrateEsdkMessage}. */
+/** Options of `migrateEsdkMessage`. */
 export interface MigrateEsdkOptions {
   /** How to read the old message: its keyrings, commitment policy and limits. */
   readonly from: EsdkReadOptions
@@ -69,7 +69,7 @@ export interface MigrateEsdkOptions {
   readonly signal?: AbortSignal
 }
 
-/** What {@link migrateEsdkMessage} did, besides the new message. */
+/** What `migrateEsdkMessage` did, besides the new message. */
 export interface EsdkMigrationInfo {
   /** The old message's authenticated header. */
   readonly header: EsdkHeader
@@ -84,13 +84,13 @@ export interface EsdkMigrationInfo {
   readonly openedWith: EsdkEncryptedDataKey
 }
 
-/** The result of {@link migrateEsdkMessage} for a buffer. */
+/** The result of `migrateEsdkMessage` for a buffer. */
 export interface EsdkMigratedMessage extends EsdkMigrationInfo {
   /** The new kms-envelope message. */
   readonly message: Uint8Array
 }
 
-/** The result of {@link migrateEsdkMessage} for a stream. */
+/** The result of `migrateEsdkMessage` for a stream. */
 export interface EsdkMigratedStream extends EsdkMigrationInfo {
   /**
    * The new kms-envelope message as it is written. It errors if anything fails later (a
@@ -313,6 +313,20 @@ function whenDone(stream: ReadableStream<Uint8Array>, done: () => void): Readabl
  * @param options - `from` (ESDK read options), `to` (an Envelope), `context`, `carryOver`, `signal`
  */
 export function migrateEsdkMessage(message: Uint8Array, options: MigrateEsdkOptions): Promise<EsdkMigratedMessage>
+/**
+ * The streaming form of `migrateEsdkMessage`: resolves once the old message's header is
+ * authenticated and the new message's key is ready, with the new message as a stream that
+ * errors if anything fails later (a frame or the signature of the old message).
+ *
+ * @example
+ * ```ts
+ * const { stream } = await migrateEsdkMessage(file.stream(), { from: { keyring: old }, to: envelope })
+ * await stream.pipeTo(destination)
+ * ```
+ * @throws as the buffer form; later failures error `stream`.
+ * @param message - the ESDK message as a Web stream of bytes
+ * @param options - `from` (ESDK read options), `to` (an Envelope), `context`, `carryOver`, `signal`
+ */
 export function migrateEsdkMessage(message: ReadableStream<Uint8Array>, options: MigrateEsdkOptions): Promise<EsdkMigratedStream>
 export async function migrateEsdkMessage(
   message: Uint8Array | ReadableStream<Uint8Array>,
