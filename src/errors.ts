@@ -443,7 +443,7 @@ export function outOfRange(message: string): RangeError {
 }
 
 /**
- * Codes of {@link BranchKeyStoreError}: one per thing the caller can act on differently.
+ * Codes of `BranchKeyStoreError` (exported by `kms-envelope/kms`): one per thing the caller can act on differently.
  * - `ERR_BRANCH_KEY_NOT_FOUND`: the table has no such branch key id, or no such version of it.
  * - `ERR_BRANCH_KEY_EXISTS`: createKey with an id the table already holds (nothing was written).
  * - `ERR_BRANCH_KEY_CONFLICT`: versionKey lost a race: the active version changed after it was read (nothing was written; retry).

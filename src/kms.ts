@@ -16,6 +16,7 @@
 
 export type { BranchKeyStoreErrorCode, KmsErrorCode } from './errors.js'
 export { BranchKeyStoreError, DynamoDbSdkMissingError, KmsError, KmsSdkMissingError } from './errors.js'
+export type { BranchKeyMaterials, BranchKeySource } from './keyrings/branch-key-source.js'
 export type {
   BeaconKeyMaterials,
   BranchKeyDescription,

@@ -58,6 +58,19 @@ export const loadDynamoDbSdk: () => Promise<DynamoDbSdk> = lazySdk(
   (cause) => new DynamoDbSdkMissingError({ cause }),
 )
 
+/**
+ * @internal A DynamoDB client from the AWS environment with an optional Region and endpoint
+ * (the CLI's --region/--endpoint), so no module but this one imports the DynamoDB SDK.
+ * @param config - The Region and endpoint; each undefined one comes from the environment.
+ */
+export async function newDynamoDbClient(config: { readonly region?: string | undefined; readonly endpoint?: string | undefined }): Promise<DynamoDBClient> {
+  const { DynamoDBClient } = await loadDynamoDbSdk()
+  return new DynamoDBClient({
+    ...(config.region === undefined ? {} : { region: config.region }),
+    ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
+  })
+}
+
 /** Options of {@link BranchKeyStore}. */
 export interface BranchKeyStoreOptions {
   /** The DynamoDB table (partition key `branch-key-id`, sort key `type`, both strings). */
