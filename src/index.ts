@@ -22,8 +22,7 @@ export { blobSource, bytesSource, urlSource } from './core/sources.js'
 export { DataKey } from './crypto/data-key.js'
 export type { EnvelopeOptions, RewrapManyOptions, RewrapOptions, RewrapResult } from './envelope.js'
 export { Envelope, rewrapMany } from './envelope.js'
-export type { ErrorCode, KmsErrorCode, RecipientRef, UnwrapAttempt } from './errors.js'
-export type { BranchKeyStoreErrorCode } from './errors.js'
+export type { BranchKeyStoreErrorCode, ErrorCode, KmsErrorCode, RecipientRef, UnwrapAttempt } from './errors.js'
 export {
   AbortError,
   AuthenticationError,
