@@ -23,6 +23,7 @@ export type {
   BranchKeyStoreCallOptions,
   BranchKeyStoreOptions,
   CreateBranchKeyOptions,
+  DynamoDbClientLike,
 } from './keyrings/branch-key-store.js'
 export { BranchKeyStore } from './keyrings/branch-key-store.js'
 export type { KmsDiscoveryFilter, KmsKeyringOptions } from './keyrings/kms.js'

@@ -14,7 +14,7 @@
  */
 import type { AttributeValue, DescribeTableCommandOutput, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { KMSClient } from '@aws-sdk/client-kms'
-import { AbortError, BranchKeyStoreError, DynamoDbSdkMissingError, invalidArgument } from '../errors.js'
+import { AbortError, BranchKeyStoreError, invalidArgument } from '../errors.js'
 import { KEY_BYTES } from '../format/constants.js'
 import { printable } from '../printable.js'
 import type { CheckedItem, StoreContext } from './branch-key-item.js'
@@ -38,37 +38,26 @@ import {
 import type { BranchKeyMaterials, BranchKeySource } from './branch-key-source.js'
 import type { DynamoDbOperation } from './dynamodb-errors.js'
 import { dynamoDbFailure } from './dynamodb-errors.js'
+import type { DynamoDbSdk } from './dynamodb-sdk.js'
+import { loadDynamoDbSdk } from './dynamodb-sdk.js'
 import { loadKmsSdk } from './kms.js'
 import { parseKeyArn } from './kms-arn.js'
 import type { KmsOperation } from './kms-errors.js'
 import { badKmsResponse, kmsFailure } from './kms-errors.js'
 import { checkGrantTokens } from './kms-policy.js'
-import { lazySdk } from './sdk-loader.js'
 
-type DynamoDbSdk = typeof import('@aws-sdk/client-dynamodb')
 type KmsSdk = Awaited<ReturnType<typeof loadKmsSdk>>
 
 /**
- * @internal The DynamoDB SDK's runtime values, imported once on first use.
- * @throws {@link DynamoDbSdkMissingError} when `@aws-sdk/client-dynamodb` is not installed.
+ * The part of a `DynamoDBClient` (from `@aws-sdk/client-dynamodb`) the store uses: pass the
+ * SDK's client. Declared structurally so that `kms-envelope/kms` type-checks in applications
+ * that use KMS only and have no DynamoDB SDK installed.
  */
-export const loadDynamoDbSdk: () => Promise<DynamoDbSdk> = lazySdk(
-  '@aws-sdk/client-dynamodb',
-  () => import('@aws-sdk/client-dynamodb'),
-  (cause) => new DynamoDbSdkMissingError({ cause }),
-)
-
-/**
- * @internal A DynamoDB client from the AWS environment with an optional Region and endpoint
- * (the CLI's --region/--endpoint), so no module but this one imports the DynamoDB SDK.
- * @param config - The Region and endpoint; each undefined one comes from the environment.
- */
-export async function newDynamoDbClient(config: { readonly region?: string | undefined; readonly endpoint?: string | undefined }): Promise<DynamoDBClient> {
-  const { DynamoDBClient } = await loadDynamoDbSdk()
-  return new DynamoDBClient({
-    ...(config.region === undefined ? {} : { region: config.region }),
-    ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
-  })
+export interface DynamoDbClientLike {
+  /** The SDK client's `send`. */
+  send(command: never, options?: never): Promise<unknown>
+  /** The SDK client's `destroy`. */
+  destroy(): void
 }
 
 /** Options of {@link BranchKeyStore}. */
@@ -87,7 +76,7 @@ export interface BranchKeyStoreOptions {
    */
   readonly logicalKeyStoreName?: string
   /** Your DynamoDB client. Default: one from the AWS environment, in the KMS key's Region (`AWS_ENDPOINT_URL_DYNAMODB` applies). */
-  readonly dynamoDbClient?: DynamoDBClient
+  readonly dynamoDbClient?: DynamoDbClientLike
   /** Your KMS client. Default: one from the AWS environment, in the KMS key's Region (`AWS_ENDPOINT_URL_KMS` applies). */
   readonly kmsClient?: KMSClient
   /** Grant tokens sent with every KMS call (at most 10). */
@@ -239,7 +228,7 @@ export class BranchKeyStore implements BranchKeySource {
     this.logicalKeyStoreName = logicalKeyStoreName
     this.#region = arn.region
     this.#grantTokens = checkGrantTokens(options.grantTokens)
-    this.#dynamoDb = dynamoDbClient
+    this.#dynamoDb = dynamoDbClient as DynamoDBClient | undefined
     this.#kms = kmsClient
   }
 

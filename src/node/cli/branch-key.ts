@@ -5,7 +5,8 @@
  * @module
  */
 import { parseArgs } from 'node:util'
-import { BranchKeyStore, newDynamoDbClient } from '../../keyrings/branch-key-store.js'
+import { BranchKeyStore } from '../../keyrings/branch-key-store.js'
+import { newDynamoDbClient } from '../../keyrings/dynamodb-sdk.js'
 import { newKmsClient } from '../../keyrings/kms.js'
 import { terminalSafeJson } from '../../printable.js'
 import { HELP } from './help.js'
