@@ -186,6 +186,50 @@ describe('BranchKeyStore on moto: table and items', () => {
     assert.deepEqual(ddb.calls.take(), {})
   })
 
+  it('sends the grant tokens, the pinned key ARN and the item context with every KMS call', async () => {
+    const { table, kmsKeyArn } = await newStore()
+    const { client } = await motoClient()
+    const seen: { command: string; input: Record<string, unknown> }[] = []
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        seen.push({ command: String(context.commandName), input: args.input as Record<string, unknown> })
+        return next(args)
+      },
+      { step: 'initialize', name: 'kmseTestInputs' },
+    )
+    const store = new BranchKeyStore({
+      tableName: table,
+      kmsKeyArn,
+      kmsClient: client,
+      dynamoDbClient: (await motoDynamoDb()).client,
+      grantTokens: ['grant-a'],
+    })
+    const id = await store.createKey()
+    await store.versionKey(id)
+    await store.getActiveBranchKey(id)
+    assert.deepEqual(
+      seen.map((s) => s.command),
+      [
+        'GenerateDataKeyWithoutPlaintextCommand',
+        'ReEncryptCommand',
+        'GenerateDataKeyWithoutPlaintextCommand',
+        'ReEncryptCommand',
+        'GenerateDataKeyWithoutPlaintextCommand',
+        'ReEncryptCommand',
+        'DecryptCommand',
+      ],
+    )
+    for (const { input } of seen) {
+      assert.deepEqual(input.GrantTokens, ['grant-a'])
+      for (const field of ['KeyId', 'SourceKeyId', 'DestinationKeyId']) if (field in input) assert.equal(input[field], kmsKeyArn)
+      const context = (input.EncryptionContext ?? input.SourceEncryptionContext) as Record<string, string>
+      assert.equal(context['branch-key-id'], id)
+      assert.equal(context.tablename, table)
+      assert.equal(context['hierarchy-version'], '1')
+      assert.equal(context['kms-arn'], kmsKeyArn)
+    }
+  })
+
   it('refuses bad options with ERR_INVALID_ARGUMENT', () => {
     const kmsKeyArn = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'
     assert.throws(() => new BranchKeyStore({ tableName: 't', kmsKeyArn }), { code: 'ERR_INVALID_ARGUMENT' })
