@@ -16,5 +16,6 @@
 
 export type { KmsErrorCode } from './errors.js'
 export { KmsError, KmsSdkMissingError } from './errors.js'
+export type { BranchKeyMaterials, BranchKeySource } from './keyrings/branch-key-source.js'
 export type { KmsDiscoveryFilter, KmsKeyringOptions } from './keyrings/kms.js'
 export { KMS_KEYRING_TYPE, KmsKeyring } from './keyrings/kms.js'
