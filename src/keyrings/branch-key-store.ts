@@ -54,7 +54,11 @@ type KmsSdk = Awaited<ReturnType<typeof loadKmsSdk>>
  * that use KMS only and have no DynamoDB SDK installed.
  */
 export interface DynamoDbClientLike {
-  /** The SDK client's `send`. */
+  /**
+   * The SDK client's `send`.
+   * @param command - an SDK command
+   * @param options - the SDK's per-call options (the store passes `abortSignal`)
+   */
   send(command: never, options?: never): Promise<unknown>
   /** The SDK client's `destroy`. */
   destroy(): void
