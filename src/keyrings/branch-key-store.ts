@@ -265,12 +265,22 @@ export class BranchKeyStore implements BranchKeySource {
         o,
       ),
     )
-    for (let i = 0; created.TableDescription?.TableStatus !== 'ACTIVE' && i < 600; i++) {
-      const status = await this.#ddb('DescribeTable', '', options.signal, (client, o) =>
+    // A new table is CREATING for seconds on AWS (moto answers ACTIVE at once): wait up to 5 minutes.
+    let status = created.TableDescription?.TableStatus
+    for (let i = 0; status !== 'ACTIVE' && i < 600; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const described = await this.#ddb('DescribeTable', '', options.signal, (client, o) =>
         client.send(new sdk.DescribeTableCommand({ TableName: this.tableName }), o),
       )
-      if (status.Table?.TableStatus === 'ACTIVE') break
-      await new Promise((resolve) => setTimeout(resolve, 500))
+      status = described.Table?.TableStatus
+    }
+    if (status !== 'ACTIVE') {
+      throw new BranchKeyStoreError(
+        'ERR_DYNAMODB',
+        '',
+        `table ${printable(this.tableName)} was created but is still ${printable(String(status))} after 5 minutes: check it in the DynamoDB console, then call createTable again`,
+        'TableNotActive',
+      )
     }
     return { tableArn: created.TableDescription?.TableArn ?? '', created: true }
   }
