@@ -20,6 +20,8 @@ export const LAYERS: readonly LayerRule[] = [
   { layer: 'errors', rank: 0, match: ['src/errors.ts', 'src/validate.ts', 'src/printable.ts'] },
   { layer: 'format', rank: 1, match: ['src/format/**'] },
   { layer: 'crypto', rank: 2, match: ['src/crypto/**'] },
+  // A keyring that owns a branch-key cache (issue 21): above the cache it uses, below the core.
+  { layer: 'keyrings:cached', rank: 4.5, match: ['src/keyrings/hierarchical.ts'] },
   { layer: 'keyrings', rank: 3, match: ['src/keyrings/**'] },
   // The cache keys its entries by keyring, so it sits just above keyrings.
   { layer: 'cache', rank: 4, match: ['src/cache/**'] },

@@ -149,7 +149,7 @@ export async function startKmsServer({ log, readyTimeoutMs = 60_000 } = {}) {
         }
         removeLog()
       }
-      return { endpoint, port, pid: child.pid, env: { ...KMS_TEST_ENV, AWS_ENDPOINT_URL_KMS: endpoint }, stop }
+      return { endpoint, port, pid: child.pid, env: { ...KMS_TEST_ENV, AWS_ENDPOINT_URL_KMS: endpoint, AWS_ENDPOINT_URL_DYNAMODB: endpoint }, stop }
     }
     child.kill('SIGKILL')
     await exitedPromise
@@ -196,7 +196,7 @@ async function cli(args) {
   console.log(server.endpoint)
   process.stderr.write(
     `kms-server: moto KMS at ${server.endpoint} (pid ${server.pid}); Ctrl-C stops it. In another shell:\n` +
-      `  export AWS_ENDPOINT_URL_KMS=${server.endpoint} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing\n`,
+      `  export AWS_ENDPOINT_URL_KMS=${server.endpoint} AWS_ENDPOINT_URL_DYNAMODB=${server.endpoint} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing\n`,
   )
   await new Promise(() => {}) // until a signal
   return 0

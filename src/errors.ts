@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'ERR_NOT_TEXT'
   | 'ERR_SOURCE'
   | 'ERR_INVALID_ARGUMENT'
+  | BranchKeyStoreErrorCode
+  | 'ERR_DYNAMODB_SDK_MISSING'
 
 /** Base class of every error the library throws on purpose. */
 export class EnvelopeError extends Error {
@@ -438,4 +440,63 @@ export function invalidArgument(message: string): TypeError {
 /** @internal Caller misuse of a numeric option: a RangeError with a stable code. */
 export function outOfRange(message: string): RangeError {
   return Object.assign(new RangeError(escapeControls(message)), { code: 'ERR_INVALID_ARGUMENT' as const })
+}
+
+/**
+ * Codes of `BranchKeyStoreError` (exported by `kms-envelope/kms`): one per thing the caller can act on differently.
+ * - `ERR_BRANCH_KEY_NOT_FOUND`: the table has no such branch key id, or no such version of it.
+ * - `ERR_BRANCH_KEY_EXISTS`: createKey with an id the table already holds (nothing was written).
+ * - `ERR_BRANCH_KEY_CONFLICT`: versionKey lost a race: the active version changed after it was read (nothing was written; retry).
+ * - `ERR_BRANCH_KEY_ITEM`: an item is malformed, or belongs to another KMS key or logical key store than this store's.
+ * - `ERR_DYNAMODB`: a DynamoDB call failed (missing table, access denied, throttled, unreachable).
+ */
+export type BranchKeyStoreErrorCode = 'ERR_BRANCH_KEY_NOT_FOUND' | 'ERR_BRANCH_KEY_EXISTS' | 'ERR_BRANCH_KEY_CONFLICT' | 'ERR_BRANCH_KEY_ITEM' | 'ERR_DYNAMODB'
+
+/**
+ * A branch key store operation failed on the DynamoDB side or on what the table holds. KMS
+ * failures while wrapping or unwrapping branch keys are {@link KmsError}s instead. Holds no
+ * key material and no SDK objects.
+ */
+export class BranchKeyStoreError extends EnvelopeError {
+  declare readonly code: BranchKeyStoreErrorCode
+  /** The branch key id the operation was about. */
+  readonly branchKeyId: string
+  /** For `ERR_DYNAMODB`: the error name DynamoDB or the SDK reported (`ResourceNotFoundException`, ...); otherwise undefined. */
+  readonly dynamoDbErrorName: string | undefined
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param code - the classified failure
+   * @param branchKeyId - the branch key the operation was about
+   * @param message - what was wrong and what to do about it (control characters are escaped)
+   * @param dynamoDbErrorName - what DynamoDB reported, for `ERR_DYNAMODB`
+   */
+  constructor(code: BranchKeyStoreErrorCode, branchKeyId: string, message: string, dynamoDbErrorName?: string) {
+    super(code, message)
+    this.branchKeyId = branchKeyId
+    this.dynamoDbErrorName = dynamoDbErrorName
+  }
+}
+
+/**
+ * The DynamoDB branch key store was used but `@aws-sdk/client-dynamodb`, its optional peer
+ * dependency, is not installed where kms-envelope can import it. Install it in the
+ * application (`npm install @aws-sdk/client-dynamodb`, a version in `>=3.709.0 <4`).
+ */
+export class DynamoDbSdkMissingError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_DYNAMODB_SDK_MISSING' as const
+
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param options - `cause`: the import's error
+   */
+  constructor(options?: { cause?: unknown }) {
+    super(
+      'ERR_DYNAMODB_SDK_MISSING',
+      `BranchKeyStore needs the AWS SDK's DynamoDB client, which is not installed: run \`npm install @aws-sdk/client-dynamodb\` in your application (supported versions: >=3.709.0 <4, the peer dependency range in kms-envelope's package.json)`,
+      options,
+    )
+  }
 }

@@ -8,6 +8,8 @@
  * @module
  */
 
+export type { BranchKeyCacheOptions, BranchKeyCacheStats } from './cache/branch-key-cache.js'
+export { BranchKeyCache } from './cache/branch-key-cache.js'
 export type { KeyCacheOptions, KeyCacheStats } from './cache/key-cache.js'
 export { KeyCache } from './cache/key-cache.js'
 export type { InspectStreamOptions, MessageInfo } from './core/inspect.js'
@@ -22,7 +24,7 @@ export { blobSource, bytesSource, urlSource } from './core/sources.js'
 export { DataKey } from './crypto/data-key.js'
 export type { EnvelopeOptions, RewrapManyOptions, RewrapOptions, RewrapResult } from './envelope.js'
 export { Envelope, rewrapMany } from './envelope.js'
-export type { ErrorCode, KmsErrorCode, RecipientRef, UnwrapAttempt } from './errors.js'
+export type { BranchKeyStoreErrorCode, ErrorCode, KmsErrorCode, RecipientRef, UnwrapAttempt } from './errors.js'
 export {
   AbortError,
   AuthenticationError,
@@ -63,6 +65,9 @@ export { DEFAULT_FRAME_SIZE, DEFAULT_MAX_WRAPPED_KEYS, MAX_FRAME_SIZE, MAX_WRAPP
 export type { CanonicalContext, EncryptionContext } from './format/context.js'
 export type { Recipient } from './format/header.js'
 export type { ReadLimits } from './format/message.js'
+export type { BranchKeyMaterials, BranchKeySource } from './keyrings/branch-key-source.js'
+export type { BranchKeyIdSupplier, HierarchicalKeyringOptions } from './keyrings/hierarchical.js'
+export { HIERARCHY_KEYRING_TYPE, HierarchicalKeyring } from './keyrings/hierarchical.js'
 export type { GeneratedDataKey, Keyring, KeyringCallOptions } from './keyrings/keyring.js'
 export type { LocalKeyringOptions, LocalKeyStatus } from './keyrings/local.js'
 export { LocalKeyring } from './keyrings/local.js'

@@ -14,7 +14,17 @@
  * @module
  */
 
-export type { KmsErrorCode } from './errors.js'
-export { KmsError, KmsSdkMissingError } from './errors.js'
+export type { BranchKeyStoreErrorCode, KmsErrorCode } from './errors.js'
+export { BranchKeyStoreError, DynamoDbSdkMissingError, KmsError, KmsSdkMissingError } from './errors.js'
+export type { BranchKeyMaterials, BranchKeySource } from './keyrings/branch-key-source.js'
+export type {
+  BeaconKeyMaterials,
+  BranchKeyDescription,
+  BranchKeyStoreCallOptions,
+  BranchKeyStoreOptions,
+  CreateBranchKeyOptions,
+  DynamoDbClientLike,
+} from './keyrings/branch-key-store.js'
+export { BranchKeyStore } from './keyrings/branch-key-store.js'
 export type { KmsDiscoveryFilter, KmsKeyringOptions } from './keyrings/kms.js'
 export { KMS_KEYRING_TYPE, KmsKeyring } from './keyrings/kms.js'

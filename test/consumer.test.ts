@@ -122,8 +122,10 @@ describe('a consumer with no AWS SDK installed', () => {
       const failed = await new Envelope({ keyring: new kms.KmsKeyring({ keyIds: ['alias/x'] }) }).encrypt('x').catch((e) => e)
       const kmsMessage = Buffer.from(${JSON.stringify(KMS_VECTOR.message)}, 'hex')
       const opening = await new Envelope({ keyring: new kms.KmsKeyring({ keyIds: ${JSON.stringify(KMS_VECTOR.kms.keyIds)} }) }).decrypt(kmsMessage).catch((e) => e)
+      const store = await new kms.BranchKeyStore({ tableName: 'branch-keys', kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/k' }).getActiveBranchKey('t').catch((e) => e)
       console.log(JSON.stringify({
         opening: opening.code,
+        store: { code: store.code, typed: store instanceof kms.DynamoDbSdkMissingError },
         kmsRecipients: inspect(kmsMessage).recipients.map((r) => r.type),
         text: new TextDecoder().decode(plaintext),
         file: await readFile('back.txt', 'utf8'),
@@ -140,10 +142,13 @@ describe('a consumer with no AWS SDK installed', () => {
       resolved: string[]
       kms: Record<string, unknown>
       opening: string
+      store: Record<string, unknown>
       kmsRecipients: string[]
     }
     // Decrypting a KMS message: the missing SDK itself, not an unwrap failure per recipient; inspect needs no SDK.
     assert.equal(o.opening, 'ERR_KMS_SDK_MISSING')
+    // The branch key store without @aws-sdk/client-dynamodb: the typed error, on its first call only.
+    assert.deepEqual(o.store, { code: 'ERR_DYNAMODB_SDK_MISSING', typed: true })
     assert.deepEqual(o.kmsRecipients, ['aws-kms'])
     assert.equal(o.text, 'hello from the tarball')
     assert.equal(o.file, 'file bytes')

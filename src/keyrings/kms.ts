@@ -36,6 +36,7 @@ import {
   takeDataKey,
   wrappedRecipient,
 } from './kms-response.js'
+import { lazySdk } from './sdk-loader.js'
 
 export type { KmsDiscoveryFilter } from './kms-policy.js'
 export { DEFAULT_DISCOVERY_ATTEMPTS } from './kms-policy.js'
@@ -69,29 +70,17 @@ export interface KmsKeyringOptions {
 
 type KmsSdk = typeof import('@aws-sdk/client-kms')
 
-let sdk: Promise<KmsSdk> | undefined
-
 /**
- * @internal The SDK's runtime values (commands, KMSClient), imported once on first use.
- * Lazy and dynamic because a static import of a missing package fails the whole entry at
- * link time with no typed error, and top-level await would make the entry refuse
- * `require()` (ERR_REQUIRE_ASYNC_MODULE). Resolved from this package, so with the peer
- * dependency the commands come from the same SDK copy as the application's own client.
+ * @internal The SDK's runtime values (commands, KMSClient), imported once on first use (see
+ * {@link lazySdk} for why lazily). Resolved from this package, so with the peer dependency the
+ * commands come from the same SDK copy as the application's own client.
  * @throws {@link KmsSdkMissingError} when `@aws-sdk/client-kms` is not installed.
  */
-export function loadKmsSdk(): Promise<KmsSdk> {
-  // A literal specifier, so bundlers see the dependency.
-  sdk ??= import('@aws-sdk/client-kms').catch((error: unknown) => {
-    sdk = undefined // a failure is not memoized: the next call imports again
-    const e = error as { code?: unknown; message?: unknown }
-    // Only the SDK itself missing: a broken install (one of its own dependencies missing) keeps its own error.
-    if (e?.code === 'ERR_MODULE_NOT_FOUND' && typeof e.message === 'string' && e.message.includes("'@aws-sdk/client-kms'")) {
-      throw new KmsSdkMissingError({ cause: error })
-    }
-    throw error
-  })
-  return sdk
-}
+export const loadKmsSdk: () => Promise<KmsSdk> = lazySdk(
+  '@aws-sdk/client-kms',
+  () => import('@aws-sdk/client-kms'),
+  (cause) => new KmsSdkMissingError({ cause }),
+)
 
 /**
  * @internal A client from the AWS environment with an optional Region and endpoint (the

@@ -15,6 +15,7 @@ Commands:
   rewrap    give a message's data key to other keys (body unchanged; KMS to KMS via ReEncrypt)
   inspect   show a message's header as JSON (no key needed, nothing verified)
   migrate   convert AWS Encryption SDK message files to kms-envelope messages
+  branch-key  create, rotate and describe branch keys in a DynamoDB branch key store
 
   -V, --version  print the version
 
@@ -171,4 +172,29 @@ pair). When the old data key was wrapped by AWS KMS under a committing suite and
 that KMS key (kms:ARN), the KMS ciphertext is carried over: one KMS Decrypt per file and no
 Encrypt (docs/FORMAT.md §20); otherwise the --to keys wrap a fresh data key.
 Prints a summary (migrated, skipped, failed with reasons); exits non-zero if any failed.`,
+  'branch-key': `Usage: kms-envelope branch-key create-table|create|version|describe --table TABLE --kms-key ARN [options]
+
+Manages the branch keys of a DynamoDB branch key store (AWS's layout: tables written by AWS's
+tooling and by kms-envelope are interchangeable). Branch keys are made and unwrapped by KMS;
+nothing secret is printed. Output is JSON.
+
+  create-table           create TABLE with the key schema (on-demand); an existing one is kept
+  create                 create a branch key (random id, or --id with --context), print it
+  version                rotate --id: a new active version; old versions stay for decryption
+  describe               show --id's versions, active version and context (read only, not verified)
+
+      --table TABLE      the DynamoDB table (required)
+      --kms-key ARN      the KMS key ARN that wraps the branch keys (required; not an alias)
+      --id ID            the branch key id (required for version and describe)
+  -c, --context K=V      custom encryption context of a new key (repeatable; required with --id)
+      --logical-name N   the logical key store name bound to every key (default: TABLE)
+      --create-table     with create: create TABLE first if it does not exist
+      --region REGION    Region of both clients (default: the KMS key ARN's)
+      --endpoint URL     endpoint of both KMS and DynamoDB (tests; AWS_ENDPOINT_URL_KMS and
+                         AWS_ENDPOINT_URL_DYNAMODB set them separately)
+  -q, --quiet            print nothing on success (describe always prints)
+
+IAM: kms:GenerateDataKeyWithoutPlaintext, kms:ReEncrypt*, kms:Decrypt on the key;
+dynamodb:GetItem, Query, TransactWriteItems (PutItem with conditions), and for create-table
+dynamodb:CreateTable and DescribeTable on the table.`,
 }

@@ -283,7 +283,13 @@ async function inspectCommand(args: string[]): Promise<void> {
 /** Loaded only when it runs: it brings the ESDK reader (./migrate-entry.ts). */
 const migrate = async (args: string[]): Promise<void> => (await import('./migrate-entry.js')).migrate(args)
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keygen, encrypt, decrypt, rewrap, inspect: inspectCommand, migrate }
+/** Imported on use: only this command loads the DynamoDB SDK. */
+async function branchKey(args: string[]): Promise<void> {
+  const { branchKeyCommand } = await import('./branch-key.js')
+  await branchKeyCommand(args)
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keygen, encrypt, decrypt, rewrap, inspect: inspectCommand, migrate, 'branch-key': branchKey }
 
 const MESSAGE_REJECTED = new Set(['ERR_FORMAT', 'ERR_TRUNCATED', 'ERR_UNSUPPORTED', 'ERR_LIMIT', 'ERR_AUTH', 'ERR_CONTEXT_MISMATCH'])
 const KEY_PROBLEM = new Set(['ERR_NO_MATCHING_KEY', 'ERR_UNWRAP', 'ERR_KEYRING', 'ERR_KEY_FILE', 'ERR_KMS'])
@@ -294,6 +300,8 @@ export function exitCodeOf(error: unknown): number {
   const code = (error as { code?: unknown })?.code
   if (error instanceof EnvelopeError && MESSAGE_REJECTED.has(error.code)) return 1
   if (error instanceof EnvelopeError && (KEY_PROBLEM.has(error.code) || error.code.startsWith('ERR_KMS'))) return 3
+  // The branch key store (branch-key command) is a key problem too.
+  if (error instanceof EnvelopeError && (error.code.startsWith('ERR_BRANCH_KEY') || error.code.startsWith('ERR_DYNAMODB'))) return 3
   if (code === 'ERR_INVALID_ARGUMENT') return 2
   return 4
 }

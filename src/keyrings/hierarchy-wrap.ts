@@ -1,0 +1,158 @@
+/**
+ * The bytes of an `aws-kms-hierarchy` recipient (docs/FORMAT.md §19), kept apart from the
+ * keyring so the format is readable on its own and the vectors script can seal with fixed
+ * randomness. The layout and AAD are those of AWS's hierarchical keyring (aws-encryption-sdk-
+ * specification, framework/aws-kms/aws-kms-hierarchical-keyring.md), so `wrapped` is exactly
+ * the EDK ciphertext AWS's keyring writes for the same branch key, data key and context:
+ *
+ *   derived = KDF-CTR-HMAC-SHA-256(branch key, label "aws-kms-hierarchy", context = salt, L = 32)
+ *   aad     = "aws-kms-hierarchy" || UTF-8(branch key id) || version (16 bytes) || ESDK context
+ *   wrapped = salt (16) || iv (12) || version (16) || AES-256-GCM(derived, iv, data key, aad) (32 + 16)
+ * @module
+ */
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/ciphers/utils.js'
+import type { CryptoBackend } from '../crypto/backend.js'
+import { kdfCtrHmacSha256 } from '../crypto/kdf-ctr.js'
+import { KEY_BYTES, TAG_BYTES } from '../format/constants.js'
+import type { CanonicalContext } from '../format/context.js'
+
+/** The keyring type written into messages (AWS's key provider id). */
+export const HIERARCHY_KEYRING_TYPE = 'aws-kms-hierarchy'
+const LABEL = utf8ToBytes(HIERARCHY_KEYRING_TYPE)
+/** @internal */
+export const SALT_BYTES = 16
+/** @internal */
+export const IV_BYTES = 12
+/** @internal */
+export const VERSION_BYTES = 16
+/** @internal salt || iv || version || sealed data key || tag: 92 bytes. */
+export const HIERARCHY_WRAPPED_BYTES = SALT_BYTES + IV_BYTES + VERSION_BYTES + KEY_BYTES + TAG_BYTES
+/** @internal Most UTF-8 bytes of a branch key id: the recipient key-id bound of §4. */
+export const MAX_BRANCH_KEY_ID_BYTES = 2048
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** @internal True for a version string in the form AWS's store writes (lowercase UUID). */
+export function isBranchKeyVersion(version: unknown): version is string {
+  return typeof version === 'string' && UUID.test(version)
+}
+
+/** @internal The 16 bytes of a version UUID (its hex digits); the caller checked the form. */
+export function versionToBytes(version: string): Uint8Array {
+  return hexToBytes(version.replaceAll('-', ''))
+}
+
+/** @internal The version UUID string of 16 bytes, lowercase, as AWS's store writes it. */
+export function versionFromBytes(bytes: Uint8Array): string {
+  const h = bytesToHex(bytes)
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
+
+/** @internal Whether `id` is a branch key id this format can carry: 1-2048 UTF-8 bytes, well formed. */
+export function checkBranchKeyId(id: unknown): string | undefined {
+  if (typeof id !== 'string' || id.length === 0) return 'it must be a non-empty string'
+  if (!id.isWellFormed()) return 'it contains a lone UTF-16 surrogate'
+  if (utf8ToBytes(id).length > MAX_BRANCH_KEY_ID_BYTES) return `it is longer than ${MAX_BRANCH_KEY_ID_BYTES} UTF-8 bytes`
+  return undefined
+}
+
+/**
+ * @internal The encryption context as the AWS Encryption SDK serializes it (message-header AAD,
+ * without its length prefix): u16 count, then u16 key length, key, u16 value length, value for
+ * each pair sorted by the keys' UTF-8 bytes; nothing at all for an empty context.
+ */
+export function esdkContextBytes(context: CanonicalContext): Uint8Array {
+  if (context.size === 0) return new Uint8Array(0)
+  const pairs = [...context].map(([k, v]) => [utf8ToBytes(k), utf8ToBytes(v)] as const)
+  pairs.sort(([a], [b]) => {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!
+    return a.length - b.length
+  })
+  let size = 2
+  for (const [k, v] of pairs) {
+    // A header is at most 64 KiB, so no key or value reaches the u16 bound; checked anyway.
+    if (k.length > 0xffff || v.length > 0xffff) throw new RangeError('an encryption context key or value is longer than 65,535 UTF-8 bytes')
+    size += 4 + k.length + v.length
+  }
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  view.setUint16(0, pairs.length)
+  let at = 2
+  for (const [k, v] of pairs) {
+    view.setUint16(at, k.length)
+    out.set(k, at + 2)
+    at += 2 + k.length
+    view.setUint16(at, v.length)
+    out.set(v, at + 2)
+    at += 2 + v.length
+  }
+  return out
+}
+
+function aad(branchKeyId: string, version: Uint8Array, context: CanonicalContext): Uint8Array {
+  const id = utf8ToBytes(branchKeyId)
+  const ctx = esdkContextBytes(context)
+  const out = new Uint8Array(LABEL.length + id.length + VERSION_BYTES + ctx.length)
+  out.set(LABEL, 0)
+  out.set(id, LABEL.length)
+  out.set(version, LABEL.length + id.length)
+  out.set(ctx, LABEL.length + id.length + VERSION_BYTES)
+  return out
+}
+
+/** @internal The parts of a wrapped key; undefined when it is not 92 bytes. */
+export function splitWrapped(wrapped: Uint8Array): { salt: Uint8Array; iv: Uint8Array; version: Uint8Array; sealed: Uint8Array } | undefined {
+  if (wrapped.length !== HIERARCHY_WRAPPED_BYTES) return undefined
+  return {
+    salt: wrapped.subarray(0, SALT_BYTES),
+    iv: wrapped.subarray(SALT_BYTES, SALT_BYTES + IV_BYTES),
+    version: wrapped.subarray(SALT_BYTES + IV_BYTES, SALT_BYTES + IV_BYTES + VERSION_BYTES),
+    sealed: wrapped.subarray(SALT_BYTES + IV_BYTES + VERSION_BYTES),
+  }
+}
+
+/**
+ * @internal Wraps `dataKey` under a key derived from `branchKey`. `salt` and `iv` must be fresh
+ * random bytes (the keyring draws them; only the vectors script passes fixed ones).
+ */
+export function sealHierarchy(
+  using: CryptoBackend,
+  branchKey: Uint8Array,
+  branchKeyId: string,
+  version: string,
+  dataKey: Uint8Array,
+  context: CanonicalContext,
+  salt: Uint8Array,
+  iv: Uint8Array,
+): Uint8Array {
+  const versionBytes = versionToBytes(version)
+  const wrapped = new Uint8Array(HIERARCHY_WRAPPED_BYTES)
+  wrapped.set(salt, 0)
+  wrapped.set(iv, SALT_BYTES)
+  wrapped.set(versionBytes, SALT_BYTES + IV_BYTES)
+  const derived = kdfCtrHmacSha256(branchKey, LABEL, salt, KEY_BYTES)
+  try {
+    using.sealInto(derived, iv, dataKey, aad(branchKeyId, versionBytes, context), wrapped, SALT_BYTES + IV_BYTES + VERSION_BYTES)
+  } finally {
+    derived.fill(0)
+  }
+  return wrapped
+}
+
+/** @internal Opens what {@link sealHierarchy} sealed: a fresh 32-byte array, or undefined when the tag is wrong. */
+export function openHierarchy(
+  using: CryptoBackend,
+  branchKey: Uint8Array,
+  branchKeyId: string,
+  wrapped: Uint8Array,
+  context: CanonicalContext,
+): Uint8Array | undefined {
+  const parts = splitWrapped(wrapped)
+  if (parts === undefined) return undefined
+  const derived = kdfCtrHmacSha256(branchKey, LABEL, parts.salt, KEY_BYTES)
+  try {
+    const out = new Uint8Array(KEY_BYTES)
+    return using.openInto(derived, parts.iv, parts.sealed, aad(branchKeyId, parts.version, context), out, 0) ? out : undefined
+  } finally {
+    derived.fill(0)
+  }
+}
