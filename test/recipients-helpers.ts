@@ -30,3 +30,19 @@ export function withRecipients(message: Uint8Array, recipients: readonly Recipie
 export function editWrapped(recipient: Recipient, edit: (w: Uint8Array) => Uint8Array): Recipient {
   return { ...recipient, wrapped: edit(recipient.wrapped.slice()) }
 }
+
+/** `recipient` with one bit of `wrapped` flipped at `at`. */
+export function flipWrapped(recipient: Recipient, at: number): Recipient {
+  return editWrapped(recipient, (w) => {
+    w[at] = w[at]! ^ 1
+    return w
+  })
+}
+
+/** `recipient` with `bytes` written into `wrapped` at `at`. */
+export function setWrapped(recipient: Recipient, at: number, bytes: Uint8Array): Recipient {
+  return editWrapped(recipient, (w) => {
+    w.set(bytes, at)
+    return w
+  })
+}
