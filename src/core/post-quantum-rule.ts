@@ -30,6 +30,6 @@ export function checkPostQuantumRule(recipients: readonly Recipient[], allowClas
   throw invalidArgument(
     `this message is for a post-quantum recipient (${pq.type}) and also for a classical public-key recipient (${classical.type} ${classical.keyId}): ` +
       'a quantum computer would open the classical entry and read the data key, voiding the post-quantum protection. ' +
-      'Use post-quantum recipients only, or pass allowClassicalRecipients: true to the Envelope to accept that',
+      'Use post-quantum recipients only, or pass allowClassicalRecipients: true to the Envelope (CLI: --allow-classical-recipients) to accept that',
   )
 }
