@@ -176,6 +176,7 @@ export class X25519Recipient implements Keyring {
    * Always throws ERR_UNWRAP: decrypting needs the {@link X25519Identity}.
    * @param recipient - The wrapped key.
    * @param _context - Unused.
+   * @param _options - Unused.
    */
   async unwrapDataKey(recipient: Recipient, _context: CanonicalContext, _options?: KeyringCallOptions): Promise<DataKey> {
     throw unwrapFailure(SCHEME, recipient.keyId, 'a recipient (public key) cannot decrypt; use its identity (AGE-SECRET-KEY-1…)')
