@@ -311,10 +311,12 @@ const CHECKS: Record<string, Check> = {
       expect(equalBytes((await new Envelope({ keyring }).decrypt(mixed)).plaintext, plaintext), `${keyring.description} did not decrypt`)
     }
     expect((await codeOf(() => new Envelope({ keyring: x.recipient }).decrypt(mixed))) === 'ERR_NO_MATCHING_KEY', 'a recipient decrypted')
-    expect(
-      (await codeOf(() => new Envelope({ keyring: [pq.recipient, x.recipient] }).encrypt(plaintext))) === 'ERR_INVALID_ARGUMENT',
-      'the rule did not refuse',
+    // Caller misuse is a TypeError with a code, not an EnvelopeError.
+    const refused = await new Envelope({ keyring: [pq.recipient, x.recipient] }).encrypt(plaintext).then(
+      () => undefined,
+      (error: Error & { code?: string }) => error,
     )
+    expect(refused instanceof TypeError && (refused as { code?: string }).code === 'ERR_INVALID_ARGUMENT', `the rule did not refuse: ${String(refused)}`)
     const forNode = await new Envelope({ keyring: given.recipientsForNode.map((r) => parsePublicKeyRecipient(r)), allowClassicalRecipients: true }).encrypt(
       plaintext,
       {
