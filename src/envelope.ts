@@ -58,6 +58,13 @@ export interface EnvelopeOptions {
   readonly minFrameSize?: number
   /** A {@link KeyCache} of data keys, so hot paths do not call the keyring per message. */
   readonly cache?: KeyCache
+  /**
+   * Let a message for a post-quantum recipient (`PostQuantumRecipient`) also carry
+   * classical public-key recipients (`X25519Recipient`); default false, and such a
+   * message (or rewrap) is refused with ERR_INVALID_ARGUMENT, because a quantum computer
+   * would open the classical entry and with it the whole message (FORMAT.md §16.3).
+   */
+  readonly allowClassicalRecipients?: boolean
 }
 
 /** Options of {@link Envelope.rewrap}. */

@@ -71,4 +71,8 @@ export { HIERARCHY_KEYRING_TYPE, HierarchicalKeyring } from './keyrings/hierarch
 export type { GeneratedDataKey, Keyring, KeyringCallOptions } from './keyrings/keyring.js'
 export type { LocalKeyringOptions, LocalKeyStatus } from './keyrings/local.js'
 export { LocalKeyring } from './keyrings/local.js'
+export { MLKEM768X25519_TYPE, PostQuantumIdentity, PostQuantumRecipient } from './keyrings/mlkem768x25519.js'
+export type { Identity, PublicKeyRecipient } from './keyrings/public-key.js'
+export { identityFileText, parseIdentity, parseIdentityFile, parsePublicKeyRecipient, parseRecipientsFile } from './keyrings/public-key.js'
+export { X25519_TYPE, X25519Identity, X25519Recipient } from './keyrings/x25519.js'
 export type { DecryptStream } from './stream.js'

@@ -18,10 +18,12 @@ import { bytesToHex, hexToBytes } from '@noble/ciphers/utils.js'
 import type { BrowserContext, Page } from 'playwright-core'
 import { chromium } from 'playwright-core'
 import { bundle, checkBrowserBundle, coreSize } from '../scripts/bundle.js'
+import type { RecipientVector } from '../scripts/gen-recipient-vectors.js'
 import type { Vector } from '../scripts/gen-vectors.js'
 import { Envelope, LocalKeyring } from '../src/index.js'
 import type { PageInput, PageReport } from './browser/page.js'
 import { pattern, VECTORS_DIR } from './helpers.js'
+import { pqIdentity, xIdentity } from './recipients-helpers.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARGS = [
@@ -38,9 +40,16 @@ const vectors = readdirSync(VECTORS_DIR)
   .filter((f) => f.startsWith('pos-'))
   .map((f) => JSON.parse(readFileSync(join(VECTORS_DIR, f), 'utf8')) as Vector)
 const forNode = { keyId: 'node-reads-this', key: bytesToHex(pattern(32, 61)), plaintext: bytesToHex(pattern(333, 62)), context: { from: 'chromium' } }
+const recipientVectors = readdirSync(VECTORS_DIR)
+  .filter((f) => /^(x25519|mlkem768x25519)-(single|mixed)/.test(f))
+  .map((f) => JSON.parse(readFileSync(join(VECTORS_DIR, f), 'utf8')) as RecipientVector)
 const input: PageInput = {
   vectors: vectors.map((v) => ({ name: v.name, keys: v.keys, message: v.message, plaintext: v.plaintext!.hex, context: v.context ?? {} })),
   forNode,
+  publicKeys: {
+    vectors: recipientVectors.map((v) => ({ name: v.name, identities: v.identities, message: v.message, plaintext: v.plaintext!.hex })),
+    recipientsForNode: [xIdentity.recipient.toString(), pqIdentity.recipient.toString()],
+  },
 }
 
 describe('the core in headless Chromium', () => {
@@ -103,6 +112,14 @@ describe('the core in headless Chromium', () => {
     const keyring = new LocalKeyring({ keyId: forNode.keyId, key: hexToBytes(forNode.key) })
     const result = await new Envelope({ keyring }).decrypt(hexToBytes(report.messageForNode), { expectContext: forNode.context })
     assert.equal(bytesToHex(result.plaintext), forNode.plaintext)
+  })
+
+  it('Node decrypts what the browser encrypted to x25519 and post-quantum recipients, with either identity', async () => {
+    assert.ok(report.publicKeyMessageForNode !== undefined, 'the page made no public-key message')
+    for (const keyring of [xIdentity, pqIdentity]) {
+      const result = await new Envelope({ keyring }).decrypt(hexToBytes(report.publicKeyMessageForNode), { expectContext: { from: 'chromium' } })
+      assert.equal(bytesToHex(result.plaintext), bytesToHex(pattern(1000, 63)))
+    }
   })
 
   it('the core bundle for browsers holds nothing Node-only', async (t) => {

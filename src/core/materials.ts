@@ -17,6 +17,7 @@ import type { MessageHead } from '../format/message.js'
 import { checkKeyringRecipients } from '../keyrings/keyring.js'
 import { prepareKeyrings, unwrapDataKey } from '../keyrings/unwrap.js'
 import { throwIfAborted } from '../validate.js'
+import { checkPostQuantumRule } from './post-quantum-rule.js'
 import type { EnvelopeSettings } from './settings.js'
 
 /** A data key for a new message. Call `release()` when the message is sealed. */
@@ -93,6 +94,7 @@ async function generate(
     if (recipients.length > settings.maxWrappedKeys) {
       throw new LimitError(`the keyrings produce ${recipients.length} wrapped keys; maxWrappedKeys is ${settings.maxWrappedKeys}`)
     }
+    checkPostQuantumRule(recipients, settings.allowClassicalRecipients)
   } catch (error) {
     dataKey.wipe()
     throw error

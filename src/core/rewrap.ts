@@ -30,6 +30,7 @@ import { checkKeyringRecipients } from '../keyrings/keyring.js'
 import { describeKeyrings, planAttempts, prepareKeyrings } from '../keyrings/unwrap.js'
 import { throwIfAborted } from '../validate.js'
 import { verifiedDataKey } from './materials.js'
+import { checkPostQuantumRule } from './post-quantum-rule.js'
 import type { EnvelopeSettings } from './settings.js'
 
 /** What to rewrap to. */
@@ -111,6 +112,7 @@ export async function rewrapHeadDetailed(settings: EnvelopeSettings, head: Messa
       `the rewrapped message would list ${recipients.length} wrapped keys; maxWrappedKeys is ${settings.maxWrappedKeys}: rewrap without keep, or to fewer keys`,
     )
   }
+  checkPostQuantumRule(recipients, settings.allowClassicalRecipients)
   const section = encodeRecipientsSection(recipients)
   const out = new Uint8Array(head.authenticated.length + TAG_BYTES + section.length)
   out.set(head.authenticated, 0)

@@ -30,6 +30,8 @@ export interface EnvelopeSettings {
   /** Smallest frame size a decrypting surface accepts; see EnvelopeOptions.minFrameSize. */
   readonly minFrameSize: number
   readonly cache?: KeyCache | undefined
+  /** Whether a post-quantum message may also carry classical public-key recipients (src/core/post-quantum-rule.ts). */
+  readonly allowClassicalRecipients: boolean
 }
 
 /** What the Envelope constructor accepts (EnvelopeOptions, unchecked). */
@@ -41,6 +43,7 @@ export interface SettingsInput {
   readonly maxFrameSize?: unknown
   readonly minFrameSize?: unknown
   readonly cache?: unknown
+  readonly allowClassicalRecipients?: unknown
 }
 
 /** Validates an Envelope's options into its settings. */
@@ -63,6 +66,7 @@ export function resolveSettings(options: SettingsInput): EnvelopeSettings {
     maxFrameSize,
     minFrameSize: integerOption(options.minFrameSize, 'minFrameSize', MIN_FRAME_SIZE, maxFrameSize, MIN_FRAME_SIZE),
     cache: toCache(options.cache),
+    allowClassicalRecipients: toFlag(options.allowClassicalRecipients, 'allowClassicalRecipients'),
   })
 }
 
@@ -80,6 +84,11 @@ function toDecryptOnly(value: unknown, writers: readonly Keyring[]): readonly Ke
     }
   }
   return list
+}
+
+function toFlag(value: unknown, name: string): boolean {
+  if (value === undefined || typeof value === 'boolean') return value === true
+  throw invalidArgument(`${name} must be true or false`)
 }
 
 function toCache(value: unknown): KeyCache | undefined {

@@ -18,6 +18,10 @@ import {
   LimitError,
   LocalKeyring,
   NoMatchingKeyError,
+  PostQuantumIdentity,
+  parseIdentity,
+  parsePublicKeyRecipient,
+  X25519Identity,
 } from '../../src/index.js'
 import { pattern } from '../pattern.js'
 
@@ -31,6 +35,11 @@ export interface PageInput {
     readonly context: Readonly<Record<string, string>>
   }>
   readonly forNode: { readonly keyId: string; readonly key: string; readonly plaintext: string; readonly context: Readonly<Record<string, string>> }
+  /** The positive public-key recipient vectors (FORMAT.md §16), and age recipients Node holds the identities of. */
+  readonly publicKeys?: {
+    readonly vectors: ReadonlyArray<{ readonly name: string; readonly identities: readonly string[]; readonly message: string; readonly plaintext: string }>
+    readonly recipientsForNode: readonly string[]
+  }
 }
 
 export interface CheckResult {
@@ -43,6 +52,8 @@ export interface PageReport {
   readonly results: readonly CheckResult[]
   /** A message the page encrypted with `forNode`, hex, for Node to decrypt. */
   readonly messageForNode: string
+  /** A message the page encrypted to `publicKeys.recipientsForNode`, hex. */
+  readonly publicKeyMessageForNode?: string
 }
 
 function expect(condition: unknown, what: string): asserts condition {
@@ -69,7 +80,7 @@ async function codeOf(run: () => unknown): Promise<string> {
 
 const keyring = (keyId: string, seed: number): LocalKeyring => new LocalKeyring({ keyId, key: pattern(32, seed) })
 
-type Check = (input: PageInput, report: { messageForNode: string }) => Promise<string>
+type Check = (input: PageInput, report: { messageForNode: string; publicKeyMessageForNode?: string }) => Promise<string>
 
 const CHECKS: Record<string, Check> = {
   'no Buffer, process or require: nothing Node-only, no polyfill': async () => {
@@ -284,6 +295,38 @@ const CHECKS: Record<string, Check> = {
     return `200 ranges of ${plaintext.length} bytes; ${atOpen} bytes sliced at open, ${sliced - atOpen} for the reads`
   },
 
+  'public-key recipients: x25519 and mlkem768x25519 (X-Wing) round trips, vectors, the post-quantum rule': async (input, report) => {
+    const given = input.publicKeys
+    expect(given !== undefined && given.vectors.length >= 2, 'no recipient vectors were passed in')
+    for (const v of given.vectors) {
+      const env = new Envelope({ keyring: v.identities.map((s) => parseIdentity(s)) })
+      expect(bytesToHex((await env.decrypt(hexToBytes(v.message))).plaintext) === v.plaintext, `${v.name}: wrong plaintext`)
+    }
+    const x = X25519Identity.generate()
+    const pq = PostQuantumIdentity.generate()
+    const local = LocalKeyring.generate()
+    const plaintext = pattern(1000, 63)
+    const mixed = await new Envelope({ keyring: [pq.recipient, x.recipient, local], allowClassicalRecipients: true }).encrypt(plaintext)
+    for (const keyring of [x, pq, local]) {
+      expect(equalBytes((await new Envelope({ keyring }).decrypt(mixed)).plaintext, plaintext), `${keyring.description} did not decrypt`)
+    }
+    expect((await codeOf(() => new Envelope({ keyring: x.recipient }).decrypt(mixed))) === 'ERR_NO_MATCHING_KEY', 'a recipient decrypted')
+    // Caller misuse is a TypeError with a code, not an EnvelopeError.
+    const refused = await new Envelope({ keyring: [pq.recipient, x.recipient] }).encrypt(plaintext).then(
+      () => undefined,
+      (error: Error & { code?: string }) => error,
+    )
+    expect(refused instanceof TypeError && (refused as { code?: string }).code === 'ERR_INVALID_ARGUMENT', `the rule did not refuse: ${String(refused)}`)
+    const forNode = await new Envelope({ keyring: given.recipientsForNode.map((r) => parsePublicKeyRecipient(r)), allowClassicalRecipients: true }).encrypt(
+      plaintext,
+      {
+        context: { from: 'chromium' },
+      },
+    )
+    report.publicKeyMessageForNode = bytesToHex(forNode)
+    return `${given.vectors.length} vectors; a ${mixed.length}-byte message for local + x25519 + pq`
+  },
+
   'a message for Node to decrypt': async (input, report) => {
     const { keyId, key, plaintext, context } = input.forNode
     const message = await new Envelope({ keyring: new LocalKeyring({ keyId, key: hexToBytes(key) }), frameSize: 64 }).encrypt(hexToBytes(plaintext), {
@@ -297,7 +340,7 @@ const CHECKS: Record<string, Check> = {
 /** Runs every check; one failing does not stop the others. */
 export async function run(input: PageInput): Promise<PageReport> {
   const results: CheckResult[] = []
-  const report = { messageForNode: '' }
+  const report: { messageForNode: string; publicKeyMessageForNode?: string } = { messageForNode: '' }
   for (const [name, check] of Object.entries(CHECKS)) {
     try {
       results.push({ name, ok: true, detail: await check(input, report) })
@@ -306,7 +349,11 @@ export async function run(input: PageInput): Promise<PageReport> {
       results.push({ name, ok: false, detail: `${e.name}${e.code === undefined ? '' : ` ${e.code}`}: ${e.message}\n${e.stack ?? ''}` })
     }
   }
-  return { results, messageForNode: report.messageForNode }
+  return {
+    results,
+    messageForNode: report.messageForNode,
+    ...(report.publicKeyMessageForNode === undefined ? {} : { publicKeyMessageForNode: report.publicKeyMessageForNode }),
+  }
 }
 
 Object.assign(globalThis, { kmseRun: run, kmseReady: true })

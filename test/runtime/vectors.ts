@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url'
 import { hexToBytes } from '@noble/ciphers/utils.js'
 import type { FieldVector } from '../../scripts/gen-field-vectors.js'
 import { fromTyped } from '../../scripts/gen-field-vectors.js'
+import type { RecipientVector } from '../../scripts/gen-recipient-vectors.js'
 import type { Vector } from '../../scripts/gen-vectors.js'
 import { openIndexKey } from '../../src/fields/deterministic.js'
-import { Envelope, FieldEncryptor, inspect, LocalKeyring } from '../../src/index.js'
+import { Envelope, FieldEncryptor, inspect, LocalKeyring, parseIdentity } from '../../src/index.js'
 import { unevenStream } from '../pattern.js'
 import type { Case } from './harness.js'
 import { equal, hex, ok, rejectsWithCode } from './harness.js'
@@ -22,10 +23,24 @@ async function load<T>(dir: URL, keep: (name: string) => boolean): Promise<T[]> 
   return Promise.all(names.map(async (f) => JSON.parse(await readFile(fileURLToPath(new URL(f, dir)), 'utf8')) as T))
 }
 
+/** x25519-* and mlkem768x25519-* vectors hold identities, not local keys (FORMAT.md §16). */
+const PUBLIC_KEY_VECTOR = /^(x25519|mlkem768x25519)-/
+
+async function publicKeyVectors(): Promise<void> {
+  const vectors = await load<RecipientVector>(VECTORS, (f) => PUBLIC_KEY_VECTOR.test(f))
+  ok(vectors.filter((v) => v.expect === 'failure').length >= 12, 'at least 12 negative public-key vectors')
+  for (const v of vectors) {
+    const env = new Envelope({ keyring: v.identities.map((s) => parseIdentity(s)) })
+    const message = hexToBytes(v.message)
+    if (v.expect === 'success') equal(hex((await env.decrypt(message)).plaintext), v.plaintext!.hex, `${v.name}: plaintext`)
+    else await rejectsWithCode(env.decrypt(message), v.code!, v.name)
+  }
+}
+
 const keyringOf = (keys: Vector['keys']): LocalKeyring[] => keys.map((k) => new LocalKeyring({ keyId: k.keyId, key: hexToBytes(k.key) }))
 
 async function messageVectors(): Promise<void> {
-  const vectors = await load<Vector>(VECTORS, (f) => !f.startsWith('aws-kms-'))
+  const vectors = await load<Vector>(VECTORS, (f) => !f.startsWith('aws-kms-') && !PUBLIC_KEY_VECTOR.test(f))
   ok(vectors.filter((v) => v.expect === 'success').length >= 10, 'at least 10 positive vectors')
   ok(vectors.filter((v) => v.expect === 'failure').length >= 20, 'at least 20 negative vectors')
   for (const v of vectors) {
@@ -78,4 +93,5 @@ async function fieldVectors(): Promise<void> {
 export const vectorCases: Case[] = [
   { name: 'every message vector: its plaintext or its exact code, buffer and Web stream readers', run: messageVectors },
   { name: 'every field vector: typed values, index key, deterministic values, blind indexes, or its exact code', run: fieldVectors },
+  { name: 'every public-key recipient vector (x25519, mlkem768x25519): its plaintext or its exact code', run: publicKeyVectors },
 ]

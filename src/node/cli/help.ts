@@ -9,7 +9,7 @@ export const HELP: Record<string, string> = {
 Usage: kms-envelope <command> [options]
 
 Commands:
-  keygen    create a local key file
+  keygen    create a local key file (or, with --type x25519|pq, a public-key identity)
   encrypt   encrypt a file or stdin
   decrypt   decrypt a file or stdin
   rewrap    give a message's data key to other keys (body unchanged; KMS to KMS via ReEncrypt)
@@ -27,6 +27,7 @@ key that opens messages but never receives new ones (so does a key file whose "s
 "decrypt-only").
 Exit codes: 0 ok, 1 message rejected, 2 usage, 3 key problem, 4 input/output problem.`,
   keygen: `Usage: kms-envelope keygen -o FILE [--key-id ID]
+       kms-envelope keygen --type x25519|pq -o FILE
 
 Creates a local 256-bit master key file with mode 0600. Never overwrites a file.
 A key is never written to a terminal or stdout unless asked with -o -.
@@ -34,6 +35,9 @@ A key is never written to a terminal or stdout unless asked with -o -.
   -o, --output FILE   where to write the key file (required); - prints it to stdout
                       (e.g. to store it in a secret manager or KMS_ENVELOPE_KEY)
       --key-id ID     name of the key inside messages (default: local: + random hex)
+      --type TYPE     local (default); x25519 or pq: an identity file in age's format
+                      (AGE-SECRET-KEY-1... / AGE-SECRET-KEY-PQ-1...), its public key
+                      (age1... / age1pq1...) printed on stderr for encrypt -r
   -q, --quiet         print nothing on success`,
   encrypt: `Usage: kms-envelope encrypt --key SPEC [--key SPEC ...] [options] [IN]
 
@@ -44,6 +48,11 @@ Encrypts IN (a file, or stdin when omitted or -) to OUT (stdout by default).
                           kms:KEY-ID; repeat to add recipients. Decrypt-only key files are
                           skipped; no active key at all is a usage error.
                           Default: the key file JSON in $KMS_ENVELOPE_KEY
+  -r, --recipient R       an age public key to encrypt to (age1... X25519, age1pq1...
+                          post-quantum); repeatable, mixes with --key. No secret needed.
+  -R, --recipients-file F  one recipient a line (# comments, blank lines); repeatable
+      --allow-classical-recipients  let a message for a pq recipient also go to x25519
+                          ones (refused by default: they void the post-quantum protection)
   -c, --context K=V       encryption context pair; repeat for more
       --frame-size BYTES  plaintext bytes per frame (default 65536)
   -a, --armor             write ASCII armor (PEM-style text, FORMAT.md §14) instead of binary
@@ -73,6 +82,8 @@ CRLF are fine); anything else is refused: use -o FILE, a pipe, or -o - to print 
                              file:- (key file JSON on stdin; IN must then be a file),
                              dir:PATH, kms:... Default: the key file JSON in $KMS_ENVELOPE_KEY
       --decrypt-key SPEC     a read-only key (repeatable), tried after the --key keys
+  -i, --identity FILE        an age identity file (keygen --type x25519|pq; one or more
+                             secret keys, mode 0600); repeatable, mixes with --key
   -e, --expect-context K=V   require this context pair (repeatable)
       --range START-END      only plaintext bytes START to END-1 (START- : to the end); IN must be
                              a file: only the frames of the range are read and verified

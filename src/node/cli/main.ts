@@ -29,6 +29,7 @@ import { armoredOutput, checkNotInput, checkOutputTarget, detectArmor, isImplici
 import { checkStdinUse, resolveCommandKeys, resolveDestinationKeys } from './keys.js'
 import { startProgress } from './progress.js'
 import { decryptRange, parseRange } from './range.js'
+import { keygenIdentity, loadIdentities, loadRecipients, withPublicKeys } from './recipients.js'
 import { isBulkRewrap, rewrapBulk } from './rewrap-bulk.js'
 import { UsageError } from './usage.js'
 
@@ -98,11 +99,15 @@ function frameSizeOf(text: string | undefined): number | undefined {
 }
 
 async function keygen(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { output: io.output, 'key-id': { type: 'string' } })
+  const { values, positionals } = parse(args, { output: io.output, 'key-id': { type: 'string' }, type: { type: 'string' } })
   if (values.help) return void console.log(HELP.keygen)
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`)
   // Never a key on a terminal (or anywhere) by default: only where -o says, stdout only as -o -.
   if (values.output === undefined) throw new UsageError('keygen needs -o FILE (or -o - to print the key file to stdout)')
+  if (values.type !== undefined && values.type !== 'local') {
+    if (values['key-id'] !== undefined) throw new UsageError('--key-id is for local keys; an identity is named by its public key')
+    return keygenIdentity(values.type, values.output, values.quiet === true)
+  }
   const keyring = LocalKeyring.generate(values['key-id'] === undefined ? {} : { keyId: values['key-id'] })
   if (values.output === '-') {
     await writeOutput({ kind: 'stdout', binary: false }, (sink) => sink([new TextEncoder().encode(keyring.toKeyFile())]))
@@ -120,6 +125,9 @@ async function encrypt(args: string[]): Promise<void> {
     ...armorFlag,
     context: { type: 'string', short: 'c', multiple: true },
     'frame-size': { type: 'string' },
+    recipient: { type: 'string', short: 'r', multiple: true },
+    'recipients-file': { type: 'string', short: 'R', multiple: true },
+    'allow-classical-recipients': { type: 'boolean' },
   })
   if (values.help) return void console.log(HELP.encrypt)
   const inputPath = oneInput(positionals)
@@ -133,8 +141,10 @@ async function encrypt(args: string[]): Promise<void> {
   const input = await openInput(inputPath)
   try {
     await checkNotInput(out, input)
-    const { keyring } = await resolveCommandKeys(values.key ?? [], [], keyOptions(values), true)
-    const env = new Envelope({ keyring, ...(frameSize === undefined ? {} : { frameSize }) })
+    const publicKeys = await loadRecipients(values.recipient ?? [], values['recipients-file'] ?? [])
+    const { keyring } = await withPublicKeys(publicKeys, values.key !== undefined, () => resolveCommandKeys(values.key ?? [], [], keyOptions(values), true))
+    const allowClassicalRecipients = values['allow-classical-recipients'] === true
+    const env = new Envelope({ keyring, allowClassicalRecipients, ...(frameSize === undefined ? {} : { frameSize }) })
     const session = new EncryptSession(settingsOf(env)!, context === undefined ? {} : { context })
     const progress = startProgress(input.size, values.quiet === true)
     try {
@@ -155,6 +165,7 @@ async function decrypt(args: string[]): Promise<void> {
     ...decryptKey,
     'expect-context': { type: 'string', short: 'e', multiple: true },
     range: { type: 'string' },
+    identity: { type: 'string', short: 'i', multiple: true },
   })
   if (values.help) return void console.log(HELP.decrypt)
   const inputPath = oneInput(positionals)
@@ -169,7 +180,11 @@ async function decrypt(args: string[]): Promise<void> {
   const input = await openInput(inputPath)
   try {
     await checkNotInput(out, input)
-    const env = new Envelope(await resolveCommandKeys(values.key ?? [], values['decrypt-key'] ?? [], keyOptions(values)))
+    const identities = await loadIdentities(values.identity ?? [], values['allow-group-readable'] === true)
+    const specsGiven = values.key !== undefined || values['decrypt-key'] !== undefined
+    const env = new Envelope(
+      await withPublicKeys(identities, specsGiven, () => resolveCommandKeys(values.key ?? [], values['decrypt-key'] ?? [], keyOptions(values))),
+    )
     if (range !== undefined) return await decryptRange(env, range, expectContext, target)
     const session = new DecryptSession(settingsOf(env)!, expectContext === undefined ? {} : { expectContext })
     await streamThrough(input, session, out, target, values.quiet === true)
