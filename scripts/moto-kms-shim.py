@@ -28,7 +28,8 @@ from collections import defaultdict
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from moto.kms import responses as kms_responses
-from moto.kms.exceptions import InvalidCiphertextException, InvalidKeyUsageException, ValidationException
+from moto.core.exceptions import JsonRESTError
+from moto.kms.exceptions import InvalidCiphertextException, ValidationException
 from moto.kms.utils import RSAPrivateKey
 from moto.server import main
 
@@ -56,7 +57,7 @@ def _rsa_decrypt(self):
     key = backend.keys[backend.any_id_to_key_id(key_id)]
     algorithm = self._get_param("EncryptionAlgorithm")
     if key.key_usage != "ENCRYPT_DECRYPT" or algorithm not in (key.encryption_algorithms or []):
-        raise InvalidKeyUsageException(f"{key.arn} key usage is {key.key_usage} which is not valid for Decrypt with {algorithm}.")
+        raise JsonRESTError("InvalidKeyUsageException", f"{key.arn} key usage is {key.key_usage} which is not valid for Decrypt with {algorithm}.")
     if self._get_param("EncryptionContext"):
         raise ValidationException("EncryptionContext is not supported with asymmetric KMS keys")
     blob = self._get_param("CiphertextBlob") or b""  # moto's request parser has already decoded the base64
