@@ -27,6 +27,7 @@ import { HELP } from './help.js'
 import type { Input, OutputOptions, OutputTarget } from './io.js'
 import { armoredOutput, checkNotInput, checkOutputTarget, detectArmor, isImplicitTerminal, openInput, resolveOutput, terminalText, writeOutput } from './io.js'
 import { checkStdinUse, resolveCommandKeys, resolveDestinationKeys } from './keys.js'
+import { passphraseKeyring } from './passphrase.js'
 import { startProgress } from './progress.js'
 import { decryptRange, parseRange } from './range.js'
 import { isBulkRewrap, rewrapBulk } from './rewrap-bulk.js'
@@ -120,8 +121,11 @@ async function encrypt(args: string[]): Promise<void> {
     ...armorFlag,
     context: { type: 'string', short: 'c', multiple: true },
     'frame-size': { type: 'string' },
+    passphrase: { type: 'boolean' },
+    'work-factor': { type: 'string' },
   })
   if (values.help) return void console.log(HELP.encrypt)
+  if (values.passphrase === true && values.key !== undefined) throw new UsageError('--passphrase must be the only recipient (FORMAT.md §17): drop --key')
   const inputPath = oneInput(positionals)
   const context = pairs(values.context, '--context')
   const armored = values.armor === true
@@ -133,7 +137,10 @@ async function encrypt(args: string[]): Promise<void> {
   const input = await openInput(inputPath)
   try {
     await checkNotInput(out, input)
-    const { keyring } = await resolveCommandKeys(values.key ?? [], [], keyOptions(values), true)
+    const { keyring } =
+      values.passphrase === true
+        ? { keyring: [await passphraseKeyring(true, values['work-factor'])] }
+        : await resolveCommandKeys(values.key ?? [], [], keyOptions(values), true)
     const env = new Envelope({ keyring, ...(frameSize === undefined ? {} : { frameSize }) })
     const session = new EncryptSession(settingsOf(env)!, context === undefined ? {} : { context })
     const progress = startProgress(input.size, values.quiet === true)
@@ -148,6 +155,18 @@ async function encrypt(args: string[]): Promise<void> {
   }
 }
 
+/** decrypt's keys: --key/--decrypt-key (or KMS_ENVELOPE_KEY), and with --passphrase the passphrase besides them. */
+async function decryptKeys(
+  values: { key?: string[] | undefined; 'decrypt-key'?: string[] | undefined; passphrase?: boolean | undefined } & Parameters<typeof keyOptions>[0],
+) {
+  const keySpecs = values.key ?? []
+  const decryptSpecs = values['decrypt-key'] ?? []
+  if (values.passphrase !== true) return resolveCommandKeys(keySpecs, decryptSpecs, keyOptions(values))
+  const given =
+    keySpecs.length > 0 || decryptSpecs.length > 0 ? await resolveCommandKeys(keySpecs, decryptSpecs, keyOptions(values)) : { keyring: [], decryptOnly: [] }
+  return { keyring: [...given.keyring, await passphraseKeyring(false)], decryptOnly: given.decryptOnly }
+}
+
 async function decrypt(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     ...io,
@@ -155,6 +174,7 @@ async function decrypt(args: string[]): Promise<void> {
     ...decryptKey,
     'expect-context': { type: 'string', short: 'e', multiple: true },
     range: { type: 'string' },
+    passphrase: { type: 'boolean' },
   })
   if (values.help) return void console.log(HELP.decrypt)
   const inputPath = oneInput(positionals)
@@ -169,7 +189,7 @@ async function decrypt(args: string[]): Promise<void> {
   const input = await openInput(inputPath)
   try {
     await checkNotInput(out, input)
-    const env = new Envelope(await resolveCommandKeys(values.key ?? [], values['decrypt-key'] ?? [], keyOptions(values)))
+    const env = new Envelope(await decryptKeys(values))
     if (range !== undefined) return await decryptRange(env, range, expectContext, target)
     const session = new DecryptSession(settingsOf(env)!, expectContext === undefined ? {} : { expectContext })
     await streamThrough(input, session, out, target, values.quiet === true)
