@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { generateKeyPairSync } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { inspect as utilInspect } from 'node:util'
 import type { KMSClient } from '@aws-sdk/client-kms'
@@ -7,8 +9,9 @@ import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, GetPublicKeyComma
 import { canonicalContext } from '../src/format/context.js'
 import { DataKey, Envelope, KeyCache, LocalKeyring, PassphraseKeyring } from '../src/index.js'
 import { KmsKeyring, KmsRsaKeyring } from '../src/kms.js'
-import { pattern, rejectsWithCode } from './helpers.js'
-import { adminClient, createKey, motoClient, recipientsOf, serverCalls, withRecipients } from './kms-helpers.js'
+import { cli } from './cli-helpers.js'
+import { pattern, rejectsWithCode, tempDir } from './helpers.js'
+import { adminClient, CREDENTIALS, createKey, kmsEndpoint, motoClient, REGION, recipientsOf, serverCalls, withRecipients } from './kms-helpers.js'
 
 const ctx = (c: Record<string, string>) => canonicalContext(c, 'context', true)
 let admin: KMSClient
@@ -196,5 +199,33 @@ describe('aws-kms-rsa recipients', () => {
       new Envelope({ keyring: [new KmsRsaKeyring({ keyId: rsaArn, client }), new PassphraseKeyring({ passphrase: 'p', workFactor: 10 })] }).encrypt('x'),
       'ERR_INVALID_ARGUMENT',
     )
+  })
+})
+
+describe('CLI --key aws-kms-rsa:ARN', () => {
+  it('encrypts with one GetPublicKey and decrypts with one Decrypt, counted at the server', async (t) => {
+    const dir = await tempDir(t)
+    const env = {
+      AWS_ENDPOINT_URL_KMS: await kmsEndpoint(),
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      KMS_ENVELOPE_KEY: undefined,
+    }
+    await serverCalls(rsaArn)
+    const out = join(dir, 'm.kmse')
+    const enc = await cli(['encrypt', '--key', `aws-kms-rsa:${rsaArn}`, '-c', 'app=cli', '-o', out], 'cli rsa', { env })
+    assert.equal(enc.code, 0, enc.stderr)
+    assert.deepEqual(await serverCalls(rsaArn), { GetPublicKey: 1 })
+    assert.deepEqual(
+      recipientsOf(new Uint8Array(readFileSync(out))).map((r) => [r.type, r.keyId]),
+      [['aws-kms-rsa', rsaArn]],
+    )
+    const dec = await cli(['decrypt', '--key', `aws-kms-rsa:${rsaArn}`, '-e', 'app=cli', out], undefined, { env })
+    assert.equal(dec.code, 0, dec.stderr)
+    assert.equal(dec.stdout.toString(), 'cli rsa')
+    assert.deepEqual(await serverCalls(rsaArn), { Decrypt: 1 })
+    const bad = await cli(['encrypt', '--key', 'aws-kms-rsa:', '-o', join(dir, 'n')], 'x', { env })
+    assert.equal(bad.code, 2)
   })
 })
