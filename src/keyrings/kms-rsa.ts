@@ -115,6 +115,7 @@ async function importRsa(der: Uint8Array, keyId: string): Promise<CryptoKey> {
  *   `ERR_UNWRAP`, `ERR_ABORTED` or `ERR_KMS_SDK_MISSING`.
  */
 export class KmsRsaKeyring implements Keyring {
+  /** The recipient type this keyring writes and opens. */
   readonly type = KMS_RSA_KEYRING_TYPE
   /** The key as configured. */
   readonly keyId: string
@@ -153,6 +154,7 @@ export class KmsRsaKeyring implements Keyring {
     }
   }
 
+  /** `aws-kms-rsa:` and the key as configured. */
   get description(): string {
     return `${KMS_RSA_KEYRING_TYPE}:${this.keyId}`
   }

@@ -116,6 +116,7 @@ let fixedSaltWrap: (keyring: PassphraseKeyring, dataKey: DataKey, context: Canon
  * @throws TypeError / RangeError `ERR_INVALID_ARGUMENT` for a bad passphrase or work factor.
  */
 export class PassphraseKeyring implements Keyring {
+  /** The recipient type this keyring writes and opens. */
   readonly type = SCRYPT_KEYRING_TYPE
   /** log2 N of new wraps. */
   readonly workFactor: number
@@ -136,6 +137,7 @@ export class PassphraseKeyring implements Keyring {
     this.#passphrase = passphraseBytes(options.passphrase)
   }
 
+  /** `scrypt:passphrase`: never the passphrase. */
   get description(): string {
     return `${SCRYPT_KEYRING_TYPE}:${SCRYPT_KEY_ID}`
   }
