@@ -6,7 +6,7 @@ import { scrypt as nobleScrypt } from '@noble/hashes/scrypt.js'
 import { backend } from '#crypto-backend'
 import { backend as portable } from '../src/crypto/portable.js'
 import { canonicalContext } from '../src/format/context.js'
-import { DataKey, Envelope, LimitError, LocalKeyring, PassphraseKeyring, UnwrapError } from '../src/index.js'
+import { DataKey, Envelope, EnvelopeError, LimitError, LocalKeyring, PassphraseKeyring, UnwrapError } from '../src/index.js'
 import { wrapPassphraseWithFixedSaltForVectors } from '../src/keyrings/passphrase.js'
 import { assertExpectedBackend, pattern, rejectsWithCode } from './helpers.js'
 import { recipientsOf, withRecipients } from './kms-helpers.js'
@@ -179,5 +179,27 @@ describe('passphrase recipients: bytes', () => {
     const b = await wrapPassphraseWithFixedSaltForVectors(keyring, dataKey, context, pattern(32, 5), portable)
     assert.deepEqual(a.wrapped, b.wrapped)
     assert.deepEqual((await keyring.unwrapDataKey(b, context)).bytes, dataKey.bytes)
+  })
+})
+
+describe('passphrase recipients: tampering', () => {
+  it('every single-bit change of a passphrase message is a typed error, never plaintext', async () => {
+    const env = new Envelope({ keyring: pass('tamper'), frameSize: 64 })
+    const message = await env.encrypt('a short message', { context: { k: 'v' } })
+    const codes = new Set<string>()
+    for (let i = 0; i < message.length; i++) {
+      for (const flip of [0x01]) {
+        const edited = new Uint8Array(message)
+        edited[i]! ^= flip
+        const error = await env.decrypt(edited).then(
+          () => assert.fail(`byte ${i} ^ ${flip} still decrypted`),
+          (e: unknown) => e,
+        )
+        assert.ok(error instanceof EnvelopeError, `byte ${i} ^ ${flip}: ${String(error)}`)
+        codes.add(error.code)
+      }
+    }
+    // The entry's bytes fail at unwrap, the header and frames at authentication (ERR_LIMIT: the test above).
+    assert.ok(codes.has('ERR_UNWRAP') && codes.has('ERR_AUTH'), [...codes].join(' '))
   })
 })
