@@ -92,6 +92,16 @@ describe('aws-kms-rsa recipients', () => {
     assert.deepEqual(await serverCalls(rsaArn), { Decrypt: 3 })
   })
 
+  it('one caller aborting the shared GetPublicKey does not fail the others', async () => {
+    const env = new Envelope({ keyring: new KmsRsaKeyring({ keyId: rsaArn, client }) })
+    const controller = new AbortController()
+    const first = env.encrypt('aborted', { signal: controller.signal })
+    const second = env.encrypt('not aborted')
+    controller.abort()
+    await rejectsWithCode(first, 'ERR_ABORTED')
+    assert.equal(recipientsOf(await second)[0]!.keyId, rsaArn)
+  })
+
   it('with a KeyCache, one Decrypt per cached data key', async () => {
     const message = await new Envelope({ keyring: new KmsRsaKeyring({ keyId: rsaArn, client }) }).encrypt('cached')
     await serverCalls(rsaArn)

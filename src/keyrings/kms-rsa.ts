@@ -294,8 +294,21 @@ export class KmsRsaKeyring implements Keyring {
     return this.#grantTokens === undefined ? undefined : [...this.#grantTokens]
   }
 
-  /** The public key, fetched or imported once; concurrent first callers share one request. */
-  #public(signal: AbortSignal | undefined): Promise<PublicKey> {
+  /**
+   * The public key, fetched or imported once; concurrent first callers share one request.
+   * The request carries the first caller's signal: if that caller aborts, the others ask again
+   * rather than fail with an abort that was not theirs.
+   */
+  async #public(signal: AbortSignal | undefined): Promise<PublicKey> {
+    try {
+      return await this.#sharedPublic(signal)
+    } catch (error) {
+      if (error instanceof AbortError && signal?.aborted !== true) return this.#sharedPublic(signal)
+      throw error
+    }
+  }
+
+  #sharedPublic(signal: AbortSignal | undefined): Promise<PublicKey> {
     if (this.#publicKey === undefined) {
       const given = this.#givenPublicKey
       const pending = given !== undefined ? importRsa(given, this.keyId).then((key) => ({ arn: this.#arn!, key })) : this.#fetchPublicKey(signal)
