@@ -12,6 +12,11 @@
 // Any failure to install or start throws: callers must fail, never skip.
 //
 // Exports ensureMoto() and startKmsServer() for scripts/test.js and demos.
+//
+// moto runs through scripts/moto-kms-shim.py (same venv, same moto): it makes KMS RSA Decrypt
+// open ciphertexts made offline with GetPublicKey's key, as AWS KMS does (moto 5.2 cannot),
+// answers GetPublicKey with the key ARN, and counts calls per key for tests
+// (TrentService.KmseTestCalls). The file's docstring says exactly what it changes.
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -27,6 +32,7 @@ const requirementsFile = join(root, 'scripts', 'kms-server-requirements.txt')
 export const VENV = join(root, '.venv-moto')
 const run = (command, args, what) => runChecked('kms-server', command, args, what, { cwd: root })
 const MARKER = join(VENV, 'kms-envelope-requirements.sha256')
+const SHIM = join(root, 'scripts', 'moto-kms-shim.py')
 const LOCK = `${VENV}.lock`
 const bin = (name) => join(VENV, process.platform === 'win32' ? 'Scripts' : 'bin', process.platform === 'win32' ? `${name}.exe` : name)
 
@@ -110,7 +116,9 @@ export async function startKmsServer({ log, readyTimeoutMs = 60_000 } = {}) {
     // would not drain a pipe, and a full pipe would stall moto mid-request.
     const logPath = join(tmpdir(), `kms-envelope-moto-${process.pid}-${port}.log`)
     const logFd = openSync(logPath, 'w')
-    const child = spawn(motoServer, ['-H', '127.0.0.1', '-p', String(port)], { cwd: root, stdio: ['ignore', logFd, logFd] })
+    // The venv's own interpreter, beside the moto_server it installed.
+    const python = join(motoServer, '..', process.platform === 'win32' ? 'python.exe' : 'python')
+    const child = spawn(python, [SHIM, '-H', '127.0.0.1', '-p', String(port)], { cwd: root, stdio: ['ignore', logFd, logFd] })
     closeSync(logFd)
     const output = () => {
       try {

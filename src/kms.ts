@@ -28,3 +28,5 @@ export type {
 export { BranchKeyStore } from './keyrings/branch-key-store.js'
 export type { KmsDiscoveryFilter, KmsKeyringOptions } from './keyrings/kms.js'
 export { KMS_KEYRING_TYPE, KmsKeyring } from './keyrings/kms.js'
+export type { KmsRsaKeyringOptions } from './keyrings/kms-rsa.js'
+export { KMS_RSA_ALGORITHM, KMS_RSA_KEYRING_TYPE, KmsRsaKeyring } from './keyrings/kms-rsa.js'

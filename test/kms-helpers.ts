@@ -304,3 +304,21 @@ export function withoutRecipients(message: Uint8Array): { prefix: Buffer; body: 
   if ('need' in parsed) throw new Error('test message is truncated')
   return { prefix: Buffer.from(message.subarray(0, parsed.head.authenticated.length + 16)), body: Buffer.from(message.subarray(parsed.head.bodyOffset)) }
 }
+
+/**
+ * KMS calls that named `keyArn` since the last query, counted by the server itself
+ * (scripts/moto-kms-shim.py), e.g. `{ GetPublicKey: 1 }`; resets them.
+ */
+export async function serverCalls(keyArn: string): Promise<Record<string, number>> {
+  const response = await fetch(await kmsEndpoint(), {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': 'TrentService.KmseTestCalls',
+      authorization: `AWS4-HMAC-SHA256 Credential=${CREDENTIALS.accessKeyId}/20260101/${REGION}/kms/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: JSON.stringify({ KeyId: keyArn }),
+  })
+  if (!response.ok) throw new Error(`the KMS test server did not count calls (${response.status}): is it started through scripts/moto-kms-shim.py?`)
+  return ((await response.json()) as { Calls: Record<string, number> }).Calls
+}

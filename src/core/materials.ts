@@ -18,6 +18,7 @@ import { checkKeyringRecipients } from '../keyrings/keyring.js'
 import { prepareKeyrings, unwrapDataKey } from '../keyrings/unwrap.js'
 import { throwIfAborted } from '../validate.js'
 import { checkPostQuantumRule } from './post-quantum-rule.js'
+import { checkPassphraseRule } from './passphrase-rule.js'
 import type { EnvelopeSettings } from './settings.js'
 
 /** A data key for a new message. Call `release()` when the message is sealed. */
@@ -91,6 +92,7 @@ async function generate(
       throwIfAborted(signal)
       recipients.push(...checkKeyringRecipients(await keyring.wrapDataKey(dataKey, context, { signal }), keyring.description))
     }
+    checkPassphraseRule(recipients, 'encrypt')
     if (recipients.length > settings.maxWrappedKeys) {
       throw new LimitError(`the keyrings produce ${recipients.length} wrapped keys; maxWrappedKeys is ${settings.maxWrappedKeys}`)
     }

@@ -31,6 +31,7 @@ import { describeKeyrings, planAttempts, prepareKeyrings } from '../keyrings/unw
 import { throwIfAborted } from '../validate.js'
 import { verifiedDataKey } from './materials.js'
 import { checkPostQuantumRule } from './post-quantum-rule.js'
+import { checkPassphraseRule } from './passphrase-rule.js'
 import type { EnvelopeSettings } from './settings.js'
 
 /** What to rewrap to. */
@@ -107,6 +108,7 @@ export async function rewrapHeadDetailed(settings: EnvelopeSettings, head: Messa
   const fresh = checkKeyringRecipients(reEncrypted ?? (await viaDataKey(settings, head, params.to, params.signal)), describeKeyrings(params.to))
   const replaced = (r: Recipient): boolean => fresh.some((f) => f.type === r.type && f.keyId === r.keyId)
   const recipients = [...head.recipients.filter((r) => !replaced(r) && (params.keep || !held(r))), ...fresh]
+  checkPassphraseRule(recipients, 'rewrap')
   if (recipients.length > settings.maxWrappedKeys) {
     throw new LimitError(
       `the rewrapped message would list ${recipients.length} wrapped keys; maxWrappedKeys is ${settings.maxWrappedKeys}: rewrap without keep, or to fewer keys`,

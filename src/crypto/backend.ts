@@ -32,4 +32,10 @@ export interface CryptoBackend {
   randomBytes(length: number): Uint8Array
   /** Constant-time equality (false for different lengths). */
   equal(a: Uint8Array, b: Uint8Array): boolean
+  /**
+   * scrypt (RFC 7914) with r = 8, p = 1 and N = 2^logN, 32 bytes out. Asynchronous so a
+   * second-long derivation does not block the event loop (node:crypto runs it on the thread
+   * pool; noble yields between blocks). The caller bounds `logN` first: memory is 1 KiB · N.
+   */
+  scrypt(password: Uint8Array, salt: Uint8Array, logN: number): Promise<Uint8Array>
 }

@@ -3,7 +3,7 @@
  * Selected by the `node` condition of `#crypto-backend`; never reaches browser bundles.
  * @module
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomFillSync, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomFillSync, scrypt, timingSafeEqual } from 'node:crypto'
 import type { CryptoBackend } from './backend.js'
 
 /**
@@ -99,5 +99,16 @@ export const backend: CryptoBackend = {
   randomBytes,
   equal(a, b) {
     return a.length === b.length && timingSafeEqual(a, b)
+  },
+  scrypt(password, salt, logN) {
+    // OpenSSL's scrypt on the thread pool: about 1.5x noble's on this machine (2^18: 0.97 s vs 1.58 s).
+    return new Promise((resolve, reject) => {
+      scrypt(password, salt, 32, { N: 2 ** logN, r: 8, p: 1, maxmem: 1024 * 2 ** logN + 1024 * 1024 }, (error, key) => {
+        if (error !== null) return reject(error)
+        const out = new Uint8Array(key)
+        key.fill(0)
+        resolve(out)
+      })
+    })
   },
 }

@@ -7,6 +7,7 @@ import { gcm } from '@noble/ciphers/aes.js'
 import { equalBytes, randomBytes } from '@noble/ciphers/utils.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { hmac } from '@noble/hashes/hmac.js'
+import { scryptAsync } from '@noble/hashes/scrypt.js'
 import { sha256, sha512 } from '@noble/hashes/sha2.js'
 import type { CryptoBackend } from './backend.js'
 
@@ -49,5 +50,9 @@ export const backend: CryptoBackend = {
   },
   equal(a, b) {
     return equalBytes(a, b)
+  },
+  scrypt(password, salt, logN) {
+    // maxmem above the 1 KiB · N the derivation needs: the caller has already bounded logN.
+    return scryptAsync(password, salt, { N: 2 ** logN, r: 8, p: 1, dkLen: 32, maxmem: 1024 * 2 ** logN + 1024 * 1024 })
   },
 }

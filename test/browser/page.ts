@@ -22,6 +22,7 @@ import {
   parseIdentity,
   parsePublicKeyRecipient,
   X25519Identity,
+  PassphraseKeyring,
 } from '../../src/index.js'
 import { pattern } from '../pattern.js'
 
@@ -83,6 +84,18 @@ const keyring = (keyId: string, seed: number): LocalKeyring => new LocalKeyring(
 type Check = (input: PageInput, report: { messageForNode: string; publicKeyMessageForNode?: string }) => Promise<string>
 
 const CHECKS: Record<string, Check> = {
+  'passphrase (scrypt) round trip, and a hostile work factor refused before scrypt': async () => {
+    const env = new Envelope({ keyring: new PassphraseKeyring({ passphrase: 'browser pass', workFactor: 12 }) })
+    const message = await env.encrypt('typed in a browser', { context: { where: 'chromium' } })
+    const out = await env.decrypt(message, { expectContext: { where: 'chromium' } })
+    expect(new TextDecoder().decode(out.plaintext) === 'typed in a browser', 'passphrase round trip differs')
+    const low = new Envelope({ keyring: new PassphraseKeyring({ passphrase: 'browser pass', maxWorkFactor: 11 }) })
+    const started = performance.now()
+    const code = await codeOf(() => low.decrypt(message))
+    expect(code === 'ERR_LIMIT', `a work factor above the limit gave ${code}`)
+    return `ERR_LIMIT in ${(performance.now() - started).toFixed(0)} ms`
+  },
+
   'no Buffer, process or require: nothing Node-only, no polyfill': async () => {
     expect(typeof (globalThis as { Buffer?: unknown }).Buffer === 'undefined', 'Buffer is defined in the page')
     expect(typeof (globalThis as { process?: unknown }).process === 'undefined', 'process is defined in the page')

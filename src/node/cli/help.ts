@@ -45,14 +45,19 @@ Encrypts IN (a file, or stdin when omitted or -) to OUT (stdout by default).
 
   -k, --key SPEC          file:PATH, file:- (key file JSON on stdin; IN must then be a file),
                           dir:PATH (its active *.key files), kms:ARN, kms:alias/NAME or
-                          kms:KEY-ID; repeat to add recipients. Decrypt-only key files are
-                          skipped; no active key at all is a usage error.
+                          kms:KEY-ID; aws-kms-rsa:ARN (a KMS RSA key: encrypted to offline,
+                          one GetPublicKey); repeat to add recipients. Decrypt-only key files
+                          are skipped; no active key at all is a usage error.
                           Default: the key file JSON in $KMS_ENVELOPE_KEY
   -r, --recipient R       an age public key to encrypt to (age1... X25519, age1pq1...
                           post-quantum); repeatable, mixes with --key. No secret needed.
   -R, --recipients-file F  one recipient a line (# comments, blank lines); repeatable
       --allow-classical-recipients  let a message for a pq recipient also go to x25519
                           ones (refused by default: they void the post-quantum protection)
+      --passphrase        encrypt to a passphrase instead (scrypt; the only recipient):
+                          prompted twice on a terminal, else $KMS_ENVELOPE_PASSPHRASE
+      --work-factor N     scrypt cost for --passphrase: log2 N, 10 to 20 (default 18, about
+                          1 s; readers refuse more than 18 unless they raise their limit)
   -c, --context K=V       encryption context pair; repeat for more
       --frame-size BYTES  plaintext bytes per frame (default 65536)
   -a, --armor             write ASCII armor (PEM-style text, FORMAT.md §14) instead of binary
@@ -80,10 +85,13 @@ CRLF are fine); anything else is refused: use -o FILE, a pipe, or -o - to print 
 
   -k, --key SPEC             a key that may open the message (repeatable): file:PATH,
                              file:- (key file JSON on stdin; IN must then be a file),
-                             dir:PATH, kms:... Default: the key file JSON in $KMS_ENVELOPE_KEY
+                             dir:PATH, kms:..., aws-kms-rsa:ARN. Default: the key file JSON in
+                             $KMS_ENVELOPE_KEY
       --decrypt-key SPEC     a read-only key (repeatable), tried after the --key keys
   -i, --identity FILE        an age identity file (keygen --type x25519|pq; one or more
                              secret keys, mode 0600); repeatable, mixes with --key
+      --passphrase           also try a passphrase: prompted on a terminal, else
+                             $KMS_ENVELOPE_PASSPHRASE
   -e, --expect-context K=V   require this context pair (repeatable)
       --range START-END      only plaintext bytes START to END-1 (START- : to the end); IN must be
                              a file: only the frames of the range are read and verified

@@ -1,7 +1,7 @@
 /**
  * Key specs on the command line: `file:PATH` for a local key file, `file:-` for a key file's
  * JSON on stdin, `dir:PATH` for every key file in a directory (and, with the KMS keyring,
- * `kms:ARN`, `kms:alias/NAME`, `kms:KEY-ID`). With no --key at all, the key file JSON in
+ * `kms:ARN`, `kms:alias/NAME`, `kms:KEY-ID`, and `aws-kms-rsa:ARN` for a KMS RSA key). With no --key at all, the key file JSON in
  * KMS_ENVELOPE_KEY (as sops reads SOPS_AGE_KEY). Resolved into keyrings, and sorted into the
  * keys that write and the keys that only read (`--decrypt-key`, and key files whose `status`
  * is decrypt-only).
@@ -66,7 +66,11 @@ async function resolveSpecs(specs: readonly string[], options: KeySpecOptions): 
     } else if (scheme === 'kms' && rest.length > 0) {
       if (kmsAt < 0) kmsAt = keys.length
       kmsKeys.push(rest)
-    } else throw new UsageError(`key spec ${JSON.stringify(spec)} is not understood: use file:PATH, file:-, dir:PATH, kms:ARN, kms:alias/NAME or kms:KEY-ID`)
+    } else if (scheme === 'aws-kms-rsa' && rest.length > 0) keys.push({ keyring: await kmsRsaKeyring(rest, options) })
+    else
+      throw new UsageError(
+        `key spec ${JSON.stringify(spec)} is not understood: use file:PATH, file:-, dir:PATH, kms:ARN, kms:alias/NAME, kms:KEY-ID or aws-kms-rsa:ARN`,
+      )
   }
   // Order matters: the first key given generates the data key.
   if (kmsKeys.length > 0) keys.splice(kmsAt, 0, { keyring: await kmsKeyring(kmsKeys, options) })
@@ -189,6 +193,11 @@ async function readStdinKey(): Promise<string> {
   } finally {
     for (const chunk of chunks) chunk.fill(0)
   }
+}
+
+async function kmsRsaKeyring(keyId: string, options: KeySpecOptions): Promise<Keyring> {
+  const { createCliKmsRsaKeyring } = await import('./kms.js')
+  return createCliKmsRsaKeyring(keyId, options)
 }
 
 async function kmsKeyring(keyIds: string[], options: KeySpecOptions): Promise<Keyring> {

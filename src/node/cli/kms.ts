@@ -6,6 +6,7 @@
 
 import type { Keyring } from '../../keyrings/keyring.js'
 import { KmsKeyring, newKmsClient } from '../../keyrings/kms.js'
+import { KmsRsaKeyring } from '../../keyrings/kms-rsa.js'
 import type { KeySpecOptions } from './usage.js'
 import { UsageError } from './usage.js'
 
@@ -37,5 +38,16 @@ export async function createCliKmsKeyring(keyIds: string[], options: KeySpecOpti
     return new KmsKeyring({ keyIds, ...(client === undefined ? {} : { client }) })
   } catch (error) {
     throw new UsageError(`kms: key spec: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+/** `--key aws-kms-rsa:KEY`: a KMS RSA key, encrypted to offline after one GetPublicKey (FORMAT.md §18). */
+export async function createCliKmsRsaKeyring(keyId: string, options: KeySpecOptions): Promise<Keyring> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+  const client = await clientFor(options)
+  try {
+    return new KmsRsaKeyring({ keyId, ...(client === undefined ? {} : { client }) })
+  } catch (error) {
+    throw new UsageError(`aws-kms-rsa: key spec: ${error instanceof Error ? error.message : String(error)}`)
   }
 }

@@ -27,6 +27,7 @@ import { HELP } from './help.js'
 import type { Input, OutputOptions, OutputTarget } from './io.js'
 import { armoredOutput, checkNotInput, checkOutputTarget, detectArmor, isImplicitTerminal, openInput, resolveOutput, terminalText, writeOutput } from './io.js'
 import { checkStdinUse, resolveCommandKeys, resolveDestinationKeys } from './keys.js'
+import { passphraseKeyring } from './passphrase.js'
 import { startProgress } from './progress.js'
 import { decryptRange, parseRange } from './range.js'
 import { keygenIdentity, loadIdentities, loadRecipients, withPublicKeys } from './recipients.js'
@@ -128,8 +129,11 @@ async function encrypt(args: string[]): Promise<void> {
     recipient: { type: 'string', short: 'r', multiple: true },
     'recipients-file': { type: 'string', short: 'R', multiple: true },
     'allow-classical-recipients': { type: 'boolean' },
+    passphrase: { type: 'boolean' },
+    'work-factor': { type: 'string' },
   })
   if (values.help) return void console.log(HELP.encrypt)
+  if (values.passphrase === true && values.key !== undefined) throw new UsageError('--passphrase must be the only recipient (FORMAT.md §17): drop --key')
   const inputPath = oneInput(positionals)
   const context = pairs(values.context, '--context')
   const armored = values.armor === true
@@ -142,7 +146,11 @@ async function encrypt(args: string[]): Promise<void> {
   try {
     await checkNotInput(out, input)
     const publicKeys = await loadRecipients(values.recipient ?? [], values['recipients-file'] ?? [])
-    const { keyring } = await withPublicKeys(publicKeys, values.key !== undefined, () => resolveCommandKeys(values.key ?? [], [], keyOptions(values), true))
+    if (values.passphrase === true && publicKeys.length > 0) throw new UsageError('--passphrase must be the only recipient (FORMAT.md §17): drop -r/-R')
+    const { keyring } =
+      values.passphrase === true
+        ? { keyring: [await passphraseKeyring(true, values['work-factor'])] }
+        : await withPublicKeys(publicKeys, values.key !== undefined, () => resolveCommandKeys(values.key ?? [], [], keyOptions(values), true))
     const allowClassicalRecipients = values['allow-classical-recipients'] === true
     const env = new Envelope({ keyring, allowClassicalRecipients, ...(frameSize === undefined ? {} : { frameSize }) })
     const session = new EncryptSession(settingsOf(env)!, context === undefined ? {} : { context })
@@ -158,6 +166,18 @@ async function encrypt(args: string[]): Promise<void> {
   }
 }
 
+/** decrypt's keys: --key/--decrypt-key (or KMS_ENVELOPE_KEY), and with --passphrase the passphrase besides them. */
+async function decryptKeys(
+  values: { key?: string[] | undefined; 'decrypt-key'?: string[] | undefined; passphrase?: boolean | undefined } & Parameters<typeof keyOptions>[0],
+) {
+  const keySpecs = values.key ?? []
+  const decryptSpecs = values['decrypt-key'] ?? []
+  if (values.passphrase !== true) return resolveCommandKeys(keySpecs, decryptSpecs, keyOptions(values))
+  const given =
+    keySpecs.length > 0 || decryptSpecs.length > 0 ? await resolveCommandKeys(keySpecs, decryptSpecs, keyOptions(values)) : { keyring: [], decryptOnly: [] }
+  return { keyring: [...given.keyring, await passphraseKeyring(false)], decryptOnly: given.decryptOnly }
+}
+
 async function decrypt(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     ...io,
@@ -166,6 +186,7 @@ async function decrypt(args: string[]): Promise<void> {
     'expect-context': { type: 'string', short: 'e', multiple: true },
     range: { type: 'string' },
     identity: { type: 'string', short: 'i', multiple: true },
+    passphrase: { type: 'boolean' },
   })
   if (values.help) return void console.log(HELP.decrypt)
   const inputPath = oneInput(positionals)
@@ -181,10 +202,8 @@ async function decrypt(args: string[]): Promise<void> {
   try {
     await checkNotInput(out, input)
     const identities = await loadIdentities(values.identity ?? [], values['allow-group-readable'] === true)
-    const specsGiven = values.key !== undefined || values['decrypt-key'] !== undefined
-    const env = new Envelope(
-      await withPublicKeys(identities, specsGiven, () => resolveCommandKeys(values.key ?? [], values['decrypt-key'] ?? [], keyOptions(values))),
-    )
+    const specsGiven = values.key !== undefined || values['decrypt-key'] !== undefined || values.passphrase === true
+    const env = new Envelope(await withPublicKeys(identities, specsGiven, () => decryptKeys(values)))
     if (range !== undefined) return await decryptRange(env, range, expectContext, target)
     const session = new DecryptSession(settingsOf(env)!, expectContext === undefined ? {} : { expectContext })
     await streamThrough(input, session, out, target, values.quiet === true)
