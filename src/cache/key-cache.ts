@@ -8,15 +8,13 @@
  * key however often a data key is reused.
  * @module
  */
-import { bytesToHex } from '@noble/ciphers/utils.js'
-import { backend } from '#crypto-backend'
 import type { DataKey } from '../crypto/data-key.js'
 import { invalidArgument } from '../errors.js'
-import { encodeCbor } from '../format/cbor.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
 import type { Keyring } from '../keyrings/keyring.js'
 import { integerOption } from '../validate.js'
+import { decryptEntryKey, decryptKeyPrefix } from './entry-key.js'
 import { joinInflight } from './singleflight.js'
 import type { DecryptEntry, EncryptEntry, Entry } from './store.js'
 import { Store } from './store.js'
@@ -86,6 +84,7 @@ export class KeyCache {
   readonly #store: Store
   readonly #partition: string
   readonly #prefixes = new WeakMap<readonly Keyring[], string>()
+  readonly #decryptPrefixes = new WeakMap<readonly Keyring[], Uint8Array>()
   readonly maxEntries: number
   readonly maxAge: number
   readonly maxMessagesPerKey: number
@@ -144,22 +143,17 @@ export class KeyCache {
    * (wrapped keys can be kilobytes, so entries are keyed by a digest).
    */
   #decryptKey(keyrings: readonly Keyring[], suite: number, context: CanonicalContext, recipients: readonly Recipient[]): string {
-    const material = encodeCbor([
-      'KMSE v1 cache',
-      this.#partition,
-      keyrings.map((k) => k.cacheId),
-      suite,
-      context,
-      recipients.map((r) => [r.type, r.keyId, r.wrapped]),
-    ])
-    return bytesToHex(backend.sha256(material))
+    let prefix = this.#decryptPrefixes.get(keyrings)
+    if (prefix === undefined) {
+      prefix = decryptKeyPrefix(
+        this.#partition,
+        keyrings.map((k) => k.cacheId),
+      )
+      this.#decryptPrefixes.set(keyrings, prefix)
+    }
+    return decryptEntryKey(prefix, suite, context, recipients)
   }
 
-  /**
-   * Encrypt entries: an unambiguous string (JSON of the parts), cheaper than a digest on the
-   * path every cached encryption takes, and bounded by the context limit. The part that
-   * depends only on the keyrings is built once per keyring list.
-   */
   #encryptKey(keyrings: readonly Keyring[], suite: number, context: CanonicalContext): string {
     let prefix = this.#prefixes.get(keyrings)
     if (prefix === undefined) {

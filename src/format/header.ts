@@ -12,6 +12,7 @@ import { copyBytes } from '@noble/ciphers/utils.js'
 import { FormatError, LimitError, UnsupportedError } from '../errors.js'
 import { quoted } from '../printable.js'
 import { decodeCbor, encodeCbor, isCanonical } from './cbor.js'
+import { CborWriter, headLength, textCapacity } from './cbor-write.js'
 import {
   COMMITMENT_BYTES,
   MAX_CONTEXT_ENTRIES,
@@ -48,8 +49,24 @@ export interface Recipient {
 
 const TYPE_PATTERN = /^[a-z][a-z0-9-]*$/
 
+/** The header's deterministic encoding, written in one pass (the same bytes cbor-x writes for the array; the vectors check it). */
 export function encodeHeader(header: Header): Uint8Array {
-  return encodeCbor([header.suite, header.messageId, header.frameSize, header.context, header.commitment])
+  const { suite, messageId, frameSize, context, commitment } = header
+  let capacity = 1 + headLength(suite) + headLength(messageId.length) + messageId.length + headLength(frameSize)
+  capacity += headLength(context.size) + headLength(commitment.length) + commitment.length
+  for (const [k, v] of context) capacity += textCapacity(k) + textCapacity(v)
+  const w = new CborWriter(capacity)
+  w.head(4, 5)
+  w.uint(suite)
+  w.bytesItem(messageId)
+  w.uint(frameSize)
+  w.head(5, context.size)
+  for (const [k, v] of context) {
+    w.text(k)
+    w.text(v)
+  }
+  w.bytesItem(commitment)
+  return w.written
 }
 
 function isBytes(value: unknown, length?: number): value is Uint8Array {
@@ -75,7 +92,8 @@ const utf8Length = (s: string): number => new TextEncoder().encode(s).length
  * opener passes one), every other `kmse:` key is refused.
  */
 export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE, reserved?: readonly [string, string]): Header {
-  const item = decodeCbor(bytes, 'header')
+  const decoded = decodeCbor(bytes, 'header')
+  const item = decoded.value
   if (!Array.isArray(item) || item.length !== 5) throw new FormatError('header must be a CBOR array of 5 items')
   const [rawSuite, messageId, rawFrameSize, context, commitment] = item as unknown[]
   const suite = uint(rawSuite)
@@ -104,7 +122,7 @@ export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE, r
   if (!isCanonicalOrder(keys)) throw new FormatError('header context keys are not in canonical order')
   if (!isBytes(commitment, COMMITMENT_BYTES)) throw new FormatError(`header commitment must be a ${COMMITMENT_BYTES}-byte string`)
   // Re-encoded from the numbers, not the decoded bigints (which cbor-x would write back in 8 bytes).
-  if (!isCanonical(bytes, [suite, messageId, frameSize, context, commitment])) throw new FormatError('header is not in deterministic CBOR encoding')
+  if (!isCanonical(decoded, [suite, messageId, frameSize, context, commitment])) throw new FormatError('header is not in deterministic CBOR encoding')
   return {
     suite,
     messageId: copyBytes(messageId),
@@ -162,7 +180,8 @@ export function checkRecipientCount(prefix: Uint8Array, maxWrappedKeys: number):
 export function decodeRecipients(bytes: Uint8Array, maxWrappedKeys: number): Recipient[] {
   checkRecipientCount(bytes, maxWrappedKeys)
   if (declaredRecipientCount(bytes) === 0) throw new FormatError('message lists no wrapped keys')
-  const item = decodeCbor(bytes, 'recipients')
+  const decoded = decodeCbor(bytes, 'recipients')
+  const item = decoded.value
   if (!Array.isArray(item)) throw new FormatError('recipients must be a CBOR array')
   const out: Recipient[] = []
   for (const entry of item as unknown[]) {
@@ -172,6 +191,6 @@ export function decodeRecipients(bytes: Uint8Array, maxWrappedKeys: number): Rec
     if (problem !== undefined) throw new FormatError(`recipient ${out.length}: ${problem}`)
     out.push({ type: type as string, keyId: keyId as string, wrapped: copyBytes(wrapped as Uint8Array) })
   }
-  if (!isCanonical(bytes, item)) throw new FormatError('recipients are not in deterministic CBOR encoding')
+  if (!isCanonical(decoded, item)) throw new FormatError('recipients are not in deterministic CBOR encoding')
   return out
 }
