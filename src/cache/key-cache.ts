@@ -130,12 +130,12 @@ export class KeyCache {
 
   /** Counters of the store (shared by all partitions of it). */
   stats(): KeyCacheStats {
-    return { ...this.#store.counters, entries: this.#store.lru.size }
+    return { ...this.#store.counters, entries: this.#store.lru?.size ?? 0 }
   }
 
   /** Drops (and zeroes) every entry of the store, in every partition. */
   clear(): void {
-    this.#store.lru.clear()
+    this.#store.lru?.clear()
   }
 
   /**
@@ -197,7 +197,7 @@ export class KeyCache {
       return undefined
     }
     const key = this.#encryptKey(keyrings, suite, context)
-    const lru = this.#store.lru
+    const lru = this.#store.lru ?? (await this.#store.open())
     // Each pass either reserves a use of an entry or replaces an exhausted one; a burst of
     // concurrent callers may need a few passes, never unboundedly many.
     for (;;) {
@@ -247,7 +247,7 @@ export class KeyCache {
     signal: AbortSignal | undefined,
   ): Promise<{ dataKey: DataKey; recipient: Recipient }> {
     const key = this.#decryptKey(keyrings, suite, context, recipients)
-    const lru = this.#store.lru
+    const lru = this.#store.lru ?? (await this.#store.open())
     for (let pass = 0; ; pass++) {
       let entry = lru.get(key) as DecryptEntry | undefined
       // Same rule as a miss: only a recipient one of these keyrings accepts may be used.
