@@ -20,9 +20,10 @@ export class CborWriter {
   readonly bytes: Uint8Array
   #at = 0
 
-  /** `capacity` must hold everything written (text counts at most 3 bytes per UTF-16 unit). */
-  constructor(capacity: number) {
+  /** `capacity` must hold everything written (text counts at most 3 bytes per UTF-16 unit); writing starts at `start`. */
+  constructor(capacity: number, start = 0) {
     this.bytes = new Uint8Array(capacity)
+    this.#at = start
   }
 
   head(major: number, arg: number): void {

@@ -49,13 +49,16 @@ export interface Recipient {
 
 const TYPE_PATTERN = /^[a-z][a-z0-9-]*$/
 
-/** The header's deterministic encoding, written in one pass (the same bytes cbor-x writes for the array; the vectors check it). */
-export function encodeHeader(header: Header): Uint8Array {
+/**
+ * The header's deterministic encoding, written in one pass (the same bytes cbor-x writes for
+ * the array; the vectors check it), after `reserve` bytes left free at the start for the caller.
+ */
+export function encodeHeader(header: Header, reserve = 0): Uint8Array {
   const { suite, messageId, frameSize, context, commitment } = header
   let capacity = 1 + headLength(suite) + headLength(messageId.length) + messageId.length + headLength(frameSize)
   capacity += headLength(context.size) + headLength(commitment.length) + commitment.length
   for (const [k, v] of context) capacity += textCapacity(k) + textCapacity(v)
-  const w = new CborWriter(capacity)
+  const w = new CborWriter(reserve + capacity, reserve)
   w.head(4, 5)
   w.uint(suite)
   w.bytesItem(messageId)
@@ -84,7 +87,9 @@ function uint(value: unknown): number | undefined {
   return undefined
 }
 
-const utf8Length = (s: string): number => new TextEncoder().encode(s).length
+const UTF8 = new TextEncoder()
+/** UTF-8 bytes of `s`, encoded only when its UTF-16 length leaves doubt (each unit takes at most 3 bytes). */
+const utf8Exceeds = (s: string, max: number): boolean => s.length * 3 > max && UTF8.encode(s).length > max
 
 /**
  * Decodes and validates header bytes (the CBOR item only). `maxFrameSize` is the reader's own
@@ -141,7 +146,7 @@ export function checkRecipient(type: unknown, keyId: unknown, wrapped: unknown):
   if (typeof type !== 'string' || !TYPE_PATTERN.test(type) || type.length > MAX_KEYRING_TYPE_BYTES) {
     return `keyring type must match ${TYPE_PATTERN} and be at most ${MAX_KEYRING_TYPE_BYTES} bytes`
   }
-  if (typeof keyId !== 'string' || keyId.length === 0 || utf8Length(keyId) > MAX_KEY_ID_BYTES) {
+  if (typeof keyId !== 'string' || keyId.length === 0 || utf8Exceeds(keyId, MAX_KEY_ID_BYTES)) {
     return `key id must be a text string of 1..${MAX_KEY_ID_BYTES} bytes`
   }
   if (!isBytes(wrapped) || wrapped.length === 0 || wrapped.length > MAX_WRAPPED_BYTES) {
