@@ -115,7 +115,7 @@ const r2 = (a: number, b: number): string => (a / b).toFixed(2)
 const fileRow = (name: string) => files.find((r) => r.name === name)
 const fileRatio = (name: string, esdkName: string) => {
   const ours = fileRow(name)
-  return ours === undefined ? 'n/a' : ratio(sizes.file / ours.seconds, fileMBps(esdkName))
+  return ours === undefined ? 'n/a' : ratio(sizes.file / ours.seconds / 1e6, fileMBps(esdkName))
 }
 const bigMiB = sizes.compare / MiB
 const fileSize = sizes.file >= 1024 * MiB ? `${sizes.file / (1024 * MiB)} GiB` : `${sizes.file / MiB} MiB`
