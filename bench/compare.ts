@@ -34,6 +34,8 @@ function rawChunked(key: Buffer, iv: Buffer, data: Uint8Array, out: Uint8Array):
 export interface BufferComparison {
   readonly size: number
   readonly ours: { encrypt: number; decrypt: number }
+  /** With `parallelism: 'auto'`; undefined when this build has no such option. */
+  readonly oursParallel: { encrypt: number; decrypt: number } | undefined
   readonly esdk: { encrypt: number; decrypt: number }
   readonly esdkSigned: { encrypt: number; decrypt: number }
   readonly nodeCrypto: { encrypt: number; decrypt: number }
@@ -55,9 +57,19 @@ export async function compareBuffers(size = 64 * MiB): Promise<BufferComparison>
   const tag = c.getAuthTag()
   const opts = { runs: 5, minMs: 500 }
   const r = async (fn: () => unknown) => mbps(size, await measure(fn, opts))
+  const ourRow = { encrypt: await r(() => env.encrypt(data)), decrypt: await r(() => env.decrypt(ours)) }
+  let oursParallel: { encrypt: number; decrypt: number } | undefined
+  const lib = (await import('../src/index.js')) as { closeWorkerPools?: () => Promise<void> | void }
+  if (typeof lib.closeWorkerPools === 'function') {
+    // The worker-pool option (issue 20's other half); passed untyped so this file builds with or without it.
+    const parallel = new Envelope({ keyring: new LocalKeyring({ keyId: 'bench', key }), ...({ parallelism: 'auto' } as object) })
+    oursParallel = { encrypt: await r(() => parallel.encrypt(data)), decrypt: await r(() => parallel.decrypt(ours)) }
+    await lib.closeWorkerPools()
+  }
   return {
     size,
-    ours: { encrypt: await r(() => env.encrypt(data)), decrypt: await r(() => env.decrypt(ours)) },
+    ours: ourRow,
+    oursParallel,
     esdk: { encrypt: await r(() => esdk.encrypt(ring, data, { suiteId: ESDK_SUITE_UNSIGNED })), decrypt: await r(() => esdk.decrypt(ring, theirs)) },
     esdkSigned: { encrypt: await r(() => esdk.encrypt(ring, data, { suiteId: ESDK_SUITE_SIGNED })), decrypt: await r(() => esdk.decrypt(ring, theirsSigned)) },
     nodeCrypto: {

@@ -20,9 +20,20 @@ import { benchKmsCalls } from './kms-calls.js'
 import { table } from './lib.js'
 import { benchRandomAccess, printRandomAccess } from './random-access.js'
 import { benchRewrap } from './rewrap.js'
+import { benchSmall, printSmall } from './small.js'
 import { fileBench } from './stream.js'
 
+// ---- Other helpers' bench modules, wired in at merge by the integrator. Each exports
+// ---- `bench<Name>(quick)` and `print<Name>(result)`; add the import here, the call in the
+// ---- "more benchmarks" block below and its result to `results`:
+// ----   bench/recipients.ts          benchRecipients / printRecipients
+// ----   bench/recipients-secret.ts   benchRecipientsSecret / printRecipientsSecret
+// ----   bench/esdk-reader.ts         benchEsdkReader / printEsdkReader
+// ----   bench/hierarchy.ts           benchHierarchy / printHierarchy
+
 const quick = process.env.KMSE_BENCH_QUICK === '1'
+/** The worker-pool option (`parallelism`) exists in this build: the parallel rows are measured. */
+const parallel = typeof ((await import('../src/index.js')) as { closeWorkerPools?: unknown }).closeWorkerPools === 'function'
 const MiB = 1024 * 1024
 const sizes = quick
   ? { buffers: [1024, 64 * 1024], compare: 1 * MiB, file: 4 * MiB, encrypts: 200 }
@@ -41,6 +52,11 @@ table(
   ['library', 'encrypt', 'decrypt'],
   [
     ['kms-envelope (64 KiB frames)', f(big.ours.encrypt), f(big.ours.decrypt)],
+    [
+      "kms-envelope, parallelism: 'auto'",
+      big.oursParallel === undefined ? 'n/a' : f(big.oursParallel.encrypt),
+      big.oursParallel === undefined ? '' : f(big.oursParallel.decrypt),
+    ],
     ['AWS ESDK 0x0478 (commit, unsigned)', f(big.esdk.encrypt), f(big.esdk.decrypt)],
     ['AWS ESDK 0x0578 (commit + ECDSA, default)', f(big.esdkSigned.encrypt), f(big.esdkSigned.decrypt)],
     ['node:crypto GCM, 64 KiB updates, one nonce', f(big.nodeCrypto.encrypt), f(big.nodeCrypto.decrypt)],
@@ -56,7 +72,10 @@ console.log(
     `0x0478 ${f(esdkCached.esdk.encrypt)} / ${f(esdkCached.esdk.decrypt)} ops/s, 0x0578 ${f(esdkCached.esdkSigned.encrypt)} / ${f(esdkCached.esdkSigned.decrypt)} ops/s (encrypt / decrypt)`,
 )
 
-const files = await fileBench(sizes.file, true)
+const small = await benchSmall(quick)
+printSmall(small)
+
+const files = await fileBench(sizes.file, true, parallel)
 const row = (name: string) => files.find((r) => r.name.startsWith(name))!
 const fileMBps = (name: string) => sizes.file / row(name).seconds / 1e6
 
@@ -89,7 +108,87 @@ console.log(
     `${rewrap.readMBPerGB === undefined ? 'n/a' : f(rewrap.readMBPerGB)} MB read per GB (the body is copied into the new file, never decrypted)`,
 )
 
+// ---- more benchmarks (other helpers' modules go here) ----
+
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(1)}x`
+const r2 = (a: number, b: number): string => (a / b).toFixed(2)
+const fileRow = (name: string) => files.find((r) => r.name === name)
+const fileRatio = (name: string, esdkName: string) => {
+  const ours = fileRow(name)
+  return ours === undefined ? 'n/a' : ratio(sizes.file / ours.seconds / 1e6, fileMBps(esdkName))
+}
+const bigMiB = sizes.compare / MiB
+const fileSize = sizes.file >= 1024 * MiB ? `${sizes.file / (1024 * MiB)} GiB` : `${sizes.file / MiB} MiB`
+/**
+ * The table of issue 20: each row's figures, its ratio against the reference measured in the
+ * same run, and its target. The README's performance table is generated from these rows
+ * (`npm run bench:readme`), so keep the shape: path, ours, reference, ratio, target.
+ */
+const issueRows: string[][] = [
+  [
+    `${bigMiB} MiB buffer encrypt / decrypt, MB/s`,
+    `${f(big.ours.encrypt)} / ${f(big.ours.decrypt)}`,
+    `node:crypto 64 KiB updates ${f(big.nodeCrypto.encrypt)} / ${f(big.nodeCrypto.decrypt)}`,
+    `${r2(big.ours.encrypt, big.nodeCrypto.encrypt)} / ${r2(big.ours.decrypt, big.nodeCrypto.decrypt)}`,
+    '>= 0.8',
+  ],
+  [
+    `${bigMiB} MiB buffer, parallelism 'auto', MB/s`,
+    big.oursParallel === undefined ? 'n/a (no parallelism option in this build)' : `${f(big.oursParallel.encrypt)} / ${f(big.oursParallel.decrypt)}`,
+    `node:crypto 64 KiB updates ${f(big.nodeCrypto.encrypt)} / ${f(big.nodeCrypto.decrypt)}`,
+    big.oursParallel === undefined
+      ? 'n/a'
+      : `${r2(big.oursParallel.encrypt, big.nodeCrypto.encrypt)} / ${r2(big.oursParallel.decrypt, big.nodeCrypto.decrypt)}`,
+    '>= 0.8',
+  ],
+  [
+    `${bigMiB} MiB buffer vs AWS ESDK 0x0478`,
+    `${ratio(big.ours.encrypt, big.esdk.encrypt)} / ${ratio(big.ours.decrypt, big.esdk.decrypt)}`,
+    `ESDK ${f(big.esdk.encrypt)} / ${f(big.esdk.decrypt)} MB/s`,
+    big.oursParallel === undefined ? '' : `auto: ${ratio(big.oursParallel.encrypt, big.esdk.encrypt)} / ${ratio(big.oursParallel.decrypt, big.esdk.decrypt)}`,
+    '>= 10x',
+  ],
+  [
+    `${fileSize} file encrypt / decrypt vs ESDK streams`,
+    `${fileRatio('encryptFile', 'AWS Encryption SDK encryptStream')} / ${fileRatio('decryptFile', 'AWS Encryption SDK decryptUnsigned')}`,
+    `ESDK ${f(fileMBps('AWS Encryption SDK encryptStream'))} / ${f(fileMBps('AWS Encryption SDK decryptUnsigned'))} MB/s`,
+    parallel
+      ? `auto: ${fileRatio('encryptFile parallelism auto', 'AWS Encryption SDK encryptStream')} / ${fileRatio('decryptFile parallelism auto', 'AWS Encryption SDK decryptUnsigned')}`
+      : '',
+    '>= 6x',
+  ],
+  [
+    '100 B cached encrypt / decrypt, ops/s',
+    `${f(small.cachedEncrypt100.ours)} / ${f(small.cachedDecrypt100.ours)}`,
+    `node:crypto seal ${f(small.cachedEncrypt100.bare)} / open ${f(small.cachedDecrypt100.bare)}`,
+    `${small.cachedEncrypt100.ratio.toFixed(2)} / ${small.cachedDecrypt100.ratio.toFixed(2)}`,
+    `>= 0.5 (format floor ${small.formatFloor100.ratio.toFixed(2)})`,
+  ],
+  [
+    '1 KiB buffer, local keyring encrypt / decrypt, ops/s',
+    `${f(small.localEncrypt1k.ours)} / ${f(small.localDecrypt1k.ours)}`,
+    `node:crypto seal ${f(small.localEncrypt1k.bare)} / open ${f(small.localDecrypt1k.bare)}`,
+    `${small.localEncrypt1k.ratio.toFixed(2)} / ${small.localDecrypt1k.ratio.toFixed(2)}`,
+    '>= 0.35',
+  ],
+  [
+    'records, 3 random fields, round trips/s (no cache / cache)',
+    `${f(small.records3.ours)} / ${f(small.records3Cached.ours)}`,
+    `3 seals + 3 opens ${f(small.records3.bare)} / ${f(small.records3Cached.bare)}`,
+    `${small.records3.ratio.toFixed(2)} / ${small.records3Cached.ratio.toFixed(2)}`,
+    '>= 0.3',
+  ],
+  [
+    'cold import of the core, ms over `node -e 0`',
+    `${f(imports.coreMs)} ms, ${imports.coreModules} modules`,
+    'a fresh process, import() timed inside it',
+    '',
+    '<= 40 ms',
+  ],
+]
+console.log('\nIssue 20 table (ratios against the reference measured in the same run)')
+table(['path', 'kms-envelope', 'reference, same run', 'ratio', 'target'], issueRows)
+
 const summary = [
   ['64 MiB buffer encrypt vs OpenSSL 16 KiB', openssl === undefined ? 'n/a' : `${((100 * big.ours.encrypt) / openssl).toFixed(0)}%`, '>= 80%'],
   ['64 MiB buffer encrypt / decrypt vs ESDK 0x0478', `${ratio(big.ours.encrypt, big.esdk.encrypt)} / ${ratio(big.ours.decrypt, big.esdk.decrypt)}`, '>= 10x'],
@@ -125,6 +224,9 @@ table(['measure', 'result', 'target'], summary)
 
 const results = {
   machine,
+  issue20: { header: ['path', 'kms-envelope', 'reference, same run', 'ratio', 'target'], rows: issueRows },
+  small,
+  parallel,
   date: new Date().toISOString(),
   quick,
   buffers,

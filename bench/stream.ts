@@ -26,9 +26,19 @@ const MIB = 1024 * 1024
 const KEY = new Uint8Array(32).fill(9)
 
 /** bench/frames.ts runs the children with KMSE_BENCH_FRAME to measure other frame sizes. */
+/**
+ * KMSE_BENCH_PARALLELISM (index.ts sets it to `auto` for the parallel rows) is passed as the
+ * `parallelism` option; a build without that option ignores it, and the rows say so.
+ */
 function envelope(): Envelope {
   const frame = process.env.KMSE_BENCH_FRAME
-  return new Envelope({ keyring: new LocalKeyring({ keyId: 'bench', key: KEY }), ...(frame === undefined ? {} : { frameSize: Number(frame) }) })
+  const parallel = process.env.KMSE_BENCH_PARALLELISM
+  const parallelism = parallel === undefined ? {} : { parallelism: parallel === 'auto' ? 'auto' : Number(parallel) }
+  return new Envelope({
+    keyring: new LocalKeyring({ keyId: 'bench', key: KEY }),
+    ...(frame === undefined ? {} : { frameSize: Number(frame) }),
+    ...(parallelism as object),
+  })
 }
 
 /**
@@ -110,8 +120,8 @@ async function child(mode: string, src: string, dst: string): Promise<void> {
   process.stdout.write(`${seconds} ${peakRssMiB()}\n`)
 }
 
-function runChild(mode: string, src: string, dst: string): { seconds: number; rss: number } {
-  const result = spawnSync(process.execPath, [SELF, '--child', mode, src, dst], { encoding: 'utf8' })
+function runChild(mode: string, src: string, dst: string, env: NodeJS.ProcessEnv = process.env): { seconds: number; rss: number } {
+  const result = spawnSync(process.execPath, [SELF, '--child', mode, src, dst], { encoding: 'utf8', env })
   if (result.status !== 0) throw new Error(`${mode} failed: ${result.stderr}`)
   const [seconds, rss] = result.stdout.trim().split(' ').map(Number)
   return { seconds: seconds!, rss: rss! }
@@ -148,7 +158,7 @@ export interface FileRow {
 }
 
 /** The 1 GiB file benchmark; `withEsdk` adds the AWS Encryption SDK's streams on the same file. */
-export async function fileBench(bytes: number, withEsdk = false): Promise<FileRow[]> {
+export async function fileBench(bytes: number, withEsdk = false, withParallel = false): Promise<FileRow[]> {
   const dir = await mkdtemp(join(tmpdir(), 'kmse-bench-'))
   try {
     const src = join(dir, 'input')
@@ -158,6 +168,13 @@ export async function fileBench(bytes: number, withEsdk = false): Promise<FileRo
     rows.push(['decryptFile', runChild('decryptFile', join(dir, 'input.kmse'), join(dir, 'output'))])
     if ((await fileHash(join(dir, 'output'))) !== hash) throw new Error('decryptFile output differs from the input')
     await rm(join(dir, 'output'))
+    if (withParallel) {
+      const auto = { ...process.env, KMSE_BENCH_PARALLELISM: 'auto' }
+      rows.push(['encryptFile parallelism auto', runChild('encryptFile', src, join(dir, 'input.kmse'), auto)])
+      rows.push(['decryptFile parallelism auto', runChild('decryptFile', join(dir, 'input.kmse'), join(dir, 'output'), auto)])
+      if ((await fileHash(join(dir, 'output'))) !== hash) throw new Error('decryptFile (parallel) output differs from the input')
+      await rm(join(dir, 'output'))
+    }
     rows.push(['raw node:crypto GCM encrypt', runChild('raw-encrypt', src, join(dir, 'input.gcm'))])
     rows.push(['raw node:crypto GCM decrypt', runChild('raw-decrypt', join(dir, 'input.gcm'), join(dir, 'output'))])
     if ((await fileHash(join(dir, 'output'))) !== hash) throw new Error('raw decrypt output differs from the input')
@@ -172,7 +189,8 @@ export async function fileBench(bytes: number, withEsdk = false): Promise<FileRo
     console.log(`\nFile streaming, ${bytes / MIB} MiB, fresh process each, fsync included (target: peak RSS < 64 MiB)`)
     console.log('  operation                        MB/s   peak RSS')
     for (const [name, r] of rows) console.log(`  ${name.padEnd(30)} ${mbps(bytes, r.seconds)}   ${r.rss.toFixed(1).padStart(6)} MiB`)
-    const [enc, dec, rawEnc, rawDec] = rows.map(([, r]) => r)
+    const row = (name: string) => rows.find(([n]) => n === name)![1]
+    const [enc, dec, rawEnc, rawDec] = ['encryptFile', 'decryptFile', 'raw node:crypto GCM encrypt', 'raw node:crypto GCM decrypt'].map(row)
     console.log(
       `  ratio to raw node:crypto: encrypt ${(rawEnc!.seconds / enc!.seconds).toFixed(2)}x speed, decrypt ${(rawDec!.seconds / dec!.seconds).toFixed(2)}x speed`,
     )

@@ -8,15 +8,13 @@
  * key however often a data key is reused.
  * @module
  */
-import { bytesToHex } from '@noble/ciphers/utils.js'
-import { backend } from '#crypto-backend'
 import type { DataKey } from '../crypto/data-key.js'
 import { invalidArgument } from '../errors.js'
-import { encodeCbor } from '../format/cbor.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
 import type { Keyring } from '../keyrings/keyring.js'
 import { integerOption } from '../validate.js'
+import { decryptEntryKey, decryptKeyPrefix } from './entry-key.js'
 import { joinInflight } from './singleflight.js'
 import type { DecryptEntry, EncryptEntry, Entry } from './store.js'
 import { Store } from './store.js'
@@ -86,6 +84,7 @@ export class KeyCache {
   readonly #store: Store
   readonly #partition: string
   readonly #prefixes = new WeakMap<readonly Keyring[], string>()
+  readonly #decryptPrefixes = new WeakMap<readonly Keyring[], Uint8Array>()
   readonly maxEntries: number
   readonly maxAge: number
   readonly maxMessagesPerKey: number
@@ -131,12 +130,12 @@ export class KeyCache {
 
   /** Counters of the store (shared by all partitions of it). */
   stats(): KeyCacheStats {
-    return { ...this.#store.counters, entries: this.#store.lru.size }
+    return { ...this.#store.counters, entries: this.#store.lru?.size ?? 0 }
   }
 
   /** Drops (and zeroes) every entry of the store, in every partition. */
   clear(): void {
-    this.#store.lru.clear()
+    this.#store.lru?.clear()
   }
 
   /**
@@ -144,22 +143,17 @@ export class KeyCache {
    * (wrapped keys can be kilobytes, so entries are keyed by a digest).
    */
   #decryptKey(keyrings: readonly Keyring[], suite: number, context: CanonicalContext, recipients: readonly Recipient[]): string {
-    const material = encodeCbor([
-      'KMSE v1 cache',
-      this.#partition,
-      keyrings.map((k) => k.cacheId),
-      suite,
-      context,
-      recipients.map((r) => [r.type, r.keyId, r.wrapped]),
-    ])
-    return bytesToHex(backend.sha256(material))
+    let prefix = this.#decryptPrefixes.get(keyrings)
+    if (prefix === undefined) {
+      prefix = decryptKeyPrefix(
+        this.#partition,
+        keyrings.map((k) => k.cacheId),
+      )
+      this.#decryptPrefixes.set(keyrings, prefix)
+    }
+    return decryptEntryKey(prefix, suite, context, recipients)
   }
 
-  /**
-   * Encrypt entries: an unambiguous string (JSON of the parts), cheaper than a digest on the
-   * path every cached encryption takes, and bounded by the context limit. The part that
-   * depends only on the keyrings is built once per keyring list.
-   */
   #encryptKey(keyrings: readonly Keyring[], suite: number, context: CanonicalContext): string {
     let prefix = this.#prefixes.get(keyrings)
     if (prefix === undefined) {
@@ -203,7 +197,7 @@ export class KeyCache {
       return undefined
     }
     const key = this.#encryptKey(keyrings, suite, context)
-    const lru = this.#store.lru
+    const lru = this.#store.lru ?? (await this.#store.open())
     // Each pass either reserves a use of an entry or replaces an exhausted one; a burst of
     // concurrent callers may need a few passes, never unboundedly many.
     for (;;) {
@@ -253,7 +247,7 @@ export class KeyCache {
     signal: AbortSignal | undefined,
   ): Promise<{ dataKey: DataKey; recipient: Recipient }> {
     const key = this.#decryptKey(keyrings, suite, context, recipients)
-    const lru = this.#store.lru
+    const lru = this.#store.lru ?? (await this.#store.open())
     for (let pass = 0; ; pass++) {
       let entry = lru.get(key) as DecryptEntry | undefined
       // Same rule as a miss: only a recipient one of these keyrings accepts may be used.

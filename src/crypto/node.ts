@@ -3,7 +3,7 @@
  * Selected by the `node` condition of `#crypto-backend`; never reaches browser bundles.
  * @module
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomFillSync, scrypt, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, hash, hkdfSync, randomFillSync, scrypt, timingSafeEqual } from 'node:crypto'
 import type { CryptoBackend } from './backend.js'
 
 /**
@@ -88,7 +88,8 @@ export const backend: CryptoBackend = {
   open: decipher,
   hkdfSha512,
   sha256(data) {
-    return new Uint8Array(createHash('sha256').update(data).digest())
+    // The one-shot form: no Hash object per call (cache keys are hashed once per cached message).
+    return new Uint8Array(hash('sha256', data, 'buffer'))
   },
   hmacSha512(key, data) {
     const digest = createHmac('sha512', key).update(data).digest()

@@ -11,9 +11,6 @@
  * across contexts.
  * @module
  */
-import { hmac } from '@noble/hashes/hmac.js'
-import { sha256 } from '@noble/hashes/sha2.js'
-import { LRUCache } from 'lru-cache'
 import { backend } from '#crypto-backend'
 import { encryptionMaterials } from '../core/materials.js'
 import { decryptParsed } from '../core/reader.js'
@@ -40,20 +37,30 @@ const SCOPED_KEYS_MAX = 1024
  * out must be used at once (before the next `get`) and never wiped by the caller.
  */
 export class ScopedKeys {
-  readonly #cache = new LRUCache<string, Uint8Array>({ max: SCOPED_KEYS_MAX, dispose: (key) => key.fill(0) })
+  /** Least recently used first (a Map keeps insertion order; a hit moves its entry to the end). */
+  readonly #cache = new Map<string, Uint8Array>()
 
   get(kind: 'siv' | 'blind', indexKey: DataKey, path: string, context: CanonicalContext): Uint8Array {
     const id = JSON.stringify([kind, path, [...context]])
     let key = this.#cache.get(id)
-    if (key === undefined) {
-      const scope = scopeOf(path, context)
-      key = kind === 'siv' ? sivKey(indexKey.bytes, scope) : blindKey(indexKey.bytes, scope)
+    if (key !== undefined) {
+      this.#cache.delete(id)
       this.#cache.set(id, key)
+      return key
+    }
+    const scope = scopeOf(path, context)
+    key = kind === 'siv' ? sivKey(indexKey.bytes, scope) : blindKey(indexKey.bytes, scope)
+    this.#cache.set(id, key)
+    if (this.#cache.size > SCOPED_KEYS_MAX) {
+      const [oldest, evicted] = this.#cache.entries().next().value as [string, Uint8Array]
+      this.#cache.delete(oldest)
+      evicted.fill(0)
     }
     return key
   }
 
   clear(): void {
+    for (const key of this.#cache.values()) key.fill(0)
     this.#cache.clear()
   }
 }
@@ -62,7 +69,10 @@ export class ScopedKeys {
 export const BLIND_INDEX_BYTES = 16
 
 type AesSiv = typeof import('@noble/ciphers/aes.js')['aessiv']
+type Hmac = typeof import('@noble/hashes/hmac.js')['hmac']
+type Sha256 = typeof import('@noble/hashes/sha2.js')['sha256']
 let aessivImpl: AesSiv | undefined
+let blindMac: { hmac: Hmac; sha256: Sha256 } | undefined
 
 /**
  * Loads AES-SIV with the index key, the only thing that needs it. Importing @noble's AES
@@ -70,7 +80,11 @@ let aessivImpl: AesSiv | undefined
  * in particular, would otherwise pay at import.
  */
 async function loadSiv(): Promise<void> {
-  aessivImpl ??= (await import('@noble/ciphers/aes.js')).aessiv
+  // HMAC-SHA-256 for blind indexes comes along: also only used once an index key is open, and
+  // @noble's SHA-2 module is the largest one the core would otherwise load at import.
+  const [aes, mac, sha2] = await Promise.all([import('@noble/ciphers/aes.js'), import('@noble/hashes/hmac.js'), import('@noble/hashes/sha2.js')])
+  aessivImpl ??= aes.aessiv
+  blindMac ??= { hmac: mac.hmac, sha256: sha2.sha256 }
 }
 
 function aessiv(key: Uint8Array, aad: Uint8Array): ReturnType<AesSiv> {
@@ -94,7 +108,8 @@ export function sivOpen(key: Uint8Array, aad: Uint8Array, sealed: Uint8Array): U
 }
 
 export function blindIndexBytes(key: Uint8Array, encodedValue: Uint8Array): Uint8Array {
-  const mac = hmac(sha256, key, encodedValue)
+  if (blindMac === undefined) throw new Error('internal error: a blind index computed before the index key was opened')
+  const mac = blindMac.hmac(blindMac.sha256, key, encodedValue)
   const out = mac.slice(0, BLIND_INDEX_BYTES)
   mac.fill(0)
   return out

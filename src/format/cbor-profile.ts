@@ -20,17 +20,46 @@ export const MAX_CBOR_ITEMS = 1024
 
 const MAJOR_NAMES = ['', '', '', '', '', '', 'a tag', 'a float, simple value or break code']
 
+/** Smallest argument each long head form may carry in the deterministic encoding (RFC 8949 §4.2.1). */
+const SHORTEST = [24, 256, 65536, 2 ** 32]
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * What the pass saw besides well-formedness: enough to tell, without re-encoding, whether the
+ * bytes are the deterministic encoding of what cbor-x decodes them to (see cbor.ts).
+ */
+export interface ProfileScan {
+  /** Data items read. */
+  readonly items: number
+  /** Every head in its shortest form, and every text string valid UTF-8 (so it decodes and re-encodes to itself). */
+  readonly deterministic: boolean
+}
+
+function validUtf8(bytes: Uint8Array, start: number, end: number): boolean {
+  let i = start
+  while (i < end && bytes[i]! < 0x80) i++ // the common case: ASCII, no decoder call
+  if (i === end) return true
+  try {
+    STRICT_UTF8.decode(bytes.subarray(i, end))
+    return true
+  } catch {
+    return false
+  }
+}
+
 /**
  * Throws unless `bytes` is exactly one data item of the subset: a LimitError for more items
  * or deeper nesting than the ceilings (like the format's own count limits), else a FormatError. Lengths are
  * checked against the bytes present, so no declared length can make a later step allocate.
  */
-export function checkCborProfile(bytes: Uint8Array, what: string): void {
+export function checkCborProfile(bytes: Uint8Array, what: string): ProfileScan {
   const fail = (why: string, at: number): FormatError => new FormatError(`${what} is not in the CBOR subset of the format: ${why} at byte ${at}`)
   const tooMany = (at: number): LimitError =>
     new LimitError(`${what} holds more than ${MAX_CBOR_ITEMS} CBOR data items (at byte ${at}); no valid message has that many`)
   let at = 0
   let items = 0
+  let deterministic = true
   // Items still to read in each open container; the bottom slot is the one top-level item.
   const open: number[] = [1]
   while (open.length > 0) {
@@ -54,10 +83,12 @@ export function checkCborProfile(bytes: Uint8Array, what: string): void {
       if (at + size > bytes.length) throw fail('the section ends inside a length', start)
       arg = 0
       for (let i = 0; i < size; i++) arg = arg * 256 + bytes[at++]!
+      if (arg < SHORTEST[info - 24]!) deterministic = false
     }
     const left = bytes.length - at
     if (major === 2 || major === 3) {
       if (arg > left) throw fail(`a string of ${arg} bytes with ${left} left`, start)
+      if (major === 3 && deterministic && !validUtf8(bytes, at, at + arg)) deterministic = false
       at += arg
     } else if (major === 4 || major === 5) {
       const count = major === 5 ? arg * 2 : arg
@@ -72,4 +103,5 @@ export function checkCborProfile(bytes: Uint8Array, what: string): void {
     }
   }
   if (at !== bytes.length) throw fail(`${bytes.length - at} bytes after the data item`, at)
+  return { items, deterministic }
 }

@@ -12,6 +12,7 @@ import { copyBytes } from '@noble/ciphers/utils.js'
 import { FormatError, LimitError, UnsupportedError } from '../errors.js'
 import { quoted } from '../printable.js'
 import { decodeCbor, encodeCbor, isCanonical } from './cbor.js'
+import { CborWriter, headLength, textCapacity } from './cbor-write.js'
 import {
   COMMITMENT_BYTES,
   MAX_CONTEXT_ENTRIES,
@@ -48,8 +49,27 @@ export interface Recipient {
 
 const TYPE_PATTERN = /^[a-z][a-z0-9-]*$/
 
-export function encodeHeader(header: Header): Uint8Array {
-  return encodeCbor([header.suite, header.messageId, header.frameSize, header.context, header.commitment])
+/**
+ * The header's deterministic encoding, written in one pass (the same bytes cbor-x writes for
+ * the array; the vectors check it), after `reserve` bytes left free at the start for the caller.
+ */
+export function encodeHeader(header: Header, reserve = 0): Uint8Array {
+  const { suite, messageId, frameSize, context, commitment } = header
+  let capacity = 1 + headLength(suite) + headLength(messageId.length) + messageId.length + headLength(frameSize)
+  capacity += headLength(context.size) + headLength(commitment.length) + commitment.length
+  for (const [k, v] of context) capacity += textCapacity(k) + textCapacity(v)
+  const w = new CborWriter(reserve + capacity, reserve)
+  w.head(4, 5)
+  w.uint(suite)
+  w.bytesItem(messageId)
+  w.uint(frameSize)
+  w.head(5, context.size)
+  for (const [k, v] of context) {
+    w.text(k)
+    w.text(v)
+  }
+  w.bytesItem(commitment)
+  return w.written
 }
 
 function isBytes(value: unknown, length?: number): value is Uint8Array {
@@ -67,7 +87,9 @@ function uint(value: unknown): number | undefined {
   return undefined
 }
 
-const utf8Length = (s: string): number => new TextEncoder().encode(s).length
+const UTF8 = new TextEncoder()
+/** UTF-8 bytes of `s`, encoded only when its UTF-16 length leaves doubt (each unit takes at most 3 bytes). */
+const utf8Exceeds = (s: string, max: number): boolean => s.length * 3 > max && UTF8.encode(s).length > max
 
 /**
  * Decodes and validates header bytes (the CBOR item only). `maxFrameSize` is the reader's own
@@ -75,7 +97,8 @@ const utf8Length = (s: string): number => new TextEncoder().encode(s).length
  * opener passes one), every other `kmse:` key is refused.
  */
 export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE, reserved?: readonly [string, string]): Header {
-  const item = decodeCbor(bytes, 'header')
+  const decoded = decodeCbor(bytes, 'header')
+  const item = decoded.value
   if (!Array.isArray(item) || item.length !== 5) throw new FormatError('header must be a CBOR array of 5 items')
   const [rawSuite, messageId, rawFrameSize, context, commitment] = item as unknown[]
   const suite = uint(rawSuite)
@@ -104,7 +127,7 @@ export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE, r
   if (!isCanonicalOrder(keys)) throw new FormatError('header context keys are not in canonical order')
   if (!isBytes(commitment, COMMITMENT_BYTES)) throw new FormatError(`header commitment must be a ${COMMITMENT_BYTES}-byte string`)
   // Re-encoded from the numbers, not the decoded bigints (which cbor-x would write back in 8 bytes).
-  if (!isCanonical(bytes, [suite, messageId, frameSize, context, commitment])) throw new FormatError('header is not in deterministic CBOR encoding')
+  if (!isCanonical(decoded, [suite, messageId, frameSize, context, commitment])) throw new FormatError('header is not in deterministic CBOR encoding')
   return {
     suite,
     messageId: copyBytes(messageId),
@@ -123,7 +146,7 @@ export function checkRecipient(type: unknown, keyId: unknown, wrapped: unknown):
   if (typeof type !== 'string' || !TYPE_PATTERN.test(type) || type.length > MAX_KEYRING_TYPE_BYTES) {
     return `keyring type must match ${TYPE_PATTERN} and be at most ${MAX_KEYRING_TYPE_BYTES} bytes`
   }
-  if (typeof keyId !== 'string' || keyId.length === 0 || utf8Length(keyId) > MAX_KEY_ID_BYTES) {
+  if (typeof keyId !== 'string' || keyId.length === 0 || utf8Exceeds(keyId, MAX_KEY_ID_BYTES)) {
     return `key id must be a text string of 1..${MAX_KEY_ID_BYTES} bytes`
   }
   if (!isBytes(wrapped) || wrapped.length === 0 || wrapped.length > MAX_WRAPPED_BYTES) {
@@ -162,7 +185,8 @@ export function checkRecipientCount(prefix: Uint8Array, maxWrappedKeys: number):
 export function decodeRecipients(bytes: Uint8Array, maxWrappedKeys: number): Recipient[] {
   checkRecipientCount(bytes, maxWrappedKeys)
   if (declaredRecipientCount(bytes) === 0) throw new FormatError('message lists no wrapped keys')
-  const item = decodeCbor(bytes, 'recipients')
+  const decoded = decodeCbor(bytes, 'recipients')
+  const item = decoded.value
   if (!Array.isArray(item)) throw new FormatError('recipients must be a CBOR array')
   const out: Recipient[] = []
   for (const entry of item as unknown[]) {
@@ -172,6 +196,6 @@ export function decodeRecipients(bytes: Uint8Array, maxWrappedKeys: number): Rec
     if (problem !== undefined) throw new FormatError(`recipient ${out.length}: ${problem}`)
     out.push({ type: type as string, keyId: keyId as string, wrapped: copyBytes(wrapped as Uint8Array) })
   }
-  if (!isCanonical(bytes, item)) throw new FormatError('recipients are not in deterministic CBOR encoding')
+  if (!isCanonical(decoded, item)) throw new FormatError('recipients are not in deterministic CBOR encoding')
   return out
 }

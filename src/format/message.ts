@@ -106,15 +106,15 @@ export function checkReadLimits(limits: ReadLimits): void {
 
 /** The authenticated part of a head: preamble + header bytes (the header tag's AAD). */
 export function encodeAuthenticated(header: Header): Uint8Array {
-  const h = encodeHeader(header)
-  if (h.length > MAX_HEADER_BYTES) {
-    throw new LimitError(`the header would be ${h.length} bytes; the limit is ${MAX_HEADER_BYTES}: use a smaller encryption context`)
+  // The header is written after room left for the preamble: one buffer, no copy.
+  const out = encodeHeader(header, PREAMBLE_BYTES)
+  const length = out.length - PREAMBLE_BYTES
+  if (length > MAX_HEADER_BYTES) {
+    throw new LimitError(`the header would be ${length} bytes; the limit is ${MAX_HEADER_BYTES}: use a smaller encryption context`)
   }
-  const out = new Uint8Array(PREAMBLE_BYTES + h.length)
   out.set(MAGIC, 0)
   out[4] = VERSION
-  new DataView(out.buffer).setUint32(5, h.length)
-  out.set(h, PREAMBLE_BYTES)
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(5, length)
   return out
 }
 
