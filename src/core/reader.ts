@@ -13,6 +13,7 @@
 import { backend } from '#crypto-backend'
 import type { MessageKeys } from '../crypto/keys.js'
 import { openBody } from '../crypto/message.js'
+import { openBodyParallel } from '../crypto/parallel.js'
 import type { Emit } from '../crypto/stream-codec.js'
 import { FrameDecoder } from '../crypto/stream-codec.js'
 import { AbortError, ContextMismatchError, invalidArgument, LimitError } from '../errors.js'
@@ -24,6 +25,7 @@ import { checkBodyComplete, parseWholeMessage } from '../format/message.js'
 import { checkSignal, streamEnded, throwIfAborted, toMessageBytes } from '../validate.js'
 import { decryptionMaterials } from './materials.js'
 import type { DecryptInfo, DecryptOptions, DecryptResult } from './options.js'
+import { poolFor } from './parallelism.js'
 import type { EnvelopeSettings } from './settings.js'
 
 /** Step 10: `expectContext` against a parsed header, before any key service is called. */
@@ -93,7 +95,9 @@ export async function decryptMessage(settings: EnvelopeSettings, message: unknow
 export async function decryptParsed(settings: EnvelopeSettings, whole: WholeMessage, options: DecryptOptions = {}): Promise<DecryptResult> {
   const { keys, info } = await openForBody(settings, whole.head, options.expectContext, options.signal, () => checkBodyComplete(whole))
   try {
-    return { plaintext: openBody(backend, whole.head, keys, whole.body), ...info }
+    const pool = await poolFor(settings, whole.body.length)
+    const plaintext = pool === undefined ? openBody(backend, whole.head, keys, whole.body) : await openBodyParallel(backend, pool, whole.head, keys, whole.body)
+    return { plaintext, ...info }
   } finally {
     keys.wipe()
   }

@@ -30,6 +30,8 @@ export interface EnvelopeSettings {
   /** Smallest frame size a decrypting surface accepts; see EnvelopeOptions.minFrameSize. */
   readonly minFrameSize: number
   readonly cache?: KeyCache | undefined
+  /** Threads that seal and open a large buffer's frames: 1 (the calling thread only), a count, or `'auto'`; see EnvelopeOptions.parallelism. */
+  readonly parallelism: number | 'auto'
 }
 
 /** What the Envelope constructor accepts (EnvelopeOptions, unchecked). */
@@ -41,6 +43,7 @@ export interface SettingsInput {
   readonly maxFrameSize?: unknown
   readonly minFrameSize?: unknown
   readonly cache?: unknown
+  readonly parallelism?: unknown
 }
 
 /** Validates an Envelope's options into its settings. */
@@ -63,6 +66,7 @@ export function resolveSettings(options: SettingsInput): EnvelopeSettings {
     maxFrameSize,
     minFrameSize: integerOption(options.minFrameSize, 'minFrameSize', MIN_FRAME_SIZE, maxFrameSize, MIN_FRAME_SIZE),
     cache: toCache(options.cache),
+    parallelism: toParallelism(options.parallelism),
   })
 }
 
@@ -80,6 +84,14 @@ function toDecryptOnly(value: unknown, writers: readonly Keyring[]): readonly Ke
     }
   }
   return list
+}
+
+/** Most threads `parallelism` may name: more than any machine's cores only adds switching. */
+export const MAX_PARALLELISM = 64
+
+function toParallelism(value: unknown): number | 'auto' {
+  if (value === 'auto') return value
+  return integerOption(value, "parallelism ('auto' or a thread count)", 1, MAX_PARALLELISM, 1)
 }
 
 function toCache(value: unknown): KeyCache | undefined {

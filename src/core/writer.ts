@@ -7,6 +7,7 @@
  */
 import { backend } from '#crypto-backend'
 import { sealHead, sealMessage } from '../crypto/message.js'
+import { sealMessageParallel } from '../crypto/parallel.js'
 import type { Emit } from '../crypto/stream-codec.js'
 import { FrameEncoder } from '../crypto/stream-codec.js'
 import { AbortError } from '../errors.js'
@@ -16,6 +17,7 @@ import { canonicalContext } from '../format/context.js'
 import { checkSignal, streamEnded, throwIfAborted, toPlaintextBytes } from '../validate.js'
 import { encryptionMaterials } from './materials.js'
 import type { EncryptOptions } from './options.js'
+import { poolFor } from './parallelism.js'
 import type { EnvelopeSettings } from './settings.js'
 
 /** 32 random bytes, fresh for every message: the message's keys and nonces all derive from it. */
@@ -27,10 +29,12 @@ export function newMessageId(): Uint8Array {
 export async function encryptMessage(settings: EnvelopeSettings, plaintext: unknown, options: EncryptOptions = {}): Promise<Uint8Array> {
   const bytes = toPlaintextBytes(plaintext)
   const context = canonicalContext(options.context, 'context', true)
+  const pool = await poolFor(settings, bytes.length)
   const materials = await encryptionMaterials(settings, context, options.signal, bytes.length)
   try {
     const { dataKey, recipients } = materials
-    return sealMessage(backend, { dataKey, recipients, context, frameSize: settings.frameSize, messageId: newMessageId() }, bytes)
+    const params = { dataKey, recipients, context, frameSize: settings.frameSize, messageId: newMessageId() }
+    return pool === undefined ? sealMessage(backend, params, bytes) : await sealMessageParallel(backend, pool, params, bytes)
   } finally {
     materials.release()
   }
