@@ -29,6 +29,11 @@ export async function closeWorkerPools(): Promise<void> {
   await closePools()
 }
 
+/** The pool for a stream (files, Node streams, the CLI): any size, since a stream's size is not known up front. */
+export async function streamPoolFor(settings: EnvelopeSettings): Promise<FramePool | undefined> {
+  return settings.parallelism === 1 ? undefined : framePool(settings.parallelism)
+}
+
 /** The pool for a buffer of `bytes` bytes, or undefined to stay on the calling thread. */
 export async function poolFor(settings: EnvelopeSettings, bytes: number): Promise<FramePool | undefined> {
   if (settings.parallelism === 1 || bytes < PARALLEL_MIN_BYTES) return undefined

@@ -8,6 +8,7 @@
 import { backend } from '#crypto-backend'
 import { sealHead, sealMessage } from '../crypto/message.js'
 import { sealMessageParallel } from '../crypto/parallel.js'
+import { ParallelFrameCodec } from '../crypto/parallel-stream.js'
 import type { Emit } from '../crypto/stream-codec.js'
 import { FrameEncoder } from '../crypto/stream-codec.js'
 import { AbortError } from '../errors.js'
@@ -17,7 +18,7 @@ import { canonicalContext } from '../format/context.js'
 import { checkSignal, streamEnded, throwIfAborted, toPlaintextBytes } from '../validate.js'
 import { encryptionMaterials } from './materials.js'
 import type { EncryptOptions } from './options.js'
-import { poolFor } from './parallelism.js'
+import { poolFor, streamPoolFor } from './parallelism.js'
 import type { EnvelopeSettings } from './settings.js'
 
 /** 32 random bytes, fresh for every message: the message's keys and nonces all derive from it. */
@@ -45,18 +46,25 @@ export class EncryptSession {
   readonly #settings: EnvelopeSettings
   readonly #context: CanonicalContext
   readonly #signal: AbortSignal | undefined
-  #encoder: FrameEncoder | undefined
+  readonly #parallel: boolean
+  #encoder: FrameEncoder | ParallelFrameCodec | undefined
   #closed = false
 
-  /** Validates the options now, so a bad context fails when the stream is created. */
-  constructor(settings: EnvelopeSettings, options: EncryptOptions = {}) {
+  /**
+   * Validates the options now, so a bad context fails when the stream is created.
+   * `parallel`: seal frames on the Envelope's worker threads (its `parallelism`), for callers
+   * that await `push` and `finish` (Node streams, files, the CLI).
+   */
+  constructor(settings: EnvelopeSettings, options: EncryptOptions = {}, parallel = false) {
     this.#settings = settings
     this.#context = canonicalContext(options.context, 'context', true)
     this.#signal = checkSignal(options.signal)
+    this.#parallel = parallel
   }
 
   /** Gets a data key and emits the head. Must complete before `push`. */
   async start(emit: Emit): Promise<void> {
+    const pool = this.#parallel ? await streamPoolFor(this.#settings) : undefined
     const materials = await encryptionMaterials(this.#settings, this.#context, this.#signal)
     let head: Uint8Array
     try {
@@ -66,24 +74,30 @@ export class EncryptSession {
       const { dataKey, recipients } = materials
       const sealed = sealHead(backend, { dataKey, recipients, context: this.#context, frameSize: this.#settings.frameSize, messageId })
       head = sealed.head
-      this.#encoder = new FrameEncoder(backend, sealed.keys, messageId, this.#settings.frameSize)
+      const { frameSize } = this.#settings
+      this.#encoder =
+        pool === undefined
+          ? new FrameEncoder(backend, sealed.keys, messageId, frameSize)
+          : new ParallelFrameCodec(backend, pool, sealed.keys, messageId, frameSize, 'seal')
     } finally {
       materials.release()
     }
     emit(head)
   }
 
-  push(chunk: Uint8Array, emit: Emit): void {
+  /** A promise only in parallel mode, while its queue is full: wait for it before the next push. */
+  push(chunk: Uint8Array, emit: Emit): void | Promise<void> {
     if (this.#encoder === undefined || this.#closed) throw streamEnded()
     throwIfAborted(this.#signal)
-    this.#encoder.push(chunk, emit)
+    return this.#encoder.push(chunk, emit)
   }
 
-  finish(emit: Emit): void {
+  /** A promise only in parallel mode. */
+  finish(emit: Emit): void | Promise<void> {
     if (this.#encoder === undefined || this.#closed) throw streamEnded()
     throwIfAborted(this.#signal)
     this.#closed = true
-    this.#encoder.finish(emit)
+    return this.#encoder.finish(emit)
   }
 
   /** Wipes keys and buffered plaintext; the session cannot be used afterwards. */
