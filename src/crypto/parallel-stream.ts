@@ -23,8 +23,11 @@ import type { MessageKeys } from './keys.js'
 import type { FramePool } from './parallel.js'
 import type { Emit } from './stream-codec.js'
 
-/** Plaintext bytes per batch: large enough that a worker round trip is noise, small enough to keep memory flat. */
-export const BATCH_BYTES = 1024 * 1024
+/**
+ * Plaintext bytes per batch: large enough that a worker round trip is noise (4 default frames),
+ * small enough to keep memory flat (1 MiB batches measured 10 MiB more peak RSS on a 1 GiB file).
+ */
+export const BATCH_BYTES = 256 * 1024
 
 interface Slot {
   readonly memory: SharedArrayBuffer

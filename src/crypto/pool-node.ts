@@ -67,8 +67,14 @@ class NodeFramePool implements FramePool {
 
   #spawn(): Slot {
     // execArgv: [] so the parent's flags (--test, --inspect, --conditions) do not reach a
-    // worker that needs none of them; it imports the node:crypto backend directly.
-    const worker = new this.#Worker(WORKER_URL, { execArgv: [], name: 'kms-envelope frames' })
+    // worker that needs none of them. A small young generation: the worker allocates little
+    // but cipher objects, and collecting them early keeps a streamed file's peak RSS down
+    // (bench/parallel.ts measures it); data lives in shared memory, outside these limits.
+    const worker = new this.#Worker(WORKER_URL, {
+      execArgv: [],
+      name: 'kms-envelope frames',
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
+    })
     const slot: Slot = { worker, pending: undefined, error: undefined }
     this.#slots.add(slot)
     worker.on('message', (answer: { ok?: boolean; error?: string }) => {
