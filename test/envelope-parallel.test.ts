@@ -10,10 +10,12 @@ import { spawnSync } from 'node:child_process'
 import { after, describe, it } from 'node:test'
 import { backend } from '#crypto-backend'
 import { DataKey } from '../src/crypto/data-key.js'
+import { deriveMessageKeys } from '../src/crypto/keys.js'
 import { sealMessage } from '../src/crypto/message.js'
 import type { FramePool } from '../src/crypto/parallel.js'
-import { PARALLEL_MIN_BYTES, planRanges, sealMessageParallel } from '../src/crypto/parallel.js'
+import { PARALLEL_MIN_BYTES, sealMessageParallel } from '../src/crypto/parallel.js'
 import { framePool, poolThreadsForTest } from '../src/crypto/pool-node.js'
+import { SUITE_AES256GCM_HKDFSHA512_COMMIT } from '../src/format/constants.js'
 import { canonicalContext } from '../src/format/context.js'
 import { closeWorkerPools, Envelope, LocalKeyring, WorkerError } from '../src/index.js'
 import { assertExpectedBackend, pattern, ROOT, rejectsWithCode } from './helpers.js'
@@ -29,30 +31,6 @@ async function pool(threads: number): Promise<FramePool> {
   assert.ok(p !== undefined)
   return p
 }
-
-describe('planRanges: every frame exactly once, in order', () => {
-  it('covers [first, first + count) for any split', () => {
-    for (const [count, workers] of [
-      [0, 1],
-      [1, 1],
-      [1, 3],
-      [2, 1],
-      [7, 3],
-      [1025, 1],
-      [1025, 7],
-    ] as const) {
-      const plan = planRanges(10, count, workers)
-      const ranges = [plan.caller, ...plan.workers]
-      let at = 10
-      for (const r of ranges) {
-        assert.equal(r.first, at)
-        at += r.count
-      }
-      assert.equal(at, 10 + count, `${count} frames over ${workers} workers`)
-      assert.ok(plan.workers.every((r) => r.count > 0))
-    }
-  })
-})
 
 describe('parallel buffers: the same bytes as one thread', () => {
   for (const frameSize of [4096, 65536, 1024 * 1024]) {
@@ -91,6 +69,47 @@ describe('parallel buffers: the same bytes as one thread', () => {
     const message = await par.encrypt(plaintext)
     assert.ok(Buffer.from((await new Envelope({ keyring }).decrypt(message)).plaintext).equals(Buffer.from(plaintext)))
     assert.ok(Buffer.from((await par.decrypt(message)).plaintext).equals(Buffer.from(plaintext)))
+  })
+})
+
+describe('a worker claiming chunks alone writes the frames one thread writes', () => {
+  it('every chunk claimed by two workers (the caller takes none): the body of sealMessage, owner bytes set', async () => {
+    const frameSize = 4096
+    const plaintext = pattern(40 * frameSize + 123, 17)
+    const { dataKey, recipients } = await keyring.generateDataKey(canonicalContext(undefined, 'context', true), {})
+    const messageId = pattern(32, 18)
+    const single = sealMessage(backend, { dataKey, recipients, context: canonicalContext(undefined, 'context', true), frameSize, messageId }, plaintext)
+    const frames = 41
+    const step = frameSize + 16
+    const bodyLength = 40 * step + 123 + 16
+    const keys = deriveMessageKeys(backend, dataKey.bytes, messageId, SUITE_AES256GCM_HKDFSHA512_COMMIT)
+    const chunks = 6
+    const inputOffset = 64
+    const outputOffset = inputOffset + plaintext.length
+    const memory = new SharedArrayBuffer(outputOffset + bodyLength)
+    const view = new Uint8Array(memory)
+    view.set(keys.contentKey, 0)
+    view.set(plaintext, inputOffset)
+    const job = {
+      op: 'seal',
+      memory,
+      keyOffset: 0,
+      inputOffset,
+      inputLength: plaintext.length,
+      outputOffset,
+      messageId,
+      frameSize,
+      first: 0,
+      count: frames,
+      finalIndex: frames - 1,
+      claim: { counterOffset: 32, ownerOffset: 40, chunkFrames: 7, chunks },
+    } as const
+    const p = await pool(3)
+    assert.deepEqual(await Promise.all([p.run(job), p.run(job)]), [true, true])
+    assert.deepEqual([...view.subarray(40, 40 + chunks)], [1, 1, 1, 1, 1, 1])
+    assert.ok(Buffer.from(view.subarray(outputOffset)).equals(Buffer.from(single.subarray(single.length - bodyLength))))
+    keys.wipe()
+    dataKey.wipe()
   })
 })
 

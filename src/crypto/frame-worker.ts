@@ -62,25 +62,41 @@ function openInto(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: U
   return true
 }
 
+/** Frames [from, to) of the job (indices relative to `job.first`); false at the first that fails. */
+function runFrames(job: FrameJob, memory: Uint8Array, key: Uint8Array, from: number, to: number): boolean {
+  const { frameSize, messageId, first, finalIndex, inputOffset, inputLength, outputOffset } = job
+  const step = frameSize + TAG_BYTES
+  const inputEnd = inputOffset + inputLength
+  for (let k = from; k < to; k++) {
+    const i = first + k
+    const final = i === finalIndex
+    if (job.op === 'seal') {
+      const start = inputOffset + k * frameSize
+      const chunk = memory.subarray(start, final ? inputEnd : start + frameSize)
+      sealInto(key, frameNonce(i), chunk, frameAad(messageId, i, final), memory, outputOffset + k * step)
+    } else {
+      const start = inputOffset + k * step
+      const sealed = memory.subarray(start, final ? inputEnd : start + step)
+      if (!openInto(key, frameNonce(i), sealed, frameAad(messageId, i, final), memory, outputOffset + k * frameSize)) return false
+    }
+  }
+  return true
+}
+
 function runJob(job: FrameJob): boolean {
   const memory = new Uint8Array(job.memory)
   const key = memory.slice(job.keyOffset, job.keyOffset + KEY_BYTES)
-  const { frameSize, messageId, first, count, finalIndex, inputOffset, inputLength, outputOffset } = job
-  const step = frameSize + TAG_BYTES
-  const inputEnd = inputOffset + inputLength
   try {
-    for (let k = 0; k < count; k++) {
-      const i = first + k
-      const final = i === finalIndex
-      if (job.op === 'seal') {
-        const start = inputOffset + k * frameSize
-        const chunk = memory.subarray(start, final ? inputEnd : start + frameSize)
-        sealInto(key, frameNonce(i), chunk, frameAad(messageId, i, final), memory, outputOffset + k * step)
-      } else {
-        const start = inputOffset + k * step
-        const sealed = memory.subarray(start, final ? inputEnd : start + step)
-        if (!openInto(key, frameNonce(i), sealed, frameAad(messageId, i, final), memory, outputOffset + k * frameSize)) return false
+    const claim = job.claim
+    if (claim === undefined) return runFrames(job, memory, key, 0, job.count)
+    const counter = new Int32Array(job.memory, claim.counterOffset, 1)
+    for (let c = Atomics.add(counter, 0, 1); c < claim.chunks; c = Atomics.add(counter, 0, 1)) {
+      const from = c * claim.chunkFrames
+      if (!runFrames(job, memory, key, from, Math.min(job.count, from + claim.chunkFrames))) {
+        Atomics.store(counter, 0, claim.chunks) // the others stop: the result is a failure anyway
+        return false
       }
+      Atomics.store(memory, claim.ownerOffset + c, 1)
     }
     return true
   } finally {

@@ -4,10 +4,11 @@
  * {@link FramePool} (`#worker-pool`: worker threads on Node, none elsewhere).
  *
  * Frames are independent (docs/FORMAT.md §6.2: nonce and AAD depend only on the frame index
- * and whether it is the last), so a message splits into ranges of frames. The calling
- * thread seals its own range straight from the caller's buffer into the result; each worker
- * gets its range copied into shared memory, with the content key beside it, and writes its
- * sealed (or opened) frames back there. The bytes are those of the single-thread path, frame
+ * and whether it is the last), so a message splits into chunks of frames that the calling
+ * thread and the workers claim from a shared counter. The calling thread seals its chunks
+ * straight from the caller's buffer into the result; the workers read the input from shared
+ * memory, with the content key beside it, and write their sealed (or opened) frames back
+ * there, to be copied into the result. The bytes are those of the single-thread path, frame
  * for frame. Shared memory that held plaintext or the key is zeroed before returning, and a
  * decryption releases nothing until every range has verified.
  * @module
@@ -35,12 +36,6 @@ export const PARALLEL_MIN_BYTES = 4 * 1024 * 1024
  */
 export const ROUND_BYTES = 16 * 1024 * 1024
 
-/**
- * How much of a round the calling thread keeps, relative to one worker's share. It also copies
- * every worker's range in and out, so it seals less than a worker; measured on two cores.
- */
-export const CALLER_WEIGHT = 0.6
-
 /** One range of frames for a worker, everything in one shared buffer. */
 export interface FrameJob {
   readonly op: 'seal' | 'open'
@@ -55,8 +50,15 @@ export interface FrameJob {
   /** Index of the job's first frame in the message. */
   readonly first: number
   readonly count: number
-  /** Index of the message's final frame (its AAD differs). */
+  /** Index of the message's final frame (its AAD differs); -1 when the job does not hold it. */
   readonly finalIndex: number
+  /**
+   * Absent: the worker runs all `count` frames. Present: the frames are `chunks` chunks of
+   * `chunkFrames`, claimed one at a time from the Int32 at `counterOffset` (shared with the
+   * caller and other workers); the worker sets byte `ownerOffset + c` to 1 for each chunk c it
+   * completed.
+   */
+  readonly claim?: { readonly counterOffset: number; readonly ownerOffset: number; readonly chunkFrames: number; readonly chunks: number }
 }
 
 /** Threads that seal and open ranges of frames. */
@@ -67,37 +69,11 @@ export interface FramePool {
   run(job: FrameJob): Promise<boolean>
 }
 
-/** A contiguous range of frames: `[first, first + count)`. */
-export interface FrameRange {
-  readonly first: number
-  readonly count: number
-}
-
 /**
- * Splits `count` frames starting at `first` between the caller (weight {@link CALLER_WEIGHT})
- * and `workers` workers (weight 1 each). The caller's range comes first and may be empty; every
- * worker range is non-empty unless there are fewer frames than workers.
+ * Plaintext bytes per claimed chunk: threads take chunks one at a time from a shared counter,
+ * so a thread the OS runs less (a busy machine) takes fewer, and nobody waits long at the end.
  */
-export function planRanges(first: number, count: number, workers: number, callerWeight = CALLER_WEIGHT): { caller: FrameRange; workers: FrameRange[] } {
-  const total = callerWeight + workers
-  const callerCount = Math.min(count, Math.floor((count * callerWeight) / total))
-  const ranges: FrameRange[] = []
-  let at = first + callerCount
-  const left = count - callerCount
-  for (let w = 0; w < workers; w++) {
-    const n = Math.floor((left * (w + 1)) / workers) - Math.floor((left * w) / workers)
-    if (n > 0) ranges.push({ first: at, count: n })
-    at += n
-  }
-  return { caller: { first, count: callerCount }, workers: ranges }
-}
-
-/** Where a range's bytes sit, given the frame size and whether the bytes are sealed (frame + tag). */
-function span(range: FrameRange, frameSize: number, sealed: boolean, totalLength: number, base: number): { start: number; end: number } {
-  const step = sealed ? frameSize + TAG_BYTES : frameSize
-  const start = base + range.first * step
-  return { start, end: Math.min(base + (range.first + range.count) * step, totalLength) }
-}
+export const CHUNK_BYTES = 512 * 1024
 
 interface Direction {
   readonly op: 'seal' | 'open'
@@ -109,8 +85,12 @@ interface Direction {
 }
 
 /**
- * Runs every frame of a message through the caller and the pool, round by round. Returns
- * false when a frame failed authentication (open). Shared memory is wiped before returning.
+ * Runs every frame of a message through the caller and the pool, round by round. In a round
+ * the input is copied into shared memory, every worker gets the same job, and the caller and
+ * the workers claim chunks of frames from one atomic counter: the caller seals its chunks
+ * straight from the input into the result, the workers' chunks are copied out at the end of
+ * the round. Returns false when a frame failed authentication (open). Shared memory is wiped
+ * before returning.
  */
 async function runFrames(
   backend: CryptoBackend,
@@ -122,55 +102,67 @@ async function runFrames(
   d: Direction,
 ): Promise<boolean> {
   const seal = d.op === 'seal'
-  const roundFrames = Math.max(1, Math.floor(ROUND_BYTES / frameSize))
   const step = frameSize + TAG_BYTES
-  // Sized for the largest worker share of a round: input and output of every worker range,
-  // each at most a sealed frame per frame.
-  const maxShare = planRanges(0, Math.min(frames, roundFrames), pool.workers).workers.reduce((n, r) => n + r.count, 0)
-  const memory = takeScratch(KEY_BYTES + 2 * maxShare * step)
+  const inStride = seal ? frameSize : step
+  const outStride = seal ? step : frameSize
+  const roundFrames = Math.max(1, Math.floor(ROUND_BYTES / frameSize))
+  const chunkFrames = Math.max(1, Math.floor(CHUNK_BYTES / frameSize))
+  const largestRound = Math.min(frames, roundFrames)
+  const maxChunks = Math.ceil(largestRound / chunkFrames)
+  // [key][counter: Int32][one "done by a worker" byte per chunk][input][output]
+  const counterOffset = KEY_BYTES
+  const ownerOffset = counterOffset + 8
+  const inputOffset = ownerOffset + Math.ceil(maxChunks / 8) * 8
+  const outputOffset = inputOffset + largestRound * step
+  const memory = takeScratch(outputOffset + largestRound * step)
   const view = new Uint8Array(memory)
+  const counter = new Int32Array(memory, counterOffset, 1)
   view.set(contentKey, 0)
   const finalIndex = frames - 1
+  // Output bytes of frames [a, b) of the message: the final frame is shorter.
+  const finalOut = d.input.length - finalIndex * inStride + (seal ? TAG_BYTES : -TAG_BYTES)
+  const outLength = (a: number, b: number): number => (b - 1 === finalIndex ? (b - a - 1) * outStride + finalOut : (b - a) * outStride)
   let ok = true
   try {
     for (let first = 0; first < frames && ok; first += roundFrames) {
       const count = Math.min(roundFrames, frames - first)
-      const plan = planRanges(first, count, pool.workers)
-      const jobs: Promise<boolean>[] = []
-      const copies: { from: number; to: number; length: number }[] = []
-      let inAt = KEY_BYTES
-      let outAt = KEY_BYTES + maxShare * step
-      for (const range of plan.workers) {
-        const input = span(range, frameSize, !seal, d.input.length, 0)
-        view.set(d.input.subarray(input.start, input.end), inAt)
-        const output = span(range, frameSize, seal, d.out.length, d.outBase)
-        jobs.push(
-          pool.run({
-            op: d.op,
-            memory,
-            keyOffset: 0,
-            inputOffset: inAt,
-            inputLength: input.end - input.start,
-            outputOffset: outAt,
-            messageId,
-            frameSize,
-            first: range.first,
-            count: range.count,
-            finalIndex,
-          }),
-        )
-        copies.push({ from: outAt, to: output.start, length: output.end - output.start })
-        inAt += input.end - input.start
-        outAt += output.end - output.start
+      const chunks = Math.ceil(count / chunkFrames)
+      const inStart = first * inStride
+      const inEnd = Math.min((first + count) * inStride, d.input.length)
+      Atomics.store(counter, 0, 0)
+      view.fill(0, ownerOffset, ownerOffset + chunks)
+      view.set(d.input.subarray(inStart, inEnd), inputOffset)
+      const job: FrameJob = {
+        op: d.op,
+        memory,
+        keyOffset: 0,
+        inputOffset,
+        inputLength: inEnd - inStart,
+        outputOffset,
+        messageId,
+        frameSize,
+        first,
+        count,
+        finalIndex,
+        claim: { counterOffset, ownerOffset, chunkFrames, chunks },
       }
-      // The caller's range, while the workers run: straight from the input into the result.
+      const jobs: Promise<boolean>[] = []
+      for (let w = 0; w < Math.min(pool.workers, chunks - 1); w++) jobs.push(pool.run(job))
       let callerError: { error: unknown } | undefined
       try {
-        ok = callerRange(backend, contentKey, messageId, frameSize, finalIndex, plan.caller, d)
+        for (let c = Atomics.add(counter, 0, 1); c < chunks; c = Atomics.add(counter, 0, 1)) {
+          const a = first + c * chunkFrames
+          if (!callerFrames(backend, contentKey, messageId, frameSize, finalIndex, a, Math.min(first + count, a + chunkFrames), d)) {
+            ok = false
+            break
+          }
+        }
       } catch (error) {
         callerError = { error }
       }
-      // Every job must settle before the shared memory is reused or wiped, even after a failure.
+      // Stop the workers early after a failure; then every job must settle before the shared
+      // memory is reused or wiped.
+      if (!ok || callerError !== undefined) Atomics.store(counter, 0, chunks)
       const settled = await Promise.allSettled(jobs)
       if (callerError !== undefined) throw callerError.error
       for (const s of settled) {
@@ -181,7 +173,14 @@ async function runFrames(
         }
         if (!s.value) ok = false
       }
-      if (ok) for (const c of copies) d.out.set(view.subarray(c.from, c.from + c.length), c.to)
+      if (!ok) break
+      for (let c = 0; c < chunks; c++) {
+        if (view[ownerOffset + c] !== 1) continue
+        const a = first + c * chunkFrames
+        const b = Math.min(first + count, a + chunkFrames)
+        const from = outputOffset + (a - first) * outStride
+        d.out.set(view.subarray(from, from + outLength(a, b)), d.outBase + a * outStride)
+      }
     }
     return ok
   } finally {
@@ -190,9 +189,35 @@ async function runFrames(
   }
 }
 
+/** Frames [a, b) on the calling thread, from the input straight into the output. */
+function callerFrames(
+  backend: CryptoBackend,
+  contentKey: Uint8Array,
+  messageId: Uint8Array,
+  frameSize: number,
+  finalIndex: number,
+  a: number,
+  b: number,
+  d: Direction,
+): boolean {
+  const step = frameSize + TAG_BYTES
+  for (let i = a; i < b; i++) {
+    const final = i === finalIndex
+    if (d.op === 'seal') {
+      const chunk = d.input.subarray(i * frameSize, final ? d.input.length : (i + 1) * frameSize)
+      backend.sealInto(contentKey, frameNonce(i), chunk, frameAad(messageId, i, final), d.out, d.outBase + i * step)
+    } else {
+      const sealed = d.input.subarray(i * step, final ? d.input.length : (i + 1) * step)
+      if (!backend.openInto(contentKey, frameNonce(i), sealed, frameAad(messageId, i, final), d.out, d.outBase + i * frameSize)) return false
+    }
+  }
+  return true
+}
+
 /**
- * One wiped shared buffer kept between calls: fresh shared memory costs a page fault per 4 KiB
- * on first touch, which measured as much as the copies themselves. Only zeros are kept.
+ * Memory that outlives one call, for {@link takeScratch}: fresh shared memory costs a page
+ * fault per 4 KiB on first touch, which measured as much as the copies themselves. Only
+ * zeros are kept.
  */
 let spare: SharedArrayBuffer | undefined
 
@@ -212,29 +237,6 @@ function giveScratch(memory: SharedArrayBuffer): void {
 /** Drops the kept shared buffer (with the pools: closeWorkerPools). */
 export function dropScratch(): void {
   spare = undefined
-}
-
-function callerRange(
-  backend: CryptoBackend,
-  contentKey: Uint8Array,
-  messageId: Uint8Array,
-  frameSize: number,
-  finalIndex: number,
-  range: FrameRange,
-  d: Direction,
-): boolean {
-  const step = frameSize + TAG_BYTES
-  for (let i = range.first; i < range.first + range.count; i++) {
-    const final = i === finalIndex
-    if (d.op === 'seal') {
-      const chunk = d.input.subarray(i * frameSize, final ? d.input.length : (i + 1) * frameSize)
-      backend.sealInto(contentKey, frameNonce(i), chunk, frameAad(messageId, i, final), d.out, d.outBase + i * step)
-    } else {
-      const sealed = d.input.subarray(i * step, final ? d.input.length : (i + 1) * step)
-      if (!backend.openInto(contentKey, frameNonce(i), sealed, frameAad(messageId, i, final), d.out, d.outBase + i * frameSize)) return false
-    }
-  }
-  return true
 }
 
 /** Seals `frames` frames of `plaintext` into `out` from `at` (the body of a message whose head is already there). */
