@@ -34,8 +34,11 @@ export async function streamPoolFor(settings: EnvelopeSettings): Promise<FramePo
   return settings.parallelism === 1 ? undefined : framePool(settings.parallelism)
 }
 
-/** The pool for a buffer of `bytes` bytes, or undefined to stay on the calling thread. */
-export async function poolFor(settings: EnvelopeSettings, bytes: number): Promise<FramePool | undefined> {
+/**
+ * The pool for a buffer of `bytes` bytes (a promise: created on first use), or undefined at
+ * once to stay on the calling thread: small messages pay no extra await.
+ */
+export function poolFor(settings: EnvelopeSettings, bytes: number): Promise<FramePool | undefined> | undefined {
   if (settings.parallelism === 1 || bytes < PARALLEL_MIN_BYTES) return undefined
   return framePool(settings.parallelism)
 }

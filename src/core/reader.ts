@@ -96,7 +96,8 @@ export async function decryptMessage(settings: EnvelopeSettings, message: unknow
 export async function decryptParsed(settings: EnvelopeSettings, whole: WholeMessage, options: DecryptOptions = {}): Promise<DecryptResult> {
   const { keys, info } = await openForBody(settings, whole.head, options.expectContext, options.signal, () => checkBodyComplete(whole))
   try {
-    const pool = await poolFor(settings, whole.body.length)
+    const pending = poolFor(settings, whole.body.length)
+    const pool = pending === undefined ? undefined : await pending
     const plaintext = pool === undefined ? openBody(backend, whole.head, keys, whole.body) : await openBodyParallel(backend, pool, whole.head, keys, whole.body)
     return { plaintext, ...info }
   } finally {

@@ -30,7 +30,8 @@ export function newMessageId(): Uint8Array {
 export async function encryptMessage(settings: EnvelopeSettings, plaintext: unknown, options: EncryptOptions = {}): Promise<Uint8Array> {
   const bytes = toPlaintextBytes(plaintext)
   const context = canonicalContext(options.context, 'context', true)
-  const pool = await poolFor(settings, bytes.length)
+  const pending = poolFor(settings, bytes.length)
+  const pool = pending === undefined ? undefined : await pending
   const materials = await encryptionMaterials(settings, context, options.signal, bytes.length)
   try {
     const { dataKey, recipients } = materials
