@@ -53,6 +53,7 @@ export const ENTRIES: readonly string[] = [
 /** Package `imports` (see package.json) and the files they stand for. */
 export const ALIASES: Readonly<Record<string, readonly string[]>> = {
   '#crypto-backend': ['src/crypto/node.ts', 'src/crypto/portable.ts'],
+  '#worker-pool': ['src/crypto/pool-node.ts', 'src/crypto/pool-none.ts'],
 }
 
 /** One row of {@link LAYERS}. */

@@ -65,6 +65,15 @@ export interface EnvelopeOptions {
    * would open the classical entry and with it the whole message (FORMAT.md §16.3).
    */
   readonly allowClassicalRecipients?: boolean
+   * Threads that seal and open the frames of a large buffer (4 MiB and up): 1 (default: the
+   * calling thread only, no thread is ever started), a count from 2 to 64, or `'auto'` for the
+   * cores this process may use. The message is byte for byte what one thread writes. On Node
+   * the worker threads start on the first large call, are shared by every Envelope asking for
+   * the same count, and never keep a process alive; `closeWorkerPools()` stops them. The
+   * file helpers and Node streams of `kms-envelope/node` use the same threads. Runtimes
+   * without the `node` export condition (browsers, edge workers) ignore the option.
+   */
+  readonly parallelism?: number | 'auto'
 }
 
 /** Options of {@link Envelope.rewrap}. */

@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'ERR_INVALID_ARGUMENT'
   | BranchKeyStoreErrorCode
   | 'ERR_DYNAMODB_SDK_MISSING'
+  | 'ERR_WORKER'
 
 /** Base class of every error the library throws on purpose. */
 export class EnvelopeError extends Error {
@@ -429,6 +430,26 @@ export class SourceError extends EnvelopeError {
   constructor(message: string, status?: number) {
     super('ERR_SOURCE', message)
     this.status = status
+  }
+}
+
+/**
+ * A worker thread sealing or opening frames (the `parallelism` option) failed or exited
+ * before answering. Nothing of the message was released; the pool replaces the worker, so
+ * the operation can be retried. `cause` holds the worker's error when there was one.
+ */
+export class WorkerError extends EnvelopeError {
+  /** The `code` of every instance. */
+  static readonly code = 'ERR_WORKER' as const
+
+  /**
+   * Thrown by the library; callers branch on `code` (or `instanceof`), never on the message.
+   *
+   * @param message - what failed
+   * @param options - `cause`: the worker's error, if any
+   */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_WORKER', message, options)
   }
 }
 

@@ -16,6 +16,7 @@ export type { InspectStreamOptions, MessageInfo } from './core/inspect.js'
 export { inspect, inspectStream } from './core/inspect.js'
 export type { KeyStatus, RecipientKeyStatus } from './core/key-status.js'
 export type { DecryptInfo, DecryptOptions, DecryptResult, DecryptStreamOptions, EncryptOptions, EncryptStreamOptions } from './core/options.js'
+export { closeWorkerPools } from './core/parallelism.js'
 export type { CiphertextRange, MessageLayout, RandomAccessOptions, RandomAccessReader, RandomAccessSource } from './core/random-access.js'
 export { ciphertextRange } from './core/random-access.js'
 export type { RewrapManyResult } from './core/rewrap-bulk.js'
@@ -44,6 +45,7 @@ export {
   TruncatedError,
   UnsupportedError,
   UnwrapError,
+  WorkerError,
 } from './errors.js'
 export type { CreateIndexKeyOptions, UpgradeIndexKeyOptions } from './fields/deterministic.js'
 export type {

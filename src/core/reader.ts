@@ -13,6 +13,8 @@
 import { backend } from '#crypto-backend'
 import type { MessageKeys } from '../crypto/keys.js'
 import { openBody } from '../crypto/message.js'
+import { openBodyParallel } from '../crypto/parallel.js'
+import { ParallelFrameCodec } from '../crypto/parallel-stream.js'
 import type { Emit } from '../crypto/stream-codec.js'
 import { FrameDecoder } from '../crypto/stream-codec.js'
 import { AbortError, ContextMismatchError, invalidArgument, LimitError } from '../errors.js'
@@ -24,6 +26,7 @@ import { checkBodyComplete, parseWholeMessage } from '../format/message.js'
 import { checkSignal, streamEnded, throwIfAborted, toMessageBytes } from '../validate.js'
 import { decryptionMaterials } from './materials.js'
 import type { DecryptInfo, DecryptOptions, DecryptResult } from './options.js'
+import { poolFor, streamPoolFor } from './parallelism.js'
 import type { EnvelopeSettings } from './settings.js'
 
 /** Step 10: `expectContext` against a parsed header, before any key service is called. */
@@ -93,7 +96,10 @@ export async function decryptMessage(settings: EnvelopeSettings, message: unknow
 export async function decryptParsed(settings: EnvelopeSettings, whole: WholeMessage, options: DecryptOptions = {}): Promise<DecryptResult> {
   const { keys, info } = await openForBody(settings, whole.head, options.expectContext, options.signal, () => checkBodyComplete(whole))
   try {
-    return { plaintext: openBody(backend, whole.head, keys, whole.body), ...info }
+    const pending = poolFor(settings, whole.body.length)
+    const pool = pending === undefined ? undefined : await pending
+    const plaintext = pool === undefined ? openBody(backend, whole.head, keys, whole.body) : await openBodyParallel(backend, pool, whole.head, keys, whole.body)
+    return { plaintext, ...info }
   } finally {
     keys.wipe()
   }
@@ -115,13 +121,19 @@ export class DecryptSession {
   #rejectInfo!: (error: unknown) => void
   /** Collects the head; undefined once it is complete. */
   #headReader: HeadReader | undefined
-  #decoder: FrameDecoder | undefined
+  readonly #parallel: boolean
+  #decoder: FrameDecoder | ParallelFrameCodec | undefined
   #opening = false
   #closed = false
 
-  /** Validates the options now, so a bad `expectContext` fails when the stream is created. */
-  constructor(settings: EnvelopeSettings, options: DecryptOptions = {}) {
+  /**
+   * Validates the options now, so a bad `expectContext` fails when the stream is created.
+   * `parallel`: open frames on the Envelope's worker threads (its `parallelism`), for callers
+   * that await `push` and `finish` (Node streams, files, the CLI).
+   */
+  constructor(settings: EnvelopeSettings, options: DecryptOptions = {}, parallel = false) {
     this.#settings = settings
+    this.#parallel = parallel
     this.#headReader = new HeadReader(settings)
     canonicalContext(options.expectContext, 'expectContext', false)
     this.#expectContext = options.expectContext
@@ -148,16 +160,26 @@ export class DecryptSession {
   async #open(head: MessageHead, bytes: Uint8Array, emit: Emit): Promise<void> {
     this.#opening = true
     const { keys, info } = await openForBody(this.#settings, head, this.#expectContext, this.#signal)
+    let pool: Awaited<ReturnType<typeof streamPoolFor>>
+    try {
+      pool = this.#parallel ? await streamPoolFor(this.#settings) : undefined
+    } catch (error) {
+      keys.wipe()
+      throw error
+    }
     if (this.#closed) {
       keys.wipe()
       throw new AbortError()
     }
-    this.#decoder = new FrameDecoder(backend, keys, head.header.messageId, head.header.frameSize)
+    const { messageId, frameSize } = head.header
+    this.#decoder =
+      pool === undefined ? new FrameDecoder(backend, keys, messageId, frameSize) : new ParallelFrameCodec(backend, pool, keys, messageId, frameSize, 'open')
     this.#resolveInfo(info)
-    this.#decoder.push(bytes.subarray(head.bodyOffset), emit)
+    await this.#decoder.push(bytes.subarray(head.bodyOffset), emit)
   }
 
-  finish(emit: Emit): void {
+  /** A promise only in parallel mode. */
+  finish(emit: Emit): void | Promise<void> {
     if (this.#closed || (this.#opening && this.#decoder === undefined)) throw streamEnded()
     throwIfAborted(this.#signal)
     if (this.#decoder === undefined) {
@@ -165,7 +187,7 @@ export class DecryptSession {
       throw streamHeadCutShort(reader.buffered, reader.need)
     }
     this.#closed = true
-    this.#decoder.finish(emit)
+    return this.#decoder.finish(emit)
   }
 
   /** Ends the session after an error or cancellation: wipes keys, rejects `info` if still pending. */

@@ -32,6 +32,8 @@ export interface EnvelopeSettings {
   readonly cache?: KeyCache | undefined
   /** Whether a post-quantum message may also carry classical public-key recipients (src/core/post-quantum-rule.ts). */
   readonly allowClassicalRecipients: boolean
+  /** Threads that seal and open a large buffer's frames: 1 (the calling thread only), a count, or `'auto'`; see EnvelopeOptions.parallelism. */
+  readonly parallelism: number | 'auto'
 }
 
 /** What the Envelope constructor accepts (EnvelopeOptions, unchecked). */
@@ -44,6 +46,7 @@ export interface SettingsInput {
   readonly minFrameSize?: unknown
   readonly cache?: unknown
   readonly allowClassicalRecipients?: unknown
+  readonly parallelism?: unknown
 }
 
 /** Validates an Envelope's options into its settings. */
@@ -67,6 +70,7 @@ export function resolveSettings(options: SettingsInput): EnvelopeSettings {
     minFrameSize: integerOption(options.minFrameSize, 'minFrameSize', MIN_FRAME_SIZE, maxFrameSize, MIN_FRAME_SIZE),
     cache: toCache(options.cache),
     allowClassicalRecipients: toFlag(options.allowClassicalRecipients, 'allowClassicalRecipients'),
+    parallelism: toParallelism(options.parallelism),
   })
 }
 
@@ -89,6 +93,14 @@ function toDecryptOnly(value: unknown, writers: readonly Keyring[]): readonly Ke
 function toFlag(value: unknown, name: string): boolean {
   if (value === undefined || typeof value === 'boolean') return value === true
   throw invalidArgument(`${name} must be true or false`)
+}
+
+/** Most threads `parallelism` may name: more than any machine's cores only adds switching. */
+export const MAX_PARALLELISM = 64
+
+function toParallelism(value: unknown): number | 'auto' {
+  if (value === 'auto') return value
+  return integerOption(value, "parallelism ('auto' or a thread count)", 1, MAX_PARALLELISM, 1)
 }
 
 function toCache(value: unknown): KeyCache | undefined {

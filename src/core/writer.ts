@@ -7,6 +7,8 @@
  */
 import { backend } from '#crypto-backend'
 import { sealHead, sealMessage } from '../crypto/message.js'
+import { sealMessageParallel } from '../crypto/parallel.js'
+import { ParallelFrameCodec } from '../crypto/parallel-stream.js'
 import type { Emit } from '../crypto/stream-codec.js'
 import { FrameEncoder } from '../crypto/stream-codec.js'
 import { AbortError } from '../errors.js'
@@ -17,6 +19,7 @@ import { checkSignal, streamEnded, throwIfAborted, toPlaintextBytes } from '../v
 import type { EncryptionMaterials } from './materials.js'
 import { encryptionMaterials } from './materials.js'
 import type { EncryptOptions } from './options.js'
+import { poolFor, streamPoolFor } from './parallelism.js'
 import type { EnvelopeSettings } from './settings.js'
 
 /** 32 random bytes, fresh for every message: the message's keys and nonces all derive from it. */
@@ -28,10 +31,13 @@ export function newMessageId(): Uint8Array {
 export async function encryptMessage(settings: EnvelopeSettings, plaintext: unknown, options: EncryptOptions = {}): Promise<Uint8Array> {
   const bytes = toPlaintextBytes(plaintext)
   const context = canonicalContext(options.context, 'context', true)
+  const pending = poolFor(settings, bytes.length)
+  const pool = pending === undefined ? undefined : await pending
   const materials = await encryptionMaterials(settings, context, options.signal, bytes.length)
   try {
     const { dataKey, recipients } = materials
-    return sealMessage(backend, { dataKey, recipients, context, frameSize: settings.frameSize, messageId: newMessageId() }, bytes)
+    const params = { dataKey, recipients, context, frameSize: settings.frameSize, messageId: newMessageId() }
+    return pool === undefined ? sealMessage(backend, params, bytes) : await sealMessageParallel(backend, pool, params, bytes)
   } finally {
     materials.release()
   }
@@ -50,19 +56,27 @@ export class EncryptSession {
   readonly #context: CanonicalContext
   readonly #signal: AbortSignal | undefined
   readonly #materials: MaterialsSource
-  #encoder: FrameEncoder | undefined
+  readonly #parallel: boolean
+  #encoder: FrameEncoder | ParallelFrameCodec | undefined
   #closed = false
 
-  /** Validates the options now, so a bad context fails when the stream is created. */
-  constructor(settings: EnvelopeSettings, options: EncryptOptions = {}, materials: MaterialsSource = encryptionMaterials) {
+  /**
+   * Validates the options now, so a bad context fails when the stream is created.
+   * `materials`: where the data key comes from (default: the Envelope's keyrings or cache).
+   * `parallel`: seal frames on the Envelope's worker threads (its `parallelism`), for callers
+   * that await `push` and `finish` (Node streams, files, the CLI).
+   */
+  constructor(settings: EnvelopeSettings, options: EncryptOptions = {}, materials: MaterialsSource | undefined = encryptionMaterials, parallel = false) {
     this.#settings = settings
     this.#context = canonicalContext(options.context, 'context', true)
     this.#signal = checkSignal(options.signal)
-    this.#materials = materials
+    this.#materials = materials ?? encryptionMaterials
+    this.#parallel = parallel
   }
 
   /** Gets a data key and emits the head. Must complete before `push`. */
   async start(emit: Emit): Promise<void> {
+    const pool = this.#parallel ? await streamPoolFor(this.#settings) : undefined
     const materials = await this.#materials(this.#settings, this.#context, this.#signal)
     let head: Uint8Array
     try {
@@ -72,24 +86,30 @@ export class EncryptSession {
       const { dataKey, recipients } = materials
       const sealed = sealHead(backend, { dataKey, recipients, context: this.#context, frameSize: this.#settings.frameSize, messageId })
       head = sealed.head
-      this.#encoder = new FrameEncoder(backend, sealed.keys, messageId, this.#settings.frameSize)
+      const { frameSize } = this.#settings
+      this.#encoder =
+        pool === undefined
+          ? new FrameEncoder(backend, sealed.keys, messageId, frameSize)
+          : new ParallelFrameCodec(backend, pool, sealed.keys, messageId, frameSize, 'seal')
     } finally {
       materials.release()
     }
     emit(head)
   }
 
-  push(chunk: Uint8Array, emit: Emit): void {
+  /** A promise only in parallel mode, while its queue is full: wait for it before the next push. */
+  push(chunk: Uint8Array, emit: Emit): void | Promise<void> {
     if (this.#encoder === undefined || this.#closed) throw streamEnded()
     throwIfAborted(this.#signal)
-    this.#encoder.push(chunk, emit)
+    return this.#encoder.push(chunk, emit)
   }
 
-  finish(emit: Emit): void {
+  /** A promise only in parallel mode. */
+  finish(emit: Emit): void | Promise<void> {
     if (this.#encoder === undefined || this.#closed) throw streamEnded()
     throwIfAborted(this.#signal)
     this.#closed = true
-    this.#encoder.finish(emit)
+    return this.#encoder.finish(emit)
   }
 
   /** Wipes keys and buffered plaintext; the session cannot be used afterwards. */

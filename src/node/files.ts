@@ -117,7 +117,7 @@ async function transformFile(src: string, dst: string, options: FileOptions, ses
  */
 export async function encryptFile(src: string, dst: string, options: EncryptFileOptions): Promise<void> {
   const settings = checkOptions(options)
-  await transformFile(src, dst, options, new EncryptSession(settings, options))
+  await transformFile(src, dst, options, new EncryptSession(settings, options, true))
 }
 
 /**
@@ -139,7 +139,7 @@ export async function encryptFile(src: string, dst: string, options: EncryptFile
  */
 export async function decryptFile(src: string, dst: string, options: DecryptFileOptions): Promise<DecryptInfo> {
   const settings = checkOptions(options)
-  const session = new DecryptSession(settings, options)
+  const session = new DecryptSession(settings, options, true)
   await transformFile(src, dst, options, {
     push: (chunk, emit) => session.push(chunk, emit),
     finish: (emit) => session.finish(emit),

@@ -20,7 +20,7 @@ export interface PumpSession {
   /** Emits what comes before the first chunk (the head, when encrypting). */
   start?(emit: Emit): Promise<void>
   push(chunk: Uint8Array, emit: Emit): void | Promise<void>
-  finish(emit: Emit): void
+  finish(emit: Emit): void | Promise<void>
 }
 
 /** Writes one batch of chunks, in order, completely. */
@@ -102,7 +102,7 @@ export async function pump(source: AsyncIterable<Uint8Array>, session: PumpSessi
     if (pending !== undefined) await pending
     await flush()
   }
-  session.finish(emit)
+  await session.finish(emit)
   await flush()
   await writing
 }

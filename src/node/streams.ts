@@ -27,7 +27,7 @@ export interface DecryptTransform extends Transform {
 /** What both directions' sessions offer a Transform (src/stream-session.ts). */
 interface Session {
   push(chunk: Uint8Array, emit: (chunk: Uint8Array) => void): void | Promise<void>
-  finish(emit: (chunk: Uint8Array) => void): void
+  finish(emit: (chunk: Uint8Array) => void): void | Promise<void>
 }
 
 /** Feeds chunks through a session; the subclasses add start-up and tear-down. */
@@ -57,19 +57,21 @@ abstract class SessionTransform<S extends Session> extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
+    let pending: void | Promise<void>
     try {
-      this.session.finish(this.output)
+      pending = this.session.finish(this.output)
     } catch (error) {
       callback(error as Error)
       return
     }
-    callback()
+    if (pending === undefined) callback()
+    else pending.then(() => callback(), callback)
   }
 }
 
 class EncryptTransform extends SessionTransform<EncryptSession> {
   constructor(settings: EnvelopeSettings, options: EncryptStreamOptions) {
-    super(new EncryptSession(settings, options), options.signal)
+    super(new EncryptSession(settings, options, true), options.signal)
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
@@ -87,7 +89,7 @@ class DecryptTransformImpl extends SessionTransform<DecryptSession> implements D
   readonly info: Promise<DecryptInfo>
 
   constructor(settings: EnvelopeSettings, options: DecryptStreamOptions) {
-    super(new DecryptSession(settings, options), options.signal)
+    super(new DecryptSession(settings, options, true), options.signal)
     this.info = this.session.info
   }
 

@@ -340,6 +340,15 @@ const CHECKS: Record<string, Check> = {
     return `${given.vectors.length} vectors; a ${mixed.length}-byte message for local + x25519 + pq`
   },
 
+  'parallelism is accepted and ignored (no worker pool in a browser): a 5 MiB buffer round trips, same as one thread': async () => {
+    const keyring = new LocalKeyring({ keyId: 'par', key: pattern(32, 5) })
+    const plaintext = pattern(5 * 1024 * 1024 + 1, 3)
+    const message = await new Envelope({ keyring, parallelism: 'auto' }).encrypt(plaintext)
+    expect(equalBytes((await new Envelope({ keyring }).decrypt(message)).plaintext, plaintext), 'the parallelism message did not open')
+    expect(equalBytes((await new Envelope({ keyring, parallelism: 4 }).decrypt(message)).plaintext, plaintext), 'parallelism 4 did not open it')
+    return `${message.length} bytes`
+  },
+
   'a message for Node to decrypt': async (input, report) => {
     const { keyId, key, plaintext, context } = input.forNode
     const message = await new Envelope({ keyring: new LocalKeyring({ keyId, key: hexToBytes(key) }), frameSize: 64 }).encrypt(hexToBytes(plaintext), {

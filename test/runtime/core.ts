@@ -1,5 +1,17 @@
 /** Buffer round trips, tamper codes and the data-key cache: only the 'kms-envelope' core. */
-import { armor, blobSource, bytesSource, dearmor, Envelope, fromBase64url, inspect, KeyCache, LocalKeyring, toBase64url } from '../../src/index.js'
+import {
+  armor,
+  blobSource,
+  bytesSource,
+  closeWorkerPools,
+  dearmor,
+  Envelope,
+  fromBase64url,
+  inspect,
+  KeyCache,
+  LocalKeyring,
+  toBase64url,
+} from '../../src/index.js'
 import { CountingKeyring } from '../counting-keyring.js'
 import { pattern } from '../pattern.js'
 import type { Case } from './harness.js'
@@ -10,6 +22,19 @@ const keyB = (): LocalKeyring => new LocalKeyring({ keyId: 'rt-b', key: pattern(
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 export const coreCases: Case[] = [
+  {
+    name: "parallelism 2 and 'auto': a 5 MiB buffer round trips both ways with a single-thread Envelope (worker threads where the runtime resolves node)",
+    async run() {
+      const plaintext = pattern(5 * 1024 * 1024 + 7, 4)
+      const one = new Envelope({ keyring: keyA() })
+      for (const parallelism of [2, 'auto'] as const) {
+        const par = new Envelope({ keyring: keyA(), parallelism })
+        equal((await one.decrypt(await par.encrypt(plaintext))).plaintext, plaintext, `${parallelism}: written in parallel`)
+        equal((await par.decrypt(await one.encrypt(plaintext))).plaintext, plaintext, `${parallelism}: opened in parallel`)
+      }
+      await closeWorkerPools()
+    },
+  },
   {
     name: 'round trip: bytes of 0, 1, 63, 64, 65 and 1000 with 64-byte frames, and with the default frames',
     async run() {

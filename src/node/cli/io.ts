@@ -192,8 +192,8 @@ export function armoredOutput<S extends PumpSession>(session: S): PumpSession {
       await session.start?.(through(emit))
     },
     push: (chunk, emit) => session.push(chunk, through(emit)),
-    finish: (emit) => {
-      session.finish(through(emit))
+    finish: async (emit) => {
+      await session.finish(through(emit))
       encoder.finish(emit)
     },
   }

@@ -12,7 +12,7 @@ import { inspectStreamHead } from '../../core/inspect.js'
 import { messageKeyStatus } from '../../core/key-status.js'
 import { DecryptSession } from '../../core/reader.js'
 import { RewrapSession } from '../../core/rewrap-stream.js'
-import { settingsOf, toKeyrings } from '../../core/settings.js'
+import { MAX_PARALLELISM, settingsOf, toKeyrings } from '../../core/settings.js'
 import { EncryptSession } from '../../core/writer.js'
 import { Envelope } from '../../envelope.js'
 import { ContextMismatchError, EnvelopeError, OutputExistsError } from '../../errors.js'
@@ -48,6 +48,25 @@ const keys = {
   endpoint: { type: 'string' },
   'allow-group-readable': { type: 'boolean' },
 } as const
+/** Threads for the frames: the CLI uses the machine's cores unless told otherwise. */
+const threadsFlag = { parallelism: { type: 'string' } } as const
+
+/**
+ * `--parallelism N|auto`, else $KMS_ENVELOPE_PARALLELISM, else 'auto': a CLI process owns its
+ * machine's time the way a library call does not, so it uses every core by default.
+ */
+function parallelismOf(flag: string | undefined): number | 'auto' {
+  const fromEnv = process.env.KMS_ENVELOPE_PARALLELISM
+  const text = flag ?? (fromEnv === undefined || fromEnv === '' ? 'auto' : fromEnv)
+  if (text === 'auto') return 'auto'
+  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_PARALLELISM) {
+    const source = flag === undefined ? '$KMS_ENVELOPE_PARALLELISM' : '--parallelism'
+    throw new UsageError(`${source} must be auto or a number of threads from 1 to ${MAX_PARALLELISM}, got ${JSON.stringify(text)}`)
+  }
+  return n
+}
+
 /** Keys that only read: on every command that reads a message. */
 const decryptKey = { 'decrypt-key': { type: 'string', multiple: true } } as const
 const armorFlag = { armor: { type: 'boolean', short: 'a' } } as const
@@ -131,6 +150,7 @@ async function encrypt(args: string[]): Promise<void> {
     'allow-classical-recipients': { type: 'boolean' },
     passphrase: { type: 'boolean' },
     'work-factor': { type: 'string' },
+    ...threadsFlag,
   })
   if (values.help) return void console.log(HELP.encrypt)
   if (values.passphrase === true && values.key !== undefined) throw new UsageError('--passphrase must be the only recipient (FORMAT.md §17): drop --key')
@@ -142,6 +162,7 @@ async function encrypt(args: string[]): Promise<void> {
   const target = await resolveOutput(out) // before any key is used
   checkOutputTarget(out, target, ', --armor for text')
   const frameSize = frameSizeOf(values['frame-size'])
+  const parallelism = parallelismOf(values.parallelism)
   const input = await openInput(inputPath)
   try {
     await checkNotInput(out, input)
@@ -152,8 +173,8 @@ async function encrypt(args: string[]): Promise<void> {
         ? { keyring: [await passphraseKeyring(true, values['work-factor'])] }
         : await withPublicKeys(publicKeys, values.key !== undefined, () => resolveCommandKeys(values.key ?? [], [], keyOptions(values), true))
     const allowClassicalRecipients = values['allow-classical-recipients'] === true
-    const env = new Envelope({ keyring, allowClassicalRecipients, ...(frameSize === undefined ? {} : { frameSize }) })
-    const session = new EncryptSession(settingsOf(env)!, context === undefined ? {} : { context })
+    const env = new Envelope({ keyring, allowClassicalRecipients, parallelism, ...(frameSize === undefined ? {} : { frameSize }) })
+    const session = new EncryptSession(settingsOf(env)!, context === undefined ? {} : { context }, undefined, true)
     const progress = startProgress(input.size, values.quiet === true)
     try {
       await writeOutput(target, (sink) => pump(input.chunks, armored ? armoredOutput(session) : session, sink, (bytes) => progress.update(bytes)))
@@ -187,11 +208,13 @@ async function decrypt(args: string[]): Promise<void> {
     range: { type: 'string' },
     identity: { type: 'string', short: 'i', multiple: true },
     passphrase: { type: 'boolean' },
+    ...threadsFlag,
   })
   if (values.help) return void console.log(HELP.decrypt)
   const inputPath = oneInput(positionals)
   const expectContext = pairs(values['expect-context'], '--expect-context')
   const range = values.range === undefined ? undefined : parseRange(values.range, inputPath)
+  const parallelism = parallelismOf(values.parallelism)
   // Binary, but not checked here: plaintext that is text may be printed to a terminal (terminalText).
   const out = { path: values.output, force: values.force === true, binary: true }
   checkStdinUse([...(values.key ?? []), ...(values['decrypt-key'] ?? [])], inputPath)
@@ -203,9 +226,9 @@ async function decrypt(args: string[]): Promise<void> {
     await checkNotInput(out, input)
     const identities = await loadIdentities(values.identity ?? [], values['allow-group-readable'] === true)
     const specsGiven = values.key !== undefined || values['decrypt-key'] !== undefined || values.passphrase === true
-    const env = new Envelope(await withPublicKeys(identities, specsGiven, () => decryptKeys(values)))
+    const env = new Envelope({ ...(await withPublicKeys(identities, specsGiven, () => decryptKeys(values))), parallelism })
     if (range !== undefined) return await decryptRange(env, range, expectContext, target)
-    const session = new DecryptSession(settingsOf(env)!, expectContext === undefined ? {} : { expectContext })
+    const session = new DecryptSession(settingsOf(env)!, expectContext === undefined ? {} : { expectContext }, true)
     await streamThrough(input, session, out, target, values.quiet === true)
   } finally {
     await input.close()

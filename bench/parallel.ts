@@ -1,0 +1,180 @@
+/**
+ * Both cores for big data (issue 20): a 64 MiB buffer encrypted and decrypted with
+ * `parallelism: 1` and `'auto'`, beside node:crypto AES-256-GCM fed in 64 KiB updates into an
+ * output allocated once and into a fresh output per call (the issue's two references), plus a
+ * 1 GiB file both ways in a fresh process each (seconds and peak RSS, VmHWM). Everything is
+ * measured side by side in one run; on a shared 2-core machine the figures are noisy: read the
+ * ratios, and the medians.
+ *
+ *   npm run bench:parallel          (KMSE_BENCH_QUICK=1: 8 MiB buffer, 64 MiB file, 1 run)
+ */
+import { spawnSync } from 'node:child_process'
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { closeWorkerPools, Envelope, LocalKeyring } from '../src/index.js'
+import { decryptFile, encryptFile } from '../src/node/index.js'
+import { mbps, measure } from './lib.js'
+
+const SELF = fileURLToPath(import.meta.url)
+const MIB = 1024 * 1024
+const CHUNK = 64 * 1024
+const KEY = new Uint8Array(32).fill(3)
+
+/** One row: MB/s both ways. */
+export interface ParallelRow {
+  readonly name: string
+  readonly encryptMBps: number
+  readonly decryptMBps: number
+}
+
+/** One file operation in a fresh process. */
+export interface ParallelFileRow {
+  readonly name: string
+  readonly MBps: number
+  readonly peakRssMiB: number
+}
+
+/** What {@link benchParallel} measured. */
+export interface ParallelResult {
+  readonly cores: number
+  readonly bufferBytes: number
+  readonly buffers: readonly ParallelRow[]
+  readonly fileBytes: number
+  readonly files: readonly ParallelFileRow[]
+}
+
+/** node:crypto GCM over `data` in 64 KiB updates, written into `out` (allocated once) or a fresh output. */
+function rawGcm(decrypt: boolean, key: Uint8Array, data: Uint8Array, out: Uint8Array | undefined, tag?: Buffer): Uint8Array {
+  const iv = new Uint8Array(12)
+  const c = decrypt ? createDecipheriv('aes-256-gcm', key, iv).setAuthTag(tag!) : createCipheriv('aes-256-gcm', key, iv)
+  const target = out ?? new Uint8Array(data.length)
+  for (let at = 0; at < data.length; at += CHUNK) target.set(c.update(data.subarray(at, at + CHUNK)), at)
+  c.final()
+  return target
+}
+
+/**
+ * Runs the buffer rows, then the file rows.
+ * @param quick - a smoke run: small sizes, one run each
+ */
+export async function benchParallel(quick: boolean): Promise<ParallelResult> {
+  const bufferBytes = (quick ? 8 : 64) * MIB
+  const fileBytes = (quick ? 64 : 1024) * MIB
+  const runs = quick ? { runs: 1, minMs: 5 } : { runs: 7, minMs: 300 }
+  const data = randomBytes(bufferBytes)
+  const keyring = new LocalKeyring({ keyId: 'bench', key: KEY })
+  const one = new Envelope({ keyring })
+  const auto = new Envelope({ keyring, parallelism: 'auto' })
+  const message = await one.encrypt(data)
+  await auto.decrypt(await auto.encrypt(data)) // the pool starts here, not in the timing
+  const key = randomBytes(32)
+  const out = new Uint8Array(bufferBytes)
+  const sealer = createCipheriv('aes-256-gcm', key, new Uint8Array(12))
+  const sealed = Buffer.concat([sealer.update(data), sealer.final()])
+  const tag = sealer.getAuthTag()
+  const row = async (name: string, enc: () => unknown, dec: () => unknown): Promise<ParallelRow> => ({
+    name,
+    encryptMBps: mbps(bufferBytes, await measure(enc, runs)),
+    decryptMBps: mbps(bufferBytes, await measure(dec, runs)),
+  })
+  const buffers = [
+    await row(
+      'node:crypto GCM, 64 KiB updates, output allocated once',
+      () => rawGcm(false, key, data, out),
+      () => rawGcm(true, key, sealed, out, tag),
+    ),
+    await row(
+      'node:crypto GCM, 64 KiB updates, fresh output',
+      () => rawGcm(false, key, data, undefined),
+      () => rawGcm(true, key, sealed, undefined, tag),
+    ),
+    await row(
+      'Envelope, parallelism 1',
+      () => one.encrypt(data),
+      () => one.decrypt(message),
+    ),
+    await row(
+      "Envelope, parallelism 'auto'",
+      () => auto.encrypt(data),
+      () => auto.decrypt(message),
+    ),
+  ]
+  await closeWorkerPools()
+  return { cores: availableParallelism(), bufferBytes, buffers, fileBytes, files: await fileRows(fileBytes) }
+}
+
+async function fileRows(bytes: number): Promise<ParallelFileRow[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'kmse-bench-par-'))
+  try {
+    const src = join(dir, 'input')
+    const handle = await open(src, 'w')
+    const block = randomBytes(4 * MIB)
+    for (let at = 0; at < bytes; at += block.length) await handle.write(block, 0, Math.min(block.length, bytes - at))
+    await handle.close()
+    const rows: ParallelFileRow[] = []
+    for (const parallelism of ['1', 'auto']) {
+      for (const op of ['encrypt', 'decrypt'] as const) {
+        const [from, to] = op === 'encrypt' ? [src, join(dir, `m${parallelism}`)] : [join(dir, `m${parallelism}`), join(dir, `out${parallelism}`)]
+        const child = spawnSync(process.execPath, [SELF, '--child', op, from, to, parallelism], { encoding: 'utf8' })
+        if (child.status !== 0) throw new Error(`bench child failed: ${child.stderr}`)
+        const { seconds, rss } = JSON.parse(child.stdout) as { seconds: number; rss: number }
+        rows.push({ name: `${op}File, parallelism ${parallelism}`, MBps: bytes / seconds / 1e6, peakRssMiB: rss })
+      }
+      const [a, b] = await Promise.all([readFile(src), readFile(join(dir, `out${parallelism}`))])
+      if (!a.equals(b)) throw new Error('decryptFile output differs from the input')
+      await rm(join(dir, `out${parallelism}`))
+    }
+    return rows
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** Peak RSS of this process image in MiB (VmHWM; ru_maxrss would include the parent's at fork). */
+function peakRssMiB(): number {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8')
+    const at = status.indexOf('VmHWM:')
+    if (at >= 0) return Number.parseInt(status.slice(at + 6), 10) / 1024
+  } catch {}
+  return process.resourceUsage().maxRSS / 1024
+}
+
+async function child(op: string, from: string, to: string, parallelism: string): Promise<void> {
+  const envelope = new Envelope({ keyring: new LocalKeyring({ keyId: 'bench', key: KEY }), parallelism: parallelism === 'auto' ? 'auto' : Number(parallelism) })
+  const start = performance.now()
+  if (op === 'encrypt') await encryptFile(from, to, { envelope })
+  else await decryptFile(from, to, { envelope })
+  process.stdout.write(JSON.stringify({ seconds: (performance.now() - start) / 1000, rss: peakRssMiB() }))
+}
+
+/**
+ * Prints what {@link benchParallel} measured, with the ratios the issue asks for.
+ * @param r - the result
+ */
+export function printParallel(r: ParallelResult): void {
+  console.log(`\nBoth cores (${r.cores} available; shared machine: noisy), ${r.bufferBytes / MIB} MiB buffer, MB/s, median`)
+  console.log('  path                                                  encrypt  decrypt')
+  for (const b of r.buffers) console.log(`  ${b.name.padEnd(52)} ${b.encryptMBps.toFixed(0).padStart(7)}  ${b.decryptMBps.toFixed(0).padStart(7)}`)
+  const [once, fresh, single, auto] = r.buffers
+  if (once && fresh && single && auto) {
+    const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}`
+    console.log(
+      `  'auto' vs output-allocated-once: encrypt ${ratio(auto.encryptMBps, once.encryptMBps)}, decrypt ${ratio(auto.decryptMBps, once.decryptMBps)} (target >= 0.8);` +
+        ` vs fresh output: ${ratio(auto.encryptMBps, fresh.encryptMBps)} / ${ratio(auto.decryptMBps, fresh.decryptMBps)};` +
+        ` vs parallelism 1: ${ratio(auto.encryptMBps, single.encryptMBps)} / ${ratio(auto.decryptMBps, single.decryptMBps)}`,
+    )
+  }
+  console.log(`  ${r.fileBytes / MIB} MiB file, fresh process each (target: peak RSS < 64 MiB)`)
+  for (const f of r.files) console.log(`  ${f.name.padEnd(52)} ${f.MBps.toFixed(0).padStart(7)} MB/s  peak RSS ${f.peakRssMiB.toFixed(1)} MiB`)
+}
+
+if (process.argv[2] === '--child') {
+  await child(process.argv[3]!, process.argv[4]!, process.argv[5]!, process.argv[6]!)
+} else if (process.argv[1] === SELF) {
+  printParallel(await benchParallel(process.env.KMSE_BENCH_QUICK === '1'))
+}

@@ -1,0 +1,242 @@
+/**
+ * The `parallelism` option on buffers: identical bytes to the single-thread path, decryption
+ * that releases nothing until every frame on every thread verified, a tamper walk through
+ * the worker ranges, worker failures as ERR_WORKER with a pool that recovers, pool sharing
+ * and bounds, and a process that exits without closeWorkerPools. Runs on both backends: the
+ * calling thread uses the run's backend, the workers always node:crypto.
+ */
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { after, describe, it } from 'node:test'
+import { backend } from '#crypto-backend'
+import { DataKey } from '../src/crypto/data-key.js'
+import { deriveMessageKeys } from '../src/crypto/keys.js'
+import { sealMessage } from '../src/crypto/message.js'
+import type { FramePool } from '../src/crypto/parallel.js'
+import { PARALLEL_MIN_BYTES, sealMessageParallel } from '../src/crypto/parallel.js'
+import { framePool, poolThreadsForTest } from '../src/crypto/pool-node.js'
+import { SUITE_AES256GCM_HKDFSHA512_COMMIT } from '../src/format/constants.js'
+import { canonicalContext } from '../src/format/context.js'
+import { closeWorkerPools, Envelope, LocalKeyring, WorkerError } from '../src/index.js'
+import { assertExpectedBackend, pattern, ROOT, rejectsWithCode } from './helpers.js'
+
+assertExpectedBackend()
+after(() => closeWorkerPools())
+
+const keyring = new LocalKeyring({ keyId: 'par', key: pattern(32, 7) })
+const SIZE = PARALLEL_MIN_BYTES + 12_345
+
+async function pool(threads: number): Promise<FramePool> {
+  const p = await framePool(threads)
+  assert.ok(p !== undefined)
+  return p
+}
+
+describe('parallel buffers: the same bytes as one thread', () => {
+  for (const frameSize of [4096, 65536, 1024 * 1024]) {
+    for (const extra of [0, 1, frameSize - 1]) {
+      it(`frame size ${frameSize}, plaintext ${PARALLEL_MIN_BYTES} + ${extra}: byte-identical message for the same data key and message id`, async () => {
+        const plaintext = pattern(PARALLEL_MIN_BYTES + extra, frameSize + extra)
+        const { dataKey, recipients } = await keyring.generateDataKey(canonicalContext({ a: 'b' }, 'context', true), {})
+        const messageId = pattern(32, 99)
+        const params = { dataKey, recipients, context: canonicalContext({ a: 'b' }, 'context', true), frameSize, messageId }
+        const single = sealMessage(backend, params, plaintext)
+        for (const threads of [2, 3]) {
+          const parallel = await sealMessageParallel(backend, await pool(threads), params, plaintext)
+          assert.ok(Buffer.from(parallel).equals(Buffer.from(single)), `${threads} threads wrote other bytes`)
+        }
+        dataKey.wipe()
+      })
+    }
+  }
+
+  it('encrypt and decrypt cross over: parallel writes what one thread opens, and the other way round', async () => {
+    const plaintext = pattern(PARALLEL_MIN_BYTES + 5, 11)
+    const one = new Envelope({ keyring })
+    for (const parallelism of [2, 'auto'] as const) {
+      const par = new Envelope({ keyring, parallelism, frameSize: 32 * 1024 })
+      const a = await par.encrypt(plaintext, { context: { p: String(parallelism) } })
+      assert.ok(Buffer.from((await one.decrypt(a, { expectContext: { p: String(parallelism) } })).plaintext).equals(Buffer.from(plaintext)))
+      const b = await one.encrypt(plaintext)
+      assert.ok(Buffer.from((await par.decrypt(b)).plaintext).equals(Buffer.from(plaintext)))
+      assert.equal(await par.decryptString(await par.encrypt('x'.repeat(SIZE))), 'x'.repeat(SIZE))
+    }
+  })
+
+  it('more than one round (bounded shared memory): a 20 MiB buffer with 1 MiB frames', async () => {
+    const plaintext = pattern(20 * 1024 * 1024 + 3, 5)
+    const par = new Envelope({ keyring, parallelism: 3, frameSize: 1024 * 1024 })
+    const message = await par.encrypt(plaintext)
+    assert.ok(Buffer.from((await new Envelope({ keyring }).decrypt(message)).plaintext).equals(Buffer.from(plaintext)))
+    assert.ok(Buffer.from((await par.decrypt(message)).plaintext).equals(Buffer.from(plaintext)))
+  })
+})
+
+describe('a worker claiming chunks alone writes the frames one thread writes', () => {
+  it('every chunk claimed by two workers (the caller takes none): the body of sealMessage, owner bytes set', async () => {
+    const frameSize = 4096
+    const plaintext = pattern(40 * frameSize + 123, 17)
+    const { dataKey, recipients } = await keyring.generateDataKey(canonicalContext(undefined, 'context', true), {})
+    const messageId = pattern(32, 18)
+    const single = sealMessage(backend, { dataKey, recipients, context: canonicalContext(undefined, 'context', true), frameSize, messageId }, plaintext)
+    const frames = 41
+    const step = frameSize + 16
+    const bodyLength = 40 * step + 123 + 16
+    const keys = deriveMessageKeys(backend, dataKey.bytes, messageId, SUITE_AES256GCM_HKDFSHA512_COMMIT)
+    const chunks = 6
+    const inputOffset = 64
+    const outputOffset = inputOffset + plaintext.length
+    const memory = new SharedArrayBuffer(outputOffset + bodyLength)
+    const view = new Uint8Array(memory)
+    view.set(keys.contentKey, 0)
+    view.set(plaintext, inputOffset)
+    const job = {
+      op: 'seal',
+      memory,
+      keyOffset: 0,
+      inputOffset,
+      inputLength: plaintext.length,
+      outputOffset,
+      messageId,
+      frameSize,
+      first: 0,
+      count: frames,
+      finalIndex: frames - 1,
+      claim: { counterOffset: 32, ownerOffset: 40, chunkFrames: 7, chunks },
+    } as const
+    const p = await pool(3)
+    assert.deepEqual(await Promise.all([p.run(job), p.run(job)]), [true, true])
+    assert.deepEqual([...view.subarray(40, 40 + chunks)], [1, 1, 1, 1, 1, 1])
+    assert.ok(Buffer.from(view.subarray(outputOffset)).equals(Buffer.from(single.subarray(single.length - bodyLength))))
+    keys.wipe()
+    dataKey.wipe()
+  })
+})
+
+describe('parallel decryption releases nothing unauthentic', () => {
+  it('a tamper walk over every frame boundary, the caller range and every worker range gives ERR_AUTH or ERR_TRUNCATED', async () => {
+    const frameSize = 4096
+    const par = new Envelope({ keyring, parallelism: 3, frameSize })
+    const message = await par.encrypt(pattern(SIZE, 21))
+    const head = message.length - (SIZE + Math.ceil((SIZE + 1) / frameSize) * 16)
+    const step = frameSize + 16
+    const frames = Math.ceil((SIZE + 1) / frameSize)
+    const positions = new Set<number>()
+    // Around every 128th frame boundary (both sides), the first and last frame, and the very last byte.
+    for (let f = 0; f < frames; f += 128) for (const d of [-1, 0, 100]) positions.add(head + f * step + d)
+    for (const d of [0, 1, step - 1, message.length - head - 1]) positions.add(head + d)
+    positions.add(message.length - 1)
+    let checked = 0
+    for (const at of positions) {
+      if (at < head || at >= message.length) continue
+      const m = message.slice()
+      m[at]! ^= 0x01
+      await rejectsWithCode(par.decrypt(m), 'ERR_AUTH')
+      checked++
+    }
+    assert.ok(checked > 25, `only ${checked} positions`)
+    // Cuts and extensions: inside a worker's frame, at a frame boundary, one byte more.
+    for (const cut of [message.length - 1, message.length - 17, head + 700 * step, head + 700 * step + 5]) {
+      const error = await par.decrypt(message.subarray(0, cut)).catch((e: unknown) => e as { code?: string })
+      assert.ok(['ERR_AUTH', 'ERR_TRUNCATED'].includes((error as { code?: string }).code ?? ''), `cut at ${cut}: ${String(error)}`)
+    }
+    const longer = new Uint8Array(message.length + 1)
+    longer.set(message)
+    const error = await par.decrypt(longer).catch((e: unknown) => e as { code?: string })
+    assert.ok(['ERR_AUTH', 'ERR_TRUNCATED', 'ERR_FORMAT'].includes((error as { code?: string }).code ?? ''))
+    // Two worker-range frames swapped.
+    const swapped = message.slice()
+    const a = head + 600 * step
+    const b = head + 900 * step
+    swapped.set(message.subarray(b, b + step), a)
+    swapped.set(message.subarray(a, a + step), b)
+    await rejectsWithCode(par.decrypt(swapped), 'ERR_AUTH')
+  })
+})
+
+describe('the pool: shared, bounded, recovers from a crashed worker, never keeps a process alive', () => {
+  it('Envelopes asking for the same count share one pool; threads start lazily and stay within the bound', async () => {
+    await closeWorkerPools()
+    const before = poolThreadsForTest()
+    assert.equal(before.size, 0)
+    const a = new Envelope({ keyring, parallelism: 5 })
+    const b = new Envelope({ keyring, parallelism: 5 })
+    assert.equal(poolThreadsForTest().size, 0, 'a constructor started threads')
+    await a.encrypt(new Uint8Array(1000))
+    assert.equal(poolThreadsForTest().size, 0, 'a small buffer started threads')
+    await Promise.all([a.encrypt(new Uint8Array(SIZE)), b.encrypt(new Uint8Array(SIZE)), a.encrypt(new Uint8Array(SIZE))])
+    assert.equal(await framePool(5), await framePool(5))
+    const threads = poolThreadsForTest().get(4)
+    assert.ok(threads !== undefined && threads >= 1 && threads <= 4, `threads ${threads}`)
+    assert.equal(await framePool(1), undefined)
+    assert.equal(await framePool(1000), await framePool(64))
+    assert.throws(() => new Envelope({ keyring, parallelism: 0 }), { code: 'ERR_INVALID_ARGUMENT' })
+    assert.throws(() => new Envelope({ keyring, parallelism: 65 }), { code: 'ERR_INVALID_ARGUMENT' })
+    assert.throws(() => new Envelope({ keyring, parallelism: 1.5 }), { code: 'ERR_INVALID_ARGUMENT' })
+    assert.throws(() => new Envelope({ keyring, parallelism: 'all' as 'auto' }), { code: 'ERR_INVALID_ARGUMENT' })
+  })
+
+  it('a crashed worker fails its job with ERR_WORKER (no hang), and the next call succeeds', async () => {
+    const p = await pool(2)
+    const crash = p.run({ op: 'crash' } as never)
+    const error = await rejectsWithCode(crash, 'ERR_WORKER', WorkerError)
+    assert.match(error.message, /exited/)
+    const env = new Envelope({ keyring, parallelism: 2 })
+    const plaintext = pattern(SIZE, 2)
+    assert.ok(Buffer.from((await env.decrypt(await env.encrypt(plaintext))).plaintext).equals(Buffer.from(plaintext)))
+  })
+
+  it('a job the worker cannot run (memory too small) is ERR_WORKER and the worker keeps serving', async () => {
+    const p = await pool(2)
+    const job = {
+      op: 'seal',
+      memory: new SharedArrayBuffer(64),
+      keyOffset: 0,
+      inputOffset: 32,
+      inputLength: 4096,
+      outputOffset: 40,
+      messageId: new Uint8Array(32),
+      frameSize: 4096,
+      first: 0,
+      count: 1,
+      finalIndex: 1,
+    } as const
+    await rejectsWithCode(p.run(job), 'ERR_WORKER')
+    const env = new Envelope({ keyring, parallelism: 2 })
+    await env.decrypt(await env.encrypt(new Uint8Array(SIZE)))
+  })
+
+  it('closeWorkerPools fails nothing that already finished, and a later call starts a new pool', async () => {
+    const env = new Envelope({ keyring, parallelism: 2 })
+    await env.encrypt(new Uint8Array(SIZE))
+    await closeWorkerPools()
+    assert.equal(poolThreadsForTest().size, 0)
+    const message = await env.encrypt(new Uint8Array(SIZE))
+    assert.equal((await env.decrypt(message)).plaintext.length, SIZE)
+  })
+
+  it('a process with a started pool exits promptly without closeWorkerPools', () => {
+    const script = `
+      import { Envelope, LocalKeyring } from ${JSON.stringify(new URL('dist/src/index.js', `file://${ROOT}`).href)}
+      const env = new Envelope({ keyring: LocalKeyring.generate(), parallelism: 2 })
+      const m = await env.encrypt(new Uint8Array(${SIZE}))
+      const { plaintext } = await env.decrypt(m)
+      console.log('done', plaintext.length)
+    `
+    const started = Date.now()
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 })
+    assert.equal(child.status, 0, child.stderr)
+    assert.equal(child.stdout.trim(), `done ${SIZE}`)
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`)
+  })
+})
+
+describe('keys', () => {
+  it('a DataKey given to the parallel path is left to its owner (sealMessageParallel wipes only the message keys)', async () => {
+    const dataKey = new DataKey(pattern(32, 3))
+    const { recipients } = await keyring.generateDataKey(canonicalContext(undefined, 'context', true), {})
+    const params = { dataKey, recipients, context: canonicalContext(undefined, 'context', true), frameSize: 65536, messageId: pattern(32, 4) }
+    await sealMessageParallel(backend, await pool(2), params, new Uint8Array(SIZE))
+    assert.equal(dataKey.wiped, false)
+  })
+})
