@@ -65,6 +65,7 @@ export interface EnvelopeOptions {
    * would open the classical entry and with it the whole message (FORMAT.md §16.3).
    */
   readonly allowClassicalRecipients?: boolean
+  /**
    * Threads that seal and open the frames of a large buffer (4 MiB and up): 1 (default: the
    * calling thread only, no thread is ever started), a count from 2 to 64, or `'auto'` for the
    * cores this process may use. The message is byte for byte what one thread writes. On Node

@@ -3,7 +3,7 @@
  * Selected by the `node` condition of `#crypto-backend`; never reaches browser bundles.
  * @module
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, hash, hkdfSync, randomFillSync, scrypt, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHmac, hash, hkdfSync, randomFillSync, scrypt, timingSafeEqual } from 'node:crypto'
 import type { CryptoBackend } from './backend.js'
 
 /**

@@ -117,7 +117,7 @@ async function transformFile(src: string, dst: string, options: FileOptions, ses
  */
 export async function encryptFile(src: string, dst: string, options: EncryptFileOptions): Promise<void> {
   const settings = checkOptions(options)
-  await transformFile(src, dst, options, new EncryptSession(settings, options, true))
+  await transformFile(src, dst, options, new EncryptSession(settings, options, undefined, true))
 }
 
 /**

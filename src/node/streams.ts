@@ -71,7 +71,7 @@ abstract class SessionTransform<S extends Session> extends Transform {
 
 class EncryptTransform extends SessionTransform<EncryptSession> {
   constructor(settings: EnvelopeSettings, options: EncryptStreamOptions) {
-    super(new EncryptSession(settings, options, true), options.signal)
+    super(new EncryptSession(settings, options, undefined, true), options.signal)
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
