@@ -22,6 +22,10 @@ import { benchRandomAccess, printRandomAccess } from './random-access.js'
 import { benchRewrap } from './rewrap.js'
 import { benchSmall, printSmall } from './small.js'
 import { fileBench } from './stream.js'
+import { benchEsdkReader, printEsdkReader } from './esdk-reader.js'
+import { benchParallel, printParallel } from './parallel.js'
+import { benchRecipients, printRecipients } from './recipients.js'
+import { benchSecretRecipients, printSecretRecipients } from './recipients-secret.js'
 
 // ---- Other helpers' bench modules, wired in at merge by the integrator. Each exports
 // ---- `bench<Name>(quick)` and `print<Name>(result)`; add the import here, the call in the
@@ -108,7 +112,15 @@ console.log(
     `${rewrap.readMBPerGB === undefined ? 'n/a' : f(rewrap.readMBPerGB)} MB read per GB (the body is copied into the new file, never decrypted)`,
 )
 
-// ---- more benchmarks (other helpers' modules go here) ----
+// ---- more benchmarks ----
+const recipients = await benchRecipients(quick)
+printRecipients(recipients)
+const secretRecipients = await benchSecretRecipients(quick)
+printSecretRecipients(secretRecipients)
+const esdkReader = await benchEsdkReader(quick)
+printEsdkReader(esdkReader)
+const parallelBuffers = await benchParallel(quick)
+printParallel(parallelBuffers)
 
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(1)}x`
 const r2 = (a: number, b: number): string => (a / b).toFixed(2)
@@ -238,6 +250,10 @@ const results = {
   imports,
   randomAccess,
   rewrap,
+  recipients,
+  secretRecipients,
+  esdkReader,
+  parallelBuffers,
 }
 const out = join(import.meta.dirname, '..', '..', 'bench', quick ? 'results.quick.json' : 'results.json')
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`)
