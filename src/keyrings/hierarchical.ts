@@ -43,6 +43,7 @@ export { HIERARCHY_KEYRING_TYPE } from './hierarchy-wrap.js'
 /**
  * Chooses the branch key of a message from its encryption context (typically the tenant), for
  * encryption and decryption alike. Throw (or return an invalid id) to refuse the context.
+ * @param context - The message's encryption context.
  */
 export type BranchKeyIdSupplier = (context: EncryptionContext) => string | Promise<string>
 
