@@ -13,12 +13,14 @@ import {
   ContextMismatchError,
   Envelope,
   EnvelopeError,
+  HierarchicalKeyring,
   inspect,
   KeyCache,
   LimitError,
   LocalKeyring,
   NoMatchingKeyError,
 } from '../../src/index.js'
+import { MemoryBranchKeyStore } from '../memory-branch-key-store.js'
 import { pattern } from '../pattern.js'
 
 /** What the Node side passes in: the success test vectors, and a key to encrypt a message for Node. */
@@ -282,6 +284,29 @@ const CHECKS: Record<string, Check> = {
     expect((await codeOf(() => bad.read(plaintext.length - 2 * frameSize - 200, 10))) === 'ERR_AUTH', 'the altered frame was not refused')
     expect(equalBytes(await bad.read(0, 10), plaintext.subarray(0, 10)), 'an intact frame of the altered Blob did not read')
     return `200 ranges of ${plaintext.length} bytes; ${atOpen} bytes sliced at open, ${sliced - atOpen} for the reads`
+  },
+
+  'hierarchical keyring with an in-page branch key store: 50 tenants, one store read each': async () => {
+    // The store an app would proxy to its server; here it lives in the page.
+    const store = new MemoryBranchKeyStore('page-store')
+    for (let t = 0; t < 50; t++) store.createKey(`tenant-${t}`)
+    const keyring = new HierarchicalKeyring({ store, branchKeyIdSupplier: (c) => `tenant-${c.tenant}`, cache: { maxAge: 60_000, maxEntries: 100 } })
+    const env = new Envelope({ keyring })
+    const jobs: Promise<Uint8Array>[] = []
+    for (let i = 0; i < 5; i++) for (let t = 0; t < 50; t++) jobs.push(env.encrypt(`t${t} m${i}`, { context: { tenant: String(t) } }))
+    const messages = await Promise.all(jobs)
+    for (const [i, m] of messages.entries()) {
+      const text = await env.decryptString(m, { expectContext: { tenant: String(i % 50) } })
+      expect(text === `t${i % 50} m${Math.floor(i / 50)}`, `message ${i} opened as ${text}`)
+    }
+    expect(store.totalReads === 50, `${store.totalReads} store reads for 50 tenants`)
+    expect(
+      (await codeOf(() => env.decrypt(messages[0]!, { expectContext: { tenant: '1' } }))) === 'ERR_CONTEXT_MISMATCH',
+      'another tenant’s context was not refused',
+    )
+    const other = new HierarchicalKeyring({ store, branchKeyId: 'tenant-1', cache: { maxAge: 1000 } })
+    expect((await codeOf(() => new Envelope({ keyring: other }).decrypt(messages[0]!))) === 'ERR_NO_MATCHING_KEY', 'another tenant’s keyring opened it')
+    return `${messages.length} messages, ${store.totalReads} store reads, cache ${JSON.stringify(keyring.cache.stats())}`
   },
 
   'a message for Node to decrypt': async (input, report) => {
