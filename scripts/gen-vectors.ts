@@ -21,6 +21,7 @@ import { canonicalContext } from '../src/format/context.js'
 import type { Recipient } from '../src/format/header.js'
 import { decodeRecipients } from '../src/format/header.js'
 import { LocalKeyring, wrapWithFixedSaltForVectors } from '../src/keyrings/local.js'
+import { generateHierarchyVectors } from './gen-hierarchy-vectors.js'
 
 /** One vector file. */
 export interface Vector {
@@ -489,7 +490,7 @@ if (process.argv[1] === here) {
   const dir = join(fileURLToPath(new URL('../../test/vectors/', import.meta.url)))
   mkdirSync(dir, { recursive: true })
   for (const f of readdirSync(dir)) if (f.endsWith('.json')) rmSync(join(dir, f))
-  const vectors: Vector[] = [...generateVectors(), ...generateKmsVectors()]
+  const vectors: Vector[] = [...generateVectors(), ...generateKmsVectors(), ...generateHierarchyVectors()]
   for (const v of vectors) writeFileSync(join(dir, `${v.name}.json`), `${JSON.stringify(v, null, 2)}\n`)
   console.log(`wrote ${vectors.length} vectors to ${dir}`)
 }

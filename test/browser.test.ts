@@ -108,6 +108,11 @@ describe('the core in headless Chromium', () => {
     assert.ok(check?.ok === true, check?.detail ?? 'the random-access check did not run')
   })
 
+  it('the hierarchical keyring ran in the page with an in-page store', () => {
+    const check = report.results.find((r) => r.name.startsWith('hierarchical keyring with an in-page branch key store'))
+    assert.ok(check?.ok === true, check?.detail ?? 'the hierarchical keyring check did not run')
+  })
+
   it('Node decrypts what the browser encrypted', async () => {
     const keyring = new LocalKeyring({ keyId: forNode.keyId, key: hexToBytes(forNode.key) })
     const result = await new Envelope({ keyring }).decrypt(hexToBytes(report.messageForNode), { expectContext: forNode.context })

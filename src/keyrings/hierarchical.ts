@@ -43,6 +43,7 @@ export { HIERARCHY_KEYRING_TYPE } from './hierarchy-wrap.js'
 /**
  * Chooses the branch key of a message from its encryption context (typically the tenant), for
  * encryption and decryption alike. Throw (or return an invalid id) to refuse the context.
+ * @param context - The message's encryption context.
  */
 export type BranchKeyIdSupplier = (context: EncryptionContext) => string | Promise<string>
 
@@ -89,10 +90,6 @@ function entryId(scope: number, partition: Uint8Array, storeName: Uint8Array, br
   }
   return bytesToHex(sha384(bytes))
 }
-
-let fixedRandomWrap:
-  | ((keyring: HierarchicalKeyring, dataKey: DataKey, context: CanonicalContext, salt: Uint8Array, iv: Uint8Array) => Promise<Recipient>)
-  | undefined
 
 /**
  * A keyring whose wrapping keys are derived from per-tenant branch keys (see the module docs).
@@ -199,18 +196,10 @@ export class HierarchicalKeyring implements Keyring {
    * @param options - The call's abort signal, passed to the store.
    */
   async wrapDataKey(dataKey: DataKey, context: CanonicalContext, options: KeyringCallOptions = {}): Promise<readonly Recipient[]> {
-    return [
-      await this.#wrap(
-        dataKey,
-        context,
-        options.signal,
-        () => backend.randomBytes(SALT_BYTES),
-        () => backend.randomBytes(IV_BYTES),
-      ),
-    ]
+    return [await this.#wrap(dataKey, context, options.signal)]
   }
 
-  async #wrap(dataKey: DataKey, context: CanonicalContext, signal: AbortSignal | undefined, salt: () => Uint8Array, iv: () => Uint8Array): Promise<Recipient> {
+  async #wrap(dataKey: DataKey, context: CanonicalContext, signal: AbortSignal | undefined): Promise<Recipient> {
     const branchKeyId = await this.#branchKeyIdFor(context)
     const id = entryId(SCOPE_ENCRYPT, this.#partition, this.#storeNameBytes, branchKeyId)
     const wrapped = await this.cache.use(
@@ -219,20 +208,19 @@ export class HierarchicalKeyring implements Keyring {
       (sig) => this.#load(branchKeyId, undefined, sig),
       signal,
       // Salt and IV are drawn here, never by a caller: see FORMAT.md §19 on their freshness.
-      (held) => sealHierarchy(backend, held.key, branchKeyId, held.branchKeyVersion, dataKey.bytes, context, salt(), iv()),
+      (held) =>
+        sealHierarchy(
+          backend,
+          held.key,
+          branchKeyId,
+          held.branchKeyVersion,
+          dataKey.bytes,
+          context,
+          backend.randomBytes(SALT_BYTES),
+          backend.randomBytes(IV_BYTES),
+        ),
     )
     return { type: HIERARCHY_KEYRING_TYPE, keyId: branchKeyId, wrapped }
-  }
-
-  static {
-    fixedRandomWrap = (keyring, dataKey, context, salt, iv) =>
-      keyring.#wrap(
-        dataKey,
-        context,
-        undefined,
-        () => salt,
-        () => iv,
-      )
   }
 
   /**
@@ -343,20 +331,4 @@ export class HierarchicalKeyring implements Keyring {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `HierarchicalKeyring { ${this.description} }`
   }
-}
-
-/**
- * @internal For scripts/gen-vectors.ts and byte-exact tests only: a wrap with caller-chosen
- * salt and IV. Never exported from the package: a salt and IV used twice under one branch key
- * reuse a GCM key and nonce.
- */
-export function wrapWithFixedRandomForVectors(
-  keyring: HierarchicalKeyring,
-  dataKey: DataKey,
-  context: CanonicalContext,
-  salt: Uint8Array,
-  iv: Uint8Array,
-): Promise<Recipient> {
-  if (salt.length !== SALT_BYTES || iv.length !== IV_BYTES) throw invalidArgument(`salt must be ${SALT_BYTES} bytes and iv ${IV_BYTES}`)
-  return fixedRandomWrap!(keyring, dataKey, context, salt, iv)
 }

@@ -13,6 +13,7 @@ import {
   ContextMismatchError,
   Envelope,
   EnvelopeError,
+  HierarchicalKeyring,
   inspect,
   KeyCache,
   LimitError,
@@ -24,6 +25,7 @@ import {
   X25519Identity,
   PassphraseKeyring,
 } from '../../src/index.js'
+import { MemoryBranchKeyStore } from '../memory-branch-key-store.js'
 import { pattern } from '../pattern.js'
 
 /** What the Node side passes in: the success test vectors, and a key to encrypt a message for Node. */
@@ -347,6 +349,29 @@ const CHECKS: Record<string, Check> = {
     expect(equalBytes((await new Envelope({ keyring }).decrypt(message)).plaintext, plaintext), 'the parallelism message did not open')
     expect(equalBytes((await new Envelope({ keyring, parallelism: 4 }).decrypt(message)).plaintext, plaintext), 'parallelism 4 did not open it')
     return `${message.length} bytes`
+  },
+
+  'hierarchical keyring with an in-page branch key store: 50 tenants, one store read each': async () => {
+    // The store an app would proxy to its server; here it lives in the page.
+    const store = new MemoryBranchKeyStore('page-store')
+    for (let t = 0; t < 50; t++) store.createKey(`tenant-${t}`)
+    const keyring = new HierarchicalKeyring({ store, branchKeyIdSupplier: (c) => `tenant-${c.tenant}`, cache: { maxAge: 60_000, maxEntries: 100 } })
+    const env = new Envelope({ keyring })
+    const jobs: Promise<Uint8Array>[] = []
+    for (let i = 0; i < 5; i++) for (let t = 0; t < 50; t++) jobs.push(env.encrypt(`t${t} m${i}`, { context: { tenant: String(t) } }))
+    const messages = await Promise.all(jobs)
+    for (const [i, m] of messages.entries()) {
+      const text = await env.decryptString(m, { expectContext: { tenant: String(i % 50) } })
+      expect(text === `t${i % 50} m${Math.floor(i / 50)}`, `message ${i} opened as ${text}`)
+    }
+    expect(store.totalReads === 50, `${store.totalReads} store reads for 50 tenants`)
+    expect(
+      (await codeOf(() => env.decrypt(messages[0]!, { expectContext: { tenant: '1' } }))) === 'ERR_CONTEXT_MISMATCH',
+      'another tenant’s context was not refused',
+    )
+    const other = new HierarchicalKeyring({ store, branchKeyId: 'tenant-1', cache: { maxAge: 1000 } })
+    expect((await codeOf(() => new Envelope({ keyring: other }).decrypt(messages[0]!))) === 'ERR_NO_MATCHING_KEY', 'another tenant’s keyring opened it')
+    return `${messages.length} messages, ${store.totalReads} store reads, cache ${JSON.stringify(keyring.cache.stats())}`
   },
 
   'a message for Node to decrypt': async (input, report) => {
