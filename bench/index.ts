@@ -15,25 +15,18 @@ import { join } from 'node:path'
 import { benchBuffers, printBuffers } from './buffer.js'
 import { benchCached, printCached } from './cached.js'
 import { compareBuffers, compareCached, compareOverhead, opensslGcm16k } from './compare.js'
+import { benchEsdkReader, printEsdkReader } from './esdk-reader.js'
+import { benchHierarchy, printHierarchy } from './hierarchy.js'
 import { benchImport } from './import.js'
 import { benchKmsCalls } from './kms-calls.js'
 import { table } from './lib.js'
+import { benchParallel, printParallel } from './parallel.js'
 import { benchRandomAccess, printRandomAccess } from './random-access.js'
+import { benchRecipients, printRecipients } from './recipients.js'
+import { benchSecretRecipients, printSecretRecipients } from './recipients-secret.js'
 import { benchRewrap } from './rewrap.js'
 import { benchSmall, printSmall } from './small.js'
 import { fileBench } from './stream.js'
-import { benchEsdkReader, printEsdkReader } from './esdk-reader.js'
-import { benchParallel, printParallel } from './parallel.js'
-import { benchRecipients, printRecipients } from './recipients.js'
-import { benchSecretRecipients, printSecretRecipients } from './recipients-secret.js'
-
-// ---- Other helpers' bench modules, wired in at merge by the integrator. Each exports
-// ---- `bench<Name>(quick)` and `print<Name>(result)`; add the import here, the call in the
-// ---- "more benchmarks" block below and its result to `results`:
-// ----   bench/recipients.ts          benchRecipients / printRecipients
-// ----   bench/recipients-secret.ts   benchRecipientsSecret / printRecipientsSecret
-// ----   bench/esdk-reader.ts         benchEsdkReader / printEsdkReader
-// ----   bench/hierarchy.ts           benchHierarchy / printHierarchy
 
 const quick = process.env.KMSE_BENCH_QUICK === '1'
 /** The worker-pool option (`parallelism`) exists in this build: the parallel rows are measured. */
@@ -121,6 +114,8 @@ const esdkReader = await benchEsdkReader(quick)
 printEsdkReader(esdkReader)
 const parallelBuffers = await benchParallel(quick)
 printParallel(parallelBuffers)
+const hierarchy = await benchHierarchy(quick)
+printHierarchy(hierarchy)
 
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(1)}x`
 const r2 = (a: number, b: number): string => (a / b).toFixed(2)
@@ -254,6 +249,7 @@ const results = {
   secretRecipients,
   esdkReader,
   parallelBuffers,
+  hierarchy,
 }
 const out = join(import.meta.dirname, '..', '..', 'bench', quick ? 'results.quick.json' : 'results.json')
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`)

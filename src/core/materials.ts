@@ -17,8 +17,8 @@ import type { MessageHead } from '../format/message.js'
 import { checkKeyringRecipients } from '../keyrings/keyring.js'
 import { prepareKeyrings, unwrapDataKey } from '../keyrings/unwrap.js'
 import { throwIfAborted } from '../validate.js'
-import { checkPostQuantumRule } from './post-quantum-rule.js'
 import { checkPassphraseRule } from './passphrase-rule.js'
+import { checkPostQuantumRule } from './post-quantum-rule.js'
 import type { EnvelopeSettings } from './settings.js'
 
 /** A data key for a new message. Call `release()` when the message is sealed. */

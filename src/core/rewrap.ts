@@ -30,8 +30,8 @@ import { checkKeyringRecipients } from '../keyrings/keyring.js'
 import { describeKeyrings, planAttempts, prepareKeyrings } from '../keyrings/unwrap.js'
 import { throwIfAborted } from '../validate.js'
 import { verifiedDataKey } from './materials.js'
-import { checkPostQuantumRule } from './post-quantum-rule.js'
 import { checkPassphraseRule } from './passphrase-rule.js'
+import { checkPostQuantumRule } from './post-quantum-rule.js'
 import type { EnvelopeSettings } from './settings.js'
 
 /** What to rewrap to. */

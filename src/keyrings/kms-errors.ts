@@ -10,7 +10,15 @@ import { AbortError, KmsError } from '../errors.js'
 import { printable } from '../printable.js'
 
 /** The KMS operations the keyring calls. */
-export type KmsOperation = 'GenerateDataKey' | 'GenerateDataKeyWithoutPlaintext' | 'Encrypt' | 'Decrypt' | 'ReEncrypt' | 'DescribeKey' | 'GetPublicKey' | 'client setup'
+export type KmsOperation =
+  | 'GenerateDataKey'
+  | 'GenerateDataKeyWithoutPlaintext'
+  | 'Encrypt'
+  | 'Decrypt'
+  | 'ReEncrypt'
+  | 'DescribeKey'
+  | 'GetPublicKey'
+  | 'client setup'
 
 const BY_NAME: Record<string, KmsErrorCode> = {
   NotFoundException: 'ERR_KMS_NOT_FOUND',

@@ -19,11 +19,11 @@ import {
   LimitError,
   LocalKeyring,
   NoMatchingKeyError,
+  PassphraseKeyring,
   PostQuantumIdentity,
   parseIdentity,
   parsePublicKeyRecipient,
   X25519Identity,
-  PassphraseKeyring,
 } from '../../src/index.js'
 import { MemoryBranchKeyStore } from '../memory-branch-key-store.js'
 import { pattern } from '../pattern.js'

@@ -346,7 +346,15 @@ async function branchKey(args: string[]): Promise<void> {
   await branchKeyCommand(args)
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { keygen, encrypt, decrypt, rewrap, inspect: inspectCommand, migrate, 'branch-key': branchKey }
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+  keygen,
+  encrypt,
+  decrypt,
+  rewrap,
+  inspect: inspectCommand,
+  migrate,
+  'branch-key': branchKey,
+}
 
 const MESSAGE_REJECTED = new Set(['ERR_FORMAT', 'ERR_TRUNCATED', 'ERR_UNSUPPORTED', 'ERR_LIMIT', 'ERR_AUTH', 'ERR_CONTEXT_MISMATCH'])
 const KEY_PROBLEM = new Set(['ERR_NO_MATCHING_KEY', 'ERR_UNWRAP', 'ERR_KEYRING', 'ERR_KEY_FILE', 'ERR_KMS'])
