@@ -170,8 +170,9 @@ export async function fileBench(bytes: number, withEsdk = false, withParallel = 
     await rm(join(dir, 'output'))
     if (withParallel) {
       const auto = { ...process.env, KMSE_BENCH_PARALLELISM: 'auto' }
-      rows.push(['encryptFile parallelism auto', runChild('encryptFile', src, join(dir, 'input.kmse'), auto)])
-      rows.push(['decryptFile parallelism auto', runChild('decryptFile', join(dir, 'input.kmse'), join(dir, 'output'), auto)])
+      // Their own output names: encryptFile and decryptFile never replace a file.
+      rows.push(['encryptFile parallelism auto', runChild('encryptFile', src, join(dir, 'input.auto.kmse'), auto)])
+      rows.push(['decryptFile parallelism auto', runChild('decryptFile', join(dir, 'input.auto.kmse'), join(dir, 'output'), auto)])
       if ((await fileHash(join(dir, 'output'))) !== hash) throw new Error('decryptFile (parallel) output differs from the input')
       await rm(join(dir, 'output'))
     }

@@ -22,10 +22,20 @@ it('npm run bench works end to end (quick mode)', () => {
     kmsCalls: { ours: { generateDataKey: number; decrypt: number }; esdk: { decrypt: number } }
     imports: { coreLoadsAwsSdk: boolean }
     files: { rows: Array<{ name: string; rss: number }> }
+    recipients: { rows: unknown[] }
+    secretRecipients: { rows: unknown[] }
+    esdkReader: { rows: unknown[] }
+    hierarchy: unknown
+    parallelBuffers: unknown
   }
   // Behaviour, not speed: the counts and the import check are exact.
   assert.deepEqual(results.kmsCalls.ours, { generateDataKey: 1, decrypt: 1 })
   assert.equal(results.kmsCalls.esdk.decrypt, 100)
   assert.equal(results.imports.coreLoadsAwsSdk, false)
-  assert.equal(results.files.rows.length, 6)
+  // kms-envelope, its parallel rows, raw GCM and the ESDK, each encrypt and decrypt.
+  assert.equal(results.files.rows.length, 8)
+  assert.ok(results.recipients.rows.length >= 3, 'recipient rows (local, x25519, pq)')
+  assert.ok(results.secretRecipients.rows.length >= 2, 'passphrase and KMS RSA rows')
+  assert.ok(results.esdkReader.rows.length >= 2, 'ESDK reader rows')
+  assert.ok(results.hierarchy !== undefined && results.parallelBuffers !== undefined)
 })

@@ -68,6 +68,9 @@ export function presetMaterials(settings: EnvelopeSettings, dataKey: DataKey, re
     if (checked.length > settings.maxWrappedKeys) {
       throw new LimitError(`the message would have ${checked.length} wrapped keys; maxWrappedKeys is ${settings.maxWrappedKeys}`)
     }
+    // A carried-over entry is a recipient like any other: the mixing rules hold for it too.
+    checkPassphraseRule(checked, 'encrypt')
+    checkPostQuantumRule(checked, settings.allowClassicalRecipients)
     return { dataKey, recipients: checked, release: () => dataKey.wipe() }
   } catch (error) {
     if (dataKey instanceof DataKey) dataKey.wipe()
