@@ -6,6 +6,7 @@
  * @module
  */
 import { FormatError, LimitError, UnsupportedError } from '../errors.js'
+import { esdkContextBytes } from '../format/esdk-context.js'
 import type { ByteSource } from './source.js'
 import type { EsdkSuite } from './suites.js'
 import { IV_BYTES, suiteFor, TAG_BYTES } from './suites.js'
@@ -128,39 +129,12 @@ export function parseContext(bytes: Uint8Array): Map<string, string> {
   return context
 }
 
-const encoder = new TextEncoder()
-
-/** Bytewise order of UTF-8 encodings, as the SDK sorts context keys. */
-function compareUtf8(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
-  return a.length - b.length
-}
-
 /**
- * @internal The SDK's serialization of an encryption context (framework/structures.md):
- * sorted by UTF-8 key bytes; an empty context is zero bytes. The raw AES keyring's AAD and
- * the required-context part of the header's AAD.
+ * @internal The SDK's serialization of an encryption context (framework/structures.md): the raw
+ * AES keyring's AAD and the required-context part of the header's AAD. One implementation with
+ * the hierarchical keyring's (src/format/esdk-context.ts).
  */
-export function serializeContext(context: ReadonlyMap<string, string>): Uint8Array {
-  if (context.size === 0) return new Uint8Array(0)
-  const entries = [...context].map(([k, v]) => [encoder.encode(k), encoder.encode(v)] as const).sort((x, y) => compareUtf8(x[0], y[0]))
-  let length = 2
-  for (const [k, v] of entries) length += 4 + k.length + v.length
-  const out = new Uint8Array(length)
-  const view = new DataView(out.buffer)
-  view.setUint16(0, entries.length)
-  let at = 2
-  for (const [k, v] of entries) {
-    view.setUint16(at, k.length)
-    out.set(k, at + 2)
-    at += 2 + k.length
-    view.setUint16(at, v.length)
-    out.set(v, at + 2)
-    at += 2 + v.length
-  }
-  return out
-}
+export const serializeContext: (context: ReadonlyMap<string, string>) => Uint8Array = esdkContextBytes
 
 /**
  * @internal Reads a header and its authentication fields (not yet verified: that needs the

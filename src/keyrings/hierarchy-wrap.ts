@@ -15,6 +15,7 @@ import type { CryptoBackend } from '../crypto/backend.js'
 import { kdfCtrHmacSha256 } from '../crypto/kdf-ctr.js'
 import { KEY_BYTES, TAG_BYTES } from '../format/constants.js'
 import type { CanonicalContext } from '../format/context.js'
+import { esdkContextBytes } from '../format/esdk-context.js'
 
 /** The keyring type written into messages (AWS's key provider id). */
 export const HIERARCHY_KEYRING_TYPE = 'aws-kms-hierarchy'
@@ -53,39 +54,6 @@ export function checkBranchKeyId(id: unknown): string | undefined {
   if (!id.isWellFormed()) return 'it contains a lone UTF-16 surrogate'
   if (utf8ToBytes(id).length > MAX_BRANCH_KEY_ID_BYTES) return `it is longer than ${MAX_BRANCH_KEY_ID_BYTES} UTF-8 bytes`
   return undefined
-}
-
-/**
- * @internal The encryption context as the AWS Encryption SDK serializes it (message-header AAD,
- * without its length prefix): u16 count, then u16 key length, key, u16 value length, value for
- * each pair sorted by the keys' UTF-8 bytes; nothing at all for an empty context.
- */
-export function esdkContextBytes(context: CanonicalContext): Uint8Array {
-  if (context.size === 0) return new Uint8Array(0)
-  const pairs = [...context].map(([k, v]) => [utf8ToBytes(k), utf8ToBytes(v)] as const)
-  pairs.sort(([a], [b]) => {
-    for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!
-    return a.length - b.length
-  })
-  let size = 2
-  for (const [k, v] of pairs) {
-    // A header is at most 64 KiB, so no key or value reaches the u16 bound; checked anyway.
-    if (k.length > 0xffff || v.length > 0xffff) throw new RangeError('an encryption context key or value is longer than 65,535 UTF-8 bytes')
-    size += 4 + k.length + v.length
-  }
-  const out = new Uint8Array(size)
-  const view = new DataView(out.buffer)
-  view.setUint16(0, pairs.length)
-  let at = 2
-  for (const [k, v] of pairs) {
-    view.setUint16(at, k.length)
-    out.set(k, at + 2)
-    at += 2 + k.length
-    view.setUint16(at, v.length)
-    out.set(v, at + 2)
-    at += 2 + v.length
-  }
-  return out
 }
 
 function aad(branchKeyId: string, version: Uint8Array, context: CanonicalContext): Uint8Array {
