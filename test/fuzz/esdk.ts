@@ -13,6 +13,7 @@ import { EnvelopeError } from '../../src/index.js'
 import { writeTestMessage } from '../esdk-helpers.js'
 import { pattern } from '../pattern.js'
 import { concatBytes } from './corpus.js'
+import { applyMutation as apply, mutation } from './mutate.js'
 import { ESDK_SURFACES, READ_CODES } from './surfaces.js'
 
 /** One seed: a message and the plaintext it must open to. */
@@ -47,46 +48,6 @@ export function esdkSeeds(): EsdkSeed[] {
     plaintext,
     message: writeTestMessage({ suiteId, frameLength, plaintext, wrap: WRAP, context: { tenant: 'fuzz' } }),
   }))
-}
-
-type Mutation =
-  | { readonly op: 'xor'; readonly at: number; readonly mask: number }
-  | { readonly op: 'u16'; readonly at: number; readonly value: number }
-  | { readonly op: 'cut'; readonly at: number }
-  | { readonly op: 'insert'; readonly at: number; readonly bytes: Uint8Array }
-  | { readonly op: 'delete'; readonly at: number; readonly n: number }
-
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ op: fc.constant('xor' as const), at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) }),
-  fc.record({ op: fc.constant('u16' as const), at: fc.nat(), value: fc.constantFrom(0, 1, 0xffff, 0x7fff, 17) }),
-  fc.record({ op: fc.constant('cut' as const), at: fc.nat() }),
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 24 }) }),
-  fc.record({ op: fc.constant('delete' as const), at: fc.nat(), n: fc.integer({ min: 1, max: 24 }) }),
-)
-
-function apply(message: Uint8Array, m: Mutation): Uint8Array {
-  const at = message.length === 0 ? 0 : m.at % message.length
-  switch (m.op) {
-    case 'xor': {
-      const out = message.slice()
-      if (out.length > 0) out[at]! ^= m.mask
-      return out
-    }
-    case 'u16': {
-      const out = message.slice()
-      if (at + 1 < out.length) {
-        out[at] = m.value >> 8
-        out[at + 1] = m.value & 0xff
-      }
-      return out
-    }
-    case 'cut':
-      return message.subarray(0, at)
-    case 'insert':
-      return concatBytes([message.subarray(0, at), m.bytes, message.subarray(at)])
-    case 'delete':
-      return concatBytes([message.subarray(0, at), message.subarray(at + m.n)])
-  }
 }
 
 const isPrefix = (a: Uint8Array, b: Uint8Array): boolean => a.length <= b.length && a.every((x, i) => x === b[i])
