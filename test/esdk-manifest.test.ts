@@ -28,6 +28,7 @@ import {
   rawProviderSets,
   sdkKeyring,
   skipReason,
+  testWraps,
 } from './esdk-manifest.js'
 import { rejectsWithCode } from './helpers.js'
 
@@ -56,16 +57,14 @@ async function runScenario(
   const plaintext = new Uint8Array(randomBytes(plaintexts[t.plaintext]!))
   const where = `${id}: suite ${t.algorithm}, frame ${frameLength}, ${plaintext.length} bytes, ${t['master-keys'].map((k) => k.key).join(' + ')}`
   const skip = skipReason(t)
-  if (skip?.startsWith('AWS KMS') || skip?.startsWith('non-framed')) return skip
+  if (skip?.startsWith('AWS KMS')) return skip
   const sdk = sdkKeyring(t['master-keys'], keys)
   const options: EsdkReadOptions = { keyring: ourKeyrings(t['master-keys'], keys), commitmentPolicy: allow }
   let message: Uint8Array
   let writer: 'sdk' | 'encoder'
   if (frameLength === 0) {
-    const mk = t['master-keys'][0]!
-    const k = keys.keys[mk.key]!
-    const wrap = { key: new Uint8Array(Buffer.from(k.material!, 'base64')), keyNamespace: mk.type === 'raw' ? mk['provider-id'] : '', keyName: k['key-id'] }
-    message = writeTestMessage({ suiteId, frameLength: 0, plaintext, wrap, context })
+    const [wrap, ...alsoWrap] = testWraps(t['master-keys'], keys)
+    message = writeTestMessage({ suiteId, frameLength: 0, plaintext, wrap: wrap!, alsoWrap, context })
     writer = 'encoder'
   } else {
     const { result } = await sdkClient(suiteId).encrypt(sdk, plaintext, { suiteId: suiteId as never, frameLength, encryptionContext: context })
@@ -104,6 +103,7 @@ function sampled(ids: readonly string[], manifest: ReturnType<typeof frameworkEn
     if (skip !== undefined && !skip.startsWith('PKCS1')) continue
     const marks = [
       `s${t.algorithm}/f${t['frame-size']}`,
+      `f${t['frame-size']}/${t['master-keys'].map((k) => (k.type === 'raw' ? k['encryption-algorithm'] : k.type)).join('+')}`,
       `s${t.algorithm}`,
       `f${t['frame-size']}`,
       `c${JSON.stringify(t['encryption-context'])}`,

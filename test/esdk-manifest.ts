@@ -15,11 +15,12 @@
  * repeat of every scenario and the negative cases). Nothing of those files is copied: the
  * keys here are random, made per run.
  */
-import { generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto'
+import { createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto'
 import type { KeyringNode } from '@aws-crypto/client-node'
 import { MultiKeyringNode, RawAesKeyringNode, RawAesWrappingSuiteIdentifier, RawRsaKeyringNode } from '@aws-crypto/client-node'
 import type { EsdkKeyringInput, RsaPadding } from '../src/esdk/index.js'
 import { RawAesKeyring, RawRsaKeyring } from '../src/esdk/index.js'
+import type { TestWrap } from './esdk-helpers.js'
 
 // ---- the manifest shapes ------------------------------------------------------------------
 
@@ -272,7 +273,7 @@ export function sdkKeyring(masterKeys: readonly ManifestMasterKey[], keys: KeysM
       })
     }
     const padding = rsaPadding(mk)
-    const rsaKey = k.type === 'private' ? { privateKey: k.material!, publicKey: rsa4096!.publicKey } : { publicKey: k.material! }
+    const rsaKey = k.type === 'private' ? { privateKey: k.material!, publicKey: publicPem(k.material!) } : { publicKey: k.material! }
     return new RawRsaKeyringNode({
       keyName: k['key-id'],
       keyNamespace: mk['provider-id'],
@@ -283,6 +284,19 @@ export function sdkKeyring(masterKeys: readonly ManifestMasterKey[], keys: KeysM
   })
   const [generator, ...children] = rings
   return children.length === 0 ? generator! : new MultiKeyringNode({ generator: generator!, children })
+}
+
+const publicPem = (privatePem: string): string => createPublicKey(privatePem).export({ type: 'spki', format: 'pem' }).toString()
+
+/** The test encoder's wraps for a case (what the SDK's keyring would write, for the non-framed bodies it cannot). */
+export function testWraps(masterKeys: readonly ManifestMasterKey[], keys: KeysManifest): TestWrap[] {
+  return masterKeys.map((mk): TestWrap => {
+    if (mk.type !== 'raw') throw new Error('only raw master keys run locally')
+    const k = keyOf(keys, mk.key)
+    const named = { keyNamespace: mk['provider-id'], keyName: k['key-id'] }
+    if (mk['encryption-algorithm'] === 'aes') return { ...named, key: new Uint8Array(Buffer.from(k.material!, 'base64')) }
+    return { ...named, publicKey: k.type === 'private' ? publicPem(k.material!) : k.material!, padding: rsaPadding(mk) }
+  })
 }
 
 /** Our keyrings for a case: one per master key the keys manifest lets decrypt, in order. */
@@ -323,9 +337,6 @@ export type ScenarioOutcome = { readonly ran: 'sdk' | 'encoder' } | { readonly s
 export function skipReason(t: EncryptScenario): string | undefined {
   if (t['master-keys'].some((k) => k.type !== 'raw'))
     return 'AWS KMS master keys (the framework account us-west-2 keys; kms-esdk.test.ts covers KMS on the test server)'
-  if (t['frame-size'] === 0 && t['master-keys'].some((k) => k.type === 'raw' && k['encryption-algorithm'] === 'rsa')) {
-    return 'non-framed with raw RSA: the JS SDK writes framed bodies only, and the test encoder wraps with raw AES only'
-  }
   if (t['master-keys'].some((k) => k.type === 'raw' && k['padding-algorithm'] === 'pkcs1') && !pkcs1DecryptWorks()) {
     return 'PKCS1: this Node refuses PKCS #1 v1.5 decryption (CVE-2023-46809); our reader gives ERR_UNSUPPORTED (checked); npm run test:esdk runs them with --security-revert'
   }
