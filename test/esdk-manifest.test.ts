@@ -172,8 +172,8 @@ async function tamperBase(suiteId: number) {
 }
 
 describe('ESDK reader: the test-vector framework negative decrypt cases', () => {
-  it('truncate: the 0578 message cut at every length 1 … n-1 is a typed error (ERR_TRUNCATED, or ERR_FORMAT inside the header)', async () => {
-    const { message, options } = await tamperBase(0x0578)
+  it('truncate: the 0578 message cut at every length 1 … n-1 is a typed error (ERR_TRUNCATED, or ERR_FORMAT inside the header), and the SDK refuses them', async () => {
+    const { message, options, sdk } = await tamperBase(0x0578)
     const codes = new Map<string, number>()
     for (let n = 1; n < message.length; n++) {
       const code = await errorCode(decryptEsdk(message.subarray(0, n), options))
@@ -181,6 +181,8 @@ describe('ESDK reader: the test-vector framework negative decrypt cases', () => 
       if (FULL || n % 5 === 0) {
         const streamed = await errorCode(viaStream(message.subarray(0, n), options, 1 + (n % 17)))
         assert.equal(streamed === 'resolved', false, `stream accepted a message cut at ${n}`)
+        // The reverse check: the SDK refuses the same cut.
+        assert.notEqual(await errorCode(sdkClient(0x0578).decrypt(sdk, message.subarray(0, n))), 'resolved', `the SDK accepted a cut at ${n}`)
       }
     }
     assert.deepEqual(
@@ -191,8 +193,8 @@ describe('ESDK reader: the test-vector framework negative decrypt cases', () => 
     assert.ok((codes.get('ERR_TRUNCATED') ?? 0) > message.length / 2, `codes: ${JSON.stringify([...codes])}`)
   })
 
-  it(`mutate: ${FULL ? 'every' : 'every 3rd'} single-bit flip of the 0578 message is a typed error, none gives plaintext`, async () => {
-    const { message, options } = await tamperBase(0x0578)
+  it(`mutate: ${FULL ? 'every' : 'every 3rd'} single-bit flip of the 0578 message is a typed error, none gives plaintext (the SDK refuses every 31st too)`, async () => {
+    const { message, options, sdk } = await tamperBase(0x0578)
     const allowed = new Set([
       'ERR_FORMAT',
       'ERR_TRUNCATED',
@@ -210,6 +212,7 @@ describe('ESDK reader: the test-vector framework negative decrypt cases', () => 
       m[bit >> 3]! ^= 1 << (bit & 7)
       const code = await errorCode(decryptEsdk(m, options))
       assert.ok(allowed.has(code), `bit ${bit}: ${code}`)
+      if (bit % 31 === 0) assert.notEqual(await errorCode(sdkClient(0x0578).decrypt(sdk, m)), 'resolved', `the SDK accepted bit flip ${bit}`)
       codes.set(code, (codes.get(code) ?? 0) + 1)
       flips++
     }
