@@ -77,7 +77,7 @@ async function runScenario(
     return skip
   }
   const theirs = await sdkClient(suiteId).decrypt(sdk, message)
-  assert.equal(Buffer.compare(theirs.plaintext, plaintext), 0, `the SDK does not read its own message: ${where}`)
+  assert.equal(Buffer.compare(theirs.plaintext, plaintext), 0, `the SDK does not read the message (${writer}): ${where}`)
   const ours = await decryptEsdk(message, options)
   assert.equal(Buffer.compare(Buffer.from(ours.plaintext), plaintext), 0, `plaintext differs: ${where}`)
   assert.deepEqual(ours.context, { ...theirs.messageHeader.encryptionContext }, `context differs from the SDK's: ${where}`)
