@@ -5,7 +5,7 @@
  * required encryption context, hand-chosen message ids), itself checked against the SDK's decrypt.
  */
 import assert from 'node:assert/strict'
-import { createCipheriv, createHash, createSign, generateKeyPairSync, hkdfSync, randomBytes } from 'node:crypto'
+import { createCipheriv, createHash, createSign, generateKeyPairSync, hkdfSync, publicEncrypt, randomBytes } from 'node:crypto'
 import type { KeyringNode } from '@aws-crypto/client-node'
 import { buildClient, CommitmentPolicy, MultiKeyringNode, RawAesKeyringNode, RawAesWrappingSuiteIdentifier, RawRsaKeyringNode } from '@aws-crypto/client-node'
 import type { EsdkKeyringInput, EsdkReadOptions, RsaPadding } from '../src/esdk/index.js'
@@ -153,14 +153,38 @@ export interface TestMessageOptions {
   /** 0 writes a non-framed body. */
   readonly frameLength: number
   readonly plaintext: Uint8Array
-  /** The raw AES wrapping key, namespace and name (as {@link aesPair}). */
-  readonly wrap: { readonly key: Uint8Array; readonly keyNamespace: string; readonly keyName: string }
+  /** The raw AES wrapping key, namespace and name (as {@link aesPair}), or a raw RSA public key. */
+  readonly wrap: TestWrap
+  /** More encrypted data keys after the first, in order (an SDK multi-keyring's children). */
+  readonly alsoWrap?: readonly TestWrap[]
   readonly context?: Record<string, string>
   /** Required (authenticate-only) context: not stored, bound by the header tag and the key wrap. */
   readonly required?: Record<string, string>
 }
 
-/** An ESDK message written by this test encoder (raw AES EDK). */
+/** A raw AES wrapping key, or a raw RSA public key (PEM) with its padding, as the SDK's raw keyrings wrap. */
+export type TestWrap =
+  | { readonly key: Uint8Array; readonly keyNamespace: string; readonly keyName: string }
+  | { readonly publicKey: string; readonly padding: RsaPadding; readonly keyNamespace: string; readonly keyName: string }
+
+/** One serialized EDK: raw AES binds the full context as AAD; raw RSA stores the key name as provider info. */
+function wrapEdk(w: TestWrap, dataKey: Uint8Array, fullContext: Record<string, string>): Buffer {
+  let providerInfo: Buffer
+  let edk: Buffer
+  if ('key' in w) {
+    const wrapIv = randomBytes(12)
+    edk = gcmSeal(w.key, wrapIv, dataKey, serializeTestContext(fullContext))
+    providerInfo = Buffer.concat([Buffer.from(w.keyName), u32(128), u32(12), wrapIv])
+  } else {
+    const oaepHash = w.padding === 'PKCS1' ? undefined : w.padding.slice(5, -5).toLowerCase()
+    edk = publicEncrypt({ key: w.publicKey, padding: oaepHash === undefined ? 1 : 4, ...(oaepHash === undefined ? {} : { oaepHash }) }, dataKey)
+    providerInfo = Buffer.from(w.keyName)
+  }
+  const ns = Buffer.from(w.keyNamespace)
+  return Buffer.concat([u16(ns.length), ns, u16(providerInfo.length), providerInfo, u16(edk.length), edk])
+}
+
+/** An ESDK message written by this test encoder (raw AES or RSA EDKs). */
 export function writeTestMessage(o: TestMessageOptions): Uint8Array {
   const info = SUITE_INFO[o.suiteId]!
   const v2 = info.kdf === 'commit'
@@ -180,19 +204,9 @@ export function writeTestMessage(o: TestMessageOptions): Uint8Array {
   }
   const required = o.required ?? {}
   const full = { ...stored, ...required }
-  const wrapIv = randomBytes(12)
-  const edk = gcmSeal(o.wrap.key, wrapIv, dataKey, serializeTestContext(full))
-  const providerInfo = Buffer.concat([Buffer.from(o.wrap.keyName), u32(128), u32(12), wrapIv])
   const aad = serializeTestContext(stored)
-  const edks = Buffer.concat([
-    u16(1),
-    u16(Buffer.byteLength(o.wrap.keyNamespace)),
-    Buffer.from(o.wrap.keyNamespace),
-    u16(providerInfo.length),
-    providerInfo,
-    u16(edk.length),
-    edk,
-  ])
+  const wraps = [o.wrap, ...(o.alsoWrap ?? [])]
+  const edks = Buffer.concat([u16(wraps.length), ...wraps.map((w) => wrapEdk(w, dataKey, full))])
   const id = u16(o.suiteId)
   let key: Buffer
   let commitment = Buffer.alloc(0)

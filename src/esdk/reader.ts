@@ -7,7 +7,7 @@
  * @module
  */
 import { DataKey } from '../crypto/data-key.js'
-import { AuthenticationError, ContextMismatchError, invalidArgument } from '../errors.js'
+import { AuthenticationError, ContextMismatchError, FormatError, invalidArgument } from '../errors.js'
 import { checkSignal, integerOption, throwIfAborted } from '../validate.js'
 import { BodyReader } from './body.js'
 import { aesGcmOpen, deriveFrameKey } from './crypto.js'
@@ -15,7 +15,7 @@ import type { EsdkEncryptedDataKey, EsdkHeader } from './header.js'
 import { readHeader, serializeContext } from './header.js'
 import type { EsdkKeyringInput } from './keys.js'
 import { checkKeyrings, openDataKey } from './keys.js'
-import { SignatureVerifier } from './signature.js'
+import { PUBLIC_KEY_CONTEXT_KEY, SignatureVerifier } from './signature.js'
 import { ByteSource } from './source.js'
 import type { CommitmentPolicy, EsdkSuite } from './suites.js'
 import { checkPolicy, checkSuiteAllowed } from './suites.js'
@@ -132,6 +132,13 @@ async function openSession(src: ByteSource, o: Checked, out?: (header: EsdkHeade
     if (parsed.header.version === 1) verifier.update(parsed.headerIv)
     verifier.update(parsed.headerTag)
     src.onConsume = (bytes) => verifier!.update(bytes)
+  } else if (storedContext.has(PUBLIC_KEY_CONTEXT_KEY)) {
+    // The specification's default CMM fails here before any key is asked for, as the SDK
+    // does: a verification key beside an unsigned suite means a signature was stripped or
+    // the suite id swapped (the framework's "half-sign" vector).
+    throw new FormatError(
+      `the AWS Encryption SDK message uses the unsigned suite ${suite.name} but its encryption context holds ${PUBLIC_KEY_CONTEXT_KEY}; it is not a message the SDK writes`,
+    )
   }
   const opened = await openDataKey(o.keyrings, parsed.header.encryptedDataKeys, context, suite.keyBytes, o.signal)
   let frameKey: Uint8Array | undefined
