@@ -8,12 +8,12 @@
 import { copyBytes } from '@noble/ciphers/utils.js'
 import { backend } from '#crypto-backend'
 import type { CryptoBackend } from '../crypto/backend.js'
-import { DataKey } from '../crypto/data-key.js'
-import { KEY_BYTES } from '../format/constants.js'
+import type { DataKey } from '../crypto/data-key.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
 import type { AgeKeyKind } from './age-encoding.js'
 import { encodeAgeKey } from './age-encoding.js'
+import { generateWrappedDataKey } from './generate-data-key.js'
 import type { GeneratedDataKey, Keyring, KeyringCallOptions } from './keyring.js'
 import type { PublicKeyScheme, WrapTrace } from './public-key-wrap.js'
 import { openForIdentity, publicKeyId, sealForRecipient, splitWrapped, unwrapFailure } from './public-key-wrap.js'
@@ -95,8 +95,7 @@ export abstract class PublicKeyRecipientBase implements Keyring {
    * @param _options - The call's abort signal (unused: no I/O).
    */
   async generateDataKey(context: CanonicalContext, _options?: KeyringCallOptions): Promise<GeneratedDataKey> {
-    const dataKey = new DataKey(backend.randomBytes(KEY_BYTES))
-    return { dataKey, recipients: [this.#wrap(dataKey, context)] }
+    return generateWrappedDataKey((dataKey) => [this.#wrap(dataKey, context)])
   }
 
   /**
