@@ -12,7 +12,7 @@
  * its first call.
  * @module
  */
-import type { AttributeValue, DescribeTableCommandOutput, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import type { AttributeValue, DescribeTableCommandOutput, DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb'
 import type { KMSClient } from '@aws-sdk/client-kms'
 import { AbortError, BranchKeyStoreError, invalidArgument } from '../errors.js'
 import { KEY_BYTES } from '../format/constants.js'
@@ -309,22 +309,10 @@ export class BranchKeyStore implements BranchKeySource {
     const fresh = await this.#newVersion(decryptOnly, signal)
     const beaconCtx = beaconContext(decryptOnly)
     const beacon = await this.#generate(beaconCtx, signal)
-    const sdk = await loadDynamoDbSdk()
-    await this.#ddb(
-      'TransactWriteItems',
+    await this.#transact(
       id,
+      [this.#putNew(toItem(decryptOnly, fresh.versionBlob)), this.#putNew(toItem(fresh.active, fresh.activeBlob)), this.#putNew(toItem(beaconCtx, beacon))],
       signal,
-      (client, o) =>
-        client.send(
-          new sdk.TransactWriteItemsCommand({
-            TransactItems: [
-              this.#putNew(toItem(decryptOnly, fresh.versionBlob)),
-              this.#putNew(toItem(fresh.active, fresh.activeBlob)),
-              this.#putNew(toItem(beaconCtx, beacon)),
-            ],
-          }),
-          o,
-        ),
       {
         code: 'ERR_BRANCH_KEY_EXISTS',
         message: `branch key ${printable(id)} already exists in table ${printable(this.tableName)}: nothing was written. Use versionKey to rotate it, or another id`,
@@ -372,29 +360,21 @@ export class BranchKeyStore implements BranchKeySource {
     }
     delete decryptOnly[VERSION_FIELD]
     const fresh = await this.#newVersion(decryptOnly, signal)
-    const sdk = await loadDynamoDbSdk()
-    await this.#ddb(
-      'TransactWriteItems',
+    await this.#transact(
       id,
+      [
+        this.#putNew(toItem(decryptOnly, fresh.versionBlob)),
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: toItem(fresh.active, fresh.activeBlob),
+            ConditionExpression: 'attribute_exists(#id) AND #enc = :old',
+            ExpressionAttributeNames: { '#id': PARTITION_KEY, '#enc': ENC_FIELD },
+            ExpressionAttributeValues: { ':old': { B: current.wrapped } },
+          },
+        },
+      ],
       signal,
-      (client, o) =>
-        client.send(
-          new sdk.TransactWriteItemsCommand({
-            TransactItems: [
-              this.#putNew(toItem(decryptOnly, fresh.versionBlob)),
-              {
-                Put: {
-                  TableName: this.tableName,
-                  Item: toItem(fresh.active, fresh.activeBlob),
-                  ConditionExpression: 'attribute_exists(#id) AND #enc = :old',
-                  ExpressionAttributeNames: { '#id': PARTITION_KEY, '#enc': ENC_FIELD },
-                  ExpressionAttributeValues: { ':old': { B: current.wrapped } },
-                },
-              },
-            ],
-          }),
-          o,
-        ),
       {
         code: 'ERR_BRANCH_KEY_CONFLICT',
         message: `branch key ${printable(id)} changed while it was being rotated (another versionKey won): nothing was written. Retry if a further rotation is still wanted`,
@@ -554,6 +534,17 @@ export class BranchKeyStore implements BranchKeySource {
   #blob(operation: KmsOperation, blob: Uint8Array | undefined): Uint8Array {
     if (!(blob instanceof Uint8Array) || blob.length === 0) throw badKmsResponse(operation, this.kmsKeyArn, 'no ciphertext blob')
     return blob
+  }
+
+  /** Writes `items` all or none; a failed condition becomes `onCondition` (nothing was written). */
+  async #transact(
+    id: string,
+    items: TransactWriteItem[],
+    signal: AbortSignal | undefined,
+    onCondition: { readonly code: 'ERR_BRANCH_KEY_EXISTS' | 'ERR_BRANCH_KEY_CONFLICT'; readonly message: string },
+  ): Promise<void> {
+    const sdk = await loadDynamoDbSdk()
+    await this.#ddb('TransactWriteItems', id, signal, (client, o) => client.send(new sdk.TransactWriteItemsCommand({ TransactItems: items }), o), onCondition)
   }
 
   #putNew(item: Record<string, AttributeValue>) {

@@ -25,6 +25,7 @@ import type { Recipient } from '../format/header.js'
 import { printable } from '../printable.js'
 import { integerOption } from '../validate.js'
 import type { BranchKeyMaterials, BranchKeySource } from './branch-key-source.js'
+import { generateWrappedDataKey } from './generate-data-key.js'
 import {
   checkBranchKeyId,
   HIERARCHY_KEYRING_TYPE,
@@ -180,13 +181,7 @@ export class HierarchicalKeyring implements Keyring {
    * @param options - The call's abort signal, passed to the store.
    */
   async generateDataKey(context: CanonicalContext, options: KeyringCallOptions = {}): Promise<GeneratedDataKey> {
-    const dataKey = new DataKey(backend.randomBytes(KEY_BYTES))
-    try {
-      return { dataKey, recipients: await this.wrapDataKey(dataKey, context, options) }
-    } catch (error) {
-      dataKey.wipe()
-      throw error
-    }
+    return generateWrappedDataKey((dataKey) => this.wrapDataKey(dataKey, context, options))
   }
 
   /**

@@ -31,6 +31,7 @@ import { KEY_BYTES, TAG_BYTES } from '../format/constants.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
 import { printable } from '../printable.js'
+import { generateWrappedDataKey } from './generate-data-key.js'
 import type { GeneratedDataKey, Keyring, KeyringCallOptions } from './keyring.js'
 import { loadKmsSdk } from './kms.js'
 import { isKmsKeyIdentifier, parseKeyArn, parseKmsArn } from './kms-arn.js'
@@ -171,13 +172,7 @@ export class KmsRsaKeyring implements Keyring {
    * @param options - The call's abort signal (for the one GetPublicKey).
    */
   async generateDataKey(context: CanonicalContext, options: KeyringCallOptions = {}): Promise<GeneratedDataKey> {
-    const dataKey = new DataKey(backend.randomBytes(KEY_BYTES))
-    try {
-      return { dataKey, recipients: [await this.#wrap(dataKey, context, options.signal)] }
-    } catch (error) {
-      dataKey.wipe()
-      throw error
-    }
+    return generateWrappedDataKey(async (dataKey) => [await this.#wrap(dataKey, context, options.signal)])
   }
 
   /**

@@ -24,6 +24,7 @@ import { encodeCbor } from '../format/cbor.js'
 import { KEY_BYTES, TAG_BYTES } from '../format/constants.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
+import { generateWrappedDataKey } from './generate-data-key.js'
 import type { GeneratedDataKey, Keyring, KeyringCallOptions } from './keyring.js'
 
 /** The keyring type written into messages. */
@@ -159,13 +160,7 @@ export class PassphraseKeyring implements Keyring {
    * @param _options - The call's abort signal (scrypt itself is not interruptible).
    */
   async generateDataKey(context: CanonicalContext, _options?: KeyringCallOptions): Promise<GeneratedDataKey> {
-    const dataKey = new DataKey(backend.randomBytes(KEY_BYTES))
-    try {
-      return { dataKey, recipients: [await this.#wrap(dataKey, context)] }
-    } catch (error) {
-      dataKey.wipe()
-      throw error
-    }
+    return generateWrappedDataKey(async (dataKey) => [await this.#wrap(dataKey, context)])
   }
 
   /**

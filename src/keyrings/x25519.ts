@@ -7,23 +7,22 @@
  * @module
  */
 
-import { copyBytes } from '@noble/ciphers/utils.js'
 import { x25519 } from '@noble/curves/ed25519.js'
 import { backend } from '#crypto-backend'
 import type { CryptoBackend } from '../crypto/backend.js'
-import { DataKey } from '../crypto/data-key.js'
+import type { DataKey } from '../crypto/data-key.js'
 import { invalidArgument } from '../errors.js'
-import { KEY_BYTES } from '../format/constants.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
-import { AGE_X25519_IDENTITY, AGE_X25519_RECIPIENT, decodeAgeKey, encodeAgeKey } from './age-encoding.js'
-import type { GeneratedDataKey, Keyring, KeyringCallOptions } from './keyring.js'
-import type { PublicKeyScheme, WrapTrace } from './public-key-wrap.js'
-import { openForIdentity, publicKeyId, sealForRecipient, splitWrapped, unwrapFailure } from './public-key-wrap.js'
+import { AGE_X25519_IDENTITY, AGE_X25519_RECIPIENT, decodeAgeKey } from './age-encoding.js'
+import type { Keyring } from './keyring.js'
+import type { PublicKeyKem } from './public-key-keyring.js'
+import { identityFromSecret, PublicKeyIdentityBase, PublicKeyRecipientBase, wrapWithRandomForVectors } from './public-key-keyring.js'
+import type { WrapTrace } from './public-key-wrap.js'
+import { unwrapFailure } from './public-key-wrap.js'
 
 /** The recipient type written into messages. */
 export const X25519_TYPE = 'x25519'
-const SCHEME: PublicKeyScheme = { type: X25519_TYPE, label: 'KMSE v1 x25519 wrap', shareBytes: 32 }
 
 const P = 2n ** 255n - 19n
 /**
@@ -52,14 +51,32 @@ function isAllZero(bytes: Uint8Array): boolean {
   return acc === 0
 }
 
-let fixedEphemeralWrap: (
-  r: X25519Recipient,
-  dataKey: DataKey,
-  context: CanonicalContext,
-  ephemeral: Uint8Array,
-  using: CryptoBackend,
-  trace?: (t: X25519Trace) => void,
-) => Recipient
+/** An ephemeral X25519 key per wrap: its public half is the share. */
+const KEM: PublicKeyKem = {
+  scheme: { type: X25519_TYPE, label: 'KMSE v1 x25519 wrap', shareBytes: 32 },
+  recipientKind: AGE_X25519_RECIPIENT,
+  identityKind: AGE_X25519_IDENTITY,
+  randomBytes: 32,
+  identityHint: 'AGE-SECRET-KEY-1…',
+  encapsulate(publicKey, ephemeral) {
+    return { share: x25519.getPublicKey(ephemeral), sharedSecret: x25519.getSharedSecret(ephemeral, publicKey) }
+  },
+  decapsulate(secret, share, keyId) {
+    // The share is checked before the scalar multiplication, and an all-zero secret refused.
+    if (isLowOrderX25519(share)) throw unwrapFailure(KEM.scheme, keyId, 'the ephemeral share is a low-order point (a forged entry)')
+    let sharedSecret: Uint8Array
+    try {
+      sharedSecret = x25519.getSharedSecret(secret, share)
+    } catch {
+      throw unwrapFailure(KEM.scheme, keyId, 'the ephemeral share is not a usable X25519 public key')
+    }
+    if (isAllZero(sharedSecret)) {
+      sharedSecret.fill(0)
+      throw unwrapFailure(KEM.scheme, keyId, 'the shared secret is all zero (a forged entry)')
+    }
+    return sharedSecret
+  },
+}
 
 /** Intermediate values of one wrap, for test vectors. */
 export interface X25519Trace extends WrapTrace {
@@ -76,11 +93,8 @@ export interface X25519Trace extends WrapTrace {
  * const env = new Envelope({ keyring: backup }) // a server that writes backups it cannot read
  * ```
  */
-export class X25519Recipient implements Keyring {
+export class X25519Recipient extends PublicKeyRecipientBase implements Keyring {
   readonly type = X25519_TYPE
-  /** The key id written into messages: a 128-bit fingerprint of the public key in hex (FORMAT.md §16). */
-  readonly keyId: string
-  readonly #publicKey: Uint8Array
 
   /**
    * A recipient from its 32-byte public key; a low-order point is refused (ERR_INVALID_ARGUMENT).
@@ -89,8 +103,7 @@ export class X25519Recipient implements Keyring {
   constructor(publicKey: Uint8Array) {
     if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) throw invalidArgument('an X25519 public key must be a Uint8Array of 32 bytes')
     if (isLowOrderX25519(publicKey)) throw invalidArgument('this X25519 public key is a low-order point: every message to it could be opened by anyone')
-    this.#publicKey = copyBytes(publicKey)
-    this.keyId = publicKeyId(X25519_TYPE, this.#publicKey)
+    super(KEM, publicKey)
   }
 
   /**
@@ -101,85 +114,9 @@ export class X25519Recipient implements Keyring {
     return new X25519Recipient(decodeAgeKey(AGE_X25519_RECIPIENT, text))
   }
 
-  /** The 32-byte public key (a copy). */
-  get publicKey(): Uint8Array {
-    return this.#publicKey.slice()
-  }
-
-  /** The `age1…` string. */
-  toString(): string {
-    return encodeAgeKey(AGE_X25519_RECIPIENT, this.#publicKey)
-  }
-
+  /** The type and the `age1…` string. */
   get description(): string {
     return `${X25519_TYPE}:${this.toString()}`
-  }
-
-  /** Distinct from its identity's: a recipient cannot unwrap, so it must never share decrypt cache entries. */
-  get cacheId(): string {
-    return `${X25519_TYPE}-recipient:${this.keyId}`
-  }
-
-  /**
-   * A random data key wrapped for this public key.
-   * @param context - The message's encryption context, bound to the wrapped key.
-   * @param _options - The call's abort signal (unused: no I/O).
-   */
-  async generateDataKey(context: CanonicalContext, _options?: KeyringCallOptions): Promise<GeneratedDataKey> {
-    const dataKey = new DataKey(backend.randomBytes(KEY_BYTES))
-    return { dataKey, recipients: [this.#wrap(dataKey, context)] }
-  }
-
-  /**
-   * Wraps `dataKey` for this public key.
-   * @param dataKey - The data key (not wiped here).
-   * @param context - The message's encryption context, bound to the wrapped key.
-   * @param _options - The call's abort signal (unused: no I/O).
-   */
-  async wrapDataKey(dataKey: DataKey, context: CanonicalContext, _options?: KeyringCallOptions): Promise<readonly Recipient[]> {
-    return [this.#wrap(dataKey, context)]
-  }
-
-  /** The ephemeral secret is drawn here, never taken from a caller (vectors use the internal hook below). */
-  #wrap(
-    dataKey: DataKey,
-    context: CanonicalContext,
-    ephemeral = backend.randomBytes(32),
-    using: CryptoBackend = backend,
-    trace?: (t: X25519Trace) => void,
-  ): Recipient {
-    const share = x25519.getPublicKey(ephemeral)
-    const sharedSecret = x25519.getSharedSecret(ephemeral, this.#publicKey)
-    ephemeral.fill(0)
-    try {
-      return sealForRecipient(SCHEME, this.#publicKey, this.keyId, share, sharedSecret, dataKey, context, using, (t) =>
-        trace?.({ ...t, sharedSecret: sharedSecret.slice() }),
-      )
-    } finally {
-      sharedSecret.fill(0)
-    }
-  }
-
-  static {
-    fixedEphemeralWrap = (r, dataKey, context, ephemeral, using, trace) => r.#wrap(dataKey, context, ephemeral, using, trace)
-  }
-
-  /**
-   * Always false: a recipient holds no secret.
-   * @param _recipient - A wrapped key of the message.
-   */
-  canUnwrap(_recipient: Recipient): boolean {
-    return false
-  }
-
-  /**
-   * Always throws ERR_UNWRAP: decrypting needs the {@link X25519Identity}.
-   * @param recipient - The wrapped key.
-   * @param _context - Unused.
-   * @param _options - Unused.
-   */
-  async unwrapDataKey(recipient: Recipient, _context: CanonicalContext, _options?: KeyringCallOptions): Promise<DataKey> {
-    throw unwrapFailure(SCHEME, recipient.keyId, 'a recipient (public key) cannot decrypt; use its identity (AGE-SECRET-KEY-1…)')
   }
 
   /** The type, key id and recipient string. */
@@ -193,11 +130,8 @@ export class X25519Recipient implements Keyring {
  * {@link X25519Identity.recipient}, and wraps for it too, so it can be an Envelope's only keyring.
  * `toString()`, `toJSON()` and inspection never show the secret; {@link X25519Identity.toSecretString} does.
  */
-export class X25519Identity implements Keyring {
+export class X25519Identity extends PublicKeyIdentityBase<X25519Recipient> implements Keyring {
   readonly type = X25519_TYPE
-  /** The public half. */
-  readonly recipient: X25519Recipient
-  readonly #secret: Uint8Array
 
   /**
    * An identity from its 32-byte secret scalar (copied; clamped by X25519 as usual).
@@ -205,18 +139,12 @@ export class X25519Identity implements Keyring {
    */
   constructor(secretKey: Uint8Array) {
     if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32) throw invalidArgument('an X25519 secret key must be a Uint8Array of 32 bytes')
-    this.#secret = copyBytes(secretKey)
-    this.recipient = new X25519Recipient(x25519.getPublicKey(this.#secret))
+    super(KEM, secretKey, new X25519Recipient(x25519.getPublicKey(secretKey)))
   }
 
   /** A new random identity. */
   static generate(): X25519Identity {
-    const secret = backend.randomBytes(32)
-    try {
-      return new X25519Identity(secret)
-    } finally {
-      secret.fill(0)
-    }
+    return identityFromSecret(backend.randomBytes(32), (secret) => new X25519Identity(secret))
   }
 
   /**
@@ -225,87 +153,12 @@ export class X25519Identity implements Keyring {
    * @param text - The identity, as in an age identity file.
    */
   static parse(text: string): X25519Identity {
-    const secret = decodeAgeKey(AGE_X25519_IDENTITY, text)
-    try {
-      return new X25519Identity(secret)
-    } finally {
-      secret.fill(0)
-    }
-  }
-
-  /** The key id of messages this identity opens (its recipient's). */
-  get keyId(): string {
-    return this.recipient.keyId
-  }
-
-  /** The `AGE-SECRET-KEY-1…` string: the secret itself, store it like a password. */
-  toSecretString(): string {
-    return encodeAgeKey(AGE_X25519_IDENTITY, this.#secret)
+    return identityFromSecret(decodeAgeKey(AGE_X25519_IDENTITY, text), (secret) => new X25519Identity(secret))
   }
 
   /** A description without the secret (the recipient string). */
   toString(): string {
     return `X25519Identity(${this.recipient.toString()})`
-  }
-
-  get description(): string {
-    return this.recipient.description
-  }
-
-  get cacheId(): string {
-    return `${X25519_TYPE}:${this.keyId}`
-  }
-
-  /**
-   * A random data key wrapped for this identity's recipient.
-   * @param context - The message's encryption context.
-   * @param options - The call's abort signal.
-   */
-  generateDataKey(context: CanonicalContext, options: KeyringCallOptions): Promise<GeneratedDataKey> {
-    return this.recipient.generateDataKey(context, options)
-  }
-
-  /**
-   * Wraps `dataKey` for this identity's recipient.
-   * @param dataKey - The data key (not wiped here).
-   * @param context - The message's encryption context.
-   * @param options - The call's abort signal.
-   */
-  wrapDataKey(dataKey: DataKey, context: CanonicalContext, options: KeyringCallOptions): Promise<readonly Recipient[]> {
-    return this.recipient.wrapDataKey(dataKey, context, options)
-  }
-
-  /**
-   * Whether `recipient` is an x25519 entry with this identity's key id.
-   * @param recipient - A wrapped key of the message.
-   */
-  canUnwrap(recipient: Recipient): boolean {
-    return recipient.type === X25519_TYPE && recipient.keyId === this.keyId
-  }
-
-  /**
-   * Opens `recipient`. The share is checked (length, low-order point) before the scalar
-   * multiplication, and an all-zero shared secret is refused: each is ERR_UNWRAP.
-   * @param recipient - The wrapped key to open.
-   * @param context - The message's encryption context.
-   * @param _options - The call's abort signal (unused: no I/O).
-   */
-  async unwrapDataKey(recipient: Recipient, context: CanonicalContext, _options?: KeyringCallOptions): Promise<DataKey> {
-    if (!this.canUnwrap(recipient)) throw unwrapFailure(SCHEME, this.keyId, 'the wrapped key belongs to another key')
-    const { share, sealed } = splitWrapped(SCHEME, this.keyId, recipient.wrapped)
-    if (isLowOrderX25519(share)) throw unwrapFailure(SCHEME, this.keyId, 'the ephemeral share is a low-order point (a forged entry)')
-    let sharedSecret: Uint8Array
-    try {
-      sharedSecret = x25519.getSharedSecret(this.#secret, share)
-    } catch {
-      throw unwrapFailure(SCHEME, this.keyId, 'the ephemeral share is not a usable X25519 public key')
-    }
-    try {
-      if (isAllZero(sharedSecret)) throw unwrapFailure(SCHEME, this.keyId, 'the shared secret is all zero (a forged entry)')
-      return openForIdentity(SCHEME, this.recipient.publicKey, this.keyId, share, sealed, sharedSecret, context)
-    } finally {
-      sharedSecret.fill(0)
-    }
   }
 
   /** The type, key id and recipient; never the secret. */
@@ -331,5 +184,5 @@ export function wrapX25519ForVectors(
   trace?: (t: X25519Trace) => void,
 ): Recipient {
   if (ephemeral.length !== 32) throw invalidArgument('ephemeral must be 32 bytes')
-  return fixedEphemeralWrap(recipient, dataKey, context, ephemeral.slice(), using, trace)
+  return wrapWithRandomForVectors(recipient, dataKey, context, ephemeral, using, trace)
 }
