@@ -5,10 +5,11 @@
  * memory for the job and zeroes that copy when the job ends, answered or failed.
  * @module
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto'
+import { createCipheriv } from 'node:crypto'
 import { MessageChannel, parentPort } from 'node:worker_threads'
 import { KEY_BYTES, TAG_BYTES } from '../format/constants.js'
 import { frameAad, frameNonce } from './frames.js'
+import { decipher } from './node.js'
 import type { FrameJob } from './parallel.js'
 
 /**
@@ -43,19 +44,9 @@ function sealInto(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad
 
 /** Verifies and decrypts into `out` at `at`; false (and the unverified bytes zeroed) when the tag is wrong. */
 function openInto(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array, out: Uint8Array, at: number): boolean {
-  const split = sealed.length - TAG_BYTES
-  if (split < 0) return false
-  const d = createDecipheriv('aes-256-gcm', key, nonce)
-  d.setAAD(aad)
-  d.setAuthTag(sealed.subarray(split))
-  // OpenSSL decrypts before it verifies: the bytes reach shared memory only after final().
-  const body = d.update(sealed.subarray(0, split))
-  try {
-    d.final()
-  } catch {
-    body.fill(0)
-    return false
-  }
+  // decipher releases the bytes only after final() verified them, so nothing unverified reaches shared memory.
+  const body = decipher(key, nonce, sealed, aad)
+  if (body === undefined) return false
   out.set(body, at)
   body.fill(0)
   free(body)

@@ -27,7 +27,8 @@ function randomBytes(length: number): Uint8Array {
   return out
 }
 
-function decipher(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined {
+/** @internal AES-256-GCM open; the frame worker (frame-worker.ts) opens its frames with it too. */
+export function decipher(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined {
   const split = sealed.length - 16
   if (split < 0) return undefined
   const d = createDecipheriv('aes-256-gcm', key, nonce)
