@@ -10,13 +10,12 @@ import { spawnSync } from 'node:child_process'
 import { after, describe, it } from 'node:test'
 import { backend } from '#crypto-backend'
 import { DataKey } from '../src/crypto/data-key.js'
-import { deriveMessageKeys } from '../src/crypto/keys.js'
-import { sealMessage } from '../src/crypto/message.js'
+import { sealMessage, verifyDataKey } from '../src/crypto/message.js'
 import type { FramePool } from '../src/crypto/parallel.js'
-import { PARALLEL_MIN_BYTES, sealMessageParallel } from '../src/crypto/parallel.js'
+import { openBodyParallel, PARALLEL_MIN_BYTES, ROUND_BYTES, sealMessageParallel } from '../src/crypto/parallel.js'
 import { framePool, poolThreadsForTest } from '../src/crypto/pool-node.js'
-import { SUITE_AES256GCM_HKDFSHA512_COMMIT } from '../src/format/constants.js'
 import { canonicalContext } from '../src/format/context.js'
+import { parseHead } from '../src/format/message.js'
 import { closeWorkerPools, Envelope, LocalKeyring, WorkerError } from '../src/index.js'
 import { assertExpectedBackend, pattern, ROOT, rejectsWithCode } from './helpers.js'
 
@@ -72,43 +71,31 @@ describe('parallel buffers: the same bytes as one thread', () => {
   })
 })
 
-describe('a worker claiming chunks alone writes the frames one thread writes', () => {
-  it('every chunk claimed by two workers (the caller takes none): the body of sealMessage, owner bytes set', async () => {
+describe('workers alone write the message one thread writes', () => {
+  it('every chunk of every round sealed and opened by the workers (the caller claims none): the bytes of sealMessage', async () => {
     const frameSize = 4096
-    const plaintext = pattern(40 * frameSize + 123, 17)
-    const { dataKey, recipients } = await keyring.generateDataKey(canonicalContext(undefined, 'context', true), {})
-    const messageId = pattern(32, 18)
-    const single = sealMessage(backend, { dataKey, recipients, context: canonicalContext(undefined, 'context', true), frameSize, messageId }, plaintext)
-    const frames = 41
-    const step = frameSize + 16
-    const bodyLength = 40 * step + 123 + 16
-    const keys = deriveMessageKeys(backend, dataKey.bytes, messageId, SUITE_AES256GCM_HKDFSHA512_COMMIT)
-    const chunks = 6
-    const inputOffset = 64
-    const outputOffset = inputOffset + plaintext.length
-    const memory = new SharedArrayBuffer(outputOffset + bodyLength)
-    const view = new Uint8Array(memory)
-    view.set(keys.contentKey, 0)
-    view.set(plaintext, inputOffset)
-    const job = {
-      op: 'seal',
-      memory,
-      keyOffset: 0,
-      inputOffset,
-      inputLength: plaintext.length,
-      outputOffset,
-      messageId,
-      frameSize,
-      first: 0,
-      count: frames,
-      finalIndex: frames - 1,
-      claim: { counterOffset: 32, ownerOffset: 40, chunkFrames: 7, chunks },
-    } as const
-    const p = await pool(3)
-    assert.deepEqual(await Promise.all([p.run(job), p.run(job)]), [true, true])
-    assert.deepEqual([...view.subarray(40, 40 + chunks)], [1, 1, 1, 1, 1, 1])
-    assert.ok(Buffer.from(view.subarray(outputOffset)).equals(Buffer.from(single.subarray(single.length - bodyLength))))
-    keys.wipe()
+    const size = ROUND_BYTES + PARALLEL_MIN_BYTES + 123 // three rounds, the last short
+    const plaintext = pattern(size, 17)
+    const context = canonicalContext(undefined, 'context', true)
+    const { dataKey, recipients } = await keyring.generateDataKey(context, {})
+    const params = { dataKey, recipients, context, frameSize, messageId: pattern(32, 18) }
+    const single = sealMessage(backend, params, plaintext)
+    for (const threads of [2, 3]) {
+      const p = await pool(threads)
+      const parallel = await sealMessageParallel(backend, p, params, plaintext, { callerClaims: false })
+      assert.ok(Buffer.from(parallel).equals(Buffer.from(single)), `${threads} threads`)
+      const parsed = parseHead(single)
+      assert.ok('head' in parsed)
+      const { head } = parsed
+      const keys = verifyDataKey(backend, head, dataKey)
+      const opened = await openBodyParallel(backend, p, head, keys, single.subarray(head.bodyOffset), { callerClaims: false })
+      assert.ok(Buffer.from(opened).equals(Buffer.from(plaintext)), `${threads} threads`)
+      // A frame of the second round altered: the workers find it, and nothing is returned.
+      const body = single.slice(head.bodyOffset)
+      body[(ROUND_BYTES / frameSize + 3) * (frameSize + 16) + 9]! ^= 1
+      await rejectsWithCode(openBodyParallel(backend, p, head, keys, body, { callerClaims: false }), 'ERR_AUTH')
+      keys.wipe()
+    }
     dataKey.wipe()
   })
 })

@@ -1,8 +1,10 @@
 /**
- * The worker thread of the Node frame pool (./pool-node.ts): seals or opens one range of
- * frames per message, in shared memory, with node:crypto (whatever backend the calling thread
- * uses: both give identical bytes). It copies the content key out of shared
- * memory for the job and zeroes that copy when the job ends, answered or failed.
+ * The worker thread of the Node frame pool (./pool-node.ts), with node:crypto (whatever
+ * backend the calling thread uses: both give identical bytes). Two kinds of job: a range of
+ * frames in shared memory (the streams' batches), and a worker's part in a whole buffer
+ * (./parallel.ts: claim chunks round after round; the assembler also writes the result and
+ * hands it back). It copies the content key out of shared memory for the job and zeroes that
+ * copy when the job ends, answered or failed.
  * @module
  */
 import { createCipheriv } from 'node:crypto'
@@ -10,7 +12,8 @@ import { MessageChannel, parentPort } from 'node:worker_threads'
 import { KEY_BYTES, TAG_BYTES } from '../format/constants.js'
 import { frameAad, frameNonce } from './frames.js'
 import { decipher } from './node.js'
-import type { FrameJob } from './parallel.js'
+import type { FrameJob, MessageJob } from './parallel.js'
+import { CHUNK_ASSEMBLED, CHUNK_SHARED, CTL, claimChunk, roundFramesOf } from './parallel-protocol.js'
 
 /**
  * node:crypto returns every frame in a fresh buffer, which V8 frees only at a young-generation
@@ -53,22 +56,36 @@ function openInto(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: U
   return true
 }
 
-/** Frames [from, to) of the job (indices relative to `job.first`); false at the first that fails. */
-function runFrames(job: FrameJob, memory: Uint8Array, key: Uint8Array, from: number, to: number): boolean {
-  const { frameSize, messageId, first, finalIndex, inputOffset, inputLength, outputOffset } = job
+/**
+ * Frames [first, first + count) of a message: input at `input` in `from` (frame `first` there),
+ * output at `at` in `to` (frame `first` there). False at the first frame that fails.
+ */
+function frames(
+  seal: boolean,
+  key: Uint8Array,
+  messageId: Uint8Array,
+  frameSize: number,
+  finalIndex: number,
+  first: number,
+  count: number,
+  from: Uint8Array,
+  input: number,
+  inputEnd: number,
+  to: Uint8Array,
+  at: number,
+): boolean {
   const step = frameSize + TAG_BYTES
-  const inputEnd = inputOffset + inputLength
-  for (let k = from; k < to; k++) {
+  for (let k = 0; k < count; k++) {
     const i = first + k
     const final = i === finalIndex
-    if (job.op === 'seal') {
-      const start = inputOffset + k * frameSize
-      const chunk = memory.subarray(start, final ? inputEnd : start + frameSize)
-      sealInto(key, frameNonce(i), chunk, frameAad(messageId, i, final), memory, outputOffset + k * step)
+    if (seal) {
+      const start = input + k * frameSize
+      const chunk = from.subarray(start, final ? inputEnd : start + frameSize)
+      sealInto(key, frameNonce(i), chunk, frameAad(messageId, i, final), to, at + k * step)
     } else {
-      const start = inputOffset + k * step
-      const sealed = memory.subarray(start, final ? inputEnd : start + step)
-      if (!openInto(key, frameNonce(i), sealed, frameAad(messageId, i, final), memory, outputOffset + k * frameSize)) return false
+      const start = input + k * step
+      const sealed = from.subarray(start, final ? inputEnd : start + step)
+      if (!openInto(key, frameNonce(i), sealed, frameAad(messageId, i, final), to, at + k * frameSize)) return false
     }
   }
   return true
@@ -78,34 +95,138 @@ function runJob(job: FrameJob): boolean {
   const memory = new Uint8Array(job.memory)
   const key = memory.slice(job.keyOffset, job.keyOffset + KEY_BYTES)
   try {
-    const claim = job.claim
-    if (claim === undefined) return runFrames(job, memory, key, 0, job.count)
-    const counter = new Int32Array(job.memory, claim.counterOffset, 1)
-    for (let c = Atomics.add(counter, 0, 1); c < claim.chunks; c = Atomics.add(counter, 0, 1)) {
-      const from = c * claim.chunkFrames
-      if (!runFrames(job, memory, key, from, Math.min(job.count, from + claim.chunkFrames))) {
-        Atomics.store(counter, 0, claim.chunks) // the others stop: the result is a failure anyway
-        return false
-      }
-      Atomics.store(memory, claim.ownerOffset + c, 1)
-    }
-    return true
+    const { inputOffset, inputLength } = job
+    return frames(
+      job.op === 'seal',
+      key,
+      job.messageId,
+      job.frameSize,
+      job.finalIndex,
+      job.first,
+      job.count,
+      memory,
+      inputOffset,
+      inputOffset + inputLength,
+      memory,
+      job.outputOffset,
+    )
   } finally {
     key.fill(0)
   }
 }
 
+/** How long one Atomics.wait sleeps before looking at the failure flag again, ms. */
+const WAIT_MS = 50
+
+/** Blocks until `words[index]` differs from `seen` (or a short timeout passes). */
+function waitChange(words: Int32Array, index: number, seen: number): void {
+  Atomics.wait(words, index, seen, WAIT_MS)
+}
+
+/**
+ * A worker's part in a whole buffer (see ./parallel.ts): claim chunks of each round as it is
+ * staged; the assembler writes its chunks straight into the result, copies in the chunks the
+ * others left in shared memory as they finish, and marks each round assembled. Returns the
+ * result (assembler) or nothing; ok false when a frame failed or the caller gave up, with the
+ * result zeroed and dropped.
+ */
+function runMessageJob(job: MessageJob): { ok: boolean; output?: ArrayBuffer } {
+  const shared = new Uint8Array(job.memory)
+  const ctl = new Int32Array(job.memory, 0, CTL.slot + 2)
+  const { keyOffset, slots } = job.layout
+  const key = shared.slice(keyOffset, keyOffset + KEY_BYTES)
+  const seal = job.op === 'seal-message'
+  const { frameSize, messageId, roundFrames, chunkFrames, inputLength } = job
+  const step = frameSize + TAG_BYTES
+  const inStride = seal ? frameSize : step
+  const outStride = seal ? step : frameSize
+  const finalIndex = job.frames - 1
+  const finalOut = inputLength - finalIndex * inStride + (seal ? TAG_BYTES : -TAG_BYTES)
+  const outLength = (a: number, b: number): number => (b - 1 === finalIndex ? (b - a - 1) * outStride + finalOut : (b - a) * outStride)
+  const rounds = Math.ceil(job.frames / roundFrames)
+  const assemble = job.assemble
+  // The result is allocated here, so its first-touch page faults land on this thread.
+  const out = assemble === undefined ? undefined : new Uint8Array(assemble.outputLength)
+  const outBase = assemble?.prefix.length ?? 0
+  if (out !== undefined) out.set(assemble!.prefix, 0)
+  const failed = (): boolean => Atomics.load(ctl, CTL.failed) !== 0
+  let ok = true
+  try {
+    for (let r = 0; r < rounds && ok; r++) {
+      for (let seen = Atomics.load(ctl, CTL.staged); seen <= r; seen = Atomics.load(ctl, CTL.staged)) {
+        if (failed()) return { ok: false }
+        waitChange(ctl, CTL.staged, seen)
+      }
+      const slot = slots[r % 2]!
+      const word = CTL.slot + (r % 2)
+      const { first, count, chunks } = roundFramesOf(r, roundFrames, chunkFrames, job.frames)
+      const inEnd = Math.min((first + count) * inStride, inputLength) - first * inStride
+      const states = new Int32Array(job.memory, slot.states, chunks)
+      const copied = new Uint8Array(chunks)
+      const copyIn = (c: number): void => {
+        const a = first + c * chunkFrames
+        const from = slot.output + (a - first) * outStride
+        out!.set(shared.subarray(from, from + outLength(a, Math.min(first + count, a + chunkFrames))), outBase + a * outStride)
+        copied[c] = 1
+      }
+      for (let c = claimChunk(ctl, word, r, chunks); c >= 0; c = claimChunk(ctl, word, r, chunks)) {
+        const a = first + c * chunkFrames
+        const n = Math.min(first + count, a + chunkFrames) - a
+        const input = slot.input + (a - first) * inStride
+        const to = out ?? shared
+        const at = out !== undefined ? outBase + a * outStride : slot.output + (a - first) * outStride
+        if (!frames(seal, key, messageId, frameSize, finalIndex, a, n, shared, input, slot.input + inEnd, to, at)) {
+          ok = false
+          Atomics.store(ctl, CTL.failed, 1)
+          break
+        }
+        if (out === undefined) {
+          Atomics.store(states, c, CHUNK_SHARED)
+          Atomics.notify(states, c)
+          continue
+        }
+        Atomics.store(states, c, CHUNK_ASSEMBLED)
+        copied[c] = 1
+        // Between its own chunks, the assembler takes in the others' finished ones, so little is left for the end of the round.
+        for (let j = 0; j < chunks; j++) if (copied[j] === 0 && Atomics.load(states, j) === CHUNK_SHARED) copyIn(j)
+      }
+      if (out === undefined || !ok) continue
+      for (let j = 0; j < chunks && ok; j++) {
+        while (copied[j] === 0) {
+          const state = Atomics.load(states, j)
+          if (state === CHUNK_SHARED) copyIn(j)
+          else if (failed()) ok = false
+          else waitChange(states, j, state)
+          if (!ok) break
+        }
+      }
+      if (!ok) break
+      Atomics.store(ctl, CTL.assembled, r + 1)
+      Atomics.notify(ctl, CTL.assembled)
+    }
+    if (!ok || out === undefined) return { ok }
+    return { ok: true, output: out.buffer as ArrayBuffer }
+  } finally {
+    key.fill(0)
+    if (!ok) out?.fill(0)
+  }
+}
+
 const port = parentPort
 if (port === null) throw new Error('frame-worker.js runs only as a worker thread of kms-envelope')
-port.on('message', (job: FrameJob) => {
+port.on('message', (job: FrameJob | MessageJob) => {
   // Not a job this pool sends: crash, so the pool reports it and replaces this worker.
-  if (job === null || typeof job !== 'object' || (job.op !== 'seal' && job.op !== 'open')) throw new TypeError('frame worker: unknown job')
-  let ok: boolean
+  const op = job !== null && typeof job === 'object' ? job.op : undefined
+  if (op !== 'seal' && op !== 'open' && op !== 'seal-message' && op !== 'open-message') throw new TypeError('frame worker: unknown job')
+  let answer: { ok: boolean; output?: ArrayBuffer }
   try {
-    ok = runJob(job)
+    answer = op === 'seal' || op === 'open' ? { ok: runJob(job as FrameJob) } : runMessageJob(job as MessageJob)
   } catch (error) {
+    // A message job that throws must still stop the others waiting on it.
+    if (op === 'seal-message' || op === 'open-message') Atomics.store(new Int32Array((job as MessageJob).memory, 0, 4), CTL.failed, 1)
     port.postMessage({ error: error instanceof Error ? error.message : String(error) })
     return
   }
-  port.postMessage({ ok })
+  // The result moves to the caller without a copy.
+  port.postMessage(answer, answer.output === undefined ? [] : [answer.output])
 })

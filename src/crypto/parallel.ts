@@ -5,12 +5,19 @@
  *
  * Frames are independent (docs/FORMAT.md §6.2: nonce and AAD depend only on the frame index
  * and whether it is the last), so a message splits into chunks of frames that the calling
- * thread and the workers claim from a shared counter. The calling thread seals its chunks
- * straight from the caller's buffer into the result; the workers read the input from shared
- * memory, with the content key beside it, and write their sealed (or opened) frames back
- * there, to be copied into the result. The bytes are those of the single-thread path, frame
- * for frame. Shared memory that held plaintext or the key is zeroed before returning, and a
- * decryption releases nothing until every range has verified.
+ * thread and the workers claim from a shared counter. What costs is not the AES but memory:
+ * a fresh 64 MiB result costs a page fault per 4 KiB on first touch (measured: as long as
+ * sealing it), and only the thread that owns an ordinary ArrayBuffer can write it. So one
+ * worker, the assembler, allocates the result, seals its chunks straight into it, copies in
+ * the chunks the others left in shared memory, and hands the result over at the end
+ * (transferred: no copy); the calling thread never touches the result's pages at all. Its
+ * part is to copy the input into shared memory (a round at a time, two rounds in flight so
+ * nobody waits for the copy) and to seal chunks there like any worker.
+ *
+ * The bytes are those of the single-thread path, frame for frame. Shared memory that held
+ * plaintext or the key is zeroed before returning, and a decryption releases nothing until
+ * every chunk has verified: the assembler answers without the result (zeroed) when any frame
+ * failed.
  * @module
  */
 import { AuthenticationError, LimitError, WorkerError } from '../errors.js'
@@ -22,6 +29,7 @@ import { frameAad, frameNonce } from './frames.js'
 import type { MessageKeys } from './keys.js'
 import type { SealParams } from './message.js'
 import { sealHead } from './message.js'
+import { CHUNK_SHARED, CTL, CTL_WORDS, claimChunk, roundFramesOf, roundWord } from './parallel-protocol.js'
 
 /**
  * Buffers smaller than this are sealed on the calling thread: below it, copying a range into
@@ -31,12 +39,19 @@ import { sealHead } from './message.js'
 export const PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 
 /**
- * Plaintext bytes one round hands out to all threads together. Shared memory is sized for one
- * round and reused for the next, so a 1 GiB buffer costs a bounded extra, not another GiB.
+ * Input bytes of one round. Two rounds are in shared memory at once (one being worked, the
+ * next being copied in), each with room for its output, so the shared memory is about four
+ * rounds whatever the message size: a 1 GiB buffer costs a bounded extra, not another GiB.
  */
-export const ROUND_BYTES = 16 * 1024 * 1024
+export const ROUND_BYTES = 8 * 1024 * 1024
 
-/** One range of frames for a worker, everything in one shared buffer. */
+/**
+ * Plaintext bytes per claimed chunk: threads take chunks one at a time from a shared counter,
+ * so a thread the OS runs less (a busy machine) takes fewer, and nobody waits long at the end.
+ */
+export const CHUNK_BYTES = 512 * 1024
+
+/** One range of frames for a worker, everything in one shared buffer (the streams' batches). */
 export interface FrameJob {
   readonly op: 'seal' | 'open'
   /** Holds the content key at `keyOffset`, the input range and the output range. */
@@ -52,13 +67,41 @@ export interface FrameJob {
   readonly count: number
   /** Index of the message's final frame (its AAD differs); -1 when the job does not hold it. */
   readonly finalIndex: number
-  /**
-   * Absent: the worker runs all `count` frames. Present: the frames are `chunks` chunks of
-   * `chunkFrames`, claimed one at a time from the Int32 at `counterOffset` (shared with the
-   * caller and other workers); the worker sets byte `ownerOffset + c` to 1 for each chunk c it
-   * completed.
-   */
-  readonly claim?: { readonly counterOffset: number; readonly ownerOffset: number; readonly chunkFrames: number; readonly chunks: number }
+}
+
+/**
+ * A worker's part in one whole buffer ({@link MessageLayout} in shared memory): it claims
+ * chunks round after round until the caller stops it. The assembler (exactly one per message)
+ * also owns the result.
+ */
+export interface MessageJob {
+  readonly op: 'seal-message' | 'open-message'
+  readonly memory: SharedArrayBuffer
+  readonly messageId: Uint8Array
+  readonly frameSize: number
+  /** Frames in the message; the last is the final frame. */
+  readonly frames: number
+  /** Bytes of the whole input (plaintext or sealed body): the final frame is what is left. */
+  readonly inputLength: number
+  readonly roundFrames: number
+  readonly chunkFrames: number
+  /** The shared-memory layout (offsets in bytes). */
+  readonly layout: MessageLayout
+  /** Present for the assembler only: the result's length and what precedes frame 0 in it (the head). */
+  readonly assemble?: { readonly outputLength: number; readonly prefix: Uint8Array }
+}
+
+/** Where things are in a message's shared memory; see {@link MessageJob}. */
+export interface MessageLayout {
+  readonly keyOffset: number
+  /** Per slot (two): Int32 chunk states at `states`, input at `input`, output at `output`. */
+  readonly slots: readonly { readonly states: number; readonly input: number; readonly output: number }[]
+}
+
+/** What a message job answers: false when a frame failed; the assembler's result otherwise. */
+export interface MessageAnswer {
+  readonly ok: boolean
+  readonly output?: ArrayBuffer | undefined
 }
 
 /** Threads that seal and open ranges of frames. */
@@ -67,32 +110,31 @@ export interface FramePool {
   readonly workers: number
   /** Runs one job; false when a frame failed authentication; rejects with {@link WorkerError} when the worker failed. */
   run(job: FrameJob): Promise<boolean>
+  /** Runs a worker's part of a whole buffer; rejects with {@link WorkerError} when the worker failed. */
+  runMessage(job: MessageJob): Promise<MessageAnswer>
 }
-
-/**
- * Plaintext bytes per claimed chunk: threads take chunks one at a time from a shared counter,
- * so a thread the OS runs less (a busy machine) takes fewer, and nobody waits long at the end.
- */
-export const CHUNK_BYTES = 512 * 1024
 
 interface Direction {
   readonly op: 'seal' | 'open'
   /** The whole input: plaintext (seal) or sealed body (open). */
   readonly input: Uint8Array
-  /** Where frame 0 of the output starts in `out`. */
-  readonly outBase: number
-  readonly out: Uint8Array
+  /** What precedes frame 0 in the result (the head, for seal). */
+  readonly prefix: Uint8Array
+  /** Length of the whole result. */
+  readonly outputLength: number
+}
+
+/** Options for the tests: a caller that claims nothing shows a worker writes what one thread writes. */
+export interface RunOptions {
+  readonly callerClaims?: boolean
 }
 
 /**
- * Runs every frame of a message through the caller and the pool, round by round. In a round
- * the input is copied into shared memory, every worker gets the same job, and the caller and
- * the workers claim chunks of frames from one atomic counter: the caller seals its chunks
- * straight from the input into the result, the workers' chunks are copied out at the end of
- * the round. Returns false when a frame failed authentication (open). Shared memory is wiped
- * before returning.
+ * Runs every frame of a message through the caller and the pool; see the module docs. Returns
+ * the result, or undefined when a frame failed authentication. Shared memory is wiped before
+ * returning.
  */
-async function runFrames(
+async function runMessage(
   backend: CryptoBackend,
   pool: FramePool,
   contentKey: Uint8Array,
@@ -100,97 +142,150 @@ async function runFrames(
   frameSize: number,
   frames: number,
   d: Direction,
-): Promise<boolean> {
+  options: RunOptions = {},
+): Promise<Uint8Array | undefined> {
   const seal = d.op === 'seal'
   const step = frameSize + TAG_BYTES
   const inStride = seal ? frameSize : step
-  const outStride = seal ? step : frameSize
   const roundFrames = Math.max(1, Math.floor(ROUND_BYTES / frameSize))
   const chunkFrames = Math.max(1, Math.floor(CHUNK_BYTES / frameSize))
   const largestRound = Math.min(frames, roundFrames)
   const maxChunks = Math.ceil(largestRound / chunkFrames)
-  // [key][counter: Int32][one "done by a worker" byte per chunk][input][output]
-  const counterOffset = KEY_BYTES
-  const ownerOffset = counterOffset + 8
-  const inputOffset = ownerOffset + Math.ceil(maxChunks / 8) * 8
-  const outputOffset = inputOffset + largestRound * step
-  const memory = takeScratch(outputOffset + largestRound * step)
+  const rounds = Math.ceil(frames / roundFrames)
+  // [control][key][slot 0: states, input, output][slot 1: the same]
+  const keyOffset = CTL_WORDS * 4
+  const slotBytes = maxChunks * 4 + 2 * largestRound * step
+  const slotsAt = keyOffset + KEY_BYTES
+  const slots = (rounds > 1 ? [0, 1] : [0]).map((s) => {
+    const states = slotsAt + s * slotBytes
+    const input = states + maxChunks * 4
+    return { states, input, output: input + largestRound * step }
+  })
+  const used = slotsAt + slots.length * slotBytes
+  const memory = takeScratch(used)
   const view = new Uint8Array(memory)
-  const counter = new Int32Array(memory, counterOffset, 1)
-  view.set(contentKey, 0)
+  const ctl = new Int32Array(memory, 0, CTL_WORDS)
+  view.set(contentKey, keyOffset)
   const finalIndex = frames - 1
-  // Output bytes of frames [a, b) of the message: the final frame is shorter.
-  const finalOut = d.input.length - finalIndex * inStride + (seal ? TAG_BYTES : -TAG_BYTES)
-  const outLength = (a: number, b: number): number => (b - 1 === finalIndex ? (b - a - 1) * outStride + finalOut : (b - a) * outStride)
-  let ok = true
+  const base: Omit<MessageJob, 'assemble'> = {
+    op: seal ? 'seal-message' : 'open-message',
+    memory,
+    messageId,
+    frameSize,
+    frames,
+    inputLength: d.input.length,
+    roundFrames,
+    chunkFrames,
+    layout: { keyOffset, slots },
+  }
+  const jobs: Promise<MessageAnswer>[] = [pool.runMessage({ ...base, assemble: { outputLength: d.outputLength, prefix: d.prefix } })]
+  for (let w = 1; w < Math.min(pool.workers, maxChunks - 1); w++) jobs.push(pool.runMessage(base))
+  // Settles once the assembler answered or any worker failed: a waiting caller stops waiting
+  // for a thread that will never write again.
+  let gone = false
+  const stopWaiting = Promise.race([jobs[0]!.then(noop, noop), ...jobs.map((j) => j.then(() => NEVER, noop))]).then(() => {
+    gone = true
+  })
+  const waitFor = async (index: number, atLeast: number): Promise<void> => {
+    for (;;) {
+      const seen = Atomics.load(ctl, index)
+      if (seen >= atLeast || Atomics.load(ctl, CTL.failed) !== 0 || gone) return
+      await Promise.race([waitChange(ctl, index, seen), stopWaiting])
+    }
+  }
+  let callerError: { error: unknown } | undefined
+  let failed = false
   try {
-    for (let first = 0; first < frames && ok; first += roundFrames) {
-      const count = Math.min(roundFrames, frames - first)
-      const chunks = Math.ceil(count / chunkFrames)
-      const inStart = first * inStride
-      const inEnd = Math.min((first + count) * inStride, d.input.length)
-      Atomics.store(counter, 0, 0)
-      view.fill(0, ownerOffset, ownerOffset + chunks)
-      view.set(d.input.subarray(inStart, inEnd), inputOffset)
-      const job: FrameJob = {
-        op: d.op,
-        memory,
-        keyOffset: 0,
-        inputOffset,
-        inputLength: inEnd - inStart,
-        outputOffset,
-        messageId,
-        frameSize,
-        first,
-        count,
-        finalIndex,
-        claim: { counterOffset, ownerOffset, chunkFrames, chunks },
-      }
-      const jobs: Promise<boolean>[] = []
-      for (let w = 0; w < Math.min(pool.workers, chunks - 1); w++) jobs.push(pool.run(job))
-      let callerError: { error: unknown } | undefined
-      try {
-        for (let c = Atomics.add(counter, 0, 1); c < chunks; c = Atomics.add(counter, 0, 1)) {
+    try {
+      for (let r = 0; r < rounds; r++) {
+        // Slot r % 2 held round r - 2: it must be fully in the result before it is overwritten.
+        if (r >= 2) await waitFor(CTL.assembled, r - 1)
+        if (Atomics.load(ctl, CTL.failed) !== 0 || gone) break
+        const slot = slots[r % 2]!
+        const word = CTL.slot + (r % 2)
+        const { first, count, chunks } = roundFramesOf(r, roundFrames, chunkFrames, frames)
+        const inStart = first * inStride
+        const inEnd = Math.min((first + count) * inStride, d.input.length)
+        new Int32Array(memory, slot.states, chunks).fill(0)
+        view.set(d.input.subarray(inStart, inEnd), slot.input)
+        Atomics.store(ctl, word, roundWord(r))
+        Atomics.store(ctl, CTL.staged, r + 1)
+        Atomics.notify(ctl, CTL.staged)
+        const states = new Int32Array(memory, slot.states, chunks)
+        for (let c = options.callerClaims === false ? -1 : claimChunk(ctl, word, r, chunks); c >= 0; c = claimChunk(ctl, word, r, chunks)) {
           const a = first + c * chunkFrames
-          if (!callerFrames(backend, contentKey, messageId, frameSize, finalIndex, a, Math.min(first + count, a + chunkFrames), d)) {
-            ok = false
+          const b = Math.min(first + count, a + chunkFrames)
+          if (!callerChunk(backend, contentKey, messageId, frameSize, finalIndex, a, b, first, d, view, slot.output)) {
+            failed = true
             break
           }
+          Atomics.store(states, c, CHUNK_SHARED)
+          Atomics.notify(states, c)
         }
-      } catch (error) {
-        callerError = { error }
+        if (failed) break
       }
-      // Stop the workers early after a failure; then every job must settle before the shared
-      // memory is reused or wiped.
-      if (!ok || callerError !== undefined) Atomics.store(counter, 0, chunks)
-      const settled = await Promise.allSettled(jobs)
-      if (callerError !== undefined) throw callerError.error
-      for (const s of settled) {
-        if (s.status === 'rejected') {
-          throw s.reason instanceof WorkerError
-            ? s.reason
-            : new WorkerError('a worker thread failed while processing frames; nothing was released, retry the call', { cause: s.reason })
-        }
-        if (!s.value) ok = false
-      }
-      if (!ok) break
-      for (let c = 0; c < chunks; c++) {
-        if (view[ownerOffset + c] !== 1) continue
-        const a = first + c * chunkFrames
-        const b = Math.min(first + count, a + chunkFrames)
-        const from = outputOffset + (a - first) * outStride
-        d.out.set(view.subarray(from, from + outLength(a, b)), d.outBase + a * outStride)
-      }
+    } catch (error) {
+      callerError = { error }
     }
-    return ok
+    if (failed || callerError !== undefined) {
+      Atomics.store(ctl, CTL.failed, 1)
+    } else {
+      await waitFor(CTL.assembled, rounds)
+    }
   } finally {
-    view.fill(0)
-    giveScratch(memory)
+    // Whatever happened, every worker stops (a failure flag ends their waits) and every job
+    // settles before the shared memory is wiped and reused.
+    if (Atomics.load(ctl, CTL.assembled) < rounds) Atomics.store(ctl, CTL.failed, 1)
+    Atomics.notify(ctl, CTL.staged)
+    for (const s of slots) {
+      const states = new Int32Array(memory, s.states, maxChunks)
+      for (let i = 0; i < maxChunks; i++) Atomics.notify(states, i)
+    }
   }
+  const settled = await Promise.allSettled(jobs)
+  view.fill(0, 0, used)
+  giveScratch(memory)
+  if (callerError !== undefined) throw callerError.error
+  let output: ArrayBuffer | undefined
+  let ok = !failed
+  for (const s of settled) {
+    if (s.status === 'rejected') {
+      throw s.reason instanceof WorkerError
+        ? s.reason
+        : new WorkerError('a worker thread failed while processing frames; nothing was released, retry the call', { cause: s.reason })
+    }
+    if (!s.value.ok) ok = false
+    output ??= s.value.output
+  }
+  if (!ok) {
+    // The assembler zeroes and drops the result of a failed message; this is for a caller
+    // failure it answered before noticing.
+    if (output !== undefined) new Uint8Array(output).fill(0)
+    return undefined
+  }
+  if (output === undefined || output.byteLength !== d.outputLength) {
+    throw new WorkerError('a worker thread answered without the result; nothing was released, retry the call')
+  }
+  return new Uint8Array(output)
 }
 
-/** Frames [a, b) on the calling thread, from the input straight into the output. */
-function callerFrames(
+function noop(): void {}
+
+/** Never settles: a fulfilled helper job must not end the caller's wait, only a failed one. */
+const NEVER = new Promise<void>(noop)
+
+/** Resolves when `ctl[index]` may have changed from `seen` (or after a short timeout, so nothing is missed). */
+function waitChange(ctl: Int32Array, index: number, seen: number): Promise<unknown> {
+  const waitAsync = (Atomics as { waitAsync?: typeof Atomics.waitAsync }).waitAsync
+  if (waitAsync !== undefined) {
+    const w = waitAsync(ctl, index, seen, 50)
+    return w.async ? w.value : Promise.resolve()
+  }
+  return new Promise((resolve) => setTimeout(resolve, 1))
+}
+
+/** Frames [a, b) on the calling thread, from the input into the slot's shared output. */
+function callerChunk(
   backend: CryptoBackend,
   contentKey: Uint8Array,
   messageId: Uint8Array,
@@ -198,17 +293,20 @@ function callerFrames(
   finalIndex: number,
   a: number,
   b: number,
+  first: number,
   d: Direction,
+  view: Uint8Array,
+  output: number,
 ): boolean {
   const step = frameSize + TAG_BYTES
   for (let i = a; i < b; i++) {
     const final = i === finalIndex
     if (d.op === 'seal') {
       const chunk = d.input.subarray(i * frameSize, final ? d.input.length : (i + 1) * frameSize)
-      backend.sealInto(contentKey, frameNonce(i), chunk, frameAad(messageId, i, final), d.out, d.outBase + i * step)
+      backend.sealInto(contentKey, frameNonce(i), chunk, frameAad(messageId, i, final), view, output + (i - first) * step)
     } else {
       const sealed = d.input.subarray(i * step, final ? d.input.length : (i + 1) * step)
-      if (!backend.openInto(contentKey, frameNonce(i), sealed, frameAad(messageId, i, final), d.out, d.outBase + i * frameSize)) return false
+      if (!backend.openInto(contentKey, frameNonce(i), sealed, frameAad(messageId, i, final), view, output + (i - first) * frameSize)) return false
     }
   }
   return true
@@ -239,57 +337,38 @@ export function dropScratch(): void {
   spare = undefined
 }
 
-/** Seals `frames` frames of `plaintext` into `out` from `at` (the body of a message whose head is already there). */
-export async function sealFramesParallel(
-  backend: CryptoBackend,
-  pool: FramePool,
-  contentKey: Uint8Array,
-  messageId: Uint8Array,
-  frameSize: number,
-  frames: number,
-  plaintext: Uint8Array,
-  out: Uint8Array,
-  at: number,
-): Promise<void> {
-  await runFrames(backend, pool, contentKey, messageId, frameSize, frames, { op: 'seal', input: plaintext, out, outBase: at })
-}
-
-/**
- * Opens `frames` frames of `body` into `out` (as long as the plaintext). Throws
- * {@link AuthenticationError} after zeroing `out` when any frame fails: nothing is released
- * until every frame of every range verified.
- */
-export async function openFramesParallel(
-  backend: CryptoBackend,
-  pool: FramePool,
-  contentKey: Uint8Array,
-  messageId: Uint8Array,
-  frameSize: number,
-  frames: number,
-  body: Uint8Array,
-  out: Uint8Array,
-): Promise<void> {
-  let ok = false
-  try {
-    ok = await runFrames(backend, pool, contentKey, messageId, frameSize, frames, { op: 'open', input: body, out, outBase: 0 })
-  } finally {
-    if (!ok) out.fill(0)
-  }
-  if (!ok) throw new AuthenticationError()
-}
-
 /** What `#worker-pool` provides: a pool per thread count, or none where threads are unavailable. */
 export type PoolProvider = (threads: number | 'auto') => Promise<FramePool | undefined>
 
 /** `sealMessage` (./message.ts) with the frames sealed over the pool: the same bytes. */
-export async function sealMessageParallel(backend: CryptoBackend, pool: FramePool, p: SealParams, plaintext: Uint8Array): Promise<Uint8Array> {
+export async function sealMessageParallel(
+  backend: CryptoBackend,
+  pool: FramePool,
+  p: SealParams,
+  plaintext: Uint8Array,
+  options?: RunOptions,
+): Promise<Uint8Array> {
   const { head, keys } = sealHead(backend, p)
   try {
     const { frames, bodyLength } = bodyLayout(plaintext.length, p.frameSize)
     if (frames > MAX_FRAMES) throw new LimitError(`the plaintext needs ${frames} frames; a message holds at most ${MAX_FRAMES}`)
-    const out = new Uint8Array(head.length + bodyLength)
-    out.set(head, 0)
-    await sealFramesParallel(backend, pool, keys.contentKey, p.messageId, p.frameSize, frames, plaintext, out, head.length)
+    const out = await runMessage(
+      backend,
+      pool,
+      keys.contentKey,
+      p.messageId,
+      p.frameSize,
+      frames,
+      {
+        op: 'seal',
+        input: plaintext,
+        prefix: head,
+        outputLength: head.length + bodyLength,
+      },
+      options,
+    )
+    // Sealing has no authentication to fail: no result means a thread gave up.
+    if (out === undefined) throw new WorkerError('a worker thread stopped before the message was sealed; retry the call')
     return out
   } finally {
     keys.wipe()
@@ -297,12 +376,28 @@ export async function sealMessageParallel(backend: CryptoBackend, pool: FramePoo
 }
 
 /** `openBody` (./message.ts) with the frames opened over the pool; nothing is returned unless every frame verified. */
-export async function openBodyParallel(backend: CryptoBackend, pool: FramePool, head: MessageHead, keys: MessageKeys, body: Uint8Array): Promise<Uint8Array> {
+export async function openBodyParallel(
+  backend: CryptoBackend,
+  pool: FramePool,
+  head: MessageHead,
+  keys: MessageKeys,
+  body: Uint8Array,
+  options?: RunOptions,
+): Promise<Uint8Array> {
   const { frameSize, messageId } = head.header
   const layout = bodyFrames(body.length, frameSize)
   if (layout === undefined) throw bodyCutShort()
   if (layout.frames > MAX_FRAMES) throw new LimitError(`the message has ${layout.frames} frames; at most ${MAX_FRAMES} are allowed`)
-  const out = new Uint8Array(layout.plaintextLength)
-  await openFramesParallel(backend, pool, keys.contentKey, messageId, frameSize, layout.frames, body, out)
+  const out = await runMessage(
+    backend,
+    pool,
+    keys.contentKey,
+    messageId,
+    frameSize,
+    layout.frames,
+    { op: 'open', input: body, prefix: new Uint8Array(0), outputLength: layout.plaintextLength },
+    options,
+  )
+  if (out === undefined) throw new AuthenticationError()
   return out
 }

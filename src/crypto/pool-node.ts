@@ -13,7 +13,7 @@
 import { availableParallelism } from 'node:os'
 import type { Worker } from 'node:worker_threads'
 import { WorkerError } from '../errors.js'
-import type { FrameJob, FramePool } from './parallel.js'
+import type { FrameJob, FramePool, MessageAnswer, MessageJob } from './parallel.js'
 
 /** Most threads a pool runs, whatever the caller asks: more than the cores only adds switching. */
 export const MAX_THREADS = 64
@@ -23,7 +23,7 @@ const WORKER_URL = new URL('./frame-worker.js', import.meta.url)
 type WorkerClass = typeof Worker
 
 interface Pending {
-  resolve(ok: boolean): void
+  resolve(answer: MessageAnswer): void
   reject(error: unknown): void
 }
 
@@ -38,7 +38,7 @@ class NodeFramePool implements FramePool {
   readonly #Worker: WorkerClass
   readonly #slots = new Set<Slot>()
   readonly #idle: Slot[] = []
-  readonly #queue: { job: FrameJob; pending: Pending }[] = []
+  readonly #queue: { job: FrameJob | MessageJob; pending: Pending }[] = []
   #closed = false
 
   constructor(workers: number, WorkerCtor: WorkerClass) {
@@ -46,9 +46,17 @@ class NodeFramePool implements FramePool {
     this.#Worker = WorkerCtor
   }
 
-  run(job: FrameJob): Promise<boolean> {
+  async run(job: FrameJob): Promise<boolean> {
+    return (await this.#submit(job)).ok
+  }
+
+  runMessage(job: MessageJob): Promise<MessageAnswer> {
+    return this.#submit(job)
+  }
+
+  #submit(job: FrameJob | MessageJob): Promise<MessageAnswer> {
     if (this.#closed) return Promise.reject(new WorkerError('the worker pool was closed (closeWorkerPools); retry the call to start a new one'))
-    return new Promise<boolean>((resolve, reject) => {
+    return new Promise<MessageAnswer>((resolve, reject) => {
       this.#queue.push({ job, pending: { resolve, reject } })
       this.#dispatch()
     })
@@ -77,13 +85,13 @@ class NodeFramePool implements FramePool {
     })
     const slot: Slot = { worker, pending: undefined, error: undefined }
     this.#slots.add(slot)
-    worker.on('message', (answer: { ok?: boolean; error?: string }) => {
+    worker.on('message', (answer: { ok?: boolean; error?: string; output?: ArrayBuffer }) => {
       const pending = slot.pending
       slot.pending = undefined
       worker.unref()
       if (!this.#closed) this.#idle.push(slot)
       if (answer.error !== undefined) pending?.reject(new WorkerError(`a worker thread failed while processing frames: ${answer.error}`))
-      else pending?.resolve(answer.ok === true)
+      else pending?.resolve({ ok: answer.ok === true, output: answer.output })
       this.#dispatch()
     })
     worker.on('error', (error) => {
