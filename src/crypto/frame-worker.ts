@@ -154,7 +154,10 @@ function runMessageJob(job: MessageJob): { ok: boolean; output?: ArrayBuffer } {
   try {
     for (let r = 0; r < rounds && ok; r++) {
       for (let seen = Atomics.load(ctl, CTL.staged); seen <= r; seen = Atomics.load(ctl, CTL.staged)) {
-        if (failed()) return { ok: false }
+        if (failed()) {
+          ok = false // the finally zeroes what this thread already wrote into the result
+          return { ok }
+        }
         waitChange(ctl, CTL.staged, seen)
       }
       const slot = slots[r % 2]!
