@@ -8,32 +8,12 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { BranchKeyStore } from '../src/kms.js'
 import type { CallCounter } from './kms-helpers.js'
-import { CREDENTIALS, createKey, kmsEndpoint, motoClient, REGION } from './kms-helpers.js'
-
-/** Counts every command sent through `client` (the same middleware as countCalls for KMS). */
-export function countDynamoDbCalls(client: DynamoDBClient): CallCounter {
-  let counts: Record<string, number> = {}
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName).replace(/Command$/, '')
-      counts[name] = (counts[name] ?? 0) + 1
-      return next(args)
-    },
-    { step: 'initialize', name: 'kmseTestDynamoDbCallCounter' },
-  )
-  return {
-    take() {
-      const out = counts
-      counts = {}
-      return out
-    },
-  }
-}
+import { CREDENTIALS, countCalls, createKey, kmsEndpoint, motoClient, REGION } from './kms-helpers.js'
 
 /** A DynamoDB client for moto with a call counter. */
 export async function motoDynamoDb(): Promise<{ client: DynamoDBClient; calls: CallCounter }> {
   const client = new DynamoDBClient({ region: REGION, endpoint: await kmsEndpoint(), credentials: CREDENTIALS })
-  return { client, calls: countDynamoDbCalls(client) }
+  return { client, calls: countCalls(client) }
 }
 
 /** A table name no other test uses. */

@@ -41,9 +41,10 @@ export interface CallCounter {
 }
 
 /** Counts every command sent through `client` (once per send, whatever the SDK retries). */
-export function countCalls(client: KMSClient): CallCounter {
+export function countCalls(client: KMSClient | { readonly middlewareStack: unknown }): CallCounter {
   let counts: Record<string, number> = {}
-  client.middlewareStack.add(
+  // Every AWS SDK v3 client has the same middleware stack: DynamoDB clients are counted alike.
+  ;(client.middlewareStack as KMSClient['middlewareStack']).add(
     (next, context) => async (args) => {
       const name = String(context.commandName).replace(/Command$/, '')
       counts[name] = (counts[name] ?? 0) + 1
