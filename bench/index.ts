@@ -135,9 +135,9 @@ const issueRows: string[][] = [
   [
     `${bigMiB} MiB buffer encrypt / decrypt, MB/s`,
     `${f(big.ours.encrypt)} / ${f(big.ours.decrypt)}`,
-    `node:crypto 64 KiB updates ${f(big.nodeCrypto.encrypt)} / ${f(big.nodeCrypto.decrypt)}`,
-    `${r2(big.ours.encrypt, big.nodeCrypto.encrypt)} / ${r2(big.ours.decrypt, big.nodeCrypto.decrypt)}`,
-    '>= 0.8',
+    `node:crypto 64 KiB updates ${f(big.nodeCrypto.encrypt)} / ${f(big.nodeCrypto.decrypt)}; into a fresh output ${f(big.nodeCryptoFresh.encrypt)} / ${f(big.nodeCryptoFresh.decrypt)}`,
+    `${r2(big.ours.encrypt, big.nodeCrypto.encrypt)} / ${r2(big.ours.decrypt, big.nodeCrypto.decrypt)}; vs fresh ${r2(big.ours.encrypt, big.nodeCryptoFresh.encrypt)} / ${r2(big.ours.decrypt, big.nodeCryptoFresh.decrypt)}`,
+    '>= 0.8 (one thread: the fresh output is its floor)',
   ],
   [
     `${bigMiB} MiB buffer, parallelism 'auto', MB/s`,

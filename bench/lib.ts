@@ -11,25 +11,44 @@ export interface Measured {
  * the median per-operation time over `runs` runs (after one warm-up run).
  */
 export async function measure(fn: () => unknown, options: { runs?: number; minMs?: number } = {}): Promise<Measured> {
+  return (await measureInterleaved([fn], options))[0]!
+}
+
+/** One run of `fn`: loops until at least `minMs` elapsed; seconds per operation. */
+async function oneRun(fn: () => unknown, minMs: number): Promise<number> {
+  let ops = 0
+  const start = process.hrtime.bigint()
+  let elapsed = 0
+  do {
+    const result = fn()
+    if (result instanceof Promise) await result
+    ops++
+    elapsed = Number(process.hrtime.bigint() - start) / 1e6
+  } while (elapsed < minMs)
+  return elapsed / 1000 / ops
+}
+
+/**
+ * {@link measure} for several functions at once, their runs interleaved (a, b, c, a, b, c ...)
+ * so that load from other processes falls on all of them alike: their ratios are what a noisy
+ * machine can still measure.
+ */
+export async function measureInterleaved(fns: readonly (() => unknown)[], options: { runs?: number; minMs?: number } = {}): Promise<Measured[]> {
   // Quick mode (the test suite's smoke run) checks that every part still works, not speed.
   const quick = process.env.KMSE_BENCH_QUICK === '1'
   const runs = quick ? 1 : (options.runs ?? 7)
   const minMs = quick ? 5 : (options.minMs ?? 150)
-  const samples: number[] = []
+  const samples: number[][] = fns.map(() => [])
   for (let r = 0; r <= runs; r++) {
-    let ops = 0
-    const start = process.hrtime.bigint()
-    let elapsed = 0
-    do {
-      const result = fn()
-      if (result instanceof Promise) await result
-      ops++
-      elapsed = Number(process.hrtime.bigint() - start) / 1e6
-    } while (elapsed < minMs)
-    if (r > 0) samples.push(elapsed / 1000 / ops) // run 0 warms up
+    for (const [i, fn] of fns.entries()) {
+      const seconds = await oneRun(fn, minMs)
+      if (r > 0) samples[i]!.push(seconds) // run 0 warms up
+    }
   }
-  samples.sort((a, b) => a - b)
-  return { seconds: samples[Math.floor(samples.length / 2)]!, runs }
+  return samples.map((xs) => {
+    xs.sort((a, b) => a - b)
+    return { seconds: xs[Math.floor(xs.length / 2)]!, runs }
+  })
 }
 
 export const mbps = (bytes: number, m: Measured): number => bytes / m.seconds / 1e6
