@@ -5,8 +5,8 @@
  * cannot be opened later with a quantum computer.
  * @module
  */
-import { ml_kem768_x25519 as xwing } from '@noble/post-quantum/hybrid.js'
 import { backend } from '#crypto-backend'
+import { loadXWing, xwingSync } from '#public-key-kems'
 import type { CryptoBackend } from '../crypto/backend.js'
 import type { DataKey } from '../crypto/data-key.js'
 import { invalidArgument } from '../errors.js'
@@ -36,8 +36,9 @@ const KEM: PublicKeyKem = {
   identityKind: AGE_PQ_IDENTITY,
   randomBytes: ENCAPS_RANDOM_BYTES,
   identityHint: 'AGE-SECRET-KEY-PQ-1…',
+  prepare: loadXWing,
   encapsulate(publicKey, random) {
-    const { cipherText, sharedSecret } = xwing.encapsulate(publicKey, random)
+    const { cipherText, sharedSecret } = xwingSync().encapsulate(publicKey, random)
     return { share: cipherText, sharedSecret }
   },
   decapsulate(seed, share, keyId) {
@@ -47,7 +48,7 @@ const KEM: PublicKeyKem = {
       throw unwrapFailure(KEM.scheme, keyId, 'the X25519 share in the KEM ciphertext is a low-order point (a forged entry)')
     }
     try {
-      return xwing.decapsulate(share, seed)
+      return xwingSync().decapsulate(share, seed)
     } catch {
       throw unwrapFailure(KEM.scheme, keyId, 'the KEM ciphertext is malformed')
     }
@@ -122,7 +123,7 @@ export class PostQuantumIdentity extends PublicKeyIdentityBase<PostQuantumRecipi
    */
   constructor(seed: Uint8Array) {
     if (!(seed instanceof Uint8Array) || seed.length !== SEED_BYTES) throw invalidArgument(`an X-Wing secret seed must be a Uint8Array of ${SEED_BYTES} bytes`)
-    super(KEM, seed, new PostQuantumRecipient(xwing.getPublicKey(seed)))
+    super(KEM, seed, new PostQuantumRecipient(xwingSync().getPublicKey(seed)))
   }
 
   /** A new random identity. */

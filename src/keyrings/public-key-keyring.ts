@@ -35,6 +35,11 @@ export interface PublicKeyKem {
   readonly randomBytes: number
   /** Shown when a recipient is asked to decrypt. */
   readonly identityHint: string
+  /**
+   * Loads the KEM's code if it is not loaded yet (memoised; see src/keyrings/kem-lazy.ts), so
+   * that the async methods never fall back to a synchronous load.
+   */
+  prepare(): Promise<unknown>
   /** A fresh shared secret for `publicKey` and the share that lets its identity recover it. */
   encapsulate(publicKey: Uint8Array, random: Uint8Array): { readonly share: Uint8Array; readonly sharedSecret: Uint8Array }
   /**
@@ -95,6 +100,7 @@ export abstract class PublicKeyRecipientBase implements Keyring {
    * @param _options - The call's abort signal (unused: no I/O).
    */
   async generateDataKey(context: CanonicalContext, _options?: KeyringCallOptions): Promise<GeneratedDataKey> {
+    await this.#kem.prepare()
     return generateWrappedDataKey((dataKey) => [this.#wrap(dataKey, context)])
   }
 
@@ -105,6 +111,7 @@ export abstract class PublicKeyRecipientBase implements Keyring {
    * @param _options - The call's abort signal (unused: no I/O).
    */
   async wrapDataKey(dataKey: DataKey, context: CanonicalContext, _options?: KeyringCallOptions): Promise<readonly Recipient[]> {
+    await this.#kem.prepare()
     return [this.#wrap(dataKey, context)]
   }
 
@@ -246,6 +253,7 @@ export abstract class PublicKeyIdentityBase<R extends PublicKeyRecipientBase> im
     const scheme = this.#kem.scheme
     if (!this.canUnwrap(recipient)) throw unwrapFailure(scheme, this.keyId, 'the wrapped key belongs to another key')
     const { share, sealed } = splitWrapped(scheme, this.keyId, recipient.wrapped)
+    await this.#kem.prepare()
     const sharedSecret = this.#kem.decapsulate(this.#secret, share, this.keyId)
     try {
       return openForIdentity(scheme, this.recipient.publicKey, this.keyId, share, sealed, sharedSecret, context)

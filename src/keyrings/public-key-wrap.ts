@@ -12,7 +12,6 @@
  * @module
  */
 import { bytesToHex, utf8ToBytes } from '@noble/ciphers/utils.js'
-import { sha256 } from '@noble/hashes/sha2.js'
 import { backend } from '#crypto-backend'
 import type { CryptoBackend } from '../crypto/backend.js'
 import { DataKey } from '../crypto/data-key.js'
@@ -42,7 +41,7 @@ export interface PublicKeyScheme {
  * message to that key, so an identity finds its entry without trying the others.
  */
 export function publicKeyId(type: string, publicKey: Uint8Array): string {
-  return bytesToHex(sha256(encodeCbor(['KMSE v1 public key id', type, publicKey])).subarray(0, 16))
+  return bytesToHex(backend.sha256(encodeCbor(['KMSE v1 public key id', type, publicKey])).subarray(0, 16))
 }
 
 function wrapAad(scheme: PublicKeyScheme, keyId: string, publicKey: Uint8Array, context: CanonicalContext): Uint8Array {

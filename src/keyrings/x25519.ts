@@ -7,8 +7,8 @@
  * @module
  */
 
-import { x25519 } from '@noble/curves/ed25519.js'
 import { backend } from '#crypto-backend'
+import { loadX25519, x25519Sync } from '#public-key-kems'
 import type { CryptoBackend } from '../crypto/backend.js'
 import type { DataKey } from '../crypto/data-key.js'
 import { invalidArgument } from '../errors.js'
@@ -58,7 +58,9 @@ const KEM: PublicKeyKem = {
   identityKind: AGE_X25519_IDENTITY,
   randomBytes: 32,
   identityHint: 'AGE-SECRET-KEY-1…',
+  prepare: loadX25519,
   encapsulate(publicKey, ephemeral) {
+    const x25519 = x25519Sync()
     return { share: x25519.getPublicKey(ephemeral), sharedSecret: x25519.getSharedSecret(ephemeral, publicKey) }
   },
   decapsulate(secret, share, keyId) {
@@ -66,7 +68,7 @@ const KEM: PublicKeyKem = {
     if (isLowOrderX25519(share)) throw unwrapFailure(KEM.scheme, keyId, 'the ephemeral share is a low-order point (a forged entry)')
     let sharedSecret: Uint8Array
     try {
-      sharedSecret = x25519.getSharedSecret(secret, share)
+      sharedSecret = x25519Sync().getSharedSecret(secret, share)
     } catch {
       throw unwrapFailure(KEM.scheme, keyId, 'the ephemeral share is not a usable X25519 public key')
     }
@@ -139,7 +141,7 @@ export class X25519Identity extends PublicKeyIdentityBase<X25519Recipient> imple
    */
   constructor(secretKey: Uint8Array) {
     if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32) throw invalidArgument('an X25519 secret key must be a Uint8Array of 32 bytes')
-    super(KEM, secretKey, new X25519Recipient(x25519.getPublicKey(secretKey)))
+    super(KEM, secretKey, new X25519Recipient(x25519Sync().getPublicKey(secretKey)))
   }
 
   /** A new random identity. */

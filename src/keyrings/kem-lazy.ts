@@ -1,0 +1,68 @@
+/**
+ * `#public-key-kems` under the `node` condition: @noble/curves and @noble/post-quantum are
+ * loaded on first use, not when the package is imported (they are about half of a cold
+ * import, and a program that never touches a public-key keyring never needs them).
+ *
+ * A wrap or unwrap is async and loads them with `import()` (memoised). A constructor is sync
+ * (deriving an identity's public key), so if nothing loaded them yet it loads them with
+ * `require()`, which loads ES modules synchronously on the Node versions the package supports
+ * (>= 20.19); `require` is reached through `process.getBuiltinModule`, never imported, so this
+ * file has no `node:` import.
+ * @module
+ */
+import type * as Curves from '@noble/curves/ed25519.js'
+import type * as PostQuantum from '@noble/post-quantum/hybrid.js'
+import { UnsupportedError } from '../errors.js'
+import type { X25519Kem, XWingKem } from './kem-static.js'
+
+export type { X25519Kem, XWingKem } from './kem-static.js'
+
+type Require = (id: string) => unknown
+
+function requireSync<T>(id: string): T {
+  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+  const nodeModule = p?.getBuiltinModule?.('node:module') as { createRequire?: (from: string) => Require } | undefined
+  if (nodeModule?.createRequire === undefined) {
+    throw new UnsupportedError(
+      `this runtime resolves the node condition but has no process.getBuiltinModule, so ${id} cannot be loaded synchronously: use Node >= 20.19, or the portable build (no node condition)`,
+    )
+  }
+  return nodeModule.createRequire(import.meta.url)(id) as T
+}
+
+let x25519: X25519Kem | undefined
+let x25519Loading: Promise<X25519Kem> | undefined
+let xwing: XWingKem | undefined
+let xwingLoading: Promise<XWingKem> | undefined
+
+/** X25519, for a synchronous caller (a constructor deriving a public key). */
+export function x25519Sync(): X25519Kem {
+  x25519 ??= requireSync<typeof Curves>('@noble/curves/ed25519.js').x25519
+  return x25519
+}
+
+/** X25519, for an asynchronous caller (a wrap or unwrap). */
+export function loadX25519(): Promise<X25519Kem> {
+  if (x25519 !== undefined) return Promise.resolve(x25519)
+  x25519Loading ??= import('@noble/curves/ed25519.js').then((m) => {
+    x25519 ??= m.x25519
+    return x25519
+  })
+  return x25519Loading
+}
+
+/** X-Wing, for a synchronous caller. */
+export function xwingSync(): XWingKem {
+  xwing ??= requireSync<typeof PostQuantum>('@noble/post-quantum/hybrid.js').ml_kem768_x25519
+  return xwing
+}
+
+/** X-Wing, for an asynchronous caller. */
+export function loadXWing(): Promise<XWingKem> {
+  if (xwing !== undefined) return Promise.resolve(xwing)
+  xwingLoading ??= import('@noble/post-quantum/hybrid.js').then((m) => {
+    xwing ??= m.ml_kem768_x25519
+    return xwing
+  })
+  return xwingLoading
+}
