@@ -10,10 +10,12 @@
  * - Every key is zeroed however its entry leaves (eviction, expiry, replacement, clear).
  * - One cache may serve many keyrings: entries are keyed by the spec's cache identifiers, which
  *   hold the keyring's partition, the store's logical name and the branch key id and version.
+ * - lru-cache is loaded by the first lookup, not at import (as src/cache/store.ts does): a
+ *   program without a hierarchical keyring, and any program's first import, does not pay for it.
  * @module
  */
 import { copyBytes } from '@noble/ciphers/utils.js'
-import { LRUCache } from 'lru-cache'
+import type { LRUCache } from 'lru-cache'
 import { invalidArgument } from '../errors.js'
 import type { BranchKeyMaterials } from '../keyrings/branch-key-source.js'
 import { integerOption } from '../validate.js'
@@ -120,7 +122,8 @@ export class BranchKeyCache {
   readonly maxAge: number
   readonly maxEntries: number
   readonly graceMs: number
-  readonly #lru: LRUCache<string, HeldBranchKey>
+  #lru: LRUCache<string, HeldBranchKey> | undefined
+  #opening: Promise<LRUCache<string, HeldBranchKey>> | undefined
   readonly #inflight = new Map<string, Inflight<HeldBranchKey>>()
   readonly #counters = { hits: 0, misses: 0, joined: 0, refreshes: 0, refreshFailures: 0, evictions: 0, expirations: 0 }
 
@@ -134,8 +137,21 @@ export class BranchKeyCache {
     this.maxAge = integerOption(options.maxAge, 'cache maxAge', 1, 2 ** 31 - 1)
     this.maxEntries = integerOption(options.maxEntries, 'cache maxEntries', 1, 10_000_000, DEFAULT_MAX_ENTRIES)
     this.graceMs = integerOption(options.graceMs, 'cache graceMs', 0, this.maxAge - 1, Math.min(Math.floor(this.maxAge / 10), 10_000))
+  }
+
+  /** The entries, loading lru-cache on the first call. */
+  #open(): LRUCache<string, HeldBranchKey> | Promise<LRUCache<string, HeldBranchKey>> {
+    if (this.#lru !== undefined) return this.#lru
+    this.#opening ??= import('lru-cache').then(({ LRUCache }) => {
+      this.#lru ??= this.#create(LRUCache)
+      return this.#lru
+    })
+    return this.#opening
+  }
+
+  #create(Lru: typeof LRUCache): LRUCache<string, HeldBranchKey> {
     const counters = this.#counters
-    this.#lru = new LRUCache<string, HeldBranchKey>({
+    const created = new Lru<string, HeldBranchKey>({
       max: this.maxEntries,
       ttl: this.maxAge,
       dispose: (held, _key, reason) => {
@@ -146,7 +162,7 @@ export class BranchKeyCache {
     })
     // Expired keys are purged (and zeroed) within a second, not when next touched; the timer
     // is unref'd and stops once the cache is garbage.
-    const ref = new WeakRef(this.#lru)
+    const ref = new WeakRef(created)
     const timer: ReturnType<typeof setInterval> = setInterval(
       () => {
         const lru = ref.deref()
@@ -156,16 +172,17 @@ export class BranchKeyCache {
       Math.min(this.maxAge, 1000),
     )
     ;(timer as { unref?: () => void }).unref?.()
+    return created
   }
 
   /** The counters since the cache was made. */
   stats(): BranchKeyCacheStats {
-    return { ...this.#counters, entries: this.#lru.size }
+    return { ...this.#counters, entries: this.#lru?.size ?? 0 }
   }
 
   /** Drops (and zeroes) every entry. */
   clear(): void {
-    this.#lru.clear()
+    this.#lru?.clear()
   }
 
   /**
@@ -186,8 +203,9 @@ export class BranchKeyCache {
   ): Promise<T> {
     const limit = Math.min(maxAge, this.maxAge)
     for (let pass = 0; ; pass++) {
+      const lru = this.#lru ?? (await this.#open())
       const now = Date.now()
-      let held = this.#lru.get(id)
+      let held = lru.get(id)
       if (held !== undefined && now - held.created <= limit && !held.wiped) {
         this.#counters.hits++
         if (this.graceMs > 0 && now >= held.created + limit - this.graceMs) this.#refresh(id, load)
@@ -214,12 +232,14 @@ export class BranchKeyCache {
    * that writes and reads a tenant reads its branch key once. Never evicts anything for it.
    */
   offer(id: string, held: HeldBranchKey): void {
-    if (this.#lru.size < this.maxEntries && !this.#lru.has(id)) this.#lru.set(id, held.clone())
+    // Only reached from a load inside `use`, so the entries exist; without them there is nothing to offer to.
+    const lru = this.#lru
+    if (lru !== undefined && lru.size < this.maxEntries && !lru.has(id)) lru.set(id, held.clone())
   }
 
   async #fill(id: string, load: (signal: AbortSignal | undefined) => Promise<HeldBranchKey>, signal: AbortSignal | undefined): Promise<HeldBranchKey> {
     const held = await load(signal)
-    this.#lru.set(id, held)
+    ;(this.#lru ?? (await this.#open())).set(id, held)
     return held
   }
 
