@@ -12,7 +12,6 @@
  * @module
  */
 import { bytesToHex, utf8ToBytes } from '@noble/ciphers/utils.js'
-import { sha384 } from '@noble/hashes/sha2.js'
 import { backend } from '#crypto-backend'
 import type { BranchKeyCacheOptions } from '../cache/branch-key-cache.js'
 import { BranchKeyCache, HeldBranchKey } from '../cache/branch-key-cache.js'
@@ -26,17 +25,7 @@ import { printable } from '../printable.js'
 import { integerOption } from '../validate.js'
 import type { BranchKeyMaterials, BranchKeySource } from './branch-key-source.js'
 import { generateWrappedDataKey } from './generate-data-key.js'
-import {
-  checkBranchKeyId,
-  HIERARCHY_KEYRING_TYPE,
-  IV_BYTES,
-  isBranchKeyVersion,
-  openHierarchy,
-  SALT_BYTES,
-  sealHierarchy,
-  splitWrapped,
-  versionFromBytes,
-} from './hierarchy-wrap.js'
+import { checkBranchKeyId, HIERARCHY_KEYRING_TYPE, IV_BYTES, isBranchKeyVersion, SALT_BYTES, splitWrapped, versionFromBytes } from './hierarchy-wrap.js'
 import type { GeneratedDataKey, Keyring, KeyringCallOptions } from './keyring.js'
 
 export { HIERARCHY_KEYRING_TYPE } from './hierarchy-wrap.js'
@@ -77,8 +66,25 @@ const RESOURCE_HIERARCHY = 0x02
 const SCOPE_ENCRYPT = 0x01
 const SCOPE_DECRYPT = 0x02
 
+/**
+ * The code only wraps and unwraps run (the seal with its KDF, SHA-384 for entry ids), loaded by
+ * the first of them and not at import: most programs importing the package never make this keyring.
+ */
+let wrapCode: Promise<{ seal: typeof import('./hierarchy-seal.js'); sha384: (bytes: Uint8Array) => Uint8Array }> | undefined
+function loadWrapCode(): NonNullable<typeof wrapCode> {
+  wrapCode ??= Promise.all([import('./hierarchy-seal.js'), import('@noble/hashes/sha2.js')]).then(([seal, sha2]) => ({ seal, sha384: sha2.sha384 }))
+  return wrapCode
+}
+
 /** The spec's cache entry identifier (Appendix A): SHA-384 of the parts joined by 0x00. */
-function entryId(scope: number, partition: Uint8Array, storeName: Uint8Array, branchKeyId: string, version?: string): string {
+function entryId(
+  sha384: (bytes: Uint8Array) => Uint8Array,
+  scope: number,
+  partition: Uint8Array,
+  storeName: Uint8Array,
+  branchKeyId: string,
+  version?: string,
+): string {
   const parts = [Uint8Array.of(RESOURCE_HIERARCHY), Uint8Array.of(scope), partition, storeName, utf8ToBytes(branchKeyId)]
   if (version !== undefined) parts.push(utf8ToBytes(version))
   const total = parts.reduce((n, p) => n + p.length, parts.length - 1)
@@ -196,15 +202,16 @@ export class HierarchicalKeyring implements Keyring {
 
   async #wrap(dataKey: DataKey, context: CanonicalContext, signal: AbortSignal | undefined): Promise<Recipient> {
     const branchKeyId = await this.#branchKeyIdFor(context)
-    const id = entryId(SCOPE_ENCRYPT, this.#partition, this.#storeNameBytes, branchKeyId)
+    const { seal, sha384 } = await loadWrapCode()
+    const id = entryId(sha384, SCOPE_ENCRYPT, this.#partition, this.#storeNameBytes, branchKeyId)
     const wrapped = await this.cache.use(
       id,
       this.maxAge,
-      (sig) => this.#load(branchKeyId, undefined, sig),
+      (sig) => this.#load(sha384, branchKeyId, undefined, sig),
       signal,
       // Salt and IV are drawn here, never by a caller: see FORMAT.md §19 on their freshness.
       (held) =>
-        sealHierarchy(
+        seal.sealHierarchy(
           backend,
           held.key,
           branchKeyId,
@@ -253,13 +260,14 @@ export class HierarchicalKeyring implements Keyring {
       throw fail(`the message's context selects branch key ${printable(branchKeyId)}, not the one this key was wrapped under`)
     }
     const version = versionFromBytes(parts.version)
-    const id = entryId(SCOPE_DECRYPT, this.#partition, this.#storeNameBytes, branchKeyId, version)
+    const { seal, sha384 } = await loadWrapCode()
+    const id = entryId(sha384, SCOPE_DECRYPT, this.#partition, this.#storeNameBytes, branchKeyId, version)
     const plain = await this.cache.use(
       id,
       this.maxAge,
-      (sig) => this.#load(branchKeyId, version, sig),
+      (sig) => this.#load(sha384, branchKeyId, version, sig),
       options.signal,
-      (held) => openHierarchy(backend, held.key, branchKeyId, recipient.wrapped, context),
+      (held) => seal.openHierarchy(backend, held.key, branchKeyId, recipient.wrapped, context),
     )
     if (plain === undefined)
       throw fail(`version ${version} of the branch key does not open it: another branch key, another context, or the message was altered`)
@@ -280,8 +288,16 @@ export class HierarchicalKeyring implements Keyring {
     return id as string
   }
 
-  /** One store read, checked: the answer must be the branch key (and version) asked for. */
-  async #load(branchKeyId: string, version: string | undefined, signal: AbortSignal | undefined): Promise<HeldBranchKey> {
+  /**
+   * One store read, checked: the answer must be the branch key (and version) asked for. An
+   * active key is also offered to the cache under its decrypt entry (`sha384` names it).
+   */
+  async #load(
+    sha384: (bytes: Uint8Array) => Uint8Array,
+    branchKeyId: string,
+    version: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<HeldBranchKey> {
     const what = `branch key ${printable(branchKeyId)}${version === undefined ? ' (active version)' : ` version ${version}`}`
     let materials: BranchKeyMaterials
     try {
@@ -311,7 +327,8 @@ export class HierarchicalKeyring implements Keyring {
       const ctx = materials.encryptionContext
       if (ctx === null || typeof ctx !== 'object') throw bad('no encryption context')
       const held = new HeldBranchKey(materials, key, Date.now())
-      if (version === undefined) this.cache.offer(entryId(SCOPE_DECRYPT, this.#partition, this.#storeNameBytes, branchKeyId, held.branchKeyVersion), held)
+      if (version === undefined)
+        this.cache.offer(entryId(sha384, SCOPE_DECRYPT, this.#partition, this.#storeNameBytes, branchKeyId, held.branchKeyVersion), held)
       return held
     } finally {
       if (key instanceof Uint8Array) key.fill(0) // the receiver wipes the store's copy (the contract)

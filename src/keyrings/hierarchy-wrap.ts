@@ -3,7 +3,8 @@
  * keyring so the format is readable on its own and the vectors script can seal with fixed
  * randomness. The layout and AAD are those of AWS's hierarchical keyring (aws-encryption-sdk-
  * specification, framework/aws-kms/aws-kms-hierarchical-keyring.md), so `wrapped` is exactly
- * the EDK ciphertext AWS's keyring writes for the same branch key, data key and context:
+ * the EDK ciphertext AWS's keyring writes for the same branch key, data key and context (the
+ * seal itself is in src/keyrings/hierarchy-seal.ts, loaded by the keyring's first wrap or unwrap):
  *
  *   derived = KDF-CTR-HMAC-SHA-256(branch key, label "aws-kms-hierarchy", context = salt, L = 32)
  *   aad     = "aws-kms-hierarchy" || UTF-8(branch key id) || version (16 bytes) || ESDK context
@@ -11,15 +12,10 @@
  * @module
  */
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/ciphers/utils.js'
-import type { CryptoBackend } from '../crypto/backend.js'
-import { kdfCtrHmacSha256 } from '../crypto/kdf-ctr.js'
 import { KEY_BYTES, TAG_BYTES } from '../format/constants.js'
-import type { CanonicalContext } from '../format/context.js'
-import { esdkContextBytes } from '../format/esdk-context.js'
 
 /** The keyring type written into messages (AWS's key provider id). */
 export const HIERARCHY_KEYRING_TYPE = 'aws-kms-hierarchy'
-const LABEL = utf8ToBytes(HIERARCHY_KEYRING_TYPE)
 /** @internal */
 export const SALT_BYTES = 16
 /** @internal */
@@ -56,17 +52,6 @@ export function checkBranchKeyId(id: unknown): string | undefined {
   return undefined
 }
 
-function aad(branchKeyId: string, version: Uint8Array, context: CanonicalContext): Uint8Array {
-  const id = utf8ToBytes(branchKeyId)
-  const ctx = esdkContextBytes(context)
-  const out = new Uint8Array(LABEL.length + id.length + VERSION_BYTES + ctx.length)
-  out.set(LABEL, 0)
-  out.set(id, LABEL.length)
-  out.set(version, LABEL.length + id.length)
-  out.set(ctx, LABEL.length + id.length + VERSION_BYTES)
-  return out
-}
-
 /** @internal The parts of a wrapped key; undefined when it is not 92 bytes. */
 export function splitWrapped(wrapped: Uint8Array): { salt: Uint8Array; iv: Uint8Array; version: Uint8Array; sealed: Uint8Array } | undefined {
   if (wrapped.length !== HIERARCHY_WRAPPED_BYTES) return undefined
@@ -75,52 +60,5 @@ export function splitWrapped(wrapped: Uint8Array): { salt: Uint8Array; iv: Uint8
     iv: wrapped.subarray(SALT_BYTES, SALT_BYTES + IV_BYTES),
     version: wrapped.subarray(SALT_BYTES + IV_BYTES, SALT_BYTES + IV_BYTES + VERSION_BYTES),
     sealed: wrapped.subarray(SALT_BYTES + IV_BYTES + VERSION_BYTES),
-  }
-}
-
-/**
- * @internal Wraps `dataKey` under a key derived from `branchKey`. `salt` and `iv` must be fresh
- * random bytes (the keyring draws them; only the vectors script passes fixed ones).
- */
-export function sealHierarchy(
-  using: CryptoBackend,
-  branchKey: Uint8Array,
-  branchKeyId: string,
-  version: string,
-  dataKey: Uint8Array,
-  context: CanonicalContext,
-  salt: Uint8Array,
-  iv: Uint8Array,
-): Uint8Array {
-  const versionBytes = versionToBytes(version)
-  const wrapped = new Uint8Array(HIERARCHY_WRAPPED_BYTES)
-  wrapped.set(salt, 0)
-  wrapped.set(iv, SALT_BYTES)
-  wrapped.set(versionBytes, SALT_BYTES + IV_BYTES)
-  const derived = kdfCtrHmacSha256(branchKey, LABEL, salt, KEY_BYTES)
-  try {
-    using.sealInto(derived, iv, dataKey, aad(branchKeyId, versionBytes, context), wrapped, SALT_BYTES + IV_BYTES + VERSION_BYTES)
-  } finally {
-    derived.fill(0)
-  }
-  return wrapped
-}
-
-/** @internal Opens what {@link sealHierarchy} sealed: a fresh 32-byte array, or undefined when the tag is wrong. */
-export function openHierarchy(
-  using: CryptoBackend,
-  branchKey: Uint8Array,
-  branchKeyId: string,
-  wrapped: Uint8Array,
-  context: CanonicalContext,
-): Uint8Array | undefined {
-  const parts = splitWrapped(wrapped)
-  if (parts === undefined) return undefined
-  const derived = kdfCtrHmacSha256(branchKey, LABEL, parts.salt, KEY_BYTES)
-  try {
-    const out = new Uint8Array(KEY_BYTES)
-    return using.openInto(derived, parts.iv, parts.sealed, aad(branchKeyId, parts.version, context), out, 0) ? out : undefined
-  } finally {
-    derived.fill(0)
   }
 }
