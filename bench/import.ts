@@ -1,7 +1,13 @@
 /**
  * Cold import time of the core entry in a fresh Node process (median of several), and
- * which modules it loads: the core must not load the AWS SDK. The AWS Encryption SDK's
- * entry is measured the same way for comparison.
+ * which modules it loads: the core must not load the AWS SDK, nor (issue 20) anything a first
+ * `encrypt` with a LocalKeyring does not need. The AWS Encryption SDK's entry is measured the
+ * same way for comparison.
+ *
+ * The time is taken in processes without the module-listing resolve hook: the hook answers each
+ * resolution from another thread, which roughly doubled the figure (and grew with the module
+ * count); one extra process with the hook lists the modules. `node dist/bench/import.js` prints
+ * the result with the modules per package.
  */
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
@@ -11,12 +17,14 @@ export interface ImportResult {
   readonly coreMs: number
   readonly coreLoadsAwsSdk: boolean
   readonly coreModules: number
+  /** Modules loaded per package (`own` for this package's files, `node:` for built-ins). */
+  readonly corePackages: Readonly<Record<string, number>>
   readonly kmsEntryMs: number
   readonly esdkMs: number
 }
 
-/** Records every resolved module URL through a resolve hook, then imports `specifier`. */
-function measureImport(specifier: string): { ms: number; urls: string[] } {
+/** Imports `specifier` in a fresh process; with `listModules`, records every resolved module URL through a resolve hook. */
+function measureImport(specifier: string, listModules = false): { ms: number; urls: string[] } {
   const hook = `data:text/javascript,${encodeURIComponent(`
     import { register } from 'node:module'
     import { MessageChannel } from 'node:worker_threads'
@@ -34,9 +42,9 @@ function measureImport(specifier: string): { ms: number; urls: string[] } {
     await import(${JSON.stringify(specifier)})
     const ms = performance.now() - t
     await new Promise((r) => setTimeout(r, 50))
-    process.stdout.write(JSON.stringify({ ms, urls: globalThis.__kmseUrls }))
+    process.stdout.write(JSON.stringify({ ms, urls: globalThis.__kmseUrls ?? [] }))
   `
-  const r = spawnSync(process.execPath, ['--import', hook, '--input-type=module', '-e', script], {
+  const r = spawnSync(process.execPath, [...(listModules ? ['--import', hook] : []), '--input-type=module', '-e', script], {
     encoding: 'utf8',
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   })
@@ -51,12 +59,22 @@ export function benchImport(runs = 7): ImportResult {
   const core = pathToFileURL(join(root, 'dist', 'src', 'index.js')).href
   const kms = pathToFileURL(join(root, 'dist', 'src', 'kms.js')).href
   const samples = Array.from({ length: runs }, () => measureImport(core))
-  const urls = samples[0]!.urls
+  const urls = [...new Set(measureImport(core, true).urls)]
+  const corePackages: Record<string, number> = {}
+  for (const url of urls) {
+    const name = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? (url.startsWith('node:') ? 'node:' : 'own')
+    corePackages[name] = (corePackages[name] ?? 0) + 1
+  }
   return {
     coreMs: median(samples.map((s) => s.ms)),
     coreLoadsAwsSdk: urls.some((u) => /@aws-sdk|@smithy/.test(u)),
-    coreModules: new Set(urls).size,
+    coreModules: urls.length,
+    corePackages,
     kmsEntryMs: median(Array.from({ length: runs }, () => measureImport(kms).ms)),
     esdkMs: median(Array.from({ length: runs }, () => measureImport('@aws-crypto/client-node').ms)),
   }
+}
+
+if (process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  console.log(JSON.stringify(benchImport(Number(process.argv[2] ?? 7)), null, 2))
 }
