@@ -15,9 +15,14 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { backend } from '#crypto-backend'
+import { sealMessage } from '../src/crypto/message.js'
+import { sealMessageParallel } from '../src/crypto/parallel.js'
+import { framePool } from '../src/crypto/pool-node.js'
+import { canonicalContext } from '../src/format/context.js'
 import { closeWorkerPools, Envelope, LocalKeyring } from '../src/index.js'
 import { decryptFile, encryptFile } from '../src/node/index.js'
-import { mbps, measure } from './lib.js'
+import { mbps, measureInterleaved } from './lib.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const MIB = 1024 * 1024
@@ -38,11 +43,24 @@ export interface ParallelFileRow {
   readonly peakRssMiB: number
 }
 
+/** Sealing one buffer of `bytes` on one thread and on two, interleaved: where threads start to win. */
+export interface CrossoverRow {
+  readonly bytes: number
+  readonly singleMBps: number
+  readonly twoThreadsMBps: number
+}
+
 /** What {@link benchParallel} measured. */
 export interface ParallelResult {
   readonly cores: number
   readonly bufferBytes: number
   readonly buffers: readonly ParallelRow[]
+  /**
+   * MB/s of first-touching a fresh buffer of `bufferBytes` (`new Uint8Array(n).fill(1)`): the page
+   * faults a new result costs whoever writes it first. With the sealing itself, the floor of one thread.
+   */
+  readonly firstTouchMBps: number
+  readonly crossover: readonly CrossoverRow[]
   readonly fileBytes: number
   readonly files: readonly ParallelFileRow[]
 }
@@ -76,35 +94,50 @@ export async function benchParallel(quick: boolean): Promise<ParallelResult> {
   const sealer = createCipheriv('aes-256-gcm', key, new Uint8Array(12))
   const sealed = Buffer.concat([sealer.update(data), sealer.final()])
   const tag = sealer.getAuthTag()
-  const row = async (name: string, enc: () => unknown, dec: () => unknown): Promise<ParallelRow> => ({
-    name,
-    encryptMBps: mbps(bufferBytes, await measure(enc, runs)),
-    decryptMBps: mbps(bufferBytes, await measure(dec, runs)),
-  })
-  const buffers = [
-    await row(
-      'node:crypto GCM, 64 KiB updates, output allocated once',
-      () => rawGcm(false, key, data, out),
-      () => rawGcm(true, key, sealed, out, tag),
-    ),
-    await row(
-      'node:crypto GCM, 64 KiB updates, fresh output',
-      () => rawGcm(false, key, data, undefined),
-      () => rawGcm(true, key, sealed, undefined, tag),
-    ),
-    await row(
-      'Envelope, parallelism 1',
-      () => one.encrypt(data),
-      () => one.decrypt(message),
-    ),
-    await row(
-      "Envelope, parallelism 'auto'",
-      () => auto.encrypt(data),
-      () => auto.decrypt(message),
-    ),
+  // Every row interleaved with the others, so load from other processes falls on all alike.
+  const names = [
+    'node:crypto GCM, 64 KiB updates, output allocated once',
+    'node:crypto GCM, 64 KiB updates, fresh output',
+    'Envelope, parallelism 1',
+    "Envelope, parallelism 'auto'",
   ]
+  const enc = await measureInterleaved(
+    [
+      () => rawGcm(false, key, data, out),
+      () => rawGcm(false, key, data, undefined),
+      () => one.encrypt(data),
+      () => auto.encrypt(data),
+      () => new Uint8Array(bufferBytes).fill(1),
+    ],
+    runs,
+  )
+  const dec = await measureInterleaved(
+    [() => rawGcm(true, key, sealed, out, tag), () => rawGcm(true, key, sealed, undefined, tag), () => one.decrypt(message), () => auto.decrypt(message)],
+    runs,
+  )
+  const buffers = names.map((name, i) => ({ name, encryptMBps: mbps(bufferBytes, enc[i]!), decryptMBps: mbps(bufferBytes, dec[i]!) }))
+  const firstTouchMBps = mbps(bufferBytes, enc[4]!)
+  const crossover = await crossoverRows(quick, runs)
   await closeWorkerPools()
-  return { cores: availableParallelism(), bufferBytes, buffers, fileBytes, files: await fileRows(fileBytes) }
+  return { cores: availableParallelism(), bufferBytes, buffers, firstTouchMBps, crossover, fileBytes, files: await fileRows(fileBytes) }
+}
+
+/** One thread against two on buffers around PARALLEL_MIN_BYTES, through the internal sealers (the Envelope picks by size). */
+async function crossoverRows(quick: boolean, runs: { runs: number; minMs: number }): Promise<CrossoverRow[]> {
+  const pool = await framePool(2)
+  if (pool === undefined) return []
+  const keyring = new LocalKeyring({ keyId: 'bench', key: KEY })
+  const context = canonicalContext(undefined, 'context', true)
+  const { dataKey, recipients } = await keyring.generateDataKey(context, {})
+  const params = { dataKey, recipients, context, frameSize: CHUNK, messageId: randomBytes(32) }
+  const rows: CrossoverRow[] = []
+  for (const mib of quick ? [1] : [1, 2, 4, 8, 16]) {
+    const data = randomBytes(mib * MIB)
+    const [single, two] = await measureInterleaved([() => sealMessage(backend, params, data), () => sealMessageParallel(backend, pool, params, data)], runs)
+    rows.push({ bytes: data.length, singleMBps: mbps(data.length, single!), twoThreadsMBps: mbps(data.length, two!) })
+  }
+  dataKey.wipe()
+  return rows
 }
 
 async function fileRows(bytes: number): Promise<ParallelFileRow[]> {
@@ -167,6 +200,17 @@ export function printParallel(r: ParallelResult): void {
       `  'auto' vs output-allocated-once: encrypt ${ratio(auto.encryptMBps, once.encryptMBps)}, decrypt ${ratio(auto.decryptMBps, once.decryptMBps)} (target >= 0.8);` +
         ` vs fresh output: ${ratio(auto.encryptMBps, fresh.encryptMBps)} / ${ratio(auto.decryptMBps, fresh.decryptMBps)};` +
         ` vs parallelism 1: ${ratio(auto.encryptMBps, single.encryptMBps)} / ${ratio(auto.decryptMBps, single.decryptMBps)}`,
+    )
+  }
+  console.log(
+    `  first touch of a fresh ${r.bufferBytes / MIB} MiB buffer (its page faults): ${r.firstTouchMBps.toFixed(0)} MB/s;` +
+      ` one thread's floor, faults then sealing: ${(1 / (1 / r.firstTouchMBps + 1 / (once?.encryptMBps ?? Number.NaN))).toFixed(0)} MB/s;` +
+      ` two threads sharing both perfectly: ${(2 / (1 / r.firstTouchMBps + 1 / (once?.encryptMBps ?? Number.NaN))).toFixed(0)} MB/s`,
+  )
+  console.log('  one thread against two, sealing a buffer (MB/s, interleaved): where threads start to win')
+  for (const c of r.crossover) {
+    console.log(
+      `  ${`${c.bytes / MIB} MiB`.padEnd(8)} ${c.singleMBps.toFixed(0).padStart(6)}  ${c.twoThreadsMBps.toFixed(0).padStart(6)}  ${(c.twoThreadsMBps / c.singleMBps).toFixed(2)}x`,
     )
   }
   console.log(`  ${r.fileBytes / MIB} MiB file, fresh process each (target: peak RSS < 64 MiB)`)
