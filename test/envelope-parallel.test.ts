@@ -12,7 +12,7 @@ import { backend } from '#crypto-backend'
 import { DataKey } from '../src/crypto/data-key.js'
 import { sealMessage, verifyDataKey } from '../src/crypto/message.js'
 import type { FramePool } from '../src/crypto/parallel.js'
-import { openBodyParallel, PARALLEL_MIN_BYTES, ROUND_BYTES, sealMessageParallel } from '../src/crypto/parallel.js'
+import { openBodyParallel, PARALLEL_MIN_BYTES, ROUND_BYTES, sealMessageParallel, zeroShared } from '../src/crypto/parallel.js'
 import { framePool, poolThreadsForTest } from '../src/crypto/pool-node.js'
 import { canonicalContext } from '../src/format/context.js'
 import { parseHead } from '../src/format/message.js'
@@ -215,6 +215,20 @@ describe('the pool: shared, bounded, recovers from a crashed worker, never keeps
     assert.equal(child.status, 0, child.stderr)
     assert.equal(child.stdout.trim(), `done ${SIZE}`)
     assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`)
+  })
+})
+
+describe('zeroShared', () => {
+  it('zeroes exactly [from, to) of a shared view at any alignment, and nothing around it', () => {
+    const memory = new SharedArrayBuffer(256)
+    for (const offset of [0, 1, 3, 8, 13]) {
+      for (const [from, to] of [[0, 0], [0, 1], [1, 7], [2, 9], [5, 64], [7, 200], [0, 243 - offset]] as const) {
+        const view = new Uint8Array(memory, offset, 243 - offset)
+        view.fill(0xaa)
+        zeroShared(view, from, to)
+        for (let i = 0; i < view.length; i++) assert.equal(view[i], i >= from && i < to ? 0 : 0xaa, `offset ${offset} [${from}, ${to}) at ${i}`)
+      }
+    }
   })
 })
 

@@ -21,6 +21,7 @@ import type { CryptoBackend } from './backend.js'
 import { frameAad, frameNonce } from './frames.js'
 import type { MessageKeys } from './keys.js'
 import type { FramePool } from './parallel.js'
+import { zeroShared } from './parallel.js'
 import type { Emit } from './stream-codec.js'
 
 /**
@@ -166,7 +167,7 @@ export class ParallelFrameCodec {
     this.#free.length = 0
     // A worker may still be writing into a slot: zero them once every job has settled.
     Promise.allSettled(running).then(() => {
-      for (const s of slots) s.view.fill(0)
+      for (const s of slots) zeroShared(s.view, 0, s.view.length)
     })
   }
 

@@ -165,6 +165,7 @@ async function runMessage(
   const memory = takeScratch(used)
   const view = new Uint8Array(memory)
   const ctl = new Int32Array(memory, 0, CTL_WORDS)
+  ctl.fill(0) // kept memory holds the last call's counters
   view.set(contentKey, keyOffset)
   const finalIndex = frames - 1
   const base: Omit<MessageJob, 'assemble'> = {
@@ -243,7 +244,12 @@ async function runMessage(
     }
   }
   const settled = await Promise.allSettled(jobs)
-  view.fill(0, 0, used)
+  // Only what held secrets is zeroed: the key, and the plaintext (inputs to seal, outputs of open).
+  zeroShared(view, keyOffset, keyOffset + KEY_BYTES)
+  for (const s of slots) {
+    const at = seal ? s.input : s.output
+    zeroShared(view, at, at + largestRound * step)
+  }
   giveScratch(memory)
   if (callerError !== undefined) throw callerError.error
   let output: ArrayBuffer | undefined
@@ -313,9 +319,23 @@ function callerChunk(
 }
 
 /**
+ * Zeroes `view[from, to)`. A byte-wise fill of shared memory measured about 4x slower than of
+ * ordinary memory (3.5 GB/s: 10 ms of a 64 MiB call went to it), so the aligned middle is
+ * filled as 8-byte words.
+ */
+export function zeroShared(view: Uint8Array, from: number, to: number): void {
+  const start = view.byteOffset + from
+  const alignedStart = Math.min(view.byteOffset + to, Math.ceil(start / 8) * 8)
+  const alignedEnd = Math.max(alignedStart, Math.floor((view.byteOffset + to) / 8) * 8)
+  view.fill(0, from, alignedStart - view.byteOffset)
+  if (alignedEnd > alignedStart) new Float64Array(view.buffer, alignedStart, (alignedEnd - alignedStart) / 8).fill(0)
+  view.fill(0, alignedEnd - view.byteOffset, to)
+}
+
+/**
  * Memory that outlives one call, for {@link takeScratch}: fresh shared memory costs a page
- * fault per 4 KiB on first touch, which measured as much as the copies themselves. Only
- * zeros are kept.
+ * fault per 4 KiB on first touch, which measured as much as the copies themselves. No
+ * secret is kept: the key and plaintext regions are zeroed before the memory comes back.
  */
 let spare: SharedArrayBuffer | undefined
 
