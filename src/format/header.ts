@@ -8,7 +8,6 @@
  * deterministic encoding of what they decode to, so every message has one spelling.
  * @module
  */
-import { copyBytes } from '@noble/ciphers/utils.js'
 import { FormatError, LimitError, UnsupportedError } from '../errors.js'
 import { quoted } from '../printable.js'
 import { decodeCbor, isCanonical } from './cbor.js'
@@ -104,7 +103,8 @@ const UTF8 = new TextEncoder()
 const utf8Exceeds = (s: string, max: number): boolean => s.length * 3 > max && UTF8.encode(s).length > max
 
 /**
- * Decodes and validates header bytes (the CBOR item only). `maxFrameSize` is the reader's own
+ * Decodes and validates header bytes (the CBOR item only). The byte strings of the result are
+ * views of `bytes`: the caller passes bytes it owns (parseHead passes its copy of the head). `maxFrameSize` is the reader's own
  * limit; `reserved` is the one reserved context pair the caller accepts (only the index-key
  * opener passes one), every other `kmse:` key is refused.
  */
@@ -142,10 +142,10 @@ export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE, r
   if (!isCanonical(decoded, [suite, messageId, frameSize, context, commitment])) throw new FormatError('header is not in deterministic CBOR encoding')
   return {
     suite,
-    messageId: copyBytes(messageId),
+    messageId,
     frameSize,
     context: context as Map<string, string>,
-    commitment: copyBytes(commitment),
+    commitment,
   }
 }
 
@@ -209,6 +209,7 @@ export function checkRecipientCount(prefix: Uint8Array, maxWrappedKeys: number):
   }
 }
 
+/** Decodes and validates the recipients section; each `wrapped` is a view of `bytes`, which the caller owns (as {@link decodeHeader}). */
 export function decodeRecipients(bytes: Uint8Array, maxWrappedKeys: number): Recipient[] {
   checkRecipientCount(bytes, maxWrappedKeys)
   if (declaredRecipientCount(bytes) === 0) throw new FormatError('message lists no wrapped keys')
@@ -221,7 +222,7 @@ export function decodeRecipients(bytes: Uint8Array, maxWrappedKeys: number): Rec
     const [type, keyId, wrapped] = entry as unknown[]
     const problem = checkRecipient(type, keyId, wrapped)
     if (problem !== undefined) throw new FormatError(`recipient ${out.length}: ${problem}`)
-    out.push({ type: type as string, keyId: keyId as string, wrapped: copyBytes(wrapped as Uint8Array) })
+    out.push({ type: type as string, keyId: keyId as string, wrapped: wrapped as Uint8Array })
   }
   if (!isCanonical(decoded, item)) throw new FormatError('recipients are not in deterministic CBOR encoding')
   return out

@@ -93,13 +93,17 @@ export function parseHead(bytes: Uint8Array, limits: ReadLimits = {}): HeadResul
   checkRecipientCount(bytes.subarray(recipientsStart, Math.min(bytes.length, recipientsStart + r)), maxWrapped)
   const bodyOffset = recipientsStart + r
   if (bytes.length < bodyOffset) return { need: bodyOffset }
-  const header = decodeHeader(bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + h), limits.maxFrameSize ?? MAX_FRAME_SIZE, limits.reservedContext)
-  const recipients = decodeRecipients(bytes.subarray(recipientsStart, bodyOffset), maxWrapped)
+  // One copy of the whole head, and every field a view of it: what is parsed is what the
+  // header tag is checked over, whatever the caller does to `bytes` meanwhile, at the cost of
+  // one allocation instead of one per field.
+  const own = copyBytes(bytes.subarray(0, bodyOffset))
+  const header = decodeHeader(own.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + h), limits.maxFrameSize ?? MAX_FRAME_SIZE, limits.reservedContext)
+  const recipients = decodeRecipients(own.subarray(recipientsStart, bodyOffset), maxWrapped)
   return {
     head: {
       header,
-      authenticated: copyBytes(bytes.subarray(0, PREAMBLE_BYTES + h)),
-      headerTag: copyBytes(bytes.subarray(PREAMBLE_BYTES + h, tagEnd)),
+      authenticated: own.subarray(0, PREAMBLE_BYTES + h),
+      headerTag: own.subarray(PREAMBLE_BYTES + h, tagEnd),
       recipients,
       bodyOffset,
     },
