@@ -105,6 +105,7 @@ export function openBody(backend: CryptoBackend, head: MessageHead, keys: Messag
   const layout = bodyFrames(body.length, frameSize)
   if (layout === undefined) throw bodyCutShort()
   if (layout.frames > MAX_FRAMES) throw new LimitError(`the message has ${layout.frames} frames; at most ${MAX_FRAMES} are allowed`)
+  if (layout.frames === 1) return openOneFrame(backend, keys, messageId, body)
   const out = new Uint8Array(layout.plaintextLength)
   const step = frameSize + TAG_BYTES
   for (let i = 0; i < layout.frames; i++) {
@@ -115,5 +116,22 @@ export function openBody(backend: CryptoBackend, head: MessageHead, keys: Messag
       throw new AuthenticationError()
     }
   }
+  return out
+}
+
+/**
+ * A one-frame body (every message under the frame size): the backend's own output is the
+ * plaintext, with no second buffer and copy. Handed out only as a plain Uint8Array that alone
+ * owns its memory; anything else (a view of a shared pool) is copied and wiped.
+ */
+function openOneFrame(backend: CryptoBackend, keys: MessageKeys, messageId: Uint8Array, body: Uint8Array): Uint8Array {
+  const plain = backend.open(keys.contentKey, frameNonce(0), body, frameAad(messageId, 0, true))
+  if (plain === undefined) throw new AuthenticationError()
+  const { buffer, byteOffset, length } = plain
+  if (byteOffset === 0 && buffer.byteLength === length && !(buffer instanceof SharedArrayBuffer)) {
+    return plain.constructor === Uint8Array ? plain : new Uint8Array(buffer, 0, length)
+  }
+  const out = new Uint8Array(plain)
+  plain.fill(0)
   return out
 }
