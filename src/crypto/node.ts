@@ -48,6 +48,10 @@ export function decipher(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array,
 }
 
 const ONE = Uint8Array.of(1)
+/** The typed-array fill, not Buffer#fill and its argument checks: wiping runs several times per message. */
+const wipe = (bytes: Uint8Array): void => {
+  Uint8Array.prototype.fill.call(bytes, 0)
+}
 
 /**
  * HKDF-SHA-512 (RFC 5869) for outputs of at most one block (64 bytes: all the format needs)
@@ -59,9 +63,9 @@ function hkdfSha512(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length:
   if (length > 64) return new Uint8Array(hkdfSync('sha512', ikm, salt, info, length))
   const prk = createHmac('sha512', salt).update(ikm).digest()
   const t1 = createHmac('sha512', prk).update(info).update(ONE).digest()
-  prk.fill(0)
+  wipe(prk)
   const okm = new Uint8Array(t1.subarray(0, length)) // a copy: Buffer#slice would be a view
-  t1.fill(0)
+  wipe(t1)
   return okm
 }
 
@@ -97,7 +101,7 @@ export const backend: CryptoBackend = {
   hmacSha512(key, data) {
     const digest = createHmac('sha512', key).update(data).digest()
     const out = new Uint8Array(digest)
-    digest.fill(0) // callers use it as key material: leave no copy behind
+    wipe(digest) // callers use it as key material: leave no copy behind
     return out
   },
   randomBytes,

@@ -8,7 +8,6 @@
  * limit as soon as the length is readable, before waiting for or allocating anything.
  * @module
  */
-import { copyBytes } from '@noble/ciphers/utils.js'
 import { FormatError, LimitError, UnsupportedError } from '../errors.js'
 import { integerOption } from '../validate.js'
 import { bodyCutShort, bodyFrames, headCutShort } from './body.js'
@@ -96,7 +95,7 @@ export function parseHead(bytes: Uint8Array, limits: ReadLimits = {}): HeadResul
   // One copy of the whole head, and every field a view of it: what is parsed is what the
   // header tag is checked over, whatever the caller does to `bytes` meanwhile, at the cost of
   // one allocation instead of one per field.
-  const own = copyBytes(bytes.subarray(0, bodyOffset))
+  const own = new Uint8Array(bytes.subarray(0, bodyOffset)) // a plain copy even of a Buffer
   const header = decodeHeader(own.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + h), limits.maxFrameSize ?? MAX_FRAME_SIZE, limits.reservedContext)
   const recipients = decodeRecipients(own.subarray(recipientsStart, bodyOffset), maxWrapped)
   return {
