@@ -128,7 +128,7 @@ function openOneFrame(backend: CryptoBackend, keys: MessageKeys, messageId: Uint
   const plain = backend.open(keys.contentKey, frameNonce(0), body, frameAad(messageId, 0, true))
   if (plain === undefined) throw new AuthenticationError()
   const { buffer, byteOffset, length } = plain
-  if (byteOffset === 0 && buffer.byteLength === length && !(buffer instanceof SharedArrayBuffer)) {
+  if (byteOffset === 0 && buffer.byteLength === length && buffer instanceof ArrayBuffer) {
     return plain.constructor === Uint8Array ? plain : new Uint8Array(buffer, 0, length)
   }
   const out = new Uint8Array(plain)
