@@ -72,15 +72,24 @@ async function rate(fn: () => unknown, ms: number): Promise<number> {
   return (n / elapsed) * 1000
 }
 
-/** Alternates `ours` and `bare` for `rounds` rounds of `ms` each; medians and their ratio. */
+/**
+ * Alternates `ours` and `bare` for `rounds` rounds of `ms` each; medians and their ratio. The
+ * side that goes first swaps every round: garbage one side leaves is collected during the
+ * next window, so a fixed order would bill one side's GC to the other.
+ */
 async function pair(ours: () => unknown, bare: () => unknown, ms: number, rounds: number): Promise<PairResult> {
   await rate(ours, ms) // warm up both
   await rate(bare, ms)
   const a: number[] = []
   const b: number[] = []
   for (let r = 0; r < rounds; r++) {
-    a.push(await rate(ours, ms))
-    b.push(await rate(bare, ms))
+    if (r % 2 === 0) {
+      a.push(await rate(ours, ms))
+      b.push(await rate(bare, ms))
+    } else {
+      b.push(await rate(bare, ms))
+      a.push(await rate(ours, ms))
+    }
   }
   const o = median(a)
   const x = median(b)
