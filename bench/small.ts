@@ -135,7 +135,7 @@ function gcmOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: [B
 }
 
 /** The node:crypto calls of one message with a known data key, sealing and opening (see {@link SmallResult.formatFloor100}). */
-function formatFloors(size: number) {
+export function formatFloors(size: number) {
   const dataKey = randomBytes(32)
   const messageId = randomBytes(32)
   const info = randomBytes(23)
@@ -164,7 +164,7 @@ function formatFloors(size: number) {
 }
 
 /** The local keyring's wrap and unwrap of a data key (FORMAT.md §7): HKDF under a fresh salt, GCM of 32 bytes. */
-function localFloors() {
+export function localFloors() {
   const master = randomBytes(32)
   const salt = randomBytes(32)
   const info = randomBytes(18)
@@ -178,7 +178,7 @@ function localFloors() {
 }
 
 /** A record of `fields` random fields of `size` bytes, sealed then opened (FORMAT.md §13); `local` adds the local wrap and unwrap. */
-function recordFloor(fields: number, size: number, local: boolean): () => unknown {
+export function recordFloor(fields: number, size: number, local: boolean): () => unknown {
   const message = formatFloors(0)
   const keyring = localFloors()
   const zero = Buffer.alloc(12)
