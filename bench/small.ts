@@ -34,6 +34,23 @@ export interface SmallResult {
    * node:crypto can beat this ratio; the cached rows are read against it.
    */
   readonly formatFloor100: PairResult
+  /** The same floor for opening that message (two HMACs, the header tag checked, the frame opened), beside the bare open. */
+  readonly formatFloorOpen100?: PairResult
+  /**
+   * The floors of the 1 KiB local-keyring rows: the local wrap (HKDF: two HMACs, and a GCM
+   * seal of the 32-byte data key) or unwrap added to the message's own calls, beside the bare
+   * seal and open. The local rows are read against these.
+   */
+  readonly localFloorSeal1k?: PairResult
+  readonly localFloorOpen1k?: PairResult
+  /**
+   * The floor of a record with 3 random fields (FORMAT.md §13), encrypt then decrypt, beside
+   * the bare 3 seals + 3 opens: per side the message keys (two HMACs) and header tag, the
+   * record extract and tags key (two HMACs), one HMAC and one GCM per field and the list tag;
+   * without a cache also the local wrap and unwrap.
+   */
+  readonly recordsFloor3?: PairResult
+  readonly recordsFloor3Cached?: PairResult
   readonly rounds: number
 }
 
@@ -55,42 +72,138 @@ async function rate(fn: () => unknown, ms: number): Promise<number> {
   return (n / elapsed) * 1000
 }
 
-/** Alternates `ours` and `bare` for `rounds` rounds of `ms` each; medians and their ratio. */
+/**
+ * Alternates `ours` and `bare` for `rounds` rounds of `ms` each; medians and their ratio. The
+ * side that goes first swaps every round: garbage one side leaves is collected during the
+ * next window, so a fixed order would bill one side's GC to the other.
+ */
 async function pair(ours: () => unknown, bare: () => unknown, ms: number, rounds: number): Promise<PairResult> {
   await rate(ours, ms) // warm up both
   await rate(bare, ms)
   const a: number[] = []
   const b: number[] = []
   for (let r = 0; r < rounds; r++) {
-    a.push(await rate(ours, ms))
-    b.push(await rate(bare, ms))
+    if (r % 2 === 0) {
+      a.push(await rate(ours, ms))
+      b.push(await rate(bare, ms))
+    } else {
+      b.push(await rate(bare, ms))
+      a.push(await rate(ours, ms))
+    }
   }
   const o = median(a)
   const x = median(b)
   return { ours: o, bare: x, ratio: o / x }
 }
 
-/** The node:crypto calls a cached 100-byte encrypt cannot avoid (see {@link SmallResult.formatFloor100}). */
-function formatFloor(size: number): () => unknown {
+/** HKDF-SHA-512 for one block (L <= 64) as its two HMACs: what the format's key schedules cost on node:crypto. */
+function hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array): Buffer {
+  const prk = createHmac('sha512', salt).update(ikm).digest()
+  return createHmac('sha512', prk).update(info).digest()
+}
+
+/** A GCM tag over `aad` alone (the header tag, a record's list tag). */
+function gcmTag(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array): Buffer {
+  const t = createCipheriv('aes-256-gcm', key, nonce)
+  t.setAAD(aad)
+  t.final()
+  return t.getAuthTag()
+}
+
+function checkTag(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, tag: Uint8Array): void {
+  const t = createDecipheriv('aes-256-gcm', key, nonce)
+  t.setAAD(aad)
+  t.setAuthTag(tag)
+  t.final()
+}
+
+function gcmSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, data: Uint8Array): [Buffer, Buffer] {
+  const c = createCipheriv('aes-256-gcm', key, nonce)
+  c.setAAD(aad)
+  const body = c.update(data)
+  c.final()
+  return [body, c.getAuthTag()]
+}
+
+function gcmOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: [Buffer, Buffer]): Buffer {
+  const d = createDecipheriv('aes-256-gcm', key, nonce)
+  d.setAAD(aad)
+  d.setAuthTag(sealed[1])
+  const out = d.update(sealed[0])
+  d.final()
+  return out
+}
+
+/** The node:crypto calls of one message with a known data key, sealing and opening (see {@link SmallResult.formatFloor100}). */
+export function formatFloors(size: number) {
   const dataKey = randomBytes(32)
   const messageId = randomBytes(32)
   const info = randomBytes(23)
   const header = randomBytes(90)
   const data = randomBytes(size)
+  const tagNonce = Buffer.alloc(12, 0xff)
   const nonce = Buffer.alloc(12)
+  const aad = randomBytes(41)
+  /** The head alone (key schedule, header tag): all a record's key field costs. */
+  const sealHead = () => {
+    const key = hkdf(dataKey, messageId, info).subarray(0, 32)
+    gcmTag(key, tagNonce, header)
+    return key
+  }
+  const seal = () => gcmSeal(sealHead(), nonce, aad, data)
+  const key = hkdf(dataKey, messageId, info).subarray(0, 32)
+  const headerTag = gcmTag(key, tagNonce, header)
+  const sealed = gcmSeal(key, nonce, aad, data)
+  const openHead = () => {
+    const k = hkdf(dataKey, messageId, info).subarray(0, 32)
+    checkTag(k, tagNonce, header, headerTag)
+    return k
+  }
+  const open = () => gcmOpen(openHead(), nonce, aad, sealed)
+  return { seal, open, sealHead, openHead }
+}
+
+/** The local keyring's wrap and unwrap of a data key (FORMAT.md §7): HKDF under a fresh salt, GCM of 32 bytes. */
+export function localFloors() {
+  const master = randomBytes(32)
+  const salt = randomBytes(32)
+  const info = randomBytes(18)
+  const aad = randomBytes(40)
+  const dataKey = randomBytes(32)
+  const nonce = Buffer.alloc(12)
+  const wrap = () => gcmSeal(hkdf(master, salt, info).subarray(0, 32), nonce, aad, dataKey)
+  const wrapped = wrap()
+  const unwrap = () => gcmOpen(hkdf(master, salt, info).subarray(0, 32), nonce, aad, wrapped)
+  return { wrap, unwrap }
+}
+
+/** A record of `fields` random fields of `size` bytes, sealed then opened (FORMAT.md §13); `local` adds the local wrap and unwrap. */
+export function recordFloor(fields: number, size: number, local: boolean): () => unknown {
+  const message = formatFloors(0)
+  const keyring = localFloors()
+  const zero = Buffer.alloc(12)
+  const salt = Buffer.alloc(64)
+  const infos = Array.from({ length: fields }, () => randomBytes(20))
+  const aads = Array.from({ length: fields }, () => randomBytes(14))
+  const tagsInfo = randomBytes(20)
+  const data = randomBytes(size)
+  const contentKey = randomBytes(32)
+  const expand = (prk: Buffer, info: Uint8Array) => createHmac('sha512', prk).update(info).digest().subarray(0, 32)
+  const sealed: [Buffer, Buffer][] = []
+  const side = (open: boolean) => {
+    if (local) open ? keyring.unwrap() : keyring.wrap()
+    open ? message.openHead() : message.sealHead()
+    const prk = createHmac('sha512', salt).update(contentKey).digest()
+    for (let f = 0; f < fields; f++) {
+      const key = expand(prk, infos[f]!)
+      if (open) gcmOpen(key, zero, aads[f]!, sealed[f]!)
+      else sealed[f] = gcmSeal(key, zero, aads[f]!, data)
+    }
+    gcmTag(expand(prk, tagsInfo), zero, new Uint8Array(0))
+  }
   return () => {
-    const prk = createHmac('sha512', messageId).update(dataKey).digest()
-    const okm = createHmac('sha512', prk).update(info).digest()
-    const key = okm.subarray(0, 32)
-    const t = createCipheriv('aes-256-gcm', key, nonce.fill(0xff))
-    t.setAAD(header)
-    t.final()
-    t.getAuthTag()
-    const c = createCipheriv('aes-256-gcm', key, nonce.fill(0))
-    c.setAAD(messageId)
-    const body = c.update(data)
-    c.final()
-    return [body, c.getAuthTag()]
+    side(false)
+    side(true)
   }
 }
 
@@ -128,7 +241,9 @@ export async function benchSmall(quick: boolean): Promise<SmallResult> {
   const bare100 = bareGcm(100)
   const cachedEncrypt100 = await pair(() => cachedEnv.encrypt(data100, { context }), bare100.seal, ms, rounds)
   const cachedDecrypt100 = await pair(() => cachedEnv.decrypt(message100), bare100.open, ms, rounds)
-  const formatFloor100 = await pair(formatFloor(100), bare100.seal, ms, rounds)
+  const floors100 = formatFloors(100)
+  const formatFloor100 = await pair(floors100.seal, bare100.seal, ms, rounds)
+  const formatFloorOpen100 = await pair(floors100.open, bare100.open, ms, rounds)
 
   const localEnv = new Envelope({ keyring: LocalKeyring.generate() })
   const data1k = randomBytes(1024)
@@ -136,6 +251,26 @@ export async function benchSmall(quick: boolean): Promise<SmallResult> {
   const bare1k = bareGcm(1024)
   const localEncrypt1k = await pair(() => localEnv.encrypt(data1k), bare1k.seal, ms, rounds)
   const localDecrypt1k = await pair(() => localEnv.decrypt(message1k), bare1k.open, ms, rounds)
+  const floors1k = formatFloors(1024)
+  const local = localFloors()
+  const localFloorSeal1k = await pair(
+    () => {
+      local.wrap()
+      return floors1k.seal()
+    },
+    bare1k.seal,
+    ms,
+    rounds,
+  )
+  const localFloorOpen1k = await pair(
+    () => {
+      local.unwrap()
+      return floors1k.open()
+    },
+    bare1k.open,
+    ms,
+    rounds,
+  )
 
   const records = async (envelope: Envelope): Promise<PairResult> => {
     const fields = new FieldEncryptor({ envelope, schema: { ssn: 'random', email: 'random', 'profile.address': 'random' } })
@@ -158,7 +293,28 @@ export async function benchSmall(quick: boolean): Promise<SmallResult> {
   }
   const records3 = await records(new Envelope({ keyring: LocalKeyring.generate() }))
   const records3Cached = await records(new Envelope({ keyring: LocalKeyring.generate(), cache: new KeyCache({ maxAge: 10 * 60_000 }) }))
-  return { cachedEncrypt100, cachedDecrypt100, localEncrypt1k, localDecrypt1k, records3, records3Cached, formatFloor100, rounds }
+  const bare24 = bareGcm(24)
+  const bareRecord = () => {
+    for (let f = 0; f < 3; f++) bare24.seal()
+    for (let f = 0; f < 3; f++) bare24.open()
+  }
+  const recordsFloor3 = await pair(recordFloor(3, 24, true), bareRecord, ms, rounds)
+  const recordsFloor3Cached = await pair(recordFloor(3, 24, false), bareRecord, ms, rounds)
+  return {
+    cachedEncrypt100,
+    cachedDecrypt100,
+    localEncrypt1k,
+    localDecrypt1k,
+    records3,
+    records3Cached,
+    formatFloor100,
+    formatFloorOpen100,
+    localFloorSeal1k,
+    localFloorOpen1k,
+    recordsFloor3,
+    recordsFloor3Cached,
+    rounds,
+  }
 }
 
 /** Rows of the small-payload targets: name, ours, floor, ratio, target. */
@@ -171,14 +327,20 @@ export function smallRows(r: SmallResult): string[][] {
     `${p.ratio.toFixed(2)}`,
     target,
   ]
+  const floor = (name: string, p: PairResult | undefined, unit: string) => (p === undefined ? [] : [row(name, p, unit, 'ceiling')])
   return [
     row('100 B cached encrypt', r.cachedEncrypt100, 'ops/s', '>= 0.5'),
     row('100 B cached decrypt', r.cachedDecrypt100, 'ops/s', '>= 0.5'),
-    row('format floor, 100 B (HKDF + header tag + 1 frame)', r.formatFloor100, 'ops/s', 'ceiling'),
+    row('format floor, 100 B seal (HKDF + header tag + 1 frame)', r.formatFloor100, 'ops/s', 'ceiling'),
+    ...floor('format floor, 100 B open (HKDF + header tag + 1 frame)', r.formatFloorOpen100, 'ops/s'),
     row('1 KiB local keyring encrypt', r.localEncrypt1k, 'ops/s', '>= 0.35'),
     row('1 KiB local keyring decrypt', r.localDecrypt1k, 'ops/s', '>= 0.35'),
+    ...floor('format floor, 1 KiB local seal (wrap + message)', r.localFloorSeal1k, 'ops/s'),
+    ...floor('format floor, 1 KiB local open (unwrap + message)', r.localFloorOpen1k, 'ops/s'),
     row('record, 3 random fields, round trip', r.records3, 'rec/s', '>= 0.3'),
     row('record, 3 random fields, cached key', r.records3Cached, 'rec/s', '>= 0.3'),
+    ...floor('format floor, record of 3 fields (local wrap)', r.recordsFloor3, 'rec/s'),
+    ...floor('format floor, record of 3 fields (cached key)', r.recordsFloor3Cached, 'rec/s'),
   ]
 }
 

@@ -1,9 +1,12 @@
 /**
- * The key of a decrypt entry: a SHA-256 digest over everything that must match for a cached
- * data key to be reused (the keyrings' cache ids, the partition, the suite, the context and
- * every wrapped key), written as length-prefixed fields so no two different inputs share
- * bytes. Written by hand rather than as CBOR: this runs on every cached decrypt, and the
- * profile showed the general encoder costing as much as the digest it feeds.
+ * The key of a decrypt entry: everything that must match for a cached data key to be reused
+ * (the keyrings' cache ids, the partition, the suite, the context and every wrapped key),
+ * written as length-prefixed fields so no two different inputs share a key. A small message
+ * head (the common case: a few short wrapped keys) is keyed by those fields themselves, as a
+ * string; a larger one by a SHA-256 digest of them, so an entry never holds kilobytes of key
+ * (wrapped keys can be 8 KiB each). The two forms start differently and cannot collide.
+ * Written by hand rather than as CBOR: this runs on every cached decrypt, and the profile
+ * showed the general encoder, and then the digest, costing as much as the lookup they feed.
  * @module
  */
 import { bytesToHex } from '@noble/ciphers/utils.js'
@@ -52,23 +55,46 @@ class FieldWriter {
   }
 }
 
-/** The part of the key fixed by a cache partition and a list of keyrings; memoised by the caller. */
-export function decryptKeyPrefix(partition: string, cacheIds: readonly string[]): Uint8Array {
+/** The part of the key fixed by a cache partition and a list of keyrings, in both forms; memoised by the caller. */
+export interface DecryptKeyPrefix {
+  readonly bytes: Uint8Array
+  readonly text: string
+}
+
+export function decryptKeyPrefix(partition: string, cacheIds: readonly string[]): DecryptKeyPrefix {
   const w = new FieldWriter(4 + 3 * LABEL.length + 4 + 3 * partition.length + 4 + cacheIds.reduce((n, id) => n + 4 + 3 * id.length, 0))
   w.text(LABEL)
   w.text(partition)
   w.count(cacheIds.length)
   for (const id of cacheIds) w.text(id)
-  return w.written.slice()
+  // JSON.stringify of strings is injective; the string form starts with "r", the digest form is hex.
+  return { bytes: w.written.slice(), text: `r${JSON.stringify([LABEL, partition, cacheIds])}` }
 }
 
-/** The entry key of a message's data key: hex SHA-256 of `prefix` and the message's fields. */
-export function decryptEntryKey(prefix: Uint8Array, suite: number, context: CanonicalContext, recipients: readonly Recipient[]): string {
-  let capacity = prefix.length + 16 // its length, the suite and the two counts
+/** Most characters of type, key id and wrapped key (summed over the recipients) keyed as a string rather than a digest. */
+const MAX_RAW_KEY = 1024
+
+/** Latin-1 characters for bytes: one character per byte, so the length prefix in bytes bounds it exactly. */
+function bytesAsText(bytes: Uint8Array): string {
+  return String.fromCharCode.apply(null, bytes as unknown as number[])
+}
+
+/** The entry key of a message's data key (see the module docs for its two forms). */
+export function decryptEntryKey(prefix: DecryptKeyPrefix, suite: number, context: CanonicalContext, recipients: readonly Recipient[]): string {
+  let raw = 0
+  for (const r of recipients) raw += r.type.length + r.keyId.length + r.wrapped.length
+  if (raw <= MAX_RAW_KEY) {
+    let key = `${prefix.text}${suite}:${context.size}`
+    for (const [k, v] of context) key += `:${k.length}:${k}:${v.length}:${v}`
+    key += `:${recipients.length}`
+    for (const r of recipients) key += `:${r.type.length}:${r.type}:${r.keyId.length}:${r.keyId}:${r.wrapped.length}:${bytesAsText(r.wrapped)}`
+    return key
+  }
+  let capacity = prefix.bytes.length + 16 // its length, the suite and the two counts
   for (const [k, v] of context) capacity += 8 + 3 * (k.length + v.length)
   for (const r of recipients) capacity += 12 + 3 * (r.type.length + r.keyId.length) + r.wrapped.length
   const w = new FieldWriter(capacity)
-  w.raw(prefix)
+  w.raw(prefix.bytes)
   w.count(suite)
   w.count(context.size)
   for (const [k, v] of context) {

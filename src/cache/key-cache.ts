@@ -8,12 +8,14 @@
  * key however often a data key is reused.
  * @module
  */
+import { copyBytes } from '@noble/ciphers/utils.js'
 import type { DataKey } from '../crypto/data-key.js'
 import { invalidArgument } from '../errors.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
 import type { Keyring } from '../keyrings/keyring.js'
 import { integerOption } from '../validate.js'
+import type { DecryptKeyPrefix } from './entry-key.js'
 import { decryptEntryKey, decryptKeyPrefix } from './entry-key.js'
 import { joinInflight } from './singleflight.js'
 import type { DecryptEntry, EncryptEntry, Entry } from './store.js'
@@ -84,7 +86,7 @@ export class KeyCache {
   readonly #store: Store
   readonly #partition: string
   readonly #prefixes = new WeakMap<readonly Keyring[], string>()
-  readonly #decryptPrefixes = new WeakMap<readonly Keyring[], Uint8Array>()
+  readonly #decryptPrefixes = new WeakMap<readonly Keyring[], DecryptKeyPrefix>()
   readonly maxEntries: number
   readonly maxAge: number
   readonly maxMessagesPerKey: number
@@ -139,8 +141,8 @@ export class KeyCache {
   }
 
   /**
-   * Decrypt entries: SHA-256 of the canonical CBOR of everything that determines the key
-   * (wrapped keys can be kilobytes, so entries are keyed by a digest).
+   * Decrypt entries: everything that determines the key, as a string for a small head and as
+   * a digest for a large one (wrapped keys can be kilobytes): see entry-key.ts.
    */
   #decryptKey(keyrings: readonly Keyring[], suite: number, context: CanonicalContext, recipients: readonly Recipient[]): string {
     let prefix = this.#decryptPrefixes.get(keyrings)
@@ -160,7 +162,10 @@ export class KeyCache {
       prefix = JSON.stringify(['e', this.#partition, keyrings.map((k) => k.cacheId), suite])
       this.#prefixes.set(keyrings, prefix)
     }
-    return prefix + JSON.stringify([...context])
+    // Length-prefixed pairs: injective like JSON, without building arrays per message.
+    let key = prefix
+    for (const [k, v] of context) key += `${k.length}:${k}${v.length}:${v}`
+    return key
   }
 
   /** Runs `start` once per entry key among concurrent callers (see singleflight.ts). */
@@ -258,7 +263,13 @@ export class KeyCache {
           key,
           async (sig) => {
             const { dataKey, recipient } = await unwrap(sig)
-            const fresh: DecryptEntry = { kind: 'decrypt', dataKey, recipient }
+            // A parsed recipient is a view of its message's whole head: the entry keeps a copy
+            // of its own wrapped key instead, so it does not hold up to 320 KiB of head alive.
+            const fresh: DecryptEntry = {
+              kind: 'decrypt',
+              dataKey,
+              recipient: { type: recipient.type, keyId: recipient.keyId, wrapped: copyBytes(recipient.wrapped) },
+            }
             lru.set(key, fresh)
             return fresh
           },

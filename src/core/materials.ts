@@ -119,8 +119,9 @@ async function obtainDataKey(
   const { recipients, header } = head
   const unwrap = (sig: AbortSignal | undefined) => unwrapDataKey(settings.keyrings, recipients, header.context, { signal: sig })
   if (settings.cache === undefined) return unwrap(signal)
-  // Resolve configured aliases first (memoised), so the cache's key-list check sees ARNs.
-  await prepareKeyrings(settings.keyrings, recipients, { signal })
+  // Resolve configured aliases first (memoised), so the cache's key-list check sees ARNs; with
+  // no keyring that prepares (local keys), no await: a cache hit stays one promise shorter.
+  if (settings.keyrings.some((k) => k.prepareUnwrap !== undefined)) await prepareKeyrings(settings.keyrings, recipients, { signal })
   return settings.cache.decryptionKey(settings.keyrings, header.suite, header.context, recipients, unwrap, signal)
 }
 

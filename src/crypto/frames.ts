@@ -50,8 +50,13 @@ export function frameAad(messageId: Uint8Array, index: number, final: boolean): 
 
 export function headerTag(backend: CryptoBackend, contentKey: Uint8Array, authenticated: Uint8Array): Uint8Array {
   const out = new Uint8Array(TAG_BYTES)
-  backend.sealInto(contentKey, HEADER_NONCE, EMPTY, authenticated, out, 0)
+  headerTagInto(backend, contentKey, authenticated, out, 0)
   return out
+}
+
+/** Writes the header tag into `out` at `offset` (a whole message sealed into one buffer). */
+export function headerTagInto(backend: CryptoBackend, contentKey: Uint8Array, authenticated: Uint8Array, out: Uint8Array, offset: number): void {
+  backend.sealInto(contentKey, HEADER_NONCE, EMPTY, authenticated, out, offset)
 }
 
 export function verifyHeaderTag(backend: CryptoBackend, contentKey: Uint8Array, authenticated: Uint8Array, tag: Uint8Array): boolean {

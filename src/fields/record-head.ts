@@ -78,7 +78,7 @@ export async function openRecordKeys(settings: EnvelopeSettings, head: MessageHe
 
 /** The key-field text for a sealed message head, the binding tags and their list tag. */
 export function writeRecordHead(head: Uint8Array, tags: Uint8Array, listTag: Uint8Array): string {
-  return toText(PREFIX_HEAD, concatBytes(head, concatBytes(tags, listTag)))
+  return toText(PREFIX_HEAD, concatBytes(head, tags, listTag))
 }
 
 /**

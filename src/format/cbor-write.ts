@@ -20,10 +20,18 @@ export class CborWriter {
   readonly bytes: Uint8Array
   #at = 0
 
-  /** `capacity` must hold everything written (text counts at most 3 bytes per UTF-16 unit); writing starts at `start`. */
-  constructor(capacity: number, start = 0) {
-    this.bytes = new Uint8Array(capacity)
+  /**
+   * Writes into `target` (a buffer, or the size of a new one), starting at `start`; it must
+   * hold everything written ({@link textLength} and {@link textMapLength} give exact sizes).
+   */
+  constructor(target: Uint8Array | number, start = 0) {
+    this.bytes = typeof target === 'number' ? new Uint8Array(target) : target
     this.#at = start
+  }
+
+  /** Where the next item goes. */
+  get at(): number {
+    return this.#at
   }
 
   head(major: number, arg: number): void {
@@ -58,19 +66,25 @@ export class CborWriter {
     this.#at += value.length
   }
 
-  /** A text string: its UTF-8 is written first, past the longest head it could need, then moved up if the head is shorter. */
+  /** A text string: its UTF-8 length is counted first, so the head is written in place and nothing moves. */
   text(value: string): void {
     if (value.length < 24 && isAscii(value)) {
       this.bytes[this.#at++] = 0x60 | value.length
       for (let i = 0; i < value.length; i++) this.bytes[this.#at++] = value.charCodeAt(i)
       return
     }
-    const reserve = headLength(3 * value.length)
-    const { written } = utf8.encodeInto(value, this.bytes.subarray(this.#at + reserve))
-    const start = this.#at
-    this.head(3, written)
-    if (this.#at !== start + reserve) this.bytes.copyWithin(this.#at, start + reserve, start + reserve + written)
-    this.#at += written
+    const length = utf8Length(value)
+    this.head(3, length)
+    this.#at += utf8.encodeInto(value, this.bytes.subarray(this.#at, this.#at + length)).written
+  }
+
+  /** A map of text to text, in the map's own order (a canonical context is already in canonical order). */
+  textMap(map: ReadonlyMap<string, string>): void {
+    this.head(5, map.size)
+    for (const [k, v] of map) {
+      this.text(k)
+      this.text(v)
+    }
   }
 
   /** What was written (a view of `bytes`). */
@@ -84,7 +98,33 @@ function isAscii(value: string): boolean {
   return true
 }
 
-/** The most bytes `value` can take as a text string item. */
-export function textCapacity(value: string): number {
-  return headLength(3 * value.length) + 3 * value.length
+/**
+ * Bytes of the UTF-8 form TextEncoder gives `value`: a surrogate pair is 4 bytes, a lone
+ * surrogate 3 (it becomes U+FFFD), so the count always matches what `text` writes.
+ */
+export function utf8Length(value: string): number {
+  let n = value.length
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c < 0x80) continue
+    if (c < 0x800) n += 1
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < value.length && (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2 // 2 units, 4 bytes
+      i++
+    } else n += 2
+  }
+  return n
+}
+
+/** Bytes `value` takes as a text string item. */
+export function textLength(value: string): number {
+  const n = utf8Length(value)
+  return headLength(n) + n
+}
+
+/** Bytes `map` takes as a map of text strings. */
+export function textMapLength(map: ReadonlyMap<string, string>): number {
+  let n = headLength(map.size)
+  for (const [k, v] of map) n += textLength(k) + textLength(v)
+  return n
 }

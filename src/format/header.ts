@@ -8,11 +8,10 @@
  * deterministic encoding of what they decode to, so every message has one spelling.
  * @module
  */
-import { copyBytes } from '@noble/ciphers/utils.js'
 import { FormatError, LimitError, UnsupportedError } from '../errors.js'
 import { quoted } from '../printable.js'
-import { decodeCbor, encodeCbor, isCanonical } from './cbor.js'
-import { CborWriter, headLength, textCapacity } from './cbor-write.js'
+import { decodeCbor, isCanonical } from './cbor.js'
+import { CborWriter, headLength, textLength, textMapLength } from './cbor-write.js'
 import {
   COMMITMENT_BYTES,
   MAX_CONTEXT_ENTRIES,
@@ -49,27 +48,39 @@ export interface Recipient {
 
 const TYPE_PATTERN = /^[a-z][a-z0-9-]*$/
 
-/**
- * The header's deterministic encoding, written in one pass (the same bytes cbor-x writes for
- * the array; the vectors check it), after `reserve` bytes left free at the start for the caller.
- */
-export function encodeHeader(header: Header, reserve = 0): Uint8Array {
+/** Bytes of the header's deterministic encoding (exact: the output is sized once). */
+export function headerLength(header: Header): number {
   const { suite, messageId, frameSize, context, commitment } = header
-  let capacity = 1 + headLength(suite) + headLength(messageId.length) + messageId.length + headLength(frameSize)
-  capacity += headLength(context.size) + headLength(commitment.length) + commitment.length
-  for (const [k, v] of context) capacity += textCapacity(k) + textCapacity(v)
-  const w = new CborWriter(reserve + capacity, reserve)
+  return (
+    1 +
+    headLength(suite) +
+    headLength(messageId.length) +
+    messageId.length +
+    headLength(frameSize) +
+    textMapLength(context) +
+    headLength(commitment.length) +
+    commitment.length
+  )
+}
+
+/**
+ * Writes the header's deterministic encoding (the same bytes cbor-x writes for the array; the
+ * vectors check it) in one pass, where `w` stands: {@link headerLength} bytes.
+ */
+export function writeHeader(w: CborWriter, header: Header): void {
   w.head(4, 5)
-  w.uint(suite)
-  w.bytesItem(messageId)
-  w.uint(frameSize)
-  w.head(5, context.size)
-  for (const [k, v] of context) {
-    w.text(k)
-    w.text(v)
-  }
-  w.bytesItem(commitment)
-  return w.written
+  w.uint(header.suite)
+  w.bytesItem(header.messageId)
+  w.uint(header.frameSize)
+  w.textMap(header.context)
+  w.bytesItem(header.commitment)
+}
+
+/** The header's deterministic encoding, after `reserve` bytes left free at the start for the caller. */
+export function encodeHeader(header: Header, reserve = 0): Uint8Array {
+  const w = new CborWriter(reserve + headerLength(header), reserve)
+  writeHeader(w, header)
+  return w.bytes
 }
 
 function isBytes(value: unknown, length?: number): value is Uint8Array {
@@ -92,7 +103,8 @@ const UTF8 = new TextEncoder()
 const utf8Exceeds = (s: string, max: number): boolean => s.length * 3 > max && UTF8.encode(s).length > max
 
 /**
- * Decodes and validates header bytes (the CBOR item only). `maxFrameSize` is the reader's own
+ * Decodes and validates header bytes (the CBOR item only). The byte strings of the result are
+ * views of `bytes`: the caller passes bytes it owns (parseHead passes its copy of the head). `maxFrameSize` is the reader's own
  * limit; `reserved` is the one reserved context pair the caller accepts (only the index-key
  * opener passes one), every other `kmse:` key is refused.
  */
@@ -130,15 +142,30 @@ export function decodeHeader(bytes: Uint8Array, maxFrameSize = MAX_FRAME_SIZE, r
   if (!isCanonical(decoded, [suite, messageId, frameSize, context, commitment])) throw new FormatError('header is not in deterministic CBOR encoding')
   return {
     suite,
-    messageId: copyBytes(messageId),
+    messageId,
     frameSize,
     context: context as Map<string, string>,
-    commitment: copyBytes(commitment),
+    commitment,
   }
 }
 
-export function encodeRecipients(recipients: readonly Recipient[]): Uint8Array {
-  return encodeCbor(recipients.map((r) => [r.type, r.keyId, r.wrapped]))
+/**
+ * The recipients section's deterministic encoding (the bytes cbor-x writes for the array of
+ * arrays; the vectors check it), after `reserve` bytes left free at the start. Written by hand
+ * because it runs on every encrypt without a cache (every message has fresh wrapped keys).
+ */
+export function encodeRecipients(recipients: readonly Recipient[], reserve = 0): Uint8Array {
+  let length = headLength(recipients.length)
+  for (const r of recipients) length += 1 + textLength(r.type) + textLength(r.keyId) + headLength(r.wrapped.length) + r.wrapped.length
+  const w = new CborWriter(reserve + length, reserve)
+  w.head(4, recipients.length)
+  for (const r of recipients) {
+    w.head(4, 3)
+    w.text(r.type)
+    w.text(r.keyId)
+    w.bytesItem(r.wrapped)
+  }
+  return w.bytes
 }
 
 /** Checks one recipient's fields; shared by the decoder and by keyrings producing recipients. */
@@ -182,6 +209,7 @@ export function checkRecipientCount(prefix: Uint8Array, maxWrappedKeys: number):
   }
 }
 
+/** Decodes and validates the recipients section; each `wrapped` is a view of `bytes`, which the caller owns (as {@link decodeHeader}). */
 export function decodeRecipients(bytes: Uint8Array, maxWrappedKeys: number): Recipient[] {
   checkRecipientCount(bytes, maxWrappedKeys)
   if (declaredRecipientCount(bytes) === 0) throw new FormatError('message lists no wrapped keys')
@@ -194,7 +222,7 @@ export function decodeRecipients(bytes: Uint8Array, maxWrappedKeys: number): Rec
     const [type, keyId, wrapped] = entry as unknown[]
     const problem = checkRecipient(type, keyId, wrapped)
     if (problem !== undefined) throw new FormatError(`recipient ${out.length}: ${problem}`)
-    out.push({ type: type as string, keyId: keyId as string, wrapped: copyBytes(wrapped as Uint8Array) })
+    out.push({ type: type as string, keyId: keyId as string, wrapped: wrapped as Uint8Array })
   }
   if (!isCanonical(decoded, item)) throw new FormatError('recipients are not in deterministic CBOR encoding')
   return out

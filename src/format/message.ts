@@ -8,10 +8,10 @@
  * limit as soon as the length is readable, before waiting for or allocating anything.
  * @module
  */
-import { copyBytes } from '@noble/ciphers/utils.js'
 import { FormatError, LimitError, UnsupportedError } from '../errors.js'
 import { integerOption } from '../validate.js'
 import { bodyCutShort, bodyFrames, headCutShort } from './body.js'
+import { CborWriter } from './cbor-write.js'
 import {
   DEFAULT_MAX_WRAPPED_KEYS,
   MAGIC,
@@ -25,7 +25,7 @@ import {
   VERSION,
 } from './constants.js'
 import type { Header, Recipient } from './header.js'
-import { checkRecipientCount, decodeHeader, decodeRecipients, encodeHeader, encodeRecipients } from './header.js'
+import { checkRecipientCount, decodeHeader, decodeRecipients, encodeRecipients, headerLength, writeHeader } from './header.js'
 
 /** Reader limits; each defaults to the format's own. */
 export interface ReadLimits {
@@ -50,7 +50,14 @@ export interface MessageHead {
 
 export type HeadResult = { readonly head: MessageHead } | { readonly need: number }
 
-const readU32 = (b: Uint8Array, at: number): number => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at)
+const readU32 = (b: Uint8Array, at: number): number => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0
+
+function writeU32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24
+  out[at + 1] = (value >>> 16) & 0xff
+  out[at + 2] = (value >>> 8) & 0xff
+  out[at + 3] = value & 0xff
+}
 
 function checkMagic(bytes: Uint8Array): void {
   const n = Math.min(bytes.length, MAGIC.length)
@@ -85,13 +92,17 @@ export function parseHead(bytes: Uint8Array, limits: ReadLimits = {}): HeadResul
   checkRecipientCount(bytes.subarray(recipientsStart, Math.min(bytes.length, recipientsStart + r)), maxWrapped)
   const bodyOffset = recipientsStart + r
   if (bytes.length < bodyOffset) return { need: bodyOffset }
-  const header = decodeHeader(bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + h), limits.maxFrameSize ?? MAX_FRAME_SIZE, limits.reservedContext)
-  const recipients = decodeRecipients(bytes.subarray(recipientsStart, bodyOffset), maxWrapped)
+  // One copy of the whole head, and every field a view of it: what is parsed is what the
+  // header tag is checked over, whatever the caller does to `bytes` meanwhile, at the cost of
+  // one allocation instead of one per field.
+  const own = new Uint8Array(bytes.subarray(0, bodyOffset)) // a plain copy even of a Buffer
+  const header = decodeHeader(own.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + h), limits.maxFrameSize ?? MAX_FRAME_SIZE, limits.reservedContext)
+  const recipients = decodeRecipients(own.subarray(recipientsStart, bodyOffset), maxWrapped)
   return {
     head: {
       header,
-      authenticated: copyBytes(bytes.subarray(0, PREAMBLE_BYTES + h)),
-      headerTag: copyBytes(bytes.subarray(PREAMBLE_BYTES + h, tagEnd)),
+      authenticated: own.subarray(0, PREAMBLE_BYTES + h),
+      headerTag: own.subarray(PREAMBLE_BYTES + h, tagEnd),
       recipients,
       bodyOffset,
     },
@@ -104,17 +115,28 @@ export function checkReadLimits(limits: ReadLimits): void {
   if (limits.maxFrameSize !== undefined) integerOption(limits.maxFrameSize, 'maxFrameSize', 1, MAX_FRAME_SIZE)
 }
 
-/** The authenticated part of a head: preamble + header bytes (the header tag's AAD). */
-export function encodeAuthenticated(header: Header): Uint8Array {
-  // The header is written after room left for the preamble: one buffer, no copy.
-  const out = encodeHeader(header, PREAMBLE_BYTES)
-  const length = out.length - PREAMBLE_BYTES
+/** Bytes of the authenticated part of a head (preamble and header); a LimitError for a header over the format's limit. */
+export function authenticatedLength(header: Header): number {
+  const length = headerLength(header)
   if (length > MAX_HEADER_BYTES) {
     throw new LimitError(`the header would be ${length} bytes; the limit is ${MAX_HEADER_BYTES}: use a smaller encryption context`)
   }
+  return PREAMBLE_BYTES + length
+}
+
+/** Writes the preamble and header at the start of `out`, which holds at least `length` = {@link authenticatedLength} bytes. */
+export function writeAuthenticated(header: Header, out: Uint8Array, length: number): void {
   out.set(MAGIC, 0)
   out[4] = VERSION
-  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(5, length)
+  writeU32(out, 5, length - PREAMBLE_BYTES)
+  writeHeader(new CborWriter(out, PREAMBLE_BYTES), header)
+}
+
+/** The authenticated part of a head: preamble + header bytes (the header tag's AAD). */
+export function encodeAuthenticated(header: Header): Uint8Array {
+  const length = authenticatedLength(header)
+  const out = new Uint8Array(length)
+  writeAuthenticated(header, out, length)
   return out
 }
 
@@ -125,13 +147,13 @@ const encodedSections = new WeakMap<readonly Recipient[], Uint8Array>()
 export function encodeRecipientsSection(recipients: readonly Recipient[]): Uint8Array {
   const known = encodedSections.get(recipients)
   if (known !== undefined) return known
-  const r = encodeRecipients(recipients)
-  if (r.length > MAX_RECIPIENTS_BYTES) {
-    throw new LimitError(`the recipients section would be ${r.length} bytes; the limit is ${MAX_RECIPIENTS_BYTES}: use fewer keys`)
+  // The length prefix is written into the room left before the CBOR: one buffer, no copy.
+  const out = encodeRecipients(recipients, RECIPIENTS_LENGTH_BYTES)
+  const length = out.length - RECIPIENTS_LENGTH_BYTES
+  if (length > MAX_RECIPIENTS_BYTES) {
+    throw new LimitError(`the recipients section would be ${length} bytes; the limit is ${MAX_RECIPIENTS_BYTES}: use fewer keys`)
   }
-  const out = new Uint8Array(RECIPIENTS_LENGTH_BYTES + r.length)
-  new DataView(out.buffer).setUint32(0, r.length)
-  out.set(r, RECIPIENTS_LENGTH_BYTES)
+  writeU32(out, 0, length)
   encodedSections.set(recipients, out)
   return out
 }
