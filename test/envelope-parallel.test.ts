@@ -222,7 +222,15 @@ describe('zeroShared', () => {
   it('zeroes exactly [from, to) of a shared view at any alignment, and nothing around it', () => {
     const memory = new SharedArrayBuffer(256)
     for (const offset of [0, 1, 3, 8, 13]) {
-      for (const [from, to] of [[0, 0], [0, 1], [1, 7], [2, 9], [5, 64], [7, 200], [0, 243 - offset]] as const) {
+      for (const [from, to] of [
+        [0, 0],
+        [0, 1],
+        [1, 7],
+        [2, 9],
+        [5, 64],
+        [7, 200],
+        [0, 243 - offset],
+      ] as const) {
         const view = new Uint8Array(memory, offset, 243 - offset)
         view.fill(0xaa)
         zeroShared(view, from, to)
