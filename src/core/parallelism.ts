@@ -1,16 +1,47 @@
 /**
- * Whether a buffer is sealed or opened over worker threads: only when its Envelope asked for
- * more than one thread (`parallelism`), the buffer is large enough to win from it, and the
- * runtime has a pool (`#worker-pool`: Node's worker threads; elsewhere none, so the option is
- * ignored there).
+ * Whether a buffer or stream is sealed or opened over worker threads: only when its Envelope
+ * asked for more than one thread (`parallelism`), a buffer is large enough to win from it, and
+ * the runtime has a pool (`#worker-pool`: Node's worker threads; elsewhere none, so the option
+ * is ignored there).
+ *
+ * The thread machinery (the pool, the shared-memory sealers, the stream codec) is loaded on
+ * the first call that uses it: an Envelope that never asks for threads never loads it, and a
+ * cold import of the core stays four modules and `node:os` lighter.
  * @module
  */
-import { closeWorkerPools as closePools, framePool } from '#worker-pool'
-import type { FramePool } from '../crypto/parallel.js'
-import { dropScratch, PARALLEL_MIN_BYTES } from '../crypto/parallel.js'
+import type { FramePool, openBodyParallel, sealMessageParallel } from '../crypto/parallel.js'
+import { PARALLEL_MIN_BYTES } from '../crypto/parallel-protocol.js'
+import type { ParallelFrameCodec } from '../crypto/parallel-stream.js'
 import type { EnvelopeSettings } from './settings.js'
 
-export { autoThreads } from '#worker-pool'
+/** A pool and what runs frames over it, for one call. */
+export interface Threads {
+  readonly pool: FramePool
+  readonly sealMessage: typeof sealMessageParallel
+  readonly openBody: typeof openBodyParallel
+  readonly Codec: typeof ParallelFrameCodec
+}
+
+interface Machinery {
+  readonly pools: typeof import('#worker-pool')
+  readonly parallel: typeof import('../crypto/parallel.js')
+  readonly Codec: typeof ParallelFrameCodec
+}
+
+let machinery: Promise<Machinery> | undefined
+
+function load(): Promise<Machinery> {
+  machinery ??= Promise.all([import('#worker-pool'), import('../crypto/parallel.js'), import('../crypto/parallel-stream.js')]).then(
+    ([pools, parallel, stream]) => ({ pools, parallel, Codec: stream.ParallelFrameCodec }),
+  )
+  return machinery
+}
+
+async function threads(count: number | 'auto'): Promise<Threads | undefined> {
+  const m = await load()
+  const pool = await m.pools.framePool(count)
+  return pool === undefined ? undefined : { pool, sealMessage: m.parallel.sealMessageParallel, openBody: m.parallel.openBodyParallel, Codec: m.Codec }
+}
 
 /**
  * Stops the worker threads that Envelopes with `parallelism` started (on Node; elsewhere
@@ -25,20 +56,21 @@ export { autoThreads } from '#worker-pool'
  * ```
  */
 export async function closeWorkerPools(): Promise<void> {
-  dropScratch()
-  await closePools()
+  const m = await load()
+  m.parallel.dropScratch()
+  await m.pools.closeWorkerPools()
 }
 
-/** The pool for a stream (files, Node streams, the CLI): any size, since a stream's size is not known up front. */
-export async function streamPoolFor(settings: EnvelopeSettings): Promise<FramePool | undefined> {
-  return settings.parallelism === 1 ? undefined : framePool(settings.parallelism)
+/** The threads for a stream (files, Node streams, the CLI): any size, since a stream's size is not known up front. */
+export async function streamThreadsFor(settings: EnvelopeSettings): Promise<Threads | undefined> {
+  return settings.parallelism === 1 ? undefined : threads(settings.parallelism)
 }
 
 /**
- * The pool for a buffer of `bytes` bytes (a promise: created on first use), or undefined at
- * once to stay on the calling thread: small messages pay no extra await.
+ * The threads for a buffer of `bytes` bytes (a promise: created on first use), or undefined
+ * at once to stay on the calling thread: small messages pay no extra await.
  */
-export function poolFor(settings: EnvelopeSettings, bytes: number): Promise<FramePool | undefined> | undefined {
+export function threadsFor(settings: EnvelopeSettings, bytes: number): Promise<Threads | undefined> | undefined {
   if (settings.parallelism === 1 || bytes < PARALLEL_MIN_BYTES) return undefined
-  return framePool(settings.parallelism)
+  return threads(settings.parallelism)
 }

@@ -13,8 +13,7 @@
 import { backend } from '#crypto-backend'
 import type { MessageKeys } from '../crypto/keys.js'
 import { openBody } from '../crypto/message.js'
-import { openBodyParallel } from '../crypto/parallel.js'
-import { ParallelFrameCodec } from '../crypto/parallel-stream.js'
+import type { ParallelFrameCodec } from '../crypto/parallel-stream.js'
 import type { Emit } from '../crypto/stream-codec.js'
 import { FrameDecoder } from '../crypto/stream-codec.js'
 import { AbortError, ContextMismatchError, invalidArgument, LimitError } from '../errors.js'
@@ -26,7 +25,7 @@ import { checkBodyComplete, parseWholeMessage } from '../format/message.js'
 import { checkSignal, streamEnded, throwIfAborted, toMessageBytes } from '../validate.js'
 import { decryptionMaterials } from './materials.js'
 import type { DecryptInfo, DecryptOptions, DecryptResult } from './options.js'
-import { poolFor, streamPoolFor } from './parallelism.js'
+import { streamThreadsFor, threadsFor } from './parallelism.js'
 import type { EnvelopeSettings } from './settings.js'
 
 /** Step 10: `expectContext` against a parsed header, before any key service is called. */
@@ -96,9 +95,10 @@ export async function decryptMessage(settings: EnvelopeSettings, message: unknow
 export async function decryptParsed(settings: EnvelopeSettings, whole: WholeMessage, options: DecryptOptions = {}): Promise<DecryptResult> {
   const { keys, info } = await openForBody(settings, whole.head, options.expectContext, options.signal, () => checkBodyComplete(whole))
   try {
-    const pending = poolFor(settings, whole.body.length)
-    const pool = pending === undefined ? undefined : await pending
-    const plaintext = pool === undefined ? openBody(backend, whole.head, keys, whole.body) : await openBodyParallel(backend, pool, whole.head, keys, whole.body)
+    const pending = threadsFor(settings, whole.body.length)
+    const threads = pending === undefined ? undefined : await pending
+    const plaintext =
+      threads === undefined ? openBody(backend, whole.head, keys, whole.body) : await threads.openBody(backend, threads.pool, whole.head, keys, whole.body)
     return { plaintext, ...info }
   } finally {
     keys.wipe()
@@ -160,9 +160,9 @@ export class DecryptSession {
   async #open(head: MessageHead, bytes: Uint8Array, emit: Emit): Promise<void> {
     this.#opening = true
     const { keys, info } = await openForBody(this.#settings, head, this.#expectContext, this.#signal)
-    let pool: Awaited<ReturnType<typeof streamPoolFor>>
+    let threads: Awaited<ReturnType<typeof streamThreadsFor>>
     try {
-      pool = this.#parallel ? await streamPoolFor(this.#settings) : undefined
+      threads = this.#parallel ? await streamThreadsFor(this.#settings) : undefined
     } catch (error) {
       keys.wipe()
       throw error
@@ -173,7 +173,9 @@ export class DecryptSession {
     }
     const { messageId, frameSize } = head.header
     this.#decoder =
-      pool === undefined ? new FrameDecoder(backend, keys, messageId, frameSize) : new ParallelFrameCodec(backend, pool, keys, messageId, frameSize, 'open')
+      threads === undefined
+        ? new FrameDecoder(backend, keys, messageId, frameSize)
+        : new threads.Codec(backend, threads.pool, keys, messageId, frameSize, 'open')
     this.#resolveInfo(info)
     await this.#decoder.push(bytes.subarray(head.bodyOffset), emit)
   }

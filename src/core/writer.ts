@@ -7,8 +7,7 @@
  */
 import { backend } from '#crypto-backend'
 import { sealHead, sealMessage } from '../crypto/message.js'
-import { sealMessageParallel } from '../crypto/parallel.js'
-import { ParallelFrameCodec } from '../crypto/parallel-stream.js'
+import type { ParallelFrameCodec } from '../crypto/parallel-stream.js'
 import type { Emit } from '../crypto/stream-codec.js'
 import { FrameEncoder } from '../crypto/stream-codec.js'
 import { AbortError } from '../errors.js'
@@ -19,7 +18,7 @@ import { checkSignal, streamEnded, throwIfAborted, toPlaintextBytes } from '../v
 import type { EncryptionMaterials } from './materials.js'
 import { encryptionMaterials } from './materials.js'
 import type { EncryptOptions } from './options.js'
-import { poolFor, streamPoolFor } from './parallelism.js'
+import { streamThreadsFor, threadsFor } from './parallelism.js'
 import type { EnvelopeSettings } from './settings.js'
 
 /** 32 random bytes, fresh for every message: the message's keys and nonces all derive from it. */
@@ -31,13 +30,13 @@ export function newMessageId(): Uint8Array {
 export async function encryptMessage(settings: EnvelopeSettings, plaintext: unknown, options: EncryptOptions = {}): Promise<Uint8Array> {
   const bytes = toPlaintextBytes(plaintext)
   const context = canonicalContext(options.context, 'context', true)
-  const pending = poolFor(settings, bytes.length)
-  const pool = pending === undefined ? undefined : await pending
+  const pending = threadsFor(settings, bytes.length)
+  const threads = pending === undefined ? undefined : await pending
   const materials = await encryptionMaterials(settings, context, options.signal, bytes.length)
   try {
     const { dataKey, recipients } = materials
     const params = { dataKey, recipients, context, frameSize: settings.frameSize, messageId: newMessageId() }
-    return pool === undefined ? sealMessage(backend, params, bytes) : await sealMessageParallel(backend, pool, params, bytes)
+    return threads === undefined ? sealMessage(backend, params, bytes) : await threads.sealMessage(backend, threads.pool, params, bytes)
   } finally {
     materials.release()
   }
@@ -76,7 +75,7 @@ export class EncryptSession {
 
   /** Gets a data key and emits the head. Must complete before `push`. */
   async start(emit: Emit): Promise<void> {
-    const pool = this.#parallel ? await streamPoolFor(this.#settings) : undefined
+    const threads = this.#parallel ? await streamThreadsFor(this.#settings) : undefined
     const materials = await this.#materials(this.#settings, this.#context, this.#signal)
     let head: Uint8Array
     try {
@@ -88,9 +87,9 @@ export class EncryptSession {
       head = sealed.head
       const { frameSize } = this.#settings
       this.#encoder =
-        pool === undefined
+        threads === undefined
           ? new FrameEncoder(backend, sealed.keys, messageId, frameSize)
-          : new ParallelFrameCodec(backend, pool, sealed.keys, messageId, frameSize, 'seal')
+          : new threads.Codec(backend, threads.pool, sealed.keys, messageId, frameSize, 'seal')
     } finally {
       materials.release()
     }

@@ -6,6 +6,13 @@
  */
 
 /**
+ * Buffers smaller than this are sealed on the calling thread: below it, copying a range into
+ * shared memory and the round trip to a worker cost more than the second core gives back
+ * (bench/parallel.ts measures the crossover).
+ */
+export const PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+
+/**
  * The Int32 control words at the start of a message's shared memory. Rounds alternate between
  * two slots; every word is read and written with Atomics.
  */

@@ -31,12 +31,7 @@ import type { SealParams } from './message.js'
 import { sealHead } from './message.js'
 import { CHUNK_SHARED, CTL, CTL_WORDS, claimChunk, roundFramesOf, roundWord } from './parallel-protocol.js'
 
-/**
- * Buffers smaller than this are sealed on the calling thread: below it, copying a range into
- * shared memory and the round trip to a worker cost more than the second core gives back
- * (bench/parallel.ts measures the crossover).
- */
-export const PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+export { PARALLEL_MIN_BYTES } from './parallel-protocol.js'
 
 /**
  * Input bytes of one round. Two rounds are in shared memory at once (one being worked, the
