@@ -23,20 +23,26 @@ export interface ImportResult {
   readonly esdkMs: number
 }
 
+/**
+ * A `--import` module that records every resolved module URL of the process in
+ * `globalThis.__kmseUrls` (the resolve hook runs off-thread and posts each URL back). Shared
+ * with test/import-weight.test.ts.
+ */
+export const URL_RECORDING_HOOK = `data:text/javascript,${encodeURIComponent(`
+  import { register } from 'node:module'
+  import { MessageChannel } from 'node:worker_threads'
+  const { port1, port2 } = new MessageChannel()
+  globalThis.__kmseUrls = []
+  port1.on('message', (url) => globalThis.__kmseUrls.push(url)); port1.unref()
+  register('data:text/javascript,' + encodeURIComponent(\`
+    let port
+    export function initialize(data) { port = data.port }
+    export async function resolve(s, c, next) { const r = await next(s, c); port.postMessage(r.url); return r }
+  \`), { data: { port: port2 }, transferList: [port2] })
+`)}`
+
 /** Imports `specifier` in a fresh process; with `listModules`, records every resolved module URL through a resolve hook. */
 function measureImport(specifier: string, listModules = false): { ms: number; urls: string[] } {
-  const hook = `data:text/javascript,${encodeURIComponent(`
-    import { register } from 'node:module'
-    import { MessageChannel } from 'node:worker_threads'
-    const { port1, port2 } = new MessageChannel()
-    globalThis.__kmseUrls = []
-    port1.on('message', (url) => globalThis.__kmseUrls.push(url)); port1.unref()
-    register('data:text/javascript,' + encodeURIComponent(\`
-      let port
-      export function initialize(data) { port = data.port }
-      export async function resolve(s, c, next) { const r = await next(s, c); port.postMessage(r.url); return r }
-    \`), { data: { port: port2 }, transferList: [port2] })
-  `)}`
   const script = `
     const t = performance.now()
     await import(${JSON.stringify(specifier)})
@@ -44,7 +50,7 @@ function measureImport(specifier: string, listModules = false): { ms: number; ur
     await new Promise((r) => setTimeout(r, 50))
     process.stdout.write(JSON.stringify({ ms, urls: globalThis.__kmseUrls ?? [] }))
   `
-  const r = spawnSync(process.execPath, [...(listModules ? ['--import', hook] : []), '--input-type=module', '-e', script], {
+  const r = spawnSync(process.execPath, [...(listModules ? ['--import', URL_RECORDING_HOOK] : []), '--input-type=module', '-e', script], {
     encoding: 'utf8',
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   })

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { describe, it } from 'node:test'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { URL_RECORDING_HOOK } from '../bench/import.js'
 import { PostQuantumIdentity, X25519Identity } from '../src/index.js'
 
 const core = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'index.js')).href
@@ -17,31 +18,17 @@ const core = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '
 /** Packages the core's import must not load: none is on the path of a first encrypt. */
 const LAZY = ['@noble/curves', '@noble/post-quantum', '@noble/hashes', 'lru-cache', '@aws-sdk', '@smithy']
 
-/** Records every resolved URL (the resolve hook runs off-thread and posts them back). */
-const HOOK = `data:text/javascript,${encodeURIComponent(`
-  import { register } from 'node:module'
-  import { MessageChannel } from 'node:worker_threads'
-  const { port1, port2 } = new MessageChannel()
-  globalThis.__urls = []
-  port1.on('message', (url) => globalThis.__urls.push(url)); port1.unref()
-  register('data:text/javascript,' + encodeURIComponent(\`
-    let port
-    export function initialize(data) { port = data.port }
-    export async function resolve(s, c, next) { const r = await next(s, c); port.postMessage(r.url); return r }
-  \`), { data: { port: port2 }, transferList: [port2] })
-`)}`
-
 /** Runs `body` (an async function body with `core` the imported module) in a fresh process; returns what it returned. */
 function inFreshProcess(body: string): { urlsAtImport: string[]; result: unknown } {
   const script = `
     const settle = () => new Promise((r) => setTimeout(r, 50))
     const core = await import(${JSON.stringify(core)})
     await settle()
-    const urlsAtImport = [...globalThis.__urls]
+    const urlsAtImport = [...globalThis.__kmseUrls]
     const result = await (async () => { ${body} })()
     process.stdout.write(JSON.stringify({ urlsAtImport, result }))
   `
-  const r = spawnSync(process.execPath, ['--import', HOOK, '--input-type=module', '-e', script], { encoding: 'utf8' })
+  const r = spawnSync(process.execPath, ['--import', URL_RECORDING_HOOK, '--input-type=module', '-e', script], { encoding: 'utf8' })
   assert.equal(r.status, 0, r.stderr)
   return JSON.parse(r.stdout) as { urlsAtImport: string[]; result: unknown }
 }
@@ -65,7 +52,7 @@ describe('cold import of the core', () => {
       const env = new core.Envelope({ keyring: core.LocalKeyring.generate({ keyId: 'k' }) })
       const { plaintext } = await env.decrypt(await env.encrypt('hello'))
       await settle()
-      return { text: new TextDecoder().decode(plaintext), urls: globalThis.__urls }
+      return { text: new TextDecoder().decode(plaintext), urls: globalThis.__kmseUrls }
     `)
     const { text, urls } = result as { text: string; urls: string[] }
     assert.equal(text, 'hello')
