@@ -69,7 +69,7 @@ export class EncryptSession {
     this.#settings = settings
     this.#context = canonicalContext(options.context, 'context', true)
     this.#signal = checkSignal(options.signal)
-    this.#materials = materials ?? encryptionMaterials
+    this.#materials = materials
     this.#parallel = parallel
   }
 

@@ -21,6 +21,7 @@ import { CborWriter, textLength, textMapLength } from '../format/cbor-write.js'
 import { KEY_BYTES, TAG_BYTES } from '../format/constants.js'
 import type { CanonicalContext } from '../format/context.js'
 import type { Recipient } from '../format/header.js'
+import { generateWrappedDataKey } from './generate-data-key.js'
 import type { GeneratedDataKey, Keyring, KeyringCallOptions } from './keyring.js'
 
 /** The keyring type written into messages. */
@@ -194,8 +195,7 @@ export class LocalKeyring implements Keyring {
    * @param _options - The call's abort signal (unused: no I/O).
    */
   async generateDataKey(context: CanonicalContext, _options?: KeyringCallOptions): Promise<GeneratedDataKey> {
-    const dataKey = new DataKey(backend.randomBytes(KEY_BYTES))
-    return { dataKey, recipients: [this.#wrap(dataKey, context)] }
+    return generateWrappedDataKey((dataKey) => [this.#wrap(dataKey, context)])
   }
 
   /**
