@@ -154,6 +154,18 @@ export function generateVectors(using: CryptoBackend = nodeBackend): Vector[] {
       { 'é': 'ü', z: '世界', aa: '', '10': 'ten', '9': 'nine' },
       [keyA],
     ),
+    success(
+      'pos-long-text-context',
+      'context text whose UTF-8 length crosses the CBOR head sizes (23/24 and 255/256 bytes), with 2-, 3- and 4-byte characters',
+      text('long text'),
+      {
+        'key of twenty-four bytes': 'é'.repeat(11) + 'x', // 23 bytes: a one-byte head
+        'ünïcödé kéy': '😀'.repeat(6), // 24 bytes: the first two-byte head
+        long: `${'世界'.repeat(42)}abc`, // 255 bytes
+        longer: `${'𝄞'.repeat(64)}`, // 256 bytes: the first three-byte head
+      },
+      [keyA],
+    ),
     success('pos-three-recipients-first', 'three recipients; the decryptor holds only the first', text('for a, b and c'), ctx, [keyA, keyB, keyC], [KEY_A]),
     success('pos-three-recipients-last', 'the same scenario; the decryptor holds only the third', text('for a, b and c'), ctx, [keyA, keyB, keyC], [KEY_C]),
   ]
