@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { inspect as utilInspect } from 'node:util'
+import { decryptEntryKey, decryptKeyPrefix } from '../src/cache/entry-key.js'
+import { canonicalContext } from '../src/format/context.js'
 import { Envelope, inspect, KeyCache, LocalKeyring } from '../src/index.js'
 import { CountingKeyring } from './counting-keyring.js'
 import { pattern, rejectsWithCode } from './helpers.js'
@@ -216,5 +218,26 @@ describe('KeyCache: hygiene', () => {
     assert.throws(() => new KeyCache({ maxEntries: 10 } as never), { code: 'ERR_INVALID_ARGUMENT', message: /maxAge/ })
     assert.throws(() => new KeyCache({ maxEntries: 10, maxAge: 1000, maxMessagesPerKey: 2 ** 33 }), { message: /maxMessagesPerKey/ })
     assert.throws(() => new Envelope({ keyring: local(), cache: {} as never }), { message: /KeyCache/ })
+  })
+})
+
+describe('KeyCache: decrypt entry keys stay small whatever the message holds', () => {
+  const prefix = decryptKeyPrefix('partition', ['local:a'])
+  const recipient = { type: 'local', keyId: 'a', wrapped: pattern(60, 1) }
+
+  it('a small head is keyed by its fields, and a different field is a different key', () => {
+    const context = canonicalContext({ tenant: 'acme' }, 'context', true)
+    const key = decryptEntryKey(prefix, 1, context, [recipient])
+    assert.ok(key.startsWith('r'), key)
+    assert.notEqual(decryptEntryKey(prefix, 1, canonicalContext({ tenant: 'acmf' }, 'context', true), [recipient]), key)
+    assert.notEqual(decryptEntryKey(prefix, 1, context, [{ ...recipient, wrapped: pattern(60, 2) }]), key)
+  })
+
+  it("a hostile writer's 60 KiB context or 16 large wrapped keys give a 64-character digest, not kilobytes of key per entry", () => {
+    const big = canonicalContext(Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`k${i}`, 'v'.repeat(300)])), 'context', true)
+    const byContext = decryptEntryKey(prefix, 1, big, [recipient])
+    assert.match(byContext, /^[0-9a-f]{64}$/)
+    const many = Array.from({ length: 16 }, (_, i) => ({ type: 'local', keyId: `k${i}`, wrapped: pattern(600, i) }))
+    assert.match(decryptEntryKey(prefix, 1, canonicalContext({ tenant: 'acme' }, 'context', true), many), /^[0-9a-f]{64}$/)
   })
 })

@@ -71,7 +71,7 @@ export function decryptKeyPrefix(partition: string, cacheIds: readonly string[])
   return { bytes: w.written.slice(), text: `r${JSON.stringify([LABEL, partition, cacheIds])}` }
 }
 
-/** Most characters of type, key id and wrapped key (summed over the recipients) keyed as a string rather than a digest. */
+/** Most characters of context, types, key ids and wrapped keys (summed) keyed as a string rather than a digest. */
 const MAX_RAW_KEY = 1024
 
 /** Latin-1 characters for bytes: one character per byte, so the length prefix in bytes bounds it exactly. */
@@ -81,7 +81,10 @@ function bytesAsText(bytes: Uint8Array): string {
 
 /** The entry key of a message's data key (see the module docs for its two forms). */
 export function decryptEntryKey(prefix: DecryptKeyPrefix, suite: number, context: CanonicalContext, recipients: readonly Recipient[]): string {
+  // The context counts too: a hostile message's context can be most of a 64 KiB header, and
+  // a cache of such entries must not hold kilobytes of key each.
   let raw = 0
+  for (const [k, v] of context) raw += k.length + v.length
   for (const r of recipients) raw += r.type.length + r.keyId.length + r.wrapped.length
   if (raw <= MAX_RAW_KEY) {
     let key = `${prefix.text}${suite}:${context.size}`
