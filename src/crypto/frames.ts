@@ -14,7 +14,7 @@
  * @module
  */
 
-import { MESSAGE_ID_BYTES, NONCE_BYTES, TAG_BYTES } from '../format/constants.js'
+import { MESSAGE_ID_BYTES, NONCE_BYTES } from '../format/constants.js'
 import type { CryptoBackend } from './backend.js'
 
 const HEADER_NONCE = new Uint8Array(NONCE_BYTES).fill(0xff)
@@ -48,13 +48,7 @@ export function frameAad(messageId: Uint8Array, index: number, final: boolean): 
   return aad
 }
 
-export function headerTag(backend: CryptoBackend, contentKey: Uint8Array, authenticated: Uint8Array): Uint8Array {
-  const out = new Uint8Array(TAG_BYTES)
-  headerTagInto(backend, contentKey, authenticated, out, 0)
-  return out
-}
-
-/** Writes the header tag into `out` at `offset` (a whole message sealed into one buffer). */
+/** Writes the header tag into `out` at `offset` (the head is written into one buffer). */
 export function headerTagInto(backend: CryptoBackend, contentKey: Uint8Array, authenticated: Uint8Array, out: Uint8Array, offset: number): void {
   backend.sealInto(contentKey, HEADER_NONCE, EMPTY, authenticated, out, offset)
 }

@@ -10,10 +10,10 @@ import { MAX_FRAMES, SUITE_AES256GCM_HKDFSHA512_COMMIT, TAG_BYTES } from '../for
 import type { CanonicalContext } from '../format/context.js'
 import type { Header, Recipient } from '../format/header.js'
 import type { MessageHead } from '../format/message.js'
-import { authenticatedLength as authenticatedLengthOf, encodeAuthenticated, encodeRecipientsSection, writeAuthenticated } from '../format/message.js'
+import { authenticatedLength as authenticatedLengthOf, encodeRecipientsSection, writeAuthenticated } from '../format/message.js'
 import type { CryptoBackend } from './backend.js'
 import type { DataKey } from './data-key.js'
-import { frameAad, frameNonce, headerTag, headerTagInto, verifyHeaderTag } from './frames.js'
+import { frameAad, frameNonce, headerTagInto, verifyHeaderTag } from './frames.js'
 import type { MessageKeys } from './keys.js'
 import { deriveMessageKeys } from './keys.js'
 
@@ -34,23 +34,32 @@ export interface SealedHead {
   readonly header: Header
 }
 
-export function sealHead(backend: CryptoBackend, p: SealParams): SealedHead {
+/**
+ * The head of a new message written at the start of a buffer with `room` more bytes after it
+ * (for the frames of a whole message), and its keys, wiped if writing fails.
+ */
+function writeHead(backend: CryptoBackend, p: SealParams, room: number): SealedHead & { readonly headLength: number } {
   const suite = SUITE_AES256GCM_HKDFSHA512_COMMIT
   const keys = deriveMessageKeys(backend, p.dataKey.bytes, p.messageId, suite)
   try {
     const header: Header = { suite, messageId: p.messageId, frameSize: p.frameSize, context: p.context, commitment: keys.commitment }
-    const authenticated = encodeAuthenticated(header)
-    const tag = headerTag(backend, keys.contentKey, authenticated)
+    const authenticatedLength = authenticatedLengthOf(header)
     const recipients = encodeRecipientsSection(p.recipients)
-    const head = new Uint8Array(authenticated.length + TAG_BYTES + recipients.length)
-    head.set(authenticated, 0)
-    head.set(tag, authenticated.length)
-    head.set(recipients, authenticated.length + TAG_BYTES)
-    return { head, keys, header }
+    const headLength = authenticatedLength + TAG_BYTES + recipients.length
+    const head = new Uint8Array(headLength + room)
+    writeAuthenticated(header, head, authenticatedLength)
+    headerTagInto(backend, keys.contentKey, head.subarray(0, authenticatedLength), head, authenticatedLength)
+    head.set(recipients, authenticatedLength + TAG_BYTES)
+    return { head, keys, header, headLength }
   } catch (error) {
     keys.wipe()
     throw error
   }
+}
+
+export function sealHead(backend: CryptoBackend, p: SealParams): SealedHead {
+  const { head, keys, header } = writeHead(backend, p, 0)
+  return { head, keys, header }
 }
 
 /**
@@ -60,19 +69,11 @@ export function sealHead(backend: CryptoBackend, p: SealParams): SealedHead {
  * followed by the frames.
  */
 export function sealMessage(backend: CryptoBackend, p: SealParams, plaintext: Uint8Array): Uint8Array {
-  const suite = SUITE_AES256GCM_HKDFSHA512_COMMIT
-  const keys = deriveMessageKeys(backend, p.dataKey.bytes, p.messageId, suite)
+  const { frames, bodyLength } = bodyLayout(plaintext.length, p.frameSize)
+  if (frames > MAX_FRAMES) throw new LimitError(`the plaintext needs ${frames} frames; a message holds at most ${MAX_FRAMES}`)
+  const { head: out, keys, headLength } = writeHead(backend, p, bodyLength)
   try {
-    const header: Header = { suite, messageId: p.messageId, frameSize: p.frameSize, context: p.context, commitment: keys.commitment }
-    const authenticatedLength = authenticatedLengthOf(header)
-    const recipients = encodeRecipientsSection(p.recipients)
-    const { frames, bodyLength } = bodyLayout(plaintext.length, p.frameSize)
-    if (frames > MAX_FRAMES) throw new LimitError(`the plaintext needs ${frames} frames; a message holds at most ${MAX_FRAMES}`)
-    const out = new Uint8Array(authenticatedLength + TAG_BYTES + recipients.length + bodyLength)
-    writeAuthenticated(header, out, authenticatedLength)
-    headerTagInto(backend, keys.contentKey, out.subarray(0, authenticatedLength), out, authenticatedLength)
-    out.set(recipients, authenticatedLength + TAG_BYTES)
-    let at = authenticatedLength + TAG_BYTES + recipients.length
+    let at = headLength
     for (let i = 0; i < frames; i++) {
       const final = i === frames - 1
       const chunk = plaintext.subarray(i * p.frameSize, final ? plaintext.length : (i + 1) * p.frameSize)
