@@ -30,39 +30,40 @@ function requireSync<T>(id: string): T {
   return nodeModule.createRequire(import.meta.url)(id) as T
 }
 
-let x25519: X25519Kem | undefined
-let x25519Loading: Promise<X25519Kem> | undefined
-let xwing: XWingKem | undefined
-let xwingLoading: Promise<XWingKem> | undefined
+/** A module part loaded once, by whichever comes first: `import()` for async callers, `require()` for sync ones. */
+function loadOnce<T>(importIt: () => Promise<T>, requireIt: () => T): { sync(): T; load(): Promise<T> } {
+  let value: T | undefined
+  let loading: Promise<T> | undefined
+  return {
+    sync() {
+      value ??= requireIt()
+      return value
+    },
+    load() {
+      if (value !== undefined) return Promise.resolve(value)
+      loading ??= importIt().then((v) => {
+        value ??= v
+        return value
+      })
+      return loading
+    },
+  }
+}
+
+const x25519 = loadOnce<X25519Kem>(
+  () => import('@noble/curves/ed25519.js').then((m) => m.x25519),
+  () => requireSync<typeof Curves>('@noble/curves/ed25519.js').x25519,
+)
+const xwing = loadOnce<XWingKem>(
+  () => import('@noble/post-quantum/hybrid.js').then((m) => m.ml_kem768_x25519),
+  () => requireSync<typeof PostQuantum>('@noble/post-quantum/hybrid.js').ml_kem768_x25519,
+)
 
 /** X25519, for a synchronous caller (a constructor deriving a public key). */
-export function x25519Sync(): X25519Kem {
-  x25519 ??= requireSync<typeof Curves>('@noble/curves/ed25519.js').x25519
-  return x25519
-}
-
+export const x25519Sync = x25519.sync
 /** X25519, for an asynchronous caller (a wrap or unwrap). */
-export function loadX25519(): Promise<X25519Kem> {
-  if (x25519 !== undefined) return Promise.resolve(x25519)
-  x25519Loading ??= import('@noble/curves/ed25519.js').then((m) => {
-    x25519 ??= m.x25519
-    return x25519
-  })
-  return x25519Loading
-}
-
+export const loadX25519 = x25519.load
 /** X-Wing, for a synchronous caller. */
-export function xwingSync(): XWingKem {
-  xwing ??= requireSync<typeof PostQuantum>('@noble/post-quantum/hybrid.js').ml_kem768_x25519
-  return xwing
-}
-
+export const xwingSync = xwing.sync
 /** X-Wing, for an asynchronous caller. */
-export function loadXWing(): Promise<XWingKem> {
-  if (xwing !== undefined) return Promise.resolve(xwing)
-  xwingLoading ??= import('@noble/post-quantum/hybrid.js').then((m) => {
-    xwing ??= m.ml_kem768_x25519
-    return xwing
-  })
-  return xwingLoading
-}
+export const loadXWing = xwing.load
