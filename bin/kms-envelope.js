@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { run } from '../dist/src/node/cli/main.js'
+// '#cli' (package.json imports): the Node build under the node condition, else dist/src.
+import { run } from '#cli'
 
 await run(process.argv.slice(2))

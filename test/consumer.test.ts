@@ -34,7 +34,7 @@ before(() => {
 })
 
 describe('the tarball', () => {
-  it('holds dist/src, bin, docs, README, LICENSE, CHANGELOG, SECURITY and package.json, and nothing else', (t) => {
+  it('holds dist/src, the Node build dist/bundle, bin, docs, README, LICENSE, CHANGELOG, SECURITY and package.json, and nothing else', (t) => {
     const files = packed.files
     t.diagnostic(`tarball ${packed.size} B, unpacked ${packed.unpackedSize} B, ${files.length} files`)
     for (const required of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'SECURITY.md', 'bin/kms-envelope.js', 'docs/FORMAT.md']) {
@@ -43,8 +43,13 @@ describe('the tarball', () => {
     const top = new Set(['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'SECURITY.md', 'bin/kms-envelope.js'])
     // Only compiled code and its declarations: no sources (.ts but .d.ts), tests, benches,
     // scripts or examples, and no .map (they would point at sources the tarball lacks).
-    const unexpected = files.filter((f) => !top.has(f) && !/^dist\/src\/[\w/.-]+\.(js|d\.ts)$/.test(f) && !/^docs\/[\w.-]+\.md$/.test(f))
+    const unexpected = files.filter(
+      (f) => !top.has(f) && !/^dist\/src\/[\w/.-]+\.(js|d\.ts)$/.test(f) && !/^dist\/bundle\/[\w-]+\.js$/.test(f) && !/^docs\/[\w.-]+\.md$/.test(f),
+    )
     assert.deepEqual(unexpected, [])
+    // The Node build: one file per entry and the worker, plus shared chunks (scripts/build-node.ts).
+    for (const entry of ['index', 'kms', 'esdk', 'node', 'frame-worker'])
+      assert.ok(files.includes(`dist/bundle/${entry}.js`), `dist/bundle/${entry}.js is missing`)
     assert.ok(files.filter((f) => f.startsWith('dist/src/')).length > 50, 'the tarball holds the build (dist/src)')
     for (const f of files.filter((f) => f.endsWith('.js') && f.startsWith('dist/src/'))) {
       assert.ok(files.includes(f.replace(/\.js$/, '.d.ts')), `${f} has no declaration file`)
@@ -153,13 +158,14 @@ describe('a consumer with no AWS SDK installed', () => {
     assert.equal(o.text, 'hello from the tarball')
     assert.equal(o.file, 'file bytes')
     assert.deepEqual(o.recipients, ['consumer'])
-    const installed = new URL(`file://${realpathSync(project)}/node_modules/kms-envelope/dist/src/`).href
+    // Node resolves the `node` condition: the Node build, never the one-file-per-module tree.
+    const installed = new URL(`file://${realpathSync(project)}/node_modules/kms-envelope/dist/bundle/`).href
     for (const url of o.resolved) assert.ok(url.startsWith(installed), `${url} is not the installed package`)
     assert.deepEqual(o.kms, { code: 'ERR_KMS_SDK_MISSING', name: 'KmsSdkMissingError', message: SDK_MISSING, typed: true, same: true })
     assert.ok(SDK_MISSING.includes(pkg.peerDependencies['@aws-sdk/client-kms']!), 'the message states the peer dependency range')
     // Every module of kms-envelope came from the scratch install, and cbor-x's native extractor was never loaded.
     const ours = log.filter((u) => u.includes('/kms-envelope/dist/'))
-    assert.ok(ours.length > 20)
+    assert.ok(ours.length > 5)
     assert.deepEqual(
       ours.filter((u) => !u.startsWith(installed)),
       [],
@@ -192,7 +198,7 @@ describe('a consumer with no AWS SDK installed', () => {
       assert.equal(r.stderr, '', 'require(esm) of the package prints no warning')
       const o = JSON.parse(r.stdout) as Record<string, string>
       assert.equal(o.text, 'from require')
-      assert.equal(o.resolved, join(realpathSync(project), 'node_modules', 'kms-envelope', 'dist', 'src', 'index.js'))
+      assert.equal(o.resolved, join(realpathSync(project), 'node_modules', 'kms-envelope', 'dist', 'bundle', 'index.js'))
       assert.equal(o.node, 'function')
       assert.equal(o.code, 'ERR_KMS_SDK_MISSING')
     } finally {

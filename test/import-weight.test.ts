@@ -13,13 +13,20 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { URL_RECORDING_HOOK } from '../bench/import.js'
 import { PostQuantumIdentity, X25519Identity } from '../src/index.js'
 
-const core = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'index.js')).href
+/**
+ * Both builds: the one-file-per-module tree, and the Node build (dist/bundle) that the package
+ * name resolves to under the node condition, where lazy parts must stay in their own chunks.
+ */
+const BUILDS = [
+  { name: 'dist/src', url: pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'index.js')).href },
+  { name: 'the Node build', url: import.meta.resolve('kms-envelope') },
+]
 
 /** Packages the core's import must not load: none is on the path of a first encrypt. */
 const LAZY = ['@noble/curves', '@noble/post-quantum', '@noble/hashes', 'lru-cache', '@aws-sdk', '@smithy']
 
 /** Runs `body` (an async function body with `core` the imported module) in a fresh process; returns what it returned. */
-function inFreshProcess(body: string): { urlsAtImport: string[]; result: unknown } {
+function inFreshProcess(core: string, body: string): { urlsAtImport: string[]; result: unknown } {
   const script = `
     const settle = () => new Promise((r) => setTimeout(r, 50))
     const core = await import(${JSON.stringify(core)})
@@ -35,36 +42,39 @@ function inFreshProcess(body: string): { urlsAtImport: string[]; result: unknown
 
 const packageOf = (url: string): string | undefined => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1]
 
-describe('cold import of the core', () => {
-  it(`does not load ${LAZY.join(', ')}`, () => {
-    const { urlsAtImport } = inFreshProcess('return null')
-    assert.ok(
-      urlsAtImport.some((u) => u.endsWith('/src/index.js')),
-      'the hook saw the import',
-    )
-    const loaded = [...new Set(urlsAtImport.map(packageOf).filter((p) => p !== undefined))]
-    const early = loaded.filter((p) => LAZY.some((l) => p === l || p.startsWith(`${l}/`)))
-    assert.deepEqual(early, [], `loaded at import: ${early.join(', ')}`)
-  })
+for (const { name, url: core } of BUILDS)
+  describe(`cold import of the core (${name})`, () => {
+    it(`does not load ${LAZY.join(', ')}`, () => {
+      const { urlsAtImport } = inFreshProcess(core, 'return null')
+      assert.ok(urlsAtImport.includes(core), 'the hook saw the import')
+      const loaded = [...new Set(urlsAtImport.map(packageOf).filter((p) => p !== undefined))]
+      const early = loaded.filter((p) => LAZY.some((l) => p === l || p.startsWith(`${l}/`)))
+      assert.deepEqual(early, [], `loaded at import: ${early.join(', ')}`)
+    })
 
-  it('a first encrypt and decrypt with a LocalKeyring loads none of them either', () => {
-    const { result } = inFreshProcess(`
+    it('a first encrypt and decrypt with a LocalKeyring loads none of them either', () => {
+      const { result } = inFreshProcess(
+        core,
+        `
       const env = new core.Envelope({ keyring: core.LocalKeyring.generate({ keyId: 'k' }) })
       const { plaintext } = await env.decrypt(await env.encrypt('hello'))
       await settle()
       return { text: new TextDecoder().decode(plaintext), urls: globalThis.__kmseUrls }
-    `)
-    const { text, urls } = result as { text: string; urls: string[] }
-    assert.equal(text, 'hello')
-    const late = [...new Set(urls.map(packageOf).filter((p) => p !== undefined && LAZY.some((l) => p === l || p.startsWith(`${l}/`))))]
-    assert.deepEqual(late, [])
-  })
+    `,
+      )
+      const { text, urls } = result as { text: string; urls: string[] }
+      assert.equal(text, 'hello')
+      const late = [...new Set(urls.map(packageOf).filter((p) => p !== undefined && LAZY.some((l) => p === l || p.startsWith(`${l}/`))))]
+      assert.deepEqual(late, [])
+    })
 
-  it('public-key keyrings work when a wrap loads the curves first (async path)', () => {
-    const x = X25519Identity.generate()
-    const pq = PostQuantumIdentity.generate()
-    const keys = JSON.stringify({ x: x.toSecretString(), xr: x.recipient.toString(), pq: pq.toSecretString(), pqr: pq.recipient.toString() })
-    const { result } = inFreshProcess(`
+    it('public-key keyrings work when a wrap loads the curves first (async path)', () => {
+      const x = X25519Identity.generate()
+      const pq = PostQuantumIdentity.generate()
+      const keys = JSON.stringify({ x: x.toSecretString(), xr: x.recipient.toString(), pq: pq.toSecretString(), pqr: pq.recipient.toString() })
+      const { result } = inFreshProcess(
+        core,
+        `
       const keys = ${keys}
       // Parsing a recipient needs no curve arithmetic: the encrypt below is the first use.
       const recipients = [core.parsePublicKeyRecipient(keys.xr), core.parsePublicKeyRecipient(keys.pqr)]
@@ -75,12 +85,15 @@ describe('cold import of the core', () => {
         out.push(new TextDecoder().decode(plaintext))
       }
       return out
-    `)
-    assert.deepEqual(result, ['to both', 'to both'])
-  })
+    `,
+      )
+      assert.deepEqual(result, ['to both', 'to both'])
+    })
 
-  it('public-key identities work when their constructor loads the curves first (sync path)', () => {
-    const { result } = inFreshProcess(`
+    it('public-key identities work when their constructor loads the curves first (sync path)', () => {
+      const { result } = inFreshProcess(
+        core,
+        `
       const out = []
       for (const Identity of [core.X25519Identity, core.PostQuantumIdentity]) {
         const made = Identity.generate()
@@ -90,10 +103,11 @@ describe('cold import of the core', () => {
         out.push([new TextDecoder().decode(plaintext), parsed.keyId === made.keyId])
       }
       return out
-    `)
-    assert.deepEqual(result, [
-      ['sync first', true],
-      ['sync first', true],
-    ])
+    `,
+      )
+      assert.deepEqual(result, [
+        ['sync first', true],
+        ['sync first', true],
+      ])
+    })
   })
-})

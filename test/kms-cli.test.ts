@@ -202,7 +202,8 @@ describe('the AWS SDK is loaded only where KMS is used', () => {
       ])
       assert.equal(code, 0, stderr)
       assert.ok(
-        urls.some((u) => u.endsWith('/dist/src/index.js') || u.endsWith('/dist/src/node/index.js')),
+        // The package name under the node condition: the Node build (scripts/build-node.ts).
+        urls.some((u) => u.endsWith('/dist/bundle/index.js') || u.endsWith('/dist/bundle/node.js')),
         'the hook saw the entry',
       )
       assert.deepEqual(

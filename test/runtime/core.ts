@@ -1,17 +1,5 @@
-/** Buffer round trips, tamper codes and the data-key cache: only the 'kms-envelope' core. */
-import {
-  armor,
-  blobSource,
-  bytesSource,
-  closeWorkerPools,
-  dearmor,
-  Envelope,
-  fromBase64url,
-  inspect,
-  KeyCache,
-  LocalKeyring,
-  toBase64url,
-} from '../../src/index.js'
+/** Buffer round trips, tamper codes and the data-key cache: only the 'kms-envelope' core, imported by its name as an app does (so the build the runtime's conditions select). */
+import { armor, blobSource, bytesSource, closeWorkerPools, dearmor, Envelope, fromBase64url, inspect, KeyCache, LocalKeyring, toBase64url } from 'kms-envelope'
 import { CountingKeyring } from '../counting-keyring.js'
 import { pattern } from '../pattern.js'
 import type { Case } from './harness.js'

@@ -8,8 +8,9 @@ import { join } from 'node:path'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { concatBytes } from '@noble/ciphers/utils.js'
-import { Envelope, LocalKeyring } from 'kms-envelope'
+import { Envelope, LocalKeyring, OutputExistsError } from 'kms-envelope'
 import { createDecryptStream, createEncryptStream, decryptFile, encryptFile, loadLocalKeyring, writeKeyFile } from 'kms-envelope/node'
+import { backend } from '#crypto-backend'
 import * as relative from '../../src/index.js'
 import { pattern } from '../pattern.js'
 import type { Case } from './harness.js'
@@ -17,10 +18,19 @@ import { equal, ok, rejectsWithCode } from './harness.js'
 
 export const packagingCases: Case[] = [
   {
-    name: "package self-reference: 'kms-envelope' and 'kms-envelope/node' resolve through the exports map to the built modules",
+    name: "package self-reference: 'kms-envelope' and 'kms-envelope/node' resolve through the exports map to the build the conditions select",
     run() {
-      // One module instance: the exports map points at the same files the relative imports load.
-      ok(Envelope === relative.Envelope && LocalKeyring === relative.LocalKeyring, "'kms-envelope' is dist/src/index.js")
+      // The node condition selects the Node build (dist/bundle, scripts/build-node.ts); the
+      // portable one, like every runtime without the node condition, the one-file-per-module tree.
+      const core = import.meta.resolve('kms-envelope')
+      const node = import.meta.resolve('kms-envelope/node')
+      if (backend.name === 'node') {
+        ok(core.endsWith('/dist/bundle/index.js') && node.endsWith('/dist/bundle/node.js'), `the node condition gives the Node build: ${core}, ${node}`)
+        ok(Envelope !== relative.Envelope, 'the Node build is its own module graph, not dist/src')
+      } else {
+        ok(core.endsWith('/dist/src/index.js') && node.endsWith('/dist/src/node/index.js'), `the portable condition gives dist/src: ${core}, ${node}`)
+        ok(Envelope === relative.Envelope && LocalKeyring === relative.LocalKeyring, "'kms-envelope' is the same instance as dist/src/index.js")
+      }
       equal(typeof encryptFile, 'function', 'kms-envelope/node encryptFile')
     },
   },
@@ -36,7 +46,10 @@ export const packagingCases: Case[] = [
         const plaintext = pattern(50_000, 8)
         await writeFile(join(dir, 'plain'), plaintext)
         await encryptFile(join(dir, 'plain'), join(dir, 'c.kmse'), { envelope, context: { f: '1' } })
-        await rejectsWithCode(encryptFile(join(dir, 'plain'), join(dir, 'c.kmse'), { envelope }), 'ERR_OUTPUT_EXISTS', 'encryptFile keeps an existing output')
+        const exists = encryptFile(join(dir, 'plain'), join(dir, 'c.kmse'), { envelope })
+        await rejectsWithCode(exists, 'ERR_OUTPUT_EXISTS', 'encryptFile keeps an existing output')
+        // One copy of each class across the entries: what kms-envelope/node throws is the core's class.
+        ok((await exists.catch((e: unknown) => e)) instanceof OutputExistsError, "kms-envelope/node's error is instanceof the class 'kms-envelope' exports")
         const info = await decryptFile(join(dir, 'c.kmse'), join(dir, 'back'), { envelope, expectContext: { f: '1' } })
         equal(info.context, { f: '1' }, 'decryptFile info')
         equal(new Uint8Array(await readFile(join(dir, 'back'))), plaintext, 'decryptFile output')

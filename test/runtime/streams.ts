@@ -1,5 +1,5 @@
 /** Web Streams (TransformStream) encrypt/decrypt on the runtime's own ReadableStream, and fields. */
-import { Envelope, FieldEncryptor, inspect, LocalKeyring } from '../../src/index.js'
+import { Envelope, FieldEncryptor, inspect, LocalKeyring } from 'kms-envelope'
 import { pattern } from '../pattern.js'
 import type { Case } from './harness.js'
 import { equal, ok, rejectsWithCode } from './harness.js'

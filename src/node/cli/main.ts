@@ -6,6 +6,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import type { ParseArgsConfig } from 'node:util'
 import { parseArgs } from 'node:util'
 import { inspectStreamHead } from '../../core/inspect.js'
@@ -73,9 +74,9 @@ function parallelismOf(flag: string | undefined): number | 'auto' {
 const decryptKey = { 'decrypt-key': { type: 'string', multiple: true } } as const
 const armorFlag = { armor: { type: 'boolean', short: 'a' } } as const
 
-/** The version in package.json (two levels above dist/src, in a checkout and in the package). */
+/** The version in package.json, found by the package's own name: this file runs from dist/src or from the Node build (dist/bundle). */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
+  const pkg = JSON.parse(readFileSync(fileURLToPath(import.meta.resolve('kms-envelope/package.json')), 'utf8')) as { version?: unknown }
   return String(pkg.version)
 }
 
