@@ -4,7 +4,7 @@
  * format pays on top of).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import { Envelope, LocalKeyring } from '../src/index.js'
+import { Envelope, LocalKeyring } from 'kms-envelope'
 import { formatSize, mbps, measure, table } from './lib.js'
 
 export interface BufferResult {

@@ -4,7 +4,7 @@
  * per-message work of the format: message id, HKDF key schedule, header encoding and tag.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import { Envelope, KeyCache, LocalKeyring } from '../src/index.js'
+import { Envelope, KeyCache, LocalKeyring } from 'kms-envelope'
 import { measure, opsPerSecond, table } from './lib.js'
 
 export interface CachedResult {

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import { Envelope, LocalKeyring } from '../src/index.js'
+import { Envelope, LocalKeyring } from 'kms-envelope'
 import { ESDK_SUITE_SIGNED, ESDK_SUITE_UNSIGNED, esdk, esdkCachingManager, esdkKeyring } from './esdk.js'
 import { mbps, measure, measureInterleaved, opsPerSecond } from './lib.js'
 

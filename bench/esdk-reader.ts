@@ -9,7 +9,7 @@
 import { argv } from 'node:process'
 import { pathToFileURL } from 'node:url'
 import { buildClient, CommitmentPolicy, RawAesKeyringNode, RawAesWrappingSuiteIdentifier } from '@aws-crypto/client-node'
-import { decryptEsdk, RawAesKeyring } from '../src/esdk/index.js'
+import { decryptEsdk, RawAesKeyring } from 'kms-envelope/esdk'
 
 /** One measured case: ours and the SDK's medians. */
 export interface EsdkReaderRow {

@@ -6,8 +6,9 @@
  *   npm run bench:fields             node:crypto backend
  *   node --conditions=kms-envelope-portable dist/bench/fields.js    @noble backend
  */
+
+import { Envelope, FieldEncryptor, LocalKeyring } from 'kms-envelope'
 import { backend } from '#crypto-backend'
-import { Envelope, FieldEncryptor, LocalKeyring } from '../src/index.js'
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7)
 const N = Number(process.env.RECORDS ?? 2000)

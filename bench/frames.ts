@@ -18,8 +18,8 @@ import type { Duplex } from 'node:stream'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
-import { Envelope, LocalKeyring } from '../src/index.js'
-import { createDecryptStream, createEncryptStream } from '../src/node/index.js'
+import { Envelope, LocalKeyring } from 'kms-envelope'
+import { createDecryptStream, createEncryptStream } from 'kms-envelope/node'
 
 const MIB = 1024 * 1024
 const SIZES = [16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024]

@@ -9,9 +9,9 @@
  *   npm run bench:hierarchy          (QUICK=1 for a short run)
  */
 import { fileURLToPath } from 'node:url'
+import type { Keyring } from 'kms-envelope'
+import { Envelope, HierarchicalKeyring, KeyCache, LocalKeyring } from 'kms-envelope'
 import { backend } from '#crypto-backend'
-import type { Keyring } from '../src/index.js'
-import { Envelope, HierarchicalKeyring, KeyCache, LocalKeyring } from '../src/index.js'
 import { MemoryBranchKeyStore } from '../test/memory-branch-key-store.js'
 
 /** What {@link benchHierarchy} measured. */

@@ -20,6 +20,8 @@ export interface ImportResult {
   /** Modules loaded per package (`own` for this package's files, `node:` for built-ins). */
   readonly corePackages: Readonly<Record<string, number>>
   readonly kmsEntryMs: number
+  /** The same core as one file per module (dist/src: other runtimes, the portable condition), for comparison. */
+  readonly moduleTreeMs: number
   readonly esdkMs: number
 }
 
@@ -61,9 +63,11 @@ function measureImport(specifier: string, listModules = false): { ms: number; ur
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 export function benchImport(runs = 7): ImportResult {
-  const root = join(import.meta.dirname, '..', '..')
-  const core = pathToFileURL(join(root, 'dist', 'src', 'index.js')).href
-  const kms = pathToFileURL(join(root, 'dist', 'src', 'kms.js')).href
+  // What an app on Node loads: the package name under the node condition, i.e. the Node build
+  // (scripts/build-node.ts), resolved here because the package refers to itself by name.
+  const core = import.meta.resolve('kms-envelope')
+  const kms = import.meta.resolve('kms-envelope/kms')
+  const tree = pathToFileURL(join(import.meta.dirname, '..', 'src', 'index.js')).href
   const samples = Array.from({ length: runs }, () => measureImport(core))
   const urls = [...new Set(measureImport(core, true).urls)]
   const corePackages: Record<string, number> = {}
@@ -77,6 +81,7 @@ export function benchImport(runs = 7): ImportResult {
     coreModules: urls.length,
     corePackages,
     kmsEntryMs: median(Array.from({ length: runs }, () => measureImport(kms).ms)),
+    moduleTreeMs: median(Array.from({ length: runs }, () => measureImport(tree).ms)),
     esdkMs: median(Array.from({ length: runs }, () => measureImport('@aws-crypto/client-node').ms)),
   }
 }

@@ -7,8 +7,8 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { buildClient, CommitmentPolicy, getLocalCryptographicMaterialsCache, KmsKeyringNode, NodeCachingMaterialsManager } from '@aws-crypto/client-node'
 import { CreateKeyCommand, KMS, KMSClient } from '@aws-sdk/client-kms'
-import { Envelope, KeyCache } from '../src/index.js'
-import { KmsKeyring } from '../src/kms.js'
+import { Envelope, KeyCache } from 'kms-envelope'
+import { KmsKeyring } from 'kms-envelope/kms'
 import { ESDK_SUITE_UNSIGNED } from './esdk.js'
 
 export interface KmsCallCounts {

@@ -16,9 +16,9 @@ import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { RandomAccessSource } from '../src/index.js'
-import { Envelope, LocalKeyring } from '../src/index.js'
-import { openEncryptedFile } from '../src/node/index.js'
+import type { RandomAccessSource } from 'kms-envelope'
+import { Envelope, LocalKeyring } from 'kms-envelope'
+import { openEncryptedFile } from 'kms-envelope/node'
 import { seededInts } from '../test/pattern.js'
 
 const MiB = 1024 * 1024

@@ -11,10 +11,10 @@
  */
 import { fileURLToPath } from 'node:url'
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
+import type { Keyring } from 'kms-envelope'
+import { Envelope, LocalKeyring, PassphraseKeyring } from 'kms-envelope'
+import { KmsRsaKeyring } from 'kms-envelope/kms'
 import { backend } from '#crypto-backend'
-import type { Keyring } from '../src/index.js'
-import { Envelope, LocalKeyring, PassphraseKeyring } from '../src/index.js'
-import { KmsRsaKeyring } from '../src/kms.js'
 
 /** One recipient type's figures. */
 export interface SecretRecipientRow {

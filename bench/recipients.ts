@@ -5,9 +5,9 @@
  * Standalone: `npm run bench:recipients`.
  */
 import { fileURLToPath } from 'node:url'
+import type { Keyring } from 'kms-envelope'
+import { Envelope, LocalKeyring, PostQuantumIdentity, X25519Identity } from 'kms-envelope'
 import { backend } from '#crypto-backend'
-import type { Keyring } from '../src/index.js'
-import { Envelope, LocalKeyring, PostQuantumIdentity, X25519Identity } from '../src/index.js'
 import { measure, opsPerSecond, table } from './lib.js'
 
 /** One row: a recipient type's encrypt and decrypt rates. */

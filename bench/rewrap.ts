@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Envelope, LocalKeyring } from '../src/index.js'
-import { rewrapFiles } from '../src/node/index.js'
+import { Envelope, LocalKeyring } from 'kms-envelope'
+import { rewrapFiles } from 'kms-envelope/node'
 
 export interface RewrapBench {
   readonly files: number

@@ -9,7 +9,7 @@
  * @module
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
-import { Envelope, FieldEncryptor, KeyCache, LocalKeyring } from '../src/index.js'
+import { Envelope, FieldEncryptor, KeyCache, LocalKeyring } from 'kms-envelope'
 import { table } from './lib.js'
 
 /** ops/s of one side of a pair, median over the rounds. */

@@ -18,8 +18,8 @@ import { join } from 'node:path'
 import { Duplex, Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
-import { Envelope, LocalKeyring } from '../src/index.js'
-import { createDecryptStream, createEncryptStream, decryptFile, encryptFile } from '../src/node/index.js'
+import { Envelope, LocalKeyring } from 'kms-envelope'
+import { createDecryptStream, createEncryptStream, decryptFile, encryptFile } from 'kms-envelope/node'
 
 const SELF = fileURLToPath(import.meta.url)
 const MIB = 1024 * 1024
