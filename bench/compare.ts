@@ -69,7 +69,7 @@ export async function compareBuffers(size = 64 * MiB): Promise<BufferComparison>
     d.final()
     return target
   }
-  const lib = (await import('../src/index.js')) as { closeWorkerPools?: () => Promise<void> | void }
+  const lib = (await import('kms-envelope')) as { closeWorkerPools?: () => Promise<void> | void }
   // The worker-pool option (issue 20's other half); passed untyped so this file builds with or without it.
   const parallel =
     typeof lib.closeWorkerPools === 'function'
