@@ -15,13 +15,16 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+// The Envelope rows measure the package as an app loads it (the Node build); the crossover rows
+// call the internal sealers, so they use the module tree's own keyring and pools.
+import { closeWorkerPools, Envelope, LocalKeyring } from 'kms-envelope'
+import { decryptFile, encryptFile } from 'kms-envelope/node'
 import { backend } from '#crypto-backend'
 import { sealMessage } from '../src/crypto/message.js'
 import { sealMessageParallel } from '../src/crypto/parallel.js'
 import { framePool } from '../src/crypto/pool-node.js'
 import { canonicalContext } from '../src/format/context.js'
-import { closeWorkerPools, Envelope, LocalKeyring } from '../src/index.js'
-import { decryptFile, encryptFile } from '../src/node/index.js'
+import { closeWorkerPools as closeModulePools, LocalKeyring as ModuleLocalKeyring } from '../src/index.js'
 import { mbps, measureInterleaved } from './lib.js'
 
 const SELF = fileURLToPath(import.meta.url)
@@ -119,6 +122,7 @@ export async function benchParallel(quick: boolean): Promise<ParallelResult> {
   const firstTouchMBps = mbps(bufferBytes, enc[4]!)
   const crossover = await crossoverRows(quick, runs)
   await closeWorkerPools()
+  await closeModulePools()
   return { cores: availableParallelism(), bufferBytes, buffers, firstTouchMBps, crossover, fileBytes, files: await fileRows(fileBytes) }
 }
 
@@ -126,7 +130,7 @@ export async function benchParallel(quick: boolean): Promise<ParallelResult> {
 async function crossoverRows(quick: boolean, runs: { runs: number; minMs: number }): Promise<CrossoverRow[]> {
   const pool = await framePool(2)
   if (pool === undefined) return []
-  const keyring = new LocalKeyring({ keyId: 'bench', key: KEY })
+  const keyring = new ModuleLocalKeyring({ keyId: 'bench', key: KEY })
   const context = canonicalContext(undefined, 'context', true)
   const { dataKey, recipients } = await keyring.generateDataKey(context, {})
   const params = { dataKey, recipients, context, frameSize: CHUNK, messageId: randomBytes(32) }
