@@ -15,16 +15,10 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-// The Envelope rows measure the package as an app loads it (the Node build); the crossover rows
-// call the internal sealers, so they use the module tree's own keyring and pools.
+// The package as an app loads it (the Node build). The crossover rows call internal sealers
+// (./crossover.ts), loaded only in the parent: a file row's child loads this build alone.
 import { closeWorkerPools, Envelope, LocalKeyring } from 'kms-envelope'
 import { decryptFile, encryptFile } from 'kms-envelope/node'
-import { backend } from '#crypto-backend'
-import { sealMessage } from '../src/crypto/message.js'
-import { sealMessageParallel } from '../src/crypto/parallel.js'
-import { framePool } from '../src/crypto/pool-node.js'
-import { canonicalContext } from '../src/format/context.js'
-import { closeWorkerPools as closeModulePools, LocalKeyring as ModuleLocalKeyring } from '../src/index.js'
 import { mbps, measureInterleaved } from './lib.js'
 
 const SELF = fileURLToPath(import.meta.url)
@@ -120,28 +114,9 @@ export async function benchParallel(quick: boolean): Promise<ParallelResult> {
   )
   const buffers = names.map((name, i) => ({ name, encryptMBps: mbps(bufferBytes, enc[i]!), decryptMBps: mbps(bufferBytes, dec[i]!) }))
   const firstTouchMBps = mbps(bufferBytes, enc[4]!)
-  const crossover = await crossoverRows(quick, runs)
+  const crossover = await (await import('./crossover.js')).crossoverRows(quick, runs)
   await closeWorkerPools()
-  await closeModulePools()
   return { cores: availableParallelism(), bufferBytes, buffers, firstTouchMBps, crossover, fileBytes, files: await fileRows(fileBytes) }
-}
-
-/** One thread against two on buffers around PARALLEL_MIN_BYTES, through the internal sealers (the Envelope picks by size). */
-async function crossoverRows(quick: boolean, runs: { runs: number; minMs: number }): Promise<CrossoverRow[]> {
-  const pool = await framePool(2)
-  if (pool === undefined) return []
-  const keyring = new ModuleLocalKeyring({ keyId: 'bench', key: KEY })
-  const context = canonicalContext(undefined, 'context', true)
-  const { dataKey, recipients } = await keyring.generateDataKey(context, {})
-  const params = { dataKey, recipients, context, frameSize: CHUNK, messageId: randomBytes(32) }
-  const rows: CrossoverRow[] = []
-  for (const mib of quick ? [1] : [1, 2, 4, 8, 16]) {
-    const data = randomBytes(mib * MIB)
-    const [single, two] = await measureInterleaved([() => sealMessage(backend, params, data), () => sealMessageParallel(backend, pool, params, data)], runs)
-    rows.push({ bytes: data.length, singleMBps: mbps(data.length, single!), twoThreadsMBps: mbps(data.length, two!) })
-  }
-  dataKey.wipe()
-  return rows
 }
 
 async function fileRows(bytes: number): Promise<ParallelFileRow[]> {
