@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Envelope, inspect, LocalKeyring } from '../src/index.js'
+import { armor, dearmor, Envelope, inspect, LocalKeyring } from '../src/index.js'
 import { cli, inTerminal, keyFile, NO_PTY } from './cli-helpers.js'
 import { CLI, pattern, rejectsWithCode, tempDir } from './helpers.js'
 import { seededInts } from './pattern.js'
@@ -89,6 +89,24 @@ describe('kms-envelope rewrap in place', () => {
     const viaFlag = await cli(['rewrap', '--decrypt-key', `file:${join(keys, 'k-2025.key')}`, '--to', `file:${join(keys, 'k-2026.key')}`, '-r', join(dir, 'b')])
     assert.equal(viaFlag.code, 0, viaFlag.stderr)
     for (const path of more) await new Envelope({ keyring: active }).decrypt(await readFile(path))
+  })
+
+  it('rewraps armored files in place and keeps them armored, next to binary ones', async (t) => {
+    const dir = await tempDir(t)
+    const oldKey = keyFile(dir, 'old', 'old.key')
+    const newKey = keyFile(dir, 'new', 'new.key')
+    const data = join(dir, 'data')
+    const [binary] = await writeMessages(data, oldKey.keyring, 1)
+    const armored = join(data, 'secret.txt')
+    await writeFile(armored, armor(await new Envelope({ keyring: oldKey.keyring }).encrypt('armored secret')))
+    const run = await cli(['rewrap', '--key', oldKey.spec, '--to', newKey.spec, '-r', data])
+    assert.equal(run.code, 0, run.stderr)
+    assert.match(run.stderr, /^rewrapped 2 .*failed 0/)
+    const newEnv = new Envelope({ keyring: newKey.keyring })
+    const text = await readFile(armored, 'utf8')
+    assert.ok(text.startsWith('-----BEGIN KMS-ENVELOPE MESSAGE-----\n'))
+    assert.equal(await newEnv.decryptString(dearmor(text)), 'armored secret')
+    assert.deepEqual((await newEnv.decrypt(await readFile(binary!))).plaintext, pattern(0, 1))
   })
 
   it('lists failures with their codes, exits with the failure kind, and refuses -o and bad --jobs', async (t) => {

@@ -3,15 +3,17 @@
  * for byte), reruns skipping what is done, failures reported per file, modes kept, dry runs.
  */
 import assert from 'node:assert/strict'
-import { chmod, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { chmod, chown, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { parseHead } from '../src/format/message.js'
-import { Envelope, LocalKeyring } from '../src/index.js'
+import { ARMOR_BEGIN, armor, dearmor, Envelope, LocalKeyring } from '../src/index.js'
+import { replaceFile } from '../src/node/file-batch.js'
 import type { RewrapFileProgress } from '../src/node/index.js'
 import { rewrapFiles } from '../src/node/index.js'
 import { countingKeyring } from './counting-keyring.js'
-import { pattern, rejectsWithCode, tempDir } from './helpers.js'
+import { pattern, ROOT, rejectsWithCode, tempDir } from './helpers.js'
 
 const oldKey = new LocalKeyring({ keyId: 'old-key', key: pattern(32, 41) })
 const newKey = new LocalKeyring({ keyId: 'new-key', key: pattern(32, 42) })
@@ -164,6 +166,127 @@ describe('rewrapFiles', () => {
     assert.ok(moved >= 5 && moved < 100, `${moved} files moved`)
     const rest = await rewrapFiles(paths, { envelope: oldEnv, to: newKey })
     assert.deepEqual([rest.rewrapped, rest.skipped], [100 - moved, moved])
+  })
+
+  it('rewrites an armored file armored (LF or CRLF, leading whitespace): header and body byte-identical inside, a rerun skips it', async (t) => {
+    const dir = await tempDir(t)
+    const messages = [await oldEnv.encrypt(pattern(5000, 7)), await oldEnv.encrypt(pattern(0, 8)), await oldEnv.encrypt(pattern(300, 9))]
+    const texts = [armor(messages[0]!), `\r\n  ${armor(messages[1]!).replaceAll('\n', '\r\n')}`, `${armor(messages[2]!)}\n\n`]
+    const paths = texts.map((_, i) => join(dir, `armored${i}.txt`))
+    for (const [i, path] of paths.entries()) await writeFile(path, texts[i]!)
+    const binary = join(dir, 'binary.kmse')
+    await writeFile(binary, await oldEnv.encrypt(pattern(10, 10)))
+
+    const dry = await rewrapFiles([...paths, binary], { envelope: oldEnv, to: newKey, dryRun: true })
+    assert.deepEqual([dry.rewrapped, dry.skipped, dry.failed], [4, 0, []])
+    assert.equal(await readFile(paths[1]!, 'utf8'), texts[1])
+
+    const summary = await rewrapFiles([...paths, binary], { envelope: oldEnv, to: newKey })
+    assert.deepEqual([summary.rewrapped, summary.failed], [4, []])
+    for (const [i, path] of paths.entries()) {
+      const text = await readFile(path, 'utf8')
+      assert.ok(text.startsWith(`${ARMOR_BEGIN}\n`), `${path} is armored`)
+      assert.ok(!text.includes('\r'), 'written with LF line ends')
+      const after = dearmor(text)
+      assert.deepEqual(withoutRecipients(after), withoutRecipients(messages[i]!))
+      await rejectsWithCode(oldEnv.decrypt(after), 'ERR_NO_MATCHING_KEY')
+      assert.deepEqual((await newEnv.decrypt(after)).plaintext, pattern([5000, 0, 300][i]!, 7 + i))
+    }
+    const rewrappedBinary = await readFile(binary)
+    assert.equal(rewrappedBinary.subarray(0, 4).toString(), 'KMSE', 'a binary file stays binary')
+    assert.deepEqual((await newEnv.decrypt(rewrappedBinary)).plaintext, pattern(10, 10))
+    assert.deepEqual(await rewrapFiles([...paths, binary], { envelope: oldEnv, to: newKey }), { rewrapped: 0, skipped: 4, failed: [], bytes: 0 })
+  })
+
+  it('lists armored files that are not strict armor or are cut short, and leaves them as they were', async (t) => {
+    const dir = await tempDir(t)
+    const text = armor(await oldEnv.encrypt(pattern(2000, 11)))
+    const lines = text.split('\n')
+    const badLine = join(dir, 'bad-line.txt')
+    await writeFile(badLine, [lines[0], `${lines[1]!.slice(0, 10)}*${lines[1]!.slice(11)}`, ...lines.slice(2)].join('\n'))
+    const cut = join(dir, 'cut.txt')
+    await writeFile(cut, lines.slice(0, 3).join('\n'))
+    const headOnly = join(dir, 'head-only.txt')
+    await writeFile(headOnly, lines.slice(0, -3).join('\n')) // the head is whole, the END line missing
+    const before = await Promise.all([badLine, cut, headOnly].map((p) => readFile(p)))
+    const summary = await rewrapFiles([badLine, cut, headOnly], { envelope: oldEnv, to: newKey })
+    assert.deepEqual(
+      summary.failed.map((f) => [f.path, f.code]),
+      [
+        [badLine, 'ERR_FORMAT'],
+        [cut, 'ERR_TRUNCATED'],
+        [headOnly, 'ERR_TRUNCATED'],
+      ],
+    )
+    assert.deepEqual(await Promise.all([badLine, cut, headOnly].map((p) => readFile(p))), before)
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.endsWith('.kmse-tmp')),
+      [],
+    )
+  })
+
+  it('keeps the owner and group of a file it rewraps as root, and its set-group-id bit', {
+    skip: process.getuid?.() !== 0 && 'needs root to give files away',
+  }, async (t) => {
+    const dir = await tempDir(t)
+    const path = join(dir, 'owned.kmse')
+    await writeFile(path, await oldEnv.encrypt(pattern(100, 12)))
+    await chown(path, 4321, 4322)
+    await chmod(path, 0o2750)
+    assert.equal((await rewrapFiles([path], { envelope: oldEnv, to: newKey })).rewrapped, 1)
+    const after = await stat(path)
+    assert.deepEqual([after.uid, after.gid, after.mode & 0o7777], [4321, 4322, 0o2750])
+    assert.deepEqual((await newEnv.decrypt(await readFile(path))).plaintext, pattern(100, 12))
+  })
+
+  it('leaves a file as it was, listed with EPERM naming its owner, when the new file cannot be given that owner', async (t) => {
+    const dir = await tempDir(t)
+    const path = join(dir, 'theirs.kmse')
+    const original = await oldEnv.encrypt(pattern(100, 13))
+    await writeFile(path, original)
+    let failure: { path: string; code: string; message: string } | undefined
+    let owner: { uid: number; gid: number }
+    if (process.getuid?.() !== 0) {
+      // Not root: a file of another user cannot be made; the group of ours can be one we are not in.
+      owner = { uid: (await stat(path)).uid, gid: 4322 }
+      if (process.getgroups?.().includes(4322) === true) return t.skip('this user is in group 4322')
+      await chown(path, owner.uid, owner.gid).catch(() => undefined)
+      if ((await stat(path)).gid !== 4322) {
+        // Cannot even set up the file; check the refusal on the replacement itself.
+        await rejectsWithCode(
+          replaceFile(path, { mode: 0o600, ...owner }, async () => {}),
+          'EPERM',
+        )
+        return
+      }
+      ;[failure] = (await rewrapFiles([path], { envelope: oldEnv, to: newKey })).failed
+    } else {
+      // Root may give files away: run the rewrap as nobody over root's file in a directory nobody may write.
+      owner = { uid: 0, gid: 0 }
+      await chmod(dir, 0o777)
+      await chmod(path, 0o644)
+      const script = `
+        const [{ Envelope, LocalKeyring }, { rewrapFiles }, { pattern }] = await Promise.all([
+          import(${JSON.stringify(join(ROOT, 'dist/src/index.js'))}),
+          import(${JSON.stringify(join(ROOT, 'dist/src/node/index.js'))}),
+          import(${JSON.stringify(join(ROOT, 'dist/test/pattern.js'))}),
+        ])
+        const envelope = new Envelope({ keyring: new LocalKeyring({ keyId: 'old-key', key: pattern(32, 41) }) })
+        const to = new LocalKeyring({ keyId: 'new-key', key: pattern(32, 42) })
+        process.stdout.write(JSON.stringify(await rewrapFiles([${JSON.stringify(path)}], { envelope, to })))
+      `
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' })
+      if (child.status !== 0 && /EACCES|ERR_MODULE_NOT_FOUND/.test(child.stderr)) return t.skip('user nobody cannot read the built tree here')
+      assert.equal(child.status, 0, child.stderr)
+      ;[failure] = (JSON.parse(child.stdout) as { failed: (typeof failure)[] }).failed
+    }
+    assert.equal(failure?.code, 'EPERM', JSON.stringify(failure))
+    assert.match(failure!.message, new RegExp(`^cannot keep the owner of .*theirs\\.kmse \\(uid ${owner.uid}, gid ${owner.gid}\\).*left as it was`))
+    assert.deepEqual(await readFile(path), Buffer.from(original))
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.endsWith('.kmse-tmp')),
+      [],
+    )
   })
 
   it('rejects bad options and an aborted signal before touching anything', async () => {

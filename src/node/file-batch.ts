@@ -113,17 +113,24 @@ export function directoriesOf(paths: readonly string[]): string[] {
   return [...new Set(paths.map((p) => dirname(p)))]
 }
 
+/** Who owns a file and its permission bits: what an in-place rewrite must give the new file. */
+export interface FileOwnership {
+  readonly mode: number
+  readonly uid: number
+  readonly gid: number
+}
+
 /**
  * Opens `path` for reading, refusing anything but a regular file: renaming over a link would
  * replace the link, not the message it points to. The caller closes the handle.
  */
-export async function openRegularFile(path: string): Promise<{ handle: FileHandle; size: number; mode: number }> {
+export async function openRegularFile(path: string): Promise<{ handle: FileHandle; size: number; owner: FileOwnership }> {
   const link = await lstat(path)
   if (!link.isFile()) throw invalidArgument(`${path} is not a regular file (a symbolic link, directory or device): give the file itself`)
   const handle = await open(path, 'r')
   try {
     const info = await handle.stat()
-    return { handle, size: info.size, mode: info.mode & 0o7777 }
+    return { handle, size: info.size, owner: { mode: info.mode & 0o7777, uid: info.uid, gid: info.gid } }
   } catch (error) {
     await handle.close()
     throw error
@@ -131,16 +138,42 @@ export async function openRegularFile(path: string): Promise<{ handle: FileHandl
 }
 
 /**
- * Replaces `path` by what `write` writes, atomically (temp file beside it, fsync, rename), with
- * the original's `mode`: the temp file was created under the umask.
+ * Gives the temp file that replaces `path` the original's owner, group and mode. The temp file
+ * was created by this process (its owner, its group, under its umask): a rotation job run as
+ * root would otherwise leave every file root's, unreadable to the application that owns it.
+ * When this process may not give the file away, the file is not replaced: losing its owner
+ * silently is worse than a listed failure.
  */
-export async function replaceFile(path: string, mode: number, write: (output: FileHandle) => Promise<void>): Promise<void> {
+async function takeOwnership(output: FileHandle, path: string, owner: FileOwnership): Promise<void> {
+  const now = await output.stat()
+  if (now.uid !== owner.uid || now.gid !== owner.gid) {
+    try {
+      await output.chown(owner.uid, owner.gid)
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException
+      if (e.code !== 'EPERM') throw error
+      throw Object.assign(
+        new Error(
+          `cannot keep the owner of ${path} (uid ${owner.uid}, gid ${owner.gid}): this process may not give a file away, so the file was left as it was; run as the file's owner (and a member of its group) or as root`,
+        ),
+        { code: 'EPERM', path, syscall: 'fchown', cause: error },
+      )
+    }
+  }
+  await output.chmod(owner.mode) // after chown, which clears the set-user and set-group bits
+}
+
+/**
+ * Replaces `path` by what `write` writes, atomically (temp file beside it, fsync, rename), with
+ * the original's owner, group and mode (see {@link takeOwnership}).
+ */
+export async function replaceFile(path: string, owner: FileOwnership, write: (output: FileHandle) => Promise<void>): Promise<void> {
   await writeAtomically(
     path,
     async (output) => {
-      await output.chmod(mode)
+      await takeOwnership(output, path, owner)
       await write(output)
     },
-    { overwrite: true, mode },
+    { overwrite: true, mode: owner.mode },
   )
 }

@@ -21,6 +21,7 @@ import type { MessageHead } from '../format/message.js'
 import type { Keyring } from '../keyrings/keyring.js'
 import { prepareKeyrings } from '../keyrings/unwrap.js'
 import { checkSignal, integerOption } from '../validate.js'
+import { armoredOutput, detectArmor } from './armor-stream.js'
 import type { FileResult } from './file-batch.js'
 import { directoriesOf, openRegularFile, replaceFile, runFileBatch } from './file-batch.js'
 import { fileSink, pump, readChunks } from './pump.js'
@@ -85,18 +86,26 @@ export interface RewrapFilesOptions {
 /** Most heads are a few hundred bytes; a larger one is read in further steps. Small, since the copy reads the file again from the start. */
 const HEAD_READ_BYTES = 4096
 
-/** The head of the message in `handle`, read from offset 0 without moving the file position. */
-async function readHead(handle: FileHandle, settings: EnvelopeSettings): Promise<MessageHead> {
-  const reader = new HeadReader({ ...settings, reservedContext: INDEX_KEY_PURPOSE })
+/** The file's bytes from offset 0, read without moving the file position (the copy then reads from the start). */
+async function* chunksFromStart(handle: FileHandle): AsyncGenerator<Uint8Array, void, undefined> {
   const buffer = new Uint8Array(HEAD_READ_BYTES)
-  let position = 0
-  for (;;) {
+  for (let position = 0; ; ) {
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
-    if (bytesRead === 0) throw streamHeadCutShort(reader.buffered, reader.need)
+    if (bytesRead === 0) return
     position += bytesRead
-    const read = reader.push(buffer.subarray(0, bytesRead))
-    if (read !== undefined) return read.head
+    yield buffer.subarray(0, bytesRead)
   }
+}
+
+/** The head of the message in `handle`, and whether the file holds it as ASCII armor (FORMAT.md §14). */
+async function readHead(handle: FileHandle, settings: EnvelopeSettings): Promise<{ head: MessageHead; armored: boolean }> {
+  const reader = new HeadReader({ ...settings, reservedContext: INDEX_KEY_PURPOSE })
+  const { chunks, armored } = await detectArmor(chunksFromStart(handle))
+  for await (const chunk of chunks) {
+    const read = reader.push(chunk)
+    if (read !== undefined) return { head: read.head, armored }
+  }
+  throw streamHeadCutShort(reader.buffered, reader.need)
 }
 
 interface Job {
@@ -109,16 +118,20 @@ interface Job {
 
 /** Rewraps one file in place; `changed` false when it was already done. */
 async function rewrapOne(path: string, job: Job): Promise<FileResult> {
-  const { handle: input, size, mode } = await openRegularFile(path)
+  const { handle: input, size, owner } = await openRegularFile(path)
   try {
-    const head = await readHead(input, job.settings)
+    const { head, armored } = await readHead(input, job.settings)
     const options = { signal: job.signal }
     await prepareKeyrings(job.settings.keyrings, head.recipients, options)
     await prepareKeyrings(job.to, head.recipients, options)
     if (isRewrapped(head, job.settings.keyrings, job.to)) return { changed: false, bytes: size }
     if (job.dryRun) return { changed: true, bytes: size }
     const session = new RewrapSession(job.settings, { to: job.to, keep: false, verify: job.verify, signal: job.signal })
-    await replaceFile(path, mode, (output) => pump(readChunks(input), session, fileSink(output)))
+    // An armored file is rewritten armored (with LF line ends), a binary one binary.
+    await replaceFile(path, owner, async (output) => {
+      const source = armored ? (await detectArmor(readChunks(input))).chunks : readChunks(input)
+      await pump(source, armored ? armoredOutput(session) : session, fileSink(output))
+    })
     return { changed: true, bytes: size }
   } finally {
     await input.close()
@@ -129,9 +142,11 @@ async function rewrapOne(path: string, job: Job): Promise<FileResult> {
  * Rewraps every message file in `paths` in place, from the keys of `envelope` to `to`, at most
  * `concurrency` at a time. Each file keeps its header and frames byte for byte (only the
  * recipients section changes), is written to a temp file beside it, fsynced, given the
- * original's mode and renamed over it: an interruption at any moment (even SIGKILL) leaves it
- * either old or new, and a rerun skips the files already done. Files that fail are left as they
- * were and listed with their error code; the call itself rejects only for bad options or an abort.
+ * original's owner, group and mode, and renamed over it: an interruption at any moment (even
+ * SIGKILL) leaves it either old or new, and a rerun skips the files already done. An armored
+ * file (FORMAT.md §14) is rewritten armored. Files that fail are left as they were and listed
+ * with their error code (`EPERM` when this process may not give the new file the original's
+ * owner or group); the call itself rejects only for bad options or an abort.
  *
  * A file is skipped when it lists no key that the source holds and `to` does not, and every
  * keyring of `to` holds one of its keys. KMS calls are bounded across the run: KMS to KMS, one

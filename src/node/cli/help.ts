@@ -132,9 +132,10 @@ kms: this uses KMS ReEncrypt, so the plaintext data key never leaves KMS.
   -q, --quiet          no progress output
 
 In place (--in-place, --recursive, several PATHs or a directory): every message file is
-rewrapped where it is, each replaced atomically (temp file beside it, fsync, rename, mode
-kept), so an interrupted run leaves each file old or new and a rerun finishes the rest.
-Files already wrapped for NEW and for no other key of OLD are skipped and counted.
+rewrapped where it is, each replaced atomically (temp file beside it, fsync, rename; owner,
+group and mode kept), so an interrupted run leaves each file old or new and a rerun finishes
+the rest. An armored file stays armored. Files already wrapped for NEW and for no other key
+of OLD are skipped and counted.
       --in-place       rewrap PATH in place even when it is one file
   -r, --recursive      rewrap every file under the directories given
   -j, --jobs N         files at a time (default 4)
@@ -158,7 +159,8 @@ key and verifies nothing; without keys it never contacts KMS.
 
 Converts AWS Encryption SDK messages (any SDK language, message format 1 or 2) to kms-envelope
 messages with the same plaintext: in place, or under OUT. Each file is streamed (constant
-memory) and written atomically (temp file beside it, fsync, rename, mode kept), so a run
+memory) and written atomically (temp file beside it, fsync, rename; in place, owner, group
+and mode kept), so a run
 killed at any moment leaves every file either its old ESDK self or a complete kms-envelope
 message; a rerun skips the files that are already kms-envelope (counted as skipped) and
 finishes the rest. Nothing is written for a file whose message fails to authenticate

@@ -3,19 +3,17 @@
  * never clobbered without --force) or stdout. encrypt and decrypt stream both ways, so any
  * size works in constant memory. Binary output goes to a terminal only when asked with
  * `-o -`; decrypted text is printed to one after the whole message is verified
- * ({@link terminalText}); an armored IN is recognised by its first byte ({@link detectArmor}).
+ * ({@link terminalText}); an armored IN is recognised by its first byte (detectArmor, ../armor-stream.ts).
  * @module
  */
 import { constants, fstatSync, statSync } from 'node:fs'
 import { lstat, open, realpath, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { isatty } from 'node:tty'
-import type { Emit } from '../../crypto/stream-codec.js'
 import { OutputExistsError } from '../../errors.js'
-import { ArmorDecoder, ArmorEncoder, looksArmored } from '../../format/armor.js'
 import { findTerminalControl, printable } from '../../printable.js'
 import { writeAtomically } from '../atomic.js'
-import type { PumpSession, Sink } from '../pump.js'
+import type { Sink } from '../pump.js'
 import { fileSink, readChunks, streamSink } from '../pump.js'
 import { UsageError } from './usage.js'
 
@@ -134,67 +132,6 @@ export function terminalText(): { sink: Sink; print(): Promise<void>; discard():
       } finally {
         all.fill(0)
       }
-    },
-  }
-}
-
-/**
- * IN's chunks, dearmored when IN is armor (FORMAT.md §14: its first byte is `-` or
- * whitespace; a binary message starts with "KMSE"). Reads the first chunk to decide.
- * `onRead` sees the size of every chunk of IN as read (for progress: armor is a third
- * larger than what it decodes to).
- */
-export async function detectArmor(
-  source: AsyncIterable<Uint8Array>,
-  onRead?: (bytes: number) => void,
-): Promise<{ readonly chunks: AsyncIterable<Uint8Array>; readonly armored: boolean }> {
-  const iterator = source[Symbol.asyncIterator]()
-  let first: IteratorResult<Uint8Array>
-  do first = await iterator.next()
-  while (first.done !== true && first.value.length === 0)
-  const armored = first.done !== true && looksArmored(first.value[0]!)
-  async function* read(): AsyncGenerator<Uint8Array, void, undefined> {
-    try {
-      const decoder = armored ? new ArmorDecoder() : undefined
-      const out: Uint8Array[] = []
-      const emit = (chunk: Uint8Array): void => {
-        out.push(chunk)
-      }
-      for (let next = first; next.done !== true; next = await iterator.next()) {
-        onRead?.(next.value.length)
-        if (decoder === undefined) {
-          yield next.value
-          continue
-        }
-        decoder.push(next.value, emit)
-        yield* out.splice(0)
-      }
-      if (decoder !== undefined) {
-        decoder.finish(emit)
-        yield* out.splice(0)
-      }
-    } finally {
-      await iterator.return?.()
-    }
-  }
-  return { chunks: read(), armored }
-}
-
-/** `session` with its output armored (FORMAT.md §14), streaming: at most 47 bytes are held back. */
-export function armoredOutput<S extends PumpSession>(session: S): PumpSession {
-  const encoder = new ArmorEncoder()
-  const through =
-    (emit: Emit): Emit =>
-    (chunk) =>
-      encoder.push(chunk, emit)
-  return {
-    start: async (emit) => {
-      await session.start?.(through(emit))
-    },
-    push: (chunk, emit) => session.push(chunk, through(emit)),
-    finish: async (emit) => {
-      await session.finish(through(emit))
-      encoder.finish(emit)
     },
   }
 }

@@ -157,7 +157,7 @@ interface Job {
 }
 
 async function migrateOne(path: string, job: Job): Promise<FileResult & { carriedOver?: boolean }> {
-  const { handle, size, mode } = await openRegularFile(path)
+  const { handle, size, owner } = await openRegularFile(path)
   try {
     const target = job.target(path)
     const inPlace = target === path
@@ -183,10 +183,10 @@ async function migrateOne(path: string, job: Job): Promise<FileResult & { carrie
       carriedOver = migrated.carriedOver
       await copyOut(migrated.stream, output)
     }
-    if (inPlace) await replaceFile(path, mode, write)
+    if (inPlace) await replaceFile(path, owner, write)
     else {
       await mkdir(dirname(target), { recursive: true })
-      await writeAtomically(target, write, { mode })
+      await writeAtomically(target, write, { mode: owner.mode })
     }
     return { changed: true, bytes: size, carriedOver }
   } finally {
