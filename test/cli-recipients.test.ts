@@ -79,6 +79,65 @@ describe('CLI public-key recipients', () => {
     assert.ok(parsePublicKeyRecipient(x.recipient).keyId === inspect(onlyPublic.stdout).recipients[0]?.keyId)
   })
 
+  it('rewrap moves a message between a local key and age keys both ways (-i, --to age1..., -R), in place with reruns skipping, and inspect -i shows the status', async (t) => {
+    const dir = await tempDir(t)
+    const x = await keygen(dir, 'x25519')
+    const pq = await keygen(dir, 'pq')
+    const local = keyFile(dir)
+    const toPq = join(dir, 'pq.txt')
+    writeFileSync(toPq, `# the new key\n${pq.recipient}\n`)
+
+    const e = await cli(['encrypt', '-r', x.recipient, '-c', 'app=cli'], 'age secret', NO_ENV_KEY)
+    assert.equal(e.code, 0, e.stderr)
+    // From the x25519 identity to a local key file: only -i holds the message.
+    const toLocal = await cli(['rewrap', '-i', x.path, '--to', local.spec], e.stdout, NO_ENV_KEY)
+    assert.equal(toLocal.code, 0, toLocal.stderr)
+    assert.deepEqual(
+      inspect(toLocal.stdout).recipients.map((r) => r.type),
+      ['local'],
+    )
+    assert.equal((await cli(['decrypt', '-k', local.spec, '-e', 'app=cli'], toLocal.stdout)).stdout.toString(), 'age secret')
+    assert.equal((await cli(['decrypt', '-i', x.path], toLocal.stdout, NO_ENV_KEY)).code, 3)
+    // And from the local key to a post-quantum recipient given on --to as it is.
+    const toAge = await cli(['rewrap', '-k', local.spec, '--to', pq.recipient], toLocal.stdout)
+    assert.equal(toAge.code, 0, toAge.stderr)
+    assert.deepEqual(
+      inspect(toAge.stdout).recipients.map((r) => r.type),
+      ['mlkem768x25519'],
+    )
+    assert.equal((await cli(['decrypt', '-i', pq.path], toAge.stdout, NO_ENV_KEY)).stdout.toString(), 'age secret')
+    const typo = await cli(['rewrap', '-k', local.spec, '--to', `${pq.recipient.slice(0, -1)}${pq.recipient.endsWith('q') ? 'p' : 'q'}`], toLocal.stdout)
+    assert.equal(typo.code, 2)
+    assert.match(typo.stderr, /--to .*checksum/)
+
+    // inspect -i: the identity counts as a key that holds the message.
+    const message = join(dir, 'm.kmse')
+    writeFileSync(message, e.stdout)
+    const shown = await cli(['inspect', '-i', x.path, '-k', local.spec, message])
+    assert.equal(shown.code, 0, shown.stderr)
+    assert.deepEqual(
+      (JSON.parse(shown.stdout.toString()) as { recipients: { type: string; status: string }[] }).recipients.map((r) => [r.type, r.status]),
+      [['x25519', 'write']],
+    )
+
+    // In place with -R: rewrapped once, then skipped (a public key cannot open its entry, but it is its entry).
+    const first = await cli(['rewrap', '-i', x.path, '-R', toPq, '--in-place', message], undefined, NO_ENV_KEY)
+    assert.equal(first.code, 0, first.stderr)
+    assert.match(first.stderr, /^rewrapped 1 /)
+    const after = readFileSync(message)
+    assert.deepEqual(
+      inspect(after).recipients.map((r) => r.type),
+      ['mlkem768x25519'],
+    )
+    const again = await cli(['rewrap', '-i', x.path, '-R', toPq, '--in-place', message], undefined, NO_ENV_KEY)
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stderr, /^rewrapped 0 .*skipped 1 /)
+    assert.deepEqual(readFileSync(message), after)
+    const none = await cli(['rewrap', '-i', x.path, message], undefined, NO_ENV_KEY)
+    assert.equal(none.code, 2)
+    assert.match(none.stderr, /needs --to SPEC \(or -R FILE\)/)
+  })
+
   it('errors: a mistyped recipient is a usage error, an identity file others can read or a wrong identity a key error', async (t) => {
     const dir = await tempDir(t)
     const x = await keygen(dir, 'x25519')

@@ -8,7 +8,7 @@ import { chmod, chown, readdir, readFile, stat, symlink, writeFile } from 'node:
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { parseHead } from '../src/format/message.js'
-import { ARMOR_BEGIN, armor, dearmor, Envelope, LocalKeyring } from '../src/index.js'
+import { ARMOR_BEGIN, armor, dearmor, Envelope, LocalKeyring, X25519Identity } from '../src/index.js'
 import { replaceFile } from '../src/node/file-batch.js'
 import type { RewrapFileProgress } from '../src/node/index.js'
 import { rewrapFiles } from '../src/node/index.js'
@@ -287,6 +287,20 @@ describe('rewrapFiles', () => {
       (await readdir(dir)).filter((n) => n.endsWith('.kmse-tmp')),
       [],
     )
+  })
+
+  it('rewraps to a public key (which cannot open what it is given) once: a rerun skips the files', async (t) => {
+    const dir = await tempDir(t)
+    const paths = await writeMessages(dir, 3)
+    const identity = X25519Identity.generate()
+    const summary = await rewrapFiles(paths, { envelope: oldEnv, to: identity.recipient })
+    assert.deepEqual([summary.rewrapped, summary.failed], [3, []])
+    const after = await Promise.all(paths.map((p) => readFile(p)))
+    for (const [i, bytes] of after.entries()) {
+      assert.deepEqual((await new Envelope({ keyring: identity }).decrypt(bytes)).plaintext, pattern(i % 700, i))
+    }
+    assert.deepEqual(await rewrapFiles(paths, { envelope: oldEnv, to: identity.recipient }), { rewrapped: 0, skipped: 3, failed: [], bytes: 0 })
+    assert.deepEqual(await Promise.all(paths.map((p) => readFile(p))), after)
   })
 
   it('rejects bad options and an aborted signal before touching anything', async () => {

@@ -28,8 +28,10 @@ import type { EnvelopeSettings } from './settings.js'
  */
 export function isRewrapped(head: MessageHead, from: readonly Keyring[], to: readonly Keyring[]): boolean {
   const heldBy = (keyrings: readonly Keyring[], r: Recipient): boolean => keyrings.some((k) => k.canUnwrap(r))
-  if (head.recipients.some((r) => heldBy(from, r) && !heldBy(to, r))) return false
-  return to.every((k) => head.recipients.some((r) => k.canUnwrap(r)))
+  // A destination public key cannot open what it was given, but it is what it was given.
+  const givenTo = (k: Keyring, r: Recipient): boolean => k.wrapsFor?.(r) ?? k.canUnwrap(r)
+  if (head.recipients.some((r) => heldBy(from, r) && !to.some((k) => givenTo(k, r)))) return false
+  return to.every((k) => head.recipients.some((r) => givenTo(k, r)))
 }
 
 /** One result of `rewrapMany`, for the input at `index`. */

@@ -52,6 +52,13 @@ export interface Keyring {
    */
   canUnwrap(recipient: Recipient): boolean
   /**
+   * Optional. Whether `recipient` is a wrapped key this keyring writes, for a keyring that
+   * writes keys it cannot open (a public key): a rewrap then counts a message that lists it as
+   * already given to this keyring, so a rerun skips it. Pure: no I/O. Default: `canUnwrap`.
+   * @param recipient - A wrapped key of the message.
+   */
+  wrapsFor?(recipient: Recipient): boolean
+  /**
    * Unwraps one recipient; throws an EnvelopeError when it cannot.
    * @param recipient - The wrapped key to open (one `canUnwrap` accepts).
    * @param context - The message's encryption context, as it was when wrapped.

@@ -147,6 +147,15 @@ export abstract class PublicKeyRecipientBase implements Keyring {
   }
 
   /**
+   * True for the wrapped keys written for this public key (its type and key id): a rewrap to
+   * it counts as done once the message lists one, though only the identity can open it.
+   * @param recipient - A wrapped key of the message.
+   */
+  wrapsFor(recipient: Recipient): boolean {
+    return recipient.type === this.#kem.scheme.type && recipient.keyId === this.keyId
+  }
+
+  /**
    * Always throws ERR_UNWRAP: decrypting needs the identity.
    * @param recipient - The wrapped key.
    * @param _context - Unused.

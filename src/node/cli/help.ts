@@ -119,8 +119,11 @@ kms: this uses KMS ReEncrypt, so the plaintext data key never leaves KMS.
 
   -k, --key SPEC       a key that holds the message now (repeatable)
       --decrypt-key SPEC  a retired key that holds it (repeatable): rewrap away from it
+  -i, --identity FILE  an age identity file that holds it (repeatable, mixes with --key)
   -t, --to SPEC        a key to give the message to (repeatable; dir:PATH gives its
-                       active keys, a decrypt-only key file is refused)
+                       active keys, a decrypt-only key file is refused; an age public key
+                       age1... or age1pq1... as it is)
+  -R, --recipients-file F  age public keys to give it to, one a line (repeatable)
       --keep           keep OLD's wrapped keys too
       --verify         authenticate the message first (Decrypt + Encrypt instead of ReEncrypt)
   -a, --armor          write ASCII armor (an armored IN is written armored anyway)
@@ -143,7 +146,7 @@ of OLD are skipped and counted.
 Prints a summary (rewrapped, skipped, failed with reasons); exits non-zero if any failed.
 
 --key defaults to the key file JSON in $KMS_ENVELOPE_KEY; file:- reads one key from stdin.`,
-  inspect: `Usage: kms-envelope inspect [--key SPEC ...] [--decrypt-key SPEC ...] [IN]
+  inspect: `Usage: kms-envelope inspect [--key SPEC ...] [--decrypt-key SPEC ...] [-i FILE ...] [IN]
 
 Prints the header of the message in IN (or stdin; binary or ASCII armor) as JSON: version,
 suite, message id, context, recipients (type and key id), frame size and sizes. Needs no
@@ -151,8 +154,9 @@ key and verifies nothing; without keys it never contacts KMS.
 
   -k, --key SPEC           with keys, each recipient gets "status": "write" (a --key key
       --decrypt-key SPEC   holds it), "decrypt-only" or "none" (a rotation check: a message
-                           with no "write" recipient needs rewrap). No data key is unwrapped;
-                           a kms:alias/ key is resolved once (DescribeKey).
+  -i, --identity FILE      with no "write" recipient needs rewrap); an identity counts as a
+                           --key. No data key is unwrapped; a kms:alias/ key is resolved
+                           once (DescribeKey).
       --allow-group-readable, --region REGION, --endpoint URL   as for decrypt`,
   migrate: `Usage: kms-envelope migrate --esdk-key SPEC [--esdk-key SPEC ...] --to SPEC [--to SPEC ...]
                             [--recursive] [--jobs N] [--dry-run] [-o OUT] PATH...

@@ -32,7 +32,7 @@ import { checkStdinUse, resolveCommandKeys, resolveDestinationKeys } from './key
 import { passphraseKeyring } from './passphrase.js'
 import { startProgress } from './progress.js'
 import { decryptRange, parseRange } from './range.js'
-import { keygenIdentity, loadIdentities, loadRecipients, withPublicKeys } from './recipients.js'
+import { destinationKeys, keygenIdentity, loadIdentities, loadRecipients, rewrapSource, withPublicKeys } from './recipients.js'
 import { isBulkRewrap, rewrapBulk } from './rewrap-bulk.js'
 import { UsageError } from './usage.js'
 
@@ -278,23 +278,27 @@ async function rewrap(args: string[]): Promise<void> {
     ...keys,
     ...decryptKey,
     to: { type: 'string', short: 't', multiple: true },
+    'recipients-file': { type: 'string', short: 'R', multiple: true },
+    identity: { type: 'string', short: 'i', multiple: true },
     keep: { type: 'boolean' },
     verify: { type: 'boolean' },
     ...armorFlag,
   })
   if (values.help) return void console.log(HELP.rewrap)
   const inputPath = oneInput(positionals)
-  if (values.to === undefined) throw new UsageError('rewrap needs --to SPEC: the key(s) to give the message to')
+  const toSpecs = values.to ?? []
+  if (toSpecs.length === 0 && values['recipients-file'] === undefined)
+    throw new UsageError('rewrap needs --to SPEC (or -R FILE): the key(s) to give the message to')
   const out = { path: values.output, force: values.force === true, binary: values.armor !== true }
-  checkStdinUse([...(values.key ?? []), ...(values['decrypt-key'] ?? []), ...values.to], inputPath)
+  checkStdinUse([...(values.key ?? []), ...(values['decrypt-key'] ?? []), ...toSpecs], inputPath)
   const target = await resolveOutput(out) // before any key is used
   checkOutputTarget(out, target, ', --armor for text')
   const input = await openInput(inputPath)
   try {
     const kmsOptions = keyOptions(values)
     // The source may be a retired key: rewrapping away from it is what rotation needs.
-    const from = new Envelope(await resolveCommandKeys(values.key ?? [], values['decrypt-key'] ?? [], kmsOptions))
-    const to = toKeyrings(await resolveDestinationKeys(values.to, kmsOptions), '--to')
+    const from = new Envelope(await rewrapSource(values, kmsOptions))
+    const to = toKeyrings(await destinationKeys(toSpecs, values['recipients-file'] ?? [], (specs) => resolveDestinationKeys(specs, kmsOptions)), '--to')
     const session = new RewrapSession(settingsOf(from)!, { to, keep: values.keep === true, verify: values.verify === true, signal: undefined })
     // An armored message stays armored; --armor armors a binary one.
     const { chunks, armored } = await detectArmor(input.chunks)
@@ -313,17 +317,17 @@ async function rewrap(args: string[]): Promise<void> {
 }
 
 async function inspectCommand(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { ...keys, ...decryptKey })
+  const { values, positionals } = parse(args, { ...keys, ...decryptKey, identity: { type: 'string', short: 'i', multiple: true } })
   if (values.help) return void console.log(HELP.inspect)
   const inputPath = oneInput(positionals)
   // Keys only when asked for: inspect needs none, and never reads KMS_ENVELOPE_KEY on its own.
   const keySpecs = values.key ?? []
   const decryptSpecs = values['decrypt-key'] ?? []
-  const withKeys = keySpecs.length > 0 || decryptSpecs.length > 0
+  const withKeys = keySpecs.length > 0 || decryptSpecs.length > 0 || values.identity !== undefined
   checkStdinUse([...keySpecs, ...decryptSpecs], inputPath)
   const input = await openInput(inputPath)
   try {
-    const env = withKeys ? new Envelope(await resolveCommandKeys(keySpecs, decryptSpecs, keyOptions(values))) : undefined
+    const env = withKeys ? new Envelope(await rewrapSource(values, keyOptions(values))) : undefined
     const { chunks, armored } = await detectArmor(input.chunks)
     // An armored IN's size is not the message's: the whole armor is read (and checked) instead.
     const { info, head } = await inspectStreamHead(chunks, input.size === undefined || armored ? {} : { size: input.size })

@@ -13,6 +13,8 @@ import type { Identity, PublicKeyRecipient } from '../../keyrings/public-key.js'
 import { identityFileText, parseIdentityFile, parsePublicKeyRecipient, parseRecipientsFile } from '../../keyrings/public-key.js'
 import { X25519Identity } from '../../keyrings/x25519.js'
 import type { CommandKeys } from './keys.js'
+import { resolveCommandKeys } from './keys.js'
+import type { KeySpecOptions } from './usage.js'
 import { UsageError } from './usage.js'
 
 /** Largest identity or recipients file read (a post-quantum recipient line is about 2 KB). */
@@ -102,14 +104,17 @@ async function readKeyText(path: string, what: string, secret: boolean, allowGro
   }
 }
 
-/** -r RECIPIENT (each one string) and -R FILE (one a line): parse errors are usage errors, unreadable files key errors. */
-export async function loadRecipients(strings: readonly string[], files: readonly string[]): Promise<PublicKeyRecipient[]> {
+/**
+ * -r RECIPIENT (each one string) and -R FILE (one a line): parse errors are usage errors,
+ * unreadable files key errors. `flag` names the option the strings came from in errors.
+ */
+export async function loadRecipients(strings: readonly string[], files: readonly string[], flag = '-r'): Promise<PublicKeyRecipient[]> {
   const out: PublicKeyRecipient[] = []
   for (const text of strings) {
     try {
       out.push(parsePublicKeyRecipient(text))
     } catch (error) {
-      throw new UsageError(`-r ${(error as Error).message}`)
+      throw new UsageError(`${flag} ${(error as Error).message}`)
     }
   }
   for (const path of files) {
@@ -147,4 +152,41 @@ export async function withPublicKeys(extra: readonly Keyring[], specsGiven: bool
   if (!specsGiven) return { keyring: [...extra], decryptOnly: [] }
   const keys = await resolve()
   return { keyring: [...keys.keyring, ...extra], decryptOnly: keys.decryptOnly }
+}
+
+/** Whether a --to SPEC is an age public key (age1… X25519, age1pq1… post-quantum) rather than a key SPEC. */
+export const isRecipientSpec = (spec: string): boolean => spec.toLowerCase().startsWith('age1')
+
+/**
+ * rewrap's destinations: the --to SPECs (key files, dir:, kms:, and age public keys given as
+ * they are) and the -R recipients files. At least one is required.
+ */
+export async function destinationKeys(
+  to: readonly string[],
+  recipientFiles: readonly string[],
+  resolve: (specs: readonly string[]) => Promise<Keyring[]>,
+): Promise<Keyring[]> {
+  if (to.length === 0 && recipientFiles.length === 0) {
+    throw new UsageError('rewrap needs --to SPEC (or -R FILE): the key(s) to give the message to')
+  }
+  const specs = to.filter((s) => !isRecipientSpec(s))
+  const publicKeys = await loadRecipients(
+    to.filter((s) => isRecipientSpec(s)),
+    recipientFiles,
+    '--to',
+  )
+  return [...(specs.length > 0 ? await resolve(specs) : []), ...publicKeys]
+}
+
+/**
+ * The keys that hold a message now, for rewrap and inspect: --key, --decrypt-key and -i
+ * identity files (identities alone need no --key, and KMS_ENVELOPE_KEY is then not read).
+ */
+export async function rewrapSource(
+  values: { key?: string[] | undefined; 'decrypt-key'?: string[] | undefined; identity?: string[] | undefined },
+  options: KeySpecOptions,
+): Promise<CommandKeys> {
+  const identities = await loadIdentities(values.identity ?? [], options.allowGroupReadable === true)
+  const specsGiven = values.key !== undefined || values['decrypt-key'] !== undefined
+  return withPublicKeys(identities, specsGiven, () => resolveCommandKeys(values.key ?? [], values['decrypt-key'] ?? [], options))
 }

@@ -11,7 +11,8 @@ import { Envelope } from '../../envelope.js'
 import { rewrapFiles } from '../rewrap-files.js'
 import { fileProgress, findFiles, jobsOf, reportBatch } from './file-batch.js'
 import { HELP } from './help.js'
-import { resolveCommandKeys, resolveDestinationKeys } from './keys.js'
+import { resolveDestinationKeys } from './keys.js'
+import { destinationKeys, rewrapSource } from './recipients.js'
 import { UsageError } from './usage.js'
 
 const BULK_OPTIONS = {
@@ -20,6 +21,8 @@ const BULK_OPTIONS = {
   key: { type: 'string', short: 'k', multiple: true },
   'decrypt-key': { type: 'string', multiple: true },
   to: { type: 'string', short: 't', multiple: true },
+  'recipients-file': { type: 'string', short: 'R', multiple: true },
+  identity: { type: 'string', short: 'i', multiple: true },
   region: { type: 'string' },
   endpoint: { type: 'string' },
   'allow-group-readable': { type: 'boolean' },
@@ -70,8 +73,10 @@ export async function rewrapBulk(args: string[]): Promise<void> {
   if (values.help) return void console.log(HELP.rewrap)
   if (positionals.length === 0) throw new UsageError('rewrap in place needs the files or directories to rewrap')
   if (positionals.includes('-')) throw new UsageError('rewrap in place needs files, not stdin (-)')
-  if (values.to === undefined) throw new UsageError('rewrap needs --to SPEC: the key(s) to give the messages to')
-  const keySpecs = [...(values.key ?? []), ...(values['decrypt-key'] ?? []), ...values.to]
+  const toSpecs = values.to ?? []
+  if (toSpecs.length === 0 && values['recipients-file'] === undefined)
+    throw new UsageError('rewrap needs --to SPEC (or -R FILE): the key(s) to give the messages to')
+  const keySpecs = [...(values.key ?? []), ...(values['decrypt-key'] ?? []), ...toSpecs]
   if (keySpecs.includes('file:-')) throw new UsageError('rewrap in place cannot read a key from stdin (file:-): give the key file as file:PATH')
   const concurrency = jobsOf(values.jobs)
   const quiet = values.quiet === true
@@ -79,8 +84,8 @@ export async function rewrapBulk(args: string[]): Promise<void> {
 
   const kmsOptions = { region: values.region, endpoint: values.endpoint, allowGroupReadable: values['allow-group-readable'] === true }
   // The source may hold retired (decrypt-only) keys: moving messages away from them is the point.
-  const envelope = new Envelope(await resolveCommandKeys(values.key ?? [], values['decrypt-key'] ?? [], kmsOptions))
-  const to = await resolveDestinationKeys(values.to, kmsOptions)
+  const envelope = new Envelope(await rewrapSource(values, kmsOptions))
+  const to = await destinationKeys(toSpecs, values['recipients-file'] ?? [], (specs) => resolveDestinationKeys(specs, kmsOptions))
   const progress = fileProgress(
     files.length,
     files.reduce((n, f) => n + f.size, 0),
