@@ -22,6 +22,11 @@ async function keygen(dir: string, type: string): Promise<{ path: string; recipi
   return { path, recipient }
 }
 
+/** An X25519 and a post-quantum identity file and a local key file in `dir`. */
+async function threeKeys(dir: string) {
+  return { x: await keygen(dir, 'x25519'), pq: await keygen(dir, 'pq'), local: keyFile(dir) }
+}
+
 describe('CLI public-key recipients', () => {
   it('keygen writes an age-style identity file (0600) and prints its recipient on stderr, never over a file', async (t) => {
     const dir = await tempDir(t)
@@ -44,9 +49,7 @@ describe('CLI public-key recipients', () => {
 
   it('encrypt -r and -R mix with --key; each of -i x25519, -i pq and --key decrypts alone', async (t) => {
     const dir = await tempDir(t)
-    const x = await keygen(dir, 'x25519')
-    const pq = await keygen(dir, 'pq')
-    const local = keyFile(dir)
+    const { x, pq, local } = await threeKeys(dir)
     const recipientsFile = join(dir, 'team.txt')
     writeFileSync(recipientsFile, `# the team\n\n${x.recipient}\n`)
     const refused = await cli(['encrypt', '-r', pq.recipient, '-R', recipientsFile, '-k', local.spec], 'secret')
@@ -81,9 +84,7 @@ describe('CLI public-key recipients', () => {
 
   it('rewrap moves a message between a local key and age keys both ways (-i, --to age1..., -R), in place with reruns skipping, and inspect -i shows the status', async (t) => {
     const dir = await tempDir(t)
-    const x = await keygen(dir, 'x25519')
-    const pq = await keygen(dir, 'pq')
-    const local = keyFile(dir)
+    const { x, pq, local } = await threeKeys(dir)
     const toPq = join(dir, 'pq.txt')
     writeFileSync(toPq, `# the new key\n${pq.recipient}\n`)
 
