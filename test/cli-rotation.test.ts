@@ -74,7 +74,7 @@ describe('CLI key rotation', () => {
     for (let i = 0; i < 65; i++) writeFileSync(join(many, `k${i}.key`), '{}', { mode: 0o600 })
     const tooMany = await cli(['decrypt', '-k', `dir:${many}`], 'x', { env: NO_ENV_KEY })
     assert.equal(tooMany.code, 3)
-    assert.match(tooMany.stderr, /holds 65 key files; dir:PATH loads at most 64/)
+    assert.match(tooMany.stderr, /holds 65 key files; a key directory holds at most 64/)
     // A key file in a directory gets the single-file checks.
     const loose = join(root, 'loose')
     mkdirSync(loose)

@@ -9,6 +9,8 @@ export type { EncryptedFile, OpenEncryptedFileOptions } from './encrypted-file.j
 export { openEncryptedFile } from './encrypted-file.js'
 export type { DecryptFileOptions, EncryptFileOptions, FileOptions } from './files.js'
 export { decryptFile, encryptFile } from './files.js'
+export type { KeyDirectory } from './key-directory.js'
+export { loadKeyDirectory } from './key-directory.js'
 export type { LoadKeyFileOptions } from './keyfile.js'
 export { loadLocalKeyring, writeKeyFile } from './keyfile.js'
 export type { RewrapFileFailure, RewrapFileOutcome, RewrapFileProgress, RewrapFilesOptions, RewrapFilesSummary } from './rewrap-files.js'

@@ -7,11 +7,10 @@
  * is decrypt-only).
  * @module
  */
-import { readdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import { KeyFileError } from '../../errors.js'
 import type { Keyring } from '../../keyrings/keyring.js'
 import { LocalKeyring } from '../../keyrings/local.js'
+import { loadKeyFiles } from '../key-directory.js'
 import { keyringFromText, loadLocalKeyring, MAX_KEY_FILE_BYTES } from '../keyfile.js'
 import type { KeySpecOptions } from './usage.js'
 import { UsageError } from './usage.js'
@@ -62,7 +61,7 @@ async function resolveSpecs(specs: readonly string[], options: KeySpecOptions): 
     if (spec === STDIN_SPEC) keys.push({ keyring: keyringFromText(await readStdinKey(), 'the key file on stdin (--key file:-)') })
     else if (scheme === 'file' && rest.length > 0) keys.push({ keyring: await loadLocalKeyring(rest, fileOptions) })
     else if (scheme === 'dir' && rest.length > 0) {
-      for (const keyring of await loadKeyDirectory(rest, fileOptions)) keys.push({ keyring, dir: rest })
+      for (const keyring of await loadKeyFiles(rest, fileOptions)) keys.push({ keyring, dir: rest })
     } else if (scheme === 'kms' && rest.length > 0) {
       if (kmsAt < 0) kmsAt = keys.length
       kmsKeys.push(rest)
@@ -75,38 +74,6 @@ async function resolveSpecs(specs: readonly string[], options: KeySpecOptions): 
   // Order matters: the first key given generates the data key.
   if (kmsKeys.length > 0) keys.splice(kmsAt, 0, { keyring: await kmsKeyring(kmsKeys, options) })
   return keys
-}
-
-/** Most key files `dir:PATH` loads: a message lists at most 64 wrapped keys anyway (FORMAT.md §10). */
-export const MAX_DIRECTORY_KEYS = 64
-/** What `dir:PATH` loads: files whose names end in this (and do not start with a dot). */
-export const KEY_FILE_SUFFIX = '.key'
-
-/**
- * Every key file of a directory, by name (so the first active one, which generates data keys,
- * is the same on every run). Not recursive; names starting with a dot are skipped (editors'
- * files, a Kubernetes secret volume's `..data`), and each file goes through loadLocalKeyring
- * (symlinks followed, the same owner, mode and size checks as a single file).
- */
-async function loadKeyDirectory(path: string, options: { allowGroupReadable: boolean }): Promise<LocalKeyring[]> {
-  let names: string[]
-  try {
-    names = await readdir(path)
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'is not a directory' : `cannot be read: ${String((error as Error).message)}`
-    throw new KeyFileError(path, `${reason} (--key dir:PATH needs a directory of key files)`, { cause: error })
-  }
-  const files = names.filter((n) => n.endsWith(KEY_FILE_SUFFIX) && !n.startsWith('.')).sort()
-  if (files.length === 0) throw new KeyFileError(path, `holds no key files (dir:PATH loads the files named *${KEY_FILE_SUFFIX} in it)`)
-  if (files.length > MAX_DIRECTORY_KEYS) {
-    throw new KeyFileError(
-      path,
-      `holds ${files.length} key files; dir:PATH loads at most ${MAX_DIRECTORY_KEYS}: move retired keys that no message needs any more elsewhere`,
-    )
-  }
-  const keyrings: LocalKeyring[] = []
-  for (const name of files) keyrings.push(await loadLocalKeyring(join(path, name), options))
-  return keyrings
 }
 
 const isDecryptOnly = (keyring: Keyring): boolean => keyring instanceof LocalKeyring && keyring.status === 'decrypt-only'
