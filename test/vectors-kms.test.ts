@@ -8,9 +8,8 @@
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
 import { describe, it } from 'node:test'
-import { KMSClient } from '@aws-sdk/client-kms'
+import type { KMSClient } from '@aws-sdk/client-kms'
 import { hexToBytes } from '@noble/ciphers/utils.js'
 import type { KmsRequest, KmsVector } from '../scripts/gen-vectors.js'
 import { generateKmsVectors } from '../scripts/gen-vectors.js'
@@ -20,6 +19,7 @@ import type { Keyring } from '../src/index.js'
 import { Envelope, inspect, LocalKeyring } from '../src/index.js'
 import { KmsKeyring } from '../src/kms.js'
 import { assertExpectedBackend, VECTORS_DIR } from './helpers.js'
+import { recordedKmsClient } from './recorded-kms.js'
 
 assertExpectedBackend()
 
@@ -30,38 +30,7 @@ const vectors = files.map((f) => JSON.parse(readFileSync(join(VECTORS_DIR, f), '
 
 /** A client for `region` that answers from `v.kms.responses` in order and records each request as the vector spells it. */
 function recordedKms(v: KmsVector): { client: KMSClient; sent: Array<KmsRequest & Record<string, unknown>> } {
-  const sent: Array<KmsRequest & Record<string, unknown>> = []
-  const client = new KMSClient({
-    region: v.kms.region,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    // One attempt: a retried request would be a request the vector does not list.
-    maxAttempts: 1,
-    requestHandler: {
-      handle: async (request: { headers: Record<string, string>; body?: unknown }) => {
-        const operation = String(request.headers['x-amz-target']).replace('TrentService.', '')
-        const raw = request.body instanceof Uint8Array ? new TextDecoder().decode(request.body) : String(request.body ?? '{}')
-        const input = JSON.parse(raw) as Record<string, unknown>
-        if (typeof input.CiphertextBlob === 'string') input.CiphertextBlob = Buffer.from(input.CiphertextBlob, 'base64').toString('hex')
-        sent.push({ operation, ...input } as KmsRequest & Record<string, unknown>)
-        const answer = v.kms.responses[sent.length - 1]
-        let status = 200
-        let body: unknown = { __type: 'UnexpectedRequest', message: `the vector records ${v.kms.responses.length} response(s)` }
-        if (answer === undefined) status = 400
-        else if ('error' in answer) {
-          status = 400
-          body = { __type: answer.error, message: '' }
-        } else body = { KeyId: answer.KeyId, Plaintext: Buffer.from(answer.Plaintext, 'hex').toString('base64') }
-        return {
-          response: {
-            statusCode: status,
-            headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `vector-${sent.length}` },
-            body: Readable.from([Buffer.from(JSON.stringify(body))]),
-          },
-        }
-      },
-    } as never,
-  })
-  return { client, sent }
+  return recordedKmsClient(v.kms.region, v.kms.responses) as { client: KMSClient; sent: Array<KmsRequest & Record<string, unknown>> }
 }
 
 function envelopeFor(v: KmsVector, client: KMSClient): Envelope {

@@ -9,9 +9,8 @@ import assert from 'node:assert/strict'
 import { constants, createPrivateKey, privateDecrypt } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
 import { describe, it } from 'node:test'
-import { KMSClient } from '@aws-sdk/client-kms'
+import type { KMSClient } from '@aws-sdk/client-kms'
 import { hexToBytes } from '@noble/ciphers/utils.js'
 import type { KmsRsaVector, ScryptVector } from '../scripts/gen-recipient-vectors-secret.js'
 import { generateKmsRsaVectors, generateScryptVectors, RECIPIENT_VECTORS_SUBDIR } from '../scripts/gen-recipient-vectors-secret.js'
@@ -21,6 +20,7 @@ import type { Keyring } from '../src/index.js'
 import { Envelope, LocalKeyring, PassphraseKeyring } from '../src/index.js'
 import { KmsRsaKeyring } from '../src/kms.js'
 import { assertExpectedBackend, VECTORS_DIR } from './helpers.js'
+import { recordedKmsClient } from './recorded-kms.js'
 
 assertExpectedBackend()
 
@@ -42,37 +42,7 @@ async function check(v: { name: string; expect: string; code?: string; plaintext
 }
 
 function recordedKms(v: KmsRsaVector): { client: KMSClient; sent: Record<string, unknown>[] } {
-  const sent: Record<string, unknown>[] = []
-  const client = new KMSClient({
-    region: v.kms.region,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    maxAttempts: 1,
-    requestHandler: {
-      handle: async (request: { headers: Record<string, string>; body?: unknown }) => {
-        const operation = String(request.headers['x-amz-target']).replace('TrentService.', '')
-        const raw = request.body instanceof Uint8Array ? new TextDecoder().decode(request.body) : String(request.body ?? '{}')
-        const input = JSON.parse(raw) as Record<string, unknown>
-        if (typeof input.CiphertextBlob === 'string') input.CiphertextBlob = Buffer.from(input.CiphertextBlob, 'base64').toString('hex')
-        sent.push({ operation, ...input })
-        const answer = v.kms.responses[sent.length - 1]
-        let status = 400
-        let body: unknown = { __type: 'UnexpectedRequest', message: 'not in the recording' }
-        if (answer !== undefined && 'error' in answer) body = { __type: answer.error, message: '' }
-        else if (answer !== undefined) {
-          status = 200
-          body = { KeyId: answer.KeyId, Plaintext: Buffer.from(answer.Plaintext, 'hex').toString('base64'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }
-        }
-        return {
-          response: {
-            statusCode: status,
-            headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `vector-${sent.length}` },
-            body: Readable.from([Buffer.from(JSON.stringify(body))]),
-          },
-        }
-      },
-    } as never,
-  })
-  return { client, sent }
+  return recordedKmsClient(v.kms.region, v.kms.responses, { EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' })
 }
 
 describe('scrypt vectors (FORMAT.md §17)', () => {
