@@ -12,6 +12,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { lstat, open } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { AbortError, EnvelopeError, invalidArgument } from '../errors.js'
+import { printable } from '../printable.js'
 import { throwIfAborted } from '../validate.js'
 import { removeStaleTempFiles, writeAtomically } from './atomic.js'
 
@@ -154,7 +155,7 @@ async function takeOwnership(output: FileHandle, path: string, owner: FileOwners
       if (e.code !== 'EPERM') throw error
       throw Object.assign(
         new Error(
-          `cannot keep the owner of ${path} (uid ${owner.uid}, gid ${owner.gid}): this process may not give a file away, so the file was left as it was; run as the file's owner (and a member of its group) or as root`,
+          `cannot keep the owner of ${printable(path)} (uid ${owner.uid}, gid ${owner.gid}): this process may not give a file away, so the file was left as it was; run as the file's owner (and a member of its group) or as root`,
         ),
         { code: 'EPERM', path, syscall: 'fchown', cause: error },
       )

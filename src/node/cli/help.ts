@@ -164,11 +164,11 @@ key and verifies nothing; without keys it never contacts KMS.
 Converts AWS Encryption SDK messages (any SDK language, message format 1 or 2) to kms-envelope
 messages with the same plaintext: in place, or under OUT. Each file is streamed (constant
 memory) and written atomically (temp file beside it, fsync, rename; in place, owner, group
-and mode kept), so a run
-killed at any moment leaves every file either its old ESDK self or a complete kms-envelope
-message; a rerun skips the files that are already kms-envelope (counted as skipped) and
-finishes the rest. Nothing is written for a file whose message fails to authenticate
-(including a signed suite's signature), and such a file is left as it was.
+and mode kept), so a run killed at any moment leaves every file either its old ESDK self or
+a complete kms-envelope message; a rerun skips the files that are already kms-envelope
+(counted as skipped) and finishes the rest. Nothing is written for a file whose message
+fails to authenticate (including a signed suite's signature), and such a file is left as
+it was.
 
   -k, --esdk-key SPEC   a key that opens the ESDK messages (repeatable):
                           raw-aes:NAMESPACE:NAME:KEYFILE   the SDK's raw AES keyring; KEYFILE
