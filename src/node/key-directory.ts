@@ -41,7 +41,7 @@ export async function loadKeyFiles(path: string, options: LoadKeyFileOptions = {
   return keyrings
 }
 
-/** The keys of a key directory, split the way {@link Envelope} takes them. */
+/** The keys of a key directory, split the way `Envelope` (from `kms-envelope`) takes them. */
 export interface KeyDirectory {
   /** The active keys, by file name: the first generates data keys, every one wraps them. */
   readonly keyring: LocalKeyring[]
@@ -64,7 +64,7 @@ export interface KeyDirectory {
  * @param path - The directory.
  * @param options - `allowGroupReadable`, `allowInsecurePermissions`, as for {@link loadLocalKeyring}.
  * @returns the active keys and the decrypt-only ones
- * @throws {@link KeyFileError} `ERR_KEY_FILE` when the directory cannot be read, holds no key
+ * @throws `KeyFileError` (from `kms-envelope`) `ERR_KEY_FILE` when the directory cannot be read, holds no key
  *   file or more than 64, when any file fails its checks, or when every key is decrypt-only
  *   (an Envelope needs a key to write with; load the files yourself for a read-only one).
  */
