@@ -159,7 +159,7 @@ export function generateVectors(using: CryptoBackend = nodeBackend): Vector[] {
       'context text whose UTF-8 length crosses the CBOR head sizes (23/24 and 255/256 bytes), with 2-, 3- and 4-byte characters',
       text('long text'),
       {
-        'key of twenty-four bytes': 'é'.repeat(11) + 'x', // 23 bytes: a one-byte head
+        'key of twenty-four bytes': `${'é'.repeat(11)}x`, // 23 bytes: a one-byte head
         'ünïcödé kéy': '😀'.repeat(6), // 24 bytes: the first two-byte head
         long: `${'世界'.repeat(42)}abc`, // 255 bytes
         longer: `${'𝄞'.repeat(64)}`, // 256 bytes: the first three-byte head
