@@ -6,7 +6,8 @@ import { readdirSync } from 'node:fs'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { formatBytes, progressWanted, renderProgress } from '../src/node/cli/progress.js'
+import { fileProgress } from '../src/node/cli/file-batch.js'
+import { formatBytes, progressWanted, renderProgress, startProgress } from '../src/node/cli/progress.js'
 import { CLI, pattern, tempDir } from './helpers.js'
 
 const node = process.execPath
@@ -129,6 +130,28 @@ describe('progress bar', () => {
     assert.match(renderProgress(0, 0, 5, 80), /^100%/)
     assert.equal(formatBytes(1536), '1.50 KiB')
     assert.equal(formatBytes(12), '12 B')
+  })
+
+  it('draws on the first update even in a process younger than the redraw interval (Node 24 starts the CLI in under 100 ms)', (t) => {
+    // performance.now() counts from the process start: a bar that compared it against 0 stayed
+    // blank for a file done within the first 100 ms of the process, as on Node 24.
+    t.mock.method(performance, 'now', () => 5)
+    const written: string[] = []
+    const tty = { isTTY: true, columns: 80, write: (s: string) => written.push(s) > 0 } as unknown as NodeJS.WriteStream
+    const ci = process.env.CI
+    delete process.env.CI
+    const stderr = Object.getOwnPropertyDescriptor(process, 'stderr')!
+    Object.defineProperty(process, 'stderr', { value: tty, configurable: true })
+    try {
+      startProgress(1000, false, tty).update(10)
+      fileProgress(3, 1000, false).update(10)
+    } finally {
+      Object.defineProperty(process, 'stderr', stderr)
+      if (ci !== undefined) process.env.CI = ci
+    }
+    assert.equal(written.length, 2, JSON.stringify(written))
+    assert.match(written[0]!, /^\r +1% .* 10 B \/ 1000 B /)
+    assert.match(written[1]!, /^\r1\/3 files +1% .* 10 B \/ 1000 B /)
   })
 
   it('is wanted only on a TTY, with a known size, without --quiet, outside CI', () => {

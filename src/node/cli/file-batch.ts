@@ -64,7 +64,7 @@ export function fileProgress(totalFiles: number, totalBytes: number, quiet: bool
   const started = performance.now()
   let files = 0
   let bytes = 0
-  let drawn = 0
+  let drawn = Number.NEGATIVE_INFINITY // the first update draws, however young the process (performance.now() counts from its start)
   let shown = false
   return {
     update(size) {

@@ -59,7 +59,7 @@ export function startProgress(total: number | undefined, quiet: boolean, stream:
   if (!progressWanted(total, quiet, stream)) return NONE
   const started = performance.now()
   let done = 0
-  let drawn = 0
+  let drawn = Number.NEGATIVE_INFINITY // the first update draws, however young the process (performance.now() counts from its start)
   let shown = false
   return {
     update(bytes) {
