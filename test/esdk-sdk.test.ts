@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { decryptEsdk, openEsdk, RawAesKeyring } from '../src/esdk/index.js'
+import { decryptEsdk, openEsdk, RawAesKeyring, RawRsaKeyring } from '../src/esdk/index.js'
 import {
   ALL_SUITES,
   aesPair,
@@ -23,6 +23,7 @@ import {
   viaStream,
   writeTestMessage,
 } from './esdk-helpers.js'
+import { pkcs1DecryptWorks } from './esdk-manifest.js'
 import { ROOT, rejectsWithCode } from './helpers.js'
 
 const context = { tenant: 'acme', 'ünïcødé': 'välüe ✓', purpose: 'esdk-test' }
@@ -186,9 +187,28 @@ describe('ESDK reader: keyrings', () => {
     const message = await sdkEncrypt(sha1.sdk, new Uint8Array(3), 0x0478, 4096)
     await rejectsWithCode(decryptEsdk(message, { keyring: sha256.ours }), 'ERR_UNWRAP')
   })
-  it('PKCS1: ERR_UNSUPPORTED where Node refuses PKCS #1 v1.5 decryption; opens with --security-revert=CVE-2023-46809', async () => {
+  it('PKCS1: opens where Node decrypts PKCS #1 v1.5 (implicit rejection: Node 22+), where a wrong key is a typed error; ERR_UNSUPPORTED where Node refuses it (Node 20), which --security-revert=CVE-2023-46809 lifts', async () => {
     const pkcs1 = rsaPair('PKCS1', 'pkcs1')
     const message = await sdkEncrypt(pkcs1.sdk, new TextEncoder().encode('pkcs1 works'), 0x0478, 4096)
+    if (pkcs1DecryptWorks()) {
+      assert.equal(new TextDecoder().decode((await decryptEsdk(message, { keyring: pkcs1.ours })).plaintext), 'pkcs1 works')
+      // Implicit rejection answers a wrong key with random bytes, not an error: the length check
+      // or, when the length happens to fit, the header tag must still refuse it, typed.
+      const stranger = generateKeyPairSync('rsa', {
+        modulusLength: 2048,
+        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+      })
+      const wrong = new RawRsaKeyring({ keyNamespace: 'esdk-test', keyName: 'pkcs1', privateKey: stranger.privateKey, padding: 'PKCS1' })
+      let caught: unknown
+      try {
+        await decryptEsdk(message, { keyring: wrong })
+      } catch (error) {
+        caught = error
+      }
+      assert.ok(['ERR_UNWRAP', 'ERR_AUTH'].includes((caught as { code?: string })?.code ?? ''), String(caught))
+      return
+    }
     await rejectsWithCode(decryptEsdk(message, { keyring: pkcs1.ours }), 'ERR_UNSUPPORTED')
     const script = `import { decryptEsdk, RawRsaKeyring } from ${JSON.stringify(`${ROOT}dist/src/esdk/index.js`)}
 const [m, k] = JSON.parse(process.env.ESDK_INPUT)

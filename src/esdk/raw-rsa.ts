@@ -3,8 +3,10 @@
  * data key encrypted to an RSA public key. OAEP goes through WebCrypto (every runtime has
  * it; the OAEP hash is also the MGF1 hash, as in the SDK). PKCS #1 v1.5 has no WebCrypto
  * form: it needs `node:crypto`, reached at run time through `process.getBuiltinModule` so
- * the module still loads everywhere, and Node itself refuses PKCS #1 v1.5 private
- * decryption since CVE-2023-46809 unless started with `--security-revert=CVE-2023-46809`.
+ * the module still loads everywhere. Node 20 refuses PKCS #1 v1.5 private decryption
+ * (CVE-2023-46809) unless started with `--security-revert=CVE-2023-46809`; Node 22+ decrypts it
+ * with OpenSSL's implicit rejection, which answers a wrong key with random bytes instead of an
+ * error, so the length check below and then the message's header tag are what refuse it.
  * @module
  */
 import { base64 } from '@scure/base'
@@ -160,7 +162,7 @@ export class RawRsaKeyring {
     } catch (error) {
       if (String((error as Error)?.message).includes('CVE-2023-46809')) {
         throw new UnsupportedError(
-          'Node refuses RSA PKCS #1 v1.5 private decryption (CVE-2023-46809, the Marvin attack); start node with --security-revert=CVE-2023-46809 to read PKCS1-wrapped keys, and move them to OAEP',
+          'this Node refuses RSA PKCS #1 v1.5 private decryption (CVE-2023-46809, the Marvin attack); use Node 22 or later (implicit rejection) or start node with --security-revert=CVE-2023-46809 to read PKCS1-wrapped keys, and move them to OAEP',
         )
       }
       throw error
