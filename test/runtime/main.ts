@@ -6,8 +6,9 @@
  *   deno run -A [--conditions=kms-envelope-portable] dist/test/runtime/main.js
  *   bun [--conditions=kms-envelope-portable] dist/test/runtime/main.js
  *
- * KMSE_EXPECT_RUNTIME and KMSE_EXPECT_BACKEND (set by the runner) make it fail unless it runs
- * where it was asked to, with the backend the import conditions were meant to select.
+ * KMSE_EXPECT_RUNTIME, KMSE_EXPECT_VERSION and KMSE_EXPECT_BACKEND (set by the runner) make it
+ * fail unless it runs where it was asked to (the runner runs several Node release lines), with
+ * the backend the import conditions were meant to select.
  */
 import process from 'node:process'
 import { backend } from '#crypto-backend'
@@ -20,7 +21,7 @@ import { streamCases } from './streams.js'
 import { vectorCases } from './vectors.js'
 
 const here = runtime()
-const expected = { runtime: process.env.KMSE_EXPECT_RUNTIME, backend: process.env.KMSE_EXPECT_BACKEND }
+const expected = { runtime: process.env.KMSE_EXPECT_RUNTIME, version: process.env.KMSE_EXPECT_VERSION, backend: process.env.KMSE_EXPECT_BACKEND }
 console.log(`runtime-neutral suite on ${here.name} ${here.version}, ${backend.name} crypto backend`)
 
 const cases: Case[] = [
@@ -28,6 +29,8 @@ const cases: Case[] = [
     name: `runs on the expected runtime (${expected.runtime ?? 'any'}) with the expected backend (${expected.backend ?? 'any'})`,
     run() {
       if (expected.runtime !== undefined && expected.runtime !== here.name) throw new Error(`expected runtime ${expected.runtime}, this is ${here.name}`)
+      if (expected.version !== undefined && expected.version !== here.version)
+        throw new Error(`expected ${here.name} ${expected.version}, this is ${here.version}`)
       if (expected.backend !== undefined && expected.backend !== backend.name)
         throw new Error(`expected the ${expected.backend} backend, the import conditions gave ${backend.name}`)
     },
