@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path'
 import type { ErrorCode } from '../../errors.js'
 import { EnvelopeError } from '../../errors.js'
 import { escapeControls, printable } from '../../printable.js'
-import { formatBytes, progressWanted, renderProgress } from './progress.js'
+import { BarLine, formatBytes, progressWanted, renderProgress } from './progress.js'
 import { UsageError } from './usage.js'
 
 /** A file found, with its size for the progress bar. */
@@ -61,26 +61,20 @@ export function jobsOf(text: string | undefined): number {
 export function fileProgress(totalFiles: number, totalBytes: number, quiet: boolean): { update(bytes: number): void; stop(): void } {
   const stream = process.stderr
   if (!progressWanted(totalBytes, quiet, stream)) return { update() {}, stop() {} }
-  const started = performance.now()
+  const line = new BarLine(stream)
   let files = 0
   let bytes = 0
-  let drawn = Number.NEGATIVE_INFINITY // the first update draws, however young the process (performance.now() counts from its start)
-  let shown = false
   return {
     update(size) {
       files++
       bytes += size
-      const now = performance.now()
-      if (now - drawn < 100 && files < totalFiles) return
-      drawn = now
-      shown = true
+      // The last file always draws, so the bar ends complete.
+      const elapsed = line.due(files >= totalFiles)
+      if (elapsed === undefined) return
       const prefix = `${files}/${totalFiles} files `
-      const columns = stream.columns > 0 ? stream.columns : 80
-      stream.write(`\r${prefix}${renderProgress(bytes, totalBytes, now - started, Math.max(1, columns - prefix.length))}\x1b[K`)
+      line.draw(`${prefix}${renderProgress(bytes, totalBytes, elapsed, Math.max(1, line.columns - prefix.length))}`)
     },
-    stop() {
-      if (shown) stream.write('\r\x1b[K')
-    },
+    stop: () => line.stop(),
   }
 }
 

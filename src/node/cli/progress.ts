@@ -54,24 +54,56 @@ export function progressWanted(total: number | undefined, quiet: boolean, stream
   return !quiet && total !== undefined && stream.isTTY === true && (env.CI === undefined || env.CI === '' || env.CI === 'false')
 }
 
+/**
+ * @internal One redrawn terminal line: the pacing (at most every {@link REDRAW_MS}, the first
+ * update always: performance.now() counts from the process start, so a fixed start of 0 kept
+ * a young process's bar blank) and the erase on stop, shared by this bar and the CLI's
+ * many-files bar (file-batch.ts).
+ */
+export class BarLine {
+  readonly #stream: NodeJS.WriteStream
+  readonly #started = performance.now()
+  #drawn = Number.NEGATIVE_INFINITY
+  #shown = false
+
+  constructor(stream: NodeJS.WriteStream) {
+    this.#stream = stream
+  }
+
+  /** The terminal's width (80 when it does not say). */
+  get columns(): number {
+    return this.#stream.columns > 0 ? this.#stream.columns : 80
+  }
+
+  /** Milliseconds since the start when a redraw is due now (always with `force`), else undefined. */
+  due(force = false): number | undefined {
+    const now = performance.now()
+    if (!force && now - this.#drawn < REDRAW_MS) return undefined
+    this.#drawn = now
+    return now - this.#started
+  }
+
+  draw(line: string): void {
+    this.#shown = true
+    this.#stream.write(`\r${line}\x1b[K`)
+  }
+
+  stop(): void {
+    if (this.#shown) this.#stream.write('\r\x1b[K')
+  }
+}
+
 /** Starts a bar on `stream` (stderr) if {@link progressWanted}; otherwise returns a no-op. */
 export function startProgress(total: number | undefined, quiet: boolean, stream: NodeJS.WriteStream = process.stderr): Progress {
   if (!progressWanted(total, quiet, stream)) return NONE
-  const started = performance.now()
+  const line = new BarLine(stream)
   let done = 0
-  let drawn = Number.NEGATIVE_INFINITY // the first update draws, however young the process (performance.now() counts from its start)
-  let shown = false
   return {
     update(bytes) {
       done += bytes
-      const now = performance.now()
-      if (now - drawn < REDRAW_MS) return
-      drawn = now
-      shown = true
-      stream.write(`\r${renderProgress(done, total, now - started, stream.columns > 0 ? stream.columns : 80)}\x1b[K`)
+      const elapsed = line.due()
+      if (elapsed !== undefined) line.draw(renderProgress(done, total, elapsed, line.columns))
     },
-    stop() {
-      if (shown) stream.write('\r\x1b[K')
-    },
+    stop: () => line.stop(),
   }
 }
