@@ -146,6 +146,18 @@ describe('random access: altered messages', () => {
 })
 
 describe('random access: reads, cache and concurrency', () => {
+  it('300 readers open at once each keep their own head (small heads share copy slabs; none is overwritten by a later one)', async () => {
+    const plaintexts = Array.from({ length: 300 }, (_, i) => pattern(3 * F + (i % 7), i))
+    const messages = await Promise.all(plaintexts.map((p, i) => envelope.encrypt(p, { context: { n: String(i) } })))
+    const readers = []
+    for (const m of messages) readers.push(await envelope.openRandomAccess(bytesSource(m), { cacheFrames: 0 }))
+    for (const [i, reader] of readers.entries()) {
+      assert.deepEqual(await reader.read(0, reader.size), plaintexts[i], `reader ${i}`)
+      assert.deepEqual(reader.context, { n: String(i) })
+      reader.close()
+    }
+  })
+
   it('64 concurrent reads of one frame fetch it once; a run of missing frames is one source read of exactly ciphertextRange', async () => {
     const plaintext = pattern(40 * F + 3, 6)
     const message = await envelope.encrypt(plaintext)

@@ -126,17 +126,39 @@ async function obtainDataKey(
 }
 
 /**
- * Unwraps the data key of a parsed head and checks it against the commitment and the header
- * tag. Nothing may be decrypted with keys that did not come through here.
+ * The cache's answer for a parsed head when it needs no promise (see
+ * KeyCache.cachedDecryptionKey); undefined without a cache, on a miss, or when a keyring must
+ * first resolve aliases (obtainDataKey does that).
  */
-export async function decryptionMaterials(settings: EnvelopeSettings, head: MessageHead, signal: AbortSignal | undefined): Promise<DecryptionMaterials> {
-  const { dataKey, recipient } = await obtainDataKey(settings, head, signal)
-  // A cached key passes exactly the checks a fresh one does.
+function cachedDataKey(settings: EnvelopeSettings, head: MessageHead): { dataKey: DataKey; recipient: Recipient } | undefined {
+  const { cache, keyrings } = settings
+  if (cache === undefined || keyrings.some((k) => k.prepareUnwrap !== undefined)) return undefined
+  return cache.cachedDecryptionKey(keyrings, head.header.suite, head.header.context, head.recipients)
+}
+
+/** The commitment and header-tag checks; a cached key passes exactly the checks a fresh one does. Wipes `dataKey`. */
+function checkedMaterials(head: MessageHead, obtained: { dataKey: DataKey; recipient: Recipient }): DecryptionMaterials {
   try {
-    return { keys: verifyDataKey(backend, head, dataKey), recipient }
+    return { keys: verifyDataKey(backend, head, obtained.dataKey), recipient: obtained.recipient }
   } finally {
-    dataKey.wipe()
+    obtained.dataKey.wipe()
   }
+}
+
+/**
+ * Unwraps the data key of a parsed head and checks it against the commitment and the header
+ * tag. Nothing may be decrypted with keys that did not come through here. A promise only when
+ * the keyrings must be asked: a cache hit is answered (and checked) at once, so the cached
+ * path of every reader stays synchronous up to its public method.
+ */
+export function decryptionMaterials(
+  settings: EnvelopeSettings,
+  head: MessageHead,
+  signal: AbortSignal | undefined,
+): DecryptionMaterials | Promise<DecryptionMaterials> {
+  const hit = cachedDataKey(settings, head)
+  if (hit !== undefined) return checkedMaterials(head, hit)
+  return obtainDataKey(settings, head, signal).then((obtained) => checkedMaterials(head, obtained))
 }
 
 /**

@@ -23,6 +23,7 @@ import { HeadReader } from '../format/head-reader.js'
 import type { MessageHead, WholeMessage } from '../format/message.js'
 import { checkBodyComplete, parseWholeMessage } from '../format/message.js'
 import { checkSignal, streamEnded, throwIfAborted, toMessageBytes } from '../validate.js'
+import type { DecryptionMaterials } from './materials.js'
 import { decryptionMaterials } from './materials.js'
 import type { DecryptInfo, DecryptOptions, DecryptResult } from './options.js'
 import { streamThreadsFor, threadsFor } from './parallelism.js'
@@ -56,9 +57,7 @@ export interface OpenedHead {
   readonly info: DecryptInfo
 }
 
-/** Steps 13-14: the data key, checked against the commitment and the header tag. */
-async function openHead(settings: EnvelopeSettings, head: MessageHead, signal: AbortSignal | undefined): Promise<OpenedHead> {
-  const { keys, recipient } = await decryptionMaterials(settings, head, signal)
+function opened(head: MessageHead, { keys, recipient }: DecryptionMaterials): OpenedHead {
   const info = {
     context: contextToObject(head.header.context),
     keyIds: head.recipients.map((r) => r.keyId),
@@ -67,42 +66,73 @@ async function openHead(settings: EnvelopeSettings, head: MessageHead, signal: A
   return { keys, info }
 }
 
+/** Steps 13-14: the data key, checked against the commitment and the header tag. A promise only when a keyring is asked. */
+function openHead(settings: EnvelopeSettings, head: MessageHead, signal: AbortSignal | undefined): OpenedHead | Promise<OpenedHead> {
+  const materials = decryptionMaterials(settings, head, signal)
+  return materials instanceof Promise ? materials.then((m) => opened(head, m)) : opened(head, materials)
+}
+
 /**
  * Steps 10-14 for every reader that decrypts a body (buffers, streams, random access): the
  * expected context, the body limits, `checkBody` (step 12, for readers that know the body's
  * length before any key service is called), then the data key through the materials (and the
  * cache), checked against the commitment and the header tag. The caller wipes `keys`.
  */
-export async function openForBody(
+export function openForBody(
   settings: EnvelopeSettings,
   head: MessageHead,
   expectContext: unknown,
   signal: AbortSignal | undefined,
   checkBody?: () => void,
-): Promise<OpenedHead> {
+): OpenedHead | Promise<OpenedHead> {
   checkExpectedContext(head, expectContext)
   checkBodyLimits(head, settings)
   checkBody?.()
   return openHead(settings, head, signal)
 }
 
-/** Decrypts a whole message held in memory. Nothing is returned unless every byte is authentic. */
-export async function decryptMessage(settings: EnvelopeSettings, message: unknown, options: DecryptOptions = {}): Promise<DecryptResult> {
+/**
+ * Decrypts a whole message held in memory. Nothing is returned unless every byte is authentic.
+ * Like the functions below it, this returns a promise only when it must wait (a keyring call,
+ * worker threads), and may throw synchronously: callers are async functions, which turn both
+ * into one rejected promise.
+ */
+export function decryptMessage(settings: EnvelopeSettings, message: unknown, options: DecryptOptions = {}): DecryptResult | Promise<DecryptResult> {
   return decryptParsed(settings, parseWholeMessage(toMessageBytes(message), settings), options)
 }
 
 /** Steps 10-15 for a message whose head is parsed (readers with their own parsing rules, such as the index key's). */
-export async function decryptParsed(settings: EnvelopeSettings, whole: WholeMessage, options: DecryptOptions = {}): Promise<DecryptResult> {
-  const { keys, info } = await openForBody(settings, whole.head, options.expectContext, options.signal, () => checkBodyComplete(whole))
+export function decryptParsed(settings: EnvelopeSettings, whole: WholeMessage, options: DecryptOptions = {}): DecryptResult | Promise<DecryptResult> {
+  const head = openForBody(settings, whole.head, options.expectContext, options.signal, () => checkBodyComplete(whole))
+  return head instanceof Promise ? head.then((h) => decryptBody(settings, whole, h)) : decryptBody(settings, whole, head)
+}
+
+/** Step 15 for a whole message; wipes the keys. */
+function decryptBody(settings: EnvelopeSettings, whole: WholeMessage, { keys, info }: OpenedHead): DecryptResult | Promise<DecryptResult> {
+  let pending: ReturnType<typeof threadsFor>
   try {
-    const pending = threadsFor(settings, whole.body.length)
-    const threads = pending === undefined ? undefined : await pending
-    const plaintext =
-      threads === undefined ? openBody(backend, whole.head, keys, whole.body) : await threads.openBody(backend, threads.pool, whole.head, keys, whole.body)
-    return { plaintext, ...info }
-  } finally {
+    pending = threadsFor(settings, whole.body.length)
+  } catch (error) {
     keys.wipe()
+    throw error
   }
+  if (pending === undefined) {
+    try {
+      return { plaintext: openBody(backend, whole.head, keys, whole.body), ...info }
+    } finally {
+      keys.wipe()
+    }
+  }
+  return (async () => {
+    try {
+      const threads = await pending
+      const plaintext =
+        threads === undefined ? openBody(backend, whole.head, keys, whole.body) : await threads.openBody(backend, threads.pool, whole.head, keys, whole.body)
+      return { plaintext, ...info }
+    } finally {
+      keys.wipe()
+    }
+  })()
 }
 
 /**

@@ -72,6 +72,29 @@ function checkMagic(bytes: Uint8Array): void {
 }
 
 /**
+ * Small heads are copied into a shared slab, as Buffer's pool does: a fresh ArrayBuffer for a
+ * 200-byte head cost about as much as the rest of parsing it. Head bytes are public (every
+ * field is in the message), nothing writes to a parsed head, and a slab is never reused: a
+ * full one is left to the heads that still view it.
+ */
+const SLAB_BYTES = 8192
+const SLAB_MAX_HEAD = 1024
+let slab = new Uint8Array(0)
+let slabAt = 0
+
+function headCopy(bytes: Uint8Array, length: number): Uint8Array {
+  if (length > SLAB_MAX_HEAD) return new Uint8Array(bytes.subarray(0, length)) // a plain copy even of a Buffer
+  if (slabAt + length > slab.length) {
+    slab = new Uint8Array(SLAB_BYTES)
+    slabAt = 0
+  }
+  const own = slab.subarray(slabAt, slabAt + length)
+  own.set(bytes.subarray(0, length))
+  slabAt += length
+  return own
+}
+
+/**
  * Parses the head of a message from a prefix of it.
  * Returns `{ need }` (total bytes required so far) when `bytes` is too short to go on.
  */
@@ -93,9 +116,8 @@ export function parseHead(bytes: Uint8Array, limits: ReadLimits = {}): HeadResul
   const bodyOffset = recipientsStart + r
   if (bytes.length < bodyOffset) return { need: bodyOffset }
   // One copy of the whole head, and every field a view of it: what is parsed is what the
-  // header tag is checked over, whatever the caller does to `bytes` meanwhile, at the cost of
-  // one allocation instead of one per field.
-  const own = new Uint8Array(bytes.subarray(0, bodyOffset)) // a plain copy even of a Buffer
+  // header tag is checked over, whatever the caller does to `bytes` meanwhile.
+  const own = headCopy(bytes, bodyOffset)
   const header = decodeHeader(own.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + h), limits.maxFrameSize ?? MAX_FRAME_SIZE, limits.reservedContext)
   const recipients = decodeRecipients(own.subarray(recipientsStart, bodyOffset), maxWrapped)
   return {
