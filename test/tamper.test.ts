@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { Envelope, EnvelopeError, inspect, LocalKeyring } from '../src/index.js'
+import { Envelope, EnvelopeError, inspect, KeyCache, LocalKeyring } from '../src/index.js'
 import { assertExpectedBackend, pattern } from './helpers.js'
 import { edits } from './mutations.js'
 
@@ -58,5 +58,27 @@ describe('tampering: every single-byte change and every truncation', () => {
       }
     }
     assert.ok(opened > 0)
+  })
+})
+
+describe('tampering with a cache: the remembered head (format/head-memo.ts) and cached entry key change no outcome', () => {
+  it('every change of a message whose intact head and data key were just used gives exactly the outcome of an Envelope without a cache', async () => {
+    const keyring = new LocalKeyring({ keyId: 'a', key: pattern(32, 1) })
+    const cached = new Envelope({ keyring, frameSize: 64, cache: new KeyCache({ maxAge: 60_000 }) })
+    const plain = new Envelope({ keyring, frameSize: 64 })
+    const plaintext = pattern(100, 3)
+    // Two messages under one cached data key: their heads differ only in id, commitment and tag.
+    const first = await cached.encrypt(plaintext, { context: { k: 'v' } })
+    const message = await cached.encrypt(plaintext, { context: { k: 'v' } })
+    let hits = 0
+    for (const { label, message: m } of edits(message)) {
+      // The memo and the cache's last entry key now hold the other message's head.
+      assert.deepEqual((await cached.decrypt(first)).plaintext, plaintext)
+      const expected = await attempt(plain, m, label)
+      assert.deepEqual(await attempt(cached, m, label), expected, label)
+      if ('plaintext' in expected) hits++
+    }
+    assert.equal(hits, 0)
+    assert.deepEqual((await cached.decrypt(message)).plaintext, plaintext)
   })
 })

@@ -93,6 +93,7 @@ export class KeyCache {
   readonly #partition: string
   readonly #prefixes = new WeakMap<readonly Keyring[], string>()
   readonly #decryptPrefixes = new WeakMap<readonly Keyring[], DecryptKeyPrefix>()
+  #lastDecrypt: { keyrings: readonly Keyring[]; suite: number; context: CanonicalContext; recipients: readonly Recipient[]; key: string } | undefined
   readonly maxEntries: number
   readonly maxAge: number
   readonly maxMessagesPerKey: number
@@ -151,6 +152,17 @@ export class KeyCache {
    * a digest for a large one (wrapped keys can be kilobytes): see entry-key.ts.
    */
   #decryptKey(keyrings: readonly Keyring[], suite: number, context: CanonicalContext, recipients: readonly Recipient[]): string {
+    // Heads an Envelope parses back to back share their context and recipients objects (see
+    // format/head-memo.ts), and neither is ever mutated: the same objects give the same key,
+    // and the same string (its hash already computed) makes the lookup cheaper too.
+    const last = this.#lastDecrypt
+    if (last !== undefined && last.recipients === recipients && last.context === context && last.keyrings === keyrings && last.suite === suite) return last.key
+    const key = this.#buildDecryptKey(keyrings, suite, context, recipients)
+    this.#lastDecrypt = { keyrings, suite, context, recipients, key }
+    return key
+  }
+
+  #buildDecryptKey(keyrings: readonly Keyring[], suite: number, context: CanonicalContext, recipients: readonly Recipient[]): string {
     let prefix = this.#decryptPrefixes.get(keyrings)
     if (prefix === undefined) {
       prefix = decryptKeyPrefix(

@@ -9,6 +9,7 @@
 import { KeyCache } from '../cache/key-cache.js'
 import { invalidArgument } from '../errors.js'
 import { DEFAULT_FRAME_SIZE, DEFAULT_MAX_WRAPPED_KEYS, MAX_FRAME_SIZE, MAX_WRAPPED_KEYS, MIN_FRAME_SIZE } from '../format/constants.js'
+import { HeadMemo } from '../format/head-memo.js'
 import type { Keyring } from '../keyrings/keyring.js'
 import { integerOption } from '../validate.js'
 
@@ -34,6 +35,11 @@ export interface EnvelopeSettings {
   readonly allowClassicalRecipients: boolean
   /** Threads that seal and open a large buffer's frames: 1 (the calling thread only), a count, or `'auto'`; see EnvelopeOptions.parallelism. */
   readonly parallelism: number | 'auto'
+  /**
+   * The last head this Envelope's readers parsed (format/head-memo.ts). Only with a cache: heads
+   * repeat (all but the id, commitment and tag) only when data keys are reused.
+   */
+  readonly headMemo: HeadMemo | undefined
 }
 
 /** What the Envelope constructor accepts (EnvelopeOptions, unchecked). */
@@ -60,6 +66,7 @@ export function resolveSettings(options: SettingsInput): EnvelopeSettings {
   if (writers.length === 0 && decryptOnly.length === 0) {
     throw invalidArgument('keyring must be a keyring (LocalKeyring, KmsKeyring) or a non-empty array of keyrings; [] only with decryptOnly keyrings')
   }
+  const cache = toCache(options.cache)
   return Object.freeze({
     keyrings: Object.freeze([...writers, ...decryptOnly]),
     writers,
@@ -68,9 +75,10 @@ export function resolveSettings(options: SettingsInput): EnvelopeSettings {
     maxWrappedKeys: integerOption(options.maxWrappedKeys, 'maxWrappedKeys', 1, MAX_WRAPPED_KEYS, DEFAULT_MAX_WRAPPED_KEYS),
     maxFrameSize,
     minFrameSize: integerOption(options.minFrameSize, 'minFrameSize', MIN_FRAME_SIZE, maxFrameSize, MIN_FRAME_SIZE),
-    cache: toCache(options.cache),
+    cache,
     allowClassicalRecipients: toFlag(options.allowClassicalRecipients, 'allowClassicalRecipients'),
     parallelism: toParallelism(options.parallelism),
+    headMemo: cache === undefined ? undefined : new HeadMemo(),
   })
 }
 

@@ -24,6 +24,7 @@ import {
   TAG_BYTES,
   VERSION,
 } from './constants.js'
+import type { HeadMemo, MemoLimits } from './head-memo.js'
 import type { Header, Recipient } from './header.js'
 import { checkRecipientCount, decodeHeader, decodeRecipients, encodeRecipients, headerLength, writeHeader } from './header.js'
 
@@ -35,6 +36,8 @@ export interface ReadLimits {
   readonly maxFrameSize?: number
   /** @internal The one reserved context pair accepted (FORMAT.md §13.2); set only by the field index-key opener. */
   readonly reservedContext?: readonly [string, string]
+  /** @internal The last head read with these limits' owner (an Envelope's settings), see head-memo.ts. */
+  readonly headMemo?: HeadMemo | undefined
 }
 
 /** Everything before the frames, parsed and validated (but not yet authenticated). */
@@ -118,8 +121,16 @@ export function parseHead(bytes: Uint8Array, limits: ReadLimits = {}): HeadResul
   // One copy of the whole head, and every field a view of it: what is parsed is what the
   // header tag is checked over, whatever the caller does to `bytes` meanwhile.
   const own = headCopy(bytes, bodyOffset)
-  const header = decodeHeader(own.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + h), limits.maxFrameSize ?? MAX_FRAME_SIZE, limits.reservedContext)
-  const recipients = decodeRecipients(own.subarray(recipientsStart, bodyOffset), maxWrapped)
+  const tagAt = PREAMBLE_BYTES + h
+  const memo = limits.headMemo
+  const used: MemoLimits = { maxWrapped, maxFrameSize: limits.maxFrameSize ?? MAX_FRAME_SIZE, reserved: limits.reservedContext }
+  let parts = memo?.lookup(own, tagAt, used)
+  if (parts === undefined) {
+    const header = decodeHeader(own.subarray(PREAMBLE_BYTES, tagAt), used.maxFrameSize, used.reserved)
+    parts = { header, recipients: decodeRecipients(own.subarray(recipientsStart, bodyOffset), maxWrapped) }
+    memo?.remember(own, tagAt, used, parts)
+  }
+  const { header, recipients } = parts
   return {
     head: {
       header,
