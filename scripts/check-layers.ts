@@ -54,6 +54,7 @@ export const ENTRIES: readonly string[] = [
 export const ALIASES: Readonly<Record<string, readonly string[]>> = {
   '#crypto-backend': ['src/crypto/node.ts', 'src/crypto/portable.ts'],
   '#worker-pool': ['src/crypto/pool-node.ts', 'src/crypto/pool-none.ts'],
+  '#base64': ['src/format/base64-node.ts', 'src/format/base64-portable.ts'],
   '#public-key-kems': ['src/keyrings/kem-lazy.ts', 'src/keyrings/kem-static.ts'],
 }
 

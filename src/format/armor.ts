@@ -6,7 +6,7 @@
  * armor files of any size in constant memory; `armor`/`dearmor` are the whole-buffer API.
  * @module
  */
-import { base64 } from '@scure/base'
+import { base64Codec } from '#base64'
 import { FormatError, invalidArgument, TruncatedError } from '../errors.js'
 
 /** The first line of an armored message. */
@@ -112,13 +112,13 @@ export class ArmorEncoder {
     this.#begin(emit)
     const data = this.#rest.length === 0 ? chunk : concat(this.#rest, chunk)
     const whole = data.length - (data.length % BYTES_PER_LINE)
-    if (whole > 0) emit(lines(base64.encode(data.subarray(0, whole)), ''))
+    if (whole > 0) emit(lines(base64Codec.encode(data.subarray(0, whole)), ''))
     this.#rest = new Uint8Array(data.subarray(whole)) // a copy (Buffer#slice would be a view): the caller may reuse its chunk
   }
 
   finish(emit: (chunk: Uint8Array) => void): void {
     this.#begin(emit)
-    const last = this.#rest.length > 0 ? `${base64.encode(this.#rest)}\n` : ''
+    const last = this.#rest.length > 0 ? `${base64Codec.encode(this.#rest)}\n` : ''
     this.#rest = new Uint8Array(0)
     emit(ascii.encode(`${last}${ARMOR_END}\n`))
   }
@@ -203,7 +203,7 @@ export class ArmorDecoder {
         this.#byte(chunk[i]!, out)
         i++
       }
-      if (out.length > 0) emit(base64.decode(latin1.decode(out.bytes.subarray(0, out.length))))
+      if (out.length > 0) emit(decodeChecked(latin1.decode(out.bytes.subarray(0, out.length))))
     } catch (error) {
       this.#failed = true
       throw error
@@ -216,7 +216,7 @@ export class ArmorDecoder {
     if (this.#state !== 'trailing') {
       throw new TruncatedError(`the armored message ends at line ${this.#lineNo} before its END line "${ARMOR_END}": it was cut short`)
     }
-    if (this.#last !== undefined) emit(base64.decode(this.#last))
+    if (this.#last !== undefined) emit(decodeChecked(this.#last))
     this.#last = undefined
   }
 
@@ -298,12 +298,8 @@ export class ArmorDecoder {
     if (this.#pendingLength < 0) return
     const last = latin1.decode(this.#pending.subarray(0, this.#pendingLength))
     this.#pendingLength = -1
-    try {
-      base64.decode(last)
-    } catch (error) {
-      throw new FormatError(`armor line ${this.#lineNo - 1} is not canonical padded base64 (${error instanceof Error ? error.message : String(error)})`, {
-        cause: error,
-      })
+    if (base64Codec.decode(last, false) === undefined) {
+      throw new FormatError(`armor line ${this.#lineNo - 1} is not canonical padded base64 (wrong padding, or bits set past the last byte)`)
     }
     this.#last = last
   }
@@ -311,6 +307,13 @@ export class ArmorDecoder {
   #error(problem: string): FormatError {
     return new FormatError(`armor line ${this.#lineNo} ${problem}`)
   }
+}
+
+/** Base64 the line checks already accepted: full lines of alphabet characters, or the checked last line. */
+function decodeChecked(text: string): Uint8Array {
+  const bytes = base64Codec.decode(text, true)
+  if (bytes === undefined) throw new FormatError('armor is not canonical padded base64')
+  return bytes
 }
 
 function describeByte(c: number): string {

@@ -2,12 +2,12 @@
  * A whole message as text: unpadded base64url (RFC 4648 §5) of its bytes, for JSON, URLs,
  * environment variables and TEXT columns. No prefix: the message's own magic says what it is.
  *
- * Decoding is strict (@scure/base refuses padding, non-alphabet characters and non-zero
- * trailing bits), so a message has exactly one text form and an edit to the text is an edit
- * to the bytes, which decryption then reports.
+ * Decoding is strict (padding, non-alphabet characters and non-zero trailing bits are
+ * refused: see base64.ts), so a message has exactly one text form and an edit to the text is
+ * an edit to the bytes, which decryption then reports.
  * @module
  */
-import { base64urlnopad } from '@scure/base'
+import { base64Codec } from '#base64'
 import { FormatError, invalidArgument } from '../errors.js'
 
 /**
@@ -23,7 +23,7 @@ import { FormatError, invalidArgument } from '../errors.js'
  */
 export function toBase64url(message: Uint8Array): string {
   if (!(message instanceof Uint8Array)) throw invalidArgument('toBase64url needs the message bytes (a Uint8Array)')
-  return base64urlnopad.encode(message)
+  return base64Codec.encodeUrl(message)
 }
 
 /**
@@ -36,14 +36,14 @@ export function toBase64url(message: Uint8Array): string {
  */
 export function fromBase64url(text: string): Uint8Array {
   if (typeof text !== 'string') throw invalidArgument('fromBase64url needs a string')
-  try {
-    return base64urlnopad.decode(text)
-  } catch (error) {
+  const bytes = base64Codec.decodeUrl(text, true)
+  if (bytes === undefined) {
     const bad = text.search(/[^A-Za-z0-9_-]/)
     const what =
       bad >= 0
         ? `it has a character outside the base64url alphabet at index ${bad}${text[bad] === '=' ? ' (padding is not used)' : ''}`
         : `its length (${text.length}) or last character is not canonical`
-    throw new FormatError(`the text is not a base64url message: ${what}; pass exactly what toBase64url returned`, { cause: error })
+    throw new FormatError(`the text is not a base64url message: ${what}; pass exactly what toBase64url returned`)
   }
+  return bytes
 }
