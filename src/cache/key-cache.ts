@@ -9,6 +9,7 @@
  * @module
  */
 import { copyBytes } from '@noble/ciphers/utils.js'
+import type { LRUCache } from 'lru-cache'
 import type { DataKey } from '../crypto/data-key.js'
 import { invalidArgument } from '../errors.js'
 import type { CanonicalContext } from '../format/context.js'
@@ -239,16 +240,59 @@ export class KeyCache {
           signal,
         )) as EncryptEntry
       }
-      if (entry.dataKey.wiped || entry.messages >= this.maxMessagesPerKey || entry.bytes + bytes > this.maxBytesPerKey) {
-        if (lru.peek(key) === entry) lru.delete(key)
-        continue
-      }
-      entry.messages++
-      entry.bytes += bytes
-      const copy = entry.dataKey.clone()
-      if (entry.messages >= this.maxMessagesPerKey || entry.bytes >= this.maxBytesPerKey) lru.delete(key) // used up: zero it now
-      return { dataKey: copy, recipients: entry.recipients }
+      const reserved = this.#reserve(lru, key, entry, bytes)
+      if (reserved !== undefined) return reserved
     }
+  }
+
+  /**
+   * One use of an encrypt entry within its limits: a copy of its key (the caller wipes it). An
+   * entry that is used up or zeroed is dropped instead, and the result is undefined.
+   */
+  #reserve(lru: LRUCache<string, Entry>, key: string, entry: EncryptEntry, bytes: number): { dataKey: DataKey; recipients: readonly Recipient[] } | undefined {
+    if (entry.dataKey.wiped || entry.messages >= this.maxMessagesPerKey || entry.bytes + bytes > this.maxBytesPerKey) {
+      if (lru.peek(key) === entry) lru.delete(key)
+      return undefined
+    }
+    entry.messages++
+    entry.bytes += bytes
+    const copy = entry.dataKey.clone()
+    if (entry.messages >= this.maxMessagesPerKey || entry.bytes >= this.maxBytesPerKey) lru.delete(key) // used up: zero it now
+    return { dataKey: copy, recipients: entry.recipients }
+  }
+
+  /**
+   * @internal {@link KeyCache.encryptionKey} when it can answer without a promise: a live
+   * entry within its limits, one use reserved and counted as a hit. Undefined otherwise, with
+   * nothing counted or reserved: the caller then goes the async way, which decides between a
+   * bypass, a replacement and a new key exactly as before.
+   * @param keyrings - The keyrings the message is encrypted for (part of the entry key).
+   * @param suite - The algorithm suite id (part of the entry key).
+   * @param context - The message's encryption context (part of the entry key).
+   * @param plaintextLength - The message's plaintext bytes, undefined when not known in advance.
+   */
+  cachedEncryptionKey(
+    keyrings: readonly Keyring[],
+    suite: number,
+    context: CanonicalContext,
+    plaintextLength: number | undefined,
+  ): { dataKey: DataKey; recipients: readonly Recipient[] } | undefined {
+    const lru = this.#store.lru
+    if (lru === undefined || (plaintextLength === undefined && Number.isFinite(this.maxBytesPerKey))) return undefined
+    const bytes = plaintextLength ?? 0
+    if (bytes > this.maxBytesPerKey) return undefined
+    const key = this.#encryptKey(keyrings, suite, context)
+    const entry = lru.get(key)
+    if (
+      entry === undefined ||
+      entry.kind !== 'encrypt' ||
+      entry.dataKey.wiped ||
+      entry.messages >= this.maxMessagesPerKey ||
+      entry.bytes + bytes > this.maxBytesPerKey
+    )
+      return undefined
+    this.#store.counters.hits++
+    return this.#reserve(lru, key, entry, bytes)
   }
 
   /**

@@ -55,6 +55,18 @@ export async function encryptionMaterials(
 }
 
 /**
+ * {@link encryptionMaterials} when the cache can answer without a promise (a live entry within
+ * its limits); undefined otherwise, and the caller goes the async way.
+ */
+export function cachedEncryptionMaterials(settings: EnvelopeSettings, context: CanonicalContext, plaintextLength: number): EncryptionMaterials | undefined {
+  if (settings.writers.length === 0) return undefined
+  const hit = settings.cache?.cachedEncryptionKey(settings.writers, SUITE, context, plaintextLength)
+  if (hit === undefined) return undefined
+  const { dataKey, recipients } = hit
+  return { dataKey, recipients, release: () => dataKey.wipe() }
+}
+
+/**
  * @internal Materials for a data key the caller already holds and the recipients it built for
  * it (the AWS Encryption SDK migration, which carries a KMS-wrapped key over): checked by the
  * rules a keyring's output is (every entry well formed, at most maxWrappedKeys), and released

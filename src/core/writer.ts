@@ -16,8 +16,9 @@ import type { CanonicalContext } from '../format/context.js'
 import { canonicalContext } from '../format/context.js'
 import { checkSignal, streamEnded, throwIfAborted, toPlaintextBytes } from '../validate.js'
 import type { EncryptionMaterials } from './materials.js'
-import { encryptionMaterials } from './materials.js'
+import { cachedEncryptionMaterials, encryptionMaterials } from './materials.js'
 import type { EncryptOptions } from './options.js'
+import type { Threads } from './parallelism.js'
 import { streamThreadsFor, threadsFor } from './parallelism.js'
 import type { EnvelopeSettings } from './settings.js'
 
@@ -27,19 +28,44 @@ export function newMessageId(): Uint8Array {
 }
 
 /** Encrypts `plaintext` (bytes, or a string as UTF-8) into one message buffer. */
-export async function encryptMessage(settings: EnvelopeSettings, plaintext: unknown, options: EncryptOptions = {}): Promise<Uint8Array> {
+export function encryptMessage(settings: EnvelopeSettings, plaintext: unknown, options: EncryptOptions = {}): Uint8Array | Promise<Uint8Array> {
   const bytes = toPlaintextBytes(plaintext)
   const context = canonicalContext(options.context, 'context', true)
   const pending = threadsFor(settings, bytes.length)
-  const threads = pending === undefined ? undefined : await pending
-  const materials = await encryptionMaterials(settings, context, options.signal, bytes.length)
-  try {
-    const { dataKey, recipients } = materials
-    const params = { dataKey, recipients, context, frameSize: settings.frameSize, messageId: newMessageId() }
-    return threads === undefined ? sealMessage(backend, params, bytes) : await threads.sealMessage(backend, threads.pool, params, bytes)
-  } finally {
-    materials.release()
+  // A cache hit on the calling thread needs no promise (as a cached decrypt, reader.ts): the
+  // caller is an async method, which turns a result or a throw into its promise.
+  const hit = pending === undefined ? cachedEncryptionMaterials(settings, context, bytes.length) : undefined
+  if (hit !== undefined) return sealWith(settings, hit, context, bytes, undefined)
+  return (async () => {
+    const threads = pending === undefined ? undefined : await pending
+    return sealWith(settings, await encryptionMaterials(settings, context, options.signal, bytes.length), context, bytes, threads)
+  })()
+}
+
+/** Seals a whole message with its materials (on the pool's threads when given); releases them. */
+function sealWith(
+  settings: EnvelopeSettings,
+  materials: EncryptionMaterials,
+  context: CanonicalContext,
+  bytes: Uint8Array,
+  threads: Threads | undefined,
+): Uint8Array | Promise<Uint8Array> {
+  const { dataKey, recipients } = materials
+  const params = () => ({ dataKey, recipients, context, frameSize: settings.frameSize, messageId: newMessageId() })
+  if (threads === undefined) {
+    try {
+      return sealMessage(backend, params(), bytes)
+    } finally {
+      materials.release()
+    }
   }
+  return (async () => {
+    try {
+      return await threads.sealMessage(backend, threads.pool, params(), bytes)
+    } finally {
+      materials.release()
+    }
+  })()
 }
 
 /**
