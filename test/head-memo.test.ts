@@ -66,6 +66,21 @@ describe('HeadMemo', () => {
     assert.equal(hits, 3 * (32 + 32 + 16) + 3 * body + body + 3)
   })
 
+  it('a head over 4 KiB is not remembered (and forgets the one before it)', async () => {
+    const small = await env.encrypt(pattern(10, 1))
+    const large = await env.encrypt(pattern(10, 1), { context: { big: 'x'.repeat(5000) } })
+    const memo = new HeadMemo()
+    const parse = (bytes: Uint8Array) => {
+      const r = parseHead(bytes, { headMemo: memo })
+      assert.ok('head' in r)
+      return r.head.header.context
+    }
+    const first = parse(small)
+    assert.equal(parse(small), first, 'a small head is remembered')
+    assert.notEqual(parse(large), parse(large))
+    assert.notEqual(parse(small), first)
+  })
+
   it('the remembered head is used only under the limits it was checked with', async () => {
     const message = await env.encrypt(pattern(10, 1), { context: { a: 'b' } })
     const indexKey = fromText(PREFIX_INDEX_KEY, await FieldEncryptor.createIndexKey(env))!

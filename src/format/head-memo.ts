@@ -32,6 +32,9 @@ function skipped(own: Uint8Array, header: Header, tagAt: number): [number, numbe
   return [header.messageId.byteOffset - own.byteOffset, header.commitment.byteOffset - own.byteOffset, tagAt]
 }
 
+const MAX_MEMO_HEAD = 4096
+
+/** See the module docs; one per Envelope with a cache (its settings' `headMemo`). */
 export class HeadMemo {
   #bytes: Uint8Array | undefined
   #idAt = 0
@@ -68,8 +71,16 @@ export class HeadMemo {
     }
   }
 
-  /** Remembers a head parsed in full from `own` under `limits`; the memo keeps its own copy. */
+  /**
+   * Remembers a head parsed in full from `own` under `limits`; the memo keeps its own copy. Not
+   * a head over 4 KiB (many or large wrapped keys): copying it on every miss would cost more
+   * than the decoding the memo saves, and an Envelope would hold up to 384 KiB for it.
+   */
   remember(own: Uint8Array, tagAt: number, limits: MemoLimits, head: MemoHead): void {
+    if (own.length > MAX_MEMO_HEAD) {
+      this.#bytes = undefined
+      return
+    }
     const [idAt, commitmentAt] = skipped(own, head.header, tagAt)
     const bytes = own.slice()
     const at = (view: Uint8Array): Uint8Array => bytes.subarray(view.byteOffset - own.byteOffset, view.byteOffset - own.byteOffset + view.length)
