@@ -22,8 +22,11 @@ const BUILDS = [
   { name: 'the Node build', url: import.meta.resolve('kms-envelope') },
 ]
 
-/** Packages the core's import must not load: none is on the path of a first encrypt. */
-const LAZY = ['@noble/curves', '@noble/post-quantum', '@noble/hashes', 'lru-cache', '@aws-sdk', '@smithy']
+/**
+ * Packages the core's import must not load: none is on the path of a first encrypt. On Node
+ * that includes @scure/base: base64 is native there, and age key strings load bech32 on first use.
+ */
+const LAZY = ['@noble/curves', '@noble/post-quantum', '@noble/hashes', '@scure/base', 'lru-cache', '@aws-sdk', '@smithy']
 
 /** Runs `body` (an async function body with `core` the imported module) in a fresh process; returns what it returned. */
 function inFreshProcess(core: string, body: string): { urlsAtImport: string[]; result: unknown } {

@@ -9,7 +9,7 @@
  * longer than the longest key is refused before it is decoded.
  * @module
  */
-import { bech32 } from '@scure/base'
+import { bech32Sync } from '#public-key-kems'
 import { invalidArgument } from '../errors.js'
 
 /** What an age key string holds. */
@@ -40,6 +40,7 @@ function encodedLength(kind: AgeKeyKind): number {
 
 /** Encodes `bytes` as `kind` (uppercase for identities, as age writes them). */
 export function encodeAgeKey(kind: AgeKeyKind, bytes: Uint8Array): string {
+  const bech32 = bech32Sync()
   const text = bech32.encode(kind.prefix, bech32.toWords(bytes), false)
   return kind.prefix === kind.prefix.toUpperCase() ? text.toUpperCase() : text
 }
@@ -80,7 +81,7 @@ export function decodeAgeKey(kind: AgeKeyKind, text: unknown): Uint8Array {
   }
   let decoded: { prefix: string; bytes: Uint8Array }
   try {
-    decoded = bech32.decodeToBytes(text, false)
+    decoded = bech32Sync().decodeToBytes(text, false)
   } catch {
     throw invalidArgument(`${kind.what} ${secret ? '' : `${shown} `}has a bad bech32 checksum or character: check it for typos`)
   }

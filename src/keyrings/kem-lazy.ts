@@ -1,7 +1,9 @@
 /**
  * `#public-key-kems` under the `node` condition: @noble/curves and @noble/post-quantum are
  * loaded on first use, not when the package is imported (they are about half of a cold
- * import, and a program that never touches a public-key keyring never needs them).
+ * import, and a program that never touches a public-key keyring never needs them). So is
+ * @scure/base's bech32 for age key strings: on Node nothing else in the core needs @scure/base
+ * (base64 is native there), and it measured 4-5 ms of a cold import.
  *
  * A wrap or unwrap is async and loads them with `import()` (memoised). A constructor is sync
  * (deriving an identity's public key), so if nothing loaded them yet it loads them with
@@ -12,10 +14,11 @@
  */
 import type * as Curves from '@noble/curves/ed25519.js'
 import type * as PostQuantum from '@noble/post-quantum/hybrid.js'
+import type * as ScureBase from '@scure/base'
 import { UnsupportedError } from '../errors.js'
-import type { X25519Kem, XWingKem } from './kem-static.js'
+import type { Bech32, X25519Kem, XWingKem } from './kem-static.js'
 
-export type { X25519Kem, XWingKem } from './kem-static.js'
+export type { Bech32, X25519Kem, XWingKem } from './kem-static.js'
 
 type Require = (id: string) => unknown
 
@@ -67,3 +70,10 @@ export const loadX25519 = x25519.load
 export const xwingSync = xwing.sync
 /** X-Wing, for an asynchronous caller. */
 export const loadXWing = xwing.load
+
+let bech32: Bech32 | undefined
+/** bech32, for age key strings (always used synchronously: key strings are parsed in constructors). */
+export function bech32Sync(): Bech32 {
+  bech32 ??= requireSync<typeof ScureBase>('@scure/base').bech32
+  return bech32
+}
