@@ -27,11 +27,6 @@ export interface MemoHead {
   readonly recipients: readonly Recipient[]
 }
 
-/** Ranges [start, end) of `own` not compared: message id, commitment, header tag. */
-function skipped(own: Uint8Array, header: Header, tagAt: number): [number, number, number] {
-  return [header.messageId.byteOffset - own.byteOffset, header.commitment.byteOffset - own.byteOffset, tagAt]
-}
-
 const MAX_MEMO_HEAD = 4096
 
 /** See the module docs; one per Envelope with a cache (its settings' `headMemo`). */
@@ -81,7 +76,13 @@ export class HeadMemo {
       this.#bytes = undefined
       return
     }
-    const [idAt, commitmentAt] = skipped(own, head.header, tagAt)
+    // The skipped ranges: message id, commitment (the header's last item, so it ends where the tag starts), header tag.
+    const idAt = head.header.messageId.byteOffset - own.byteOffset
+    const commitmentAt = head.header.commitment.byteOffset - own.byteOffset
+    if (idAt + MESSAGE_ID_BYTES > commitmentAt || commitmentAt + COMMITMENT_BYTES !== tagAt) {
+      this.#bytes = undefined // not the layout v1 gives every header: never skip anything for it
+      return
+    }
     const bytes = own.slice()
     const at = (view: Uint8Array): Uint8Array => bytes.subarray(view.byteOffset - own.byteOffset, view.byteOffset - own.byteOffset + view.length)
     this.#bytes = bytes
