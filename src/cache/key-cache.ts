@@ -245,12 +245,17 @@ export class KeyCache {
     }
   }
 
+  /** Whether an encrypt entry may seal one more message of `bytes` bytes. */
+  #withinLimits(entry: EncryptEntry, bytes: number): boolean {
+    return !entry.dataKey.wiped && entry.messages < this.maxMessagesPerKey && entry.bytes + bytes <= this.maxBytesPerKey
+  }
+
   /**
    * One use of an encrypt entry within its limits: a copy of its key (the caller wipes it). An
    * entry that is used up or zeroed is dropped instead, and the result is undefined.
    */
   #reserve(lru: LRUCache<string, Entry>, key: string, entry: EncryptEntry, bytes: number): { dataKey: DataKey; recipients: readonly Recipient[] } | undefined {
-    if (entry.dataKey.wiped || entry.messages >= this.maxMessagesPerKey || entry.bytes + bytes > this.maxBytesPerKey) {
+    if (!this.#withinLimits(entry, bytes)) {
       if (lru.peek(key) === entry) lru.delete(key)
       return undefined
     }
@@ -283,14 +288,8 @@ export class KeyCache {
     if (bytes > this.maxBytesPerKey) return undefined
     const key = this.#encryptKey(keyrings, suite, context)
     const entry = lru.get(key)
-    if (
-      entry === undefined ||
-      entry.kind !== 'encrypt' ||
-      entry.dataKey.wiped ||
-      entry.messages >= this.maxMessagesPerKey ||
-      entry.bytes + bytes > this.maxBytesPerKey
-    )
-      return undefined
+    // Nothing is counted for an entry the async path must replace: it counts that itself.
+    if (entry === undefined || entry.kind !== 'encrypt' || !this.#withinLimits(entry, bytes)) return undefined
     this.#store.counters.hits++
     return this.#reserve(lru, key, entry, bytes)
   }
