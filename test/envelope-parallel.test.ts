@@ -14,6 +14,7 @@ import { sealMessage, verifyDataKey } from '../src/crypto/message.js'
 import type { FramePool } from '../src/crypto/parallel.js'
 import { openBodyParallel, PARALLEL_MIN_BYTES, ROUND_BYTES, sealMessageParallel, zeroShared } from '../src/crypto/parallel.js'
 import { framePool, poolThreadsForTest } from '../src/crypto/pool-node.js'
+import { copyBytes } from '../src/crypto/shared-copy.js'
 import { canonicalContext } from '../src/format/context.js'
 import { parseHead } from '../src/format/message.js'
 import { closeWorkerPools, Envelope, LocalKeyring, WorkerError } from '../src/index.js'
@@ -49,6 +50,34 @@ describe('parallel buffers: the same bytes as one thread', () => {
     }
   }
 
+  it('every head length mod 8 and an odd frame size (the assembler copies through an ordinary buffer): the bytes of one thread, both ways', async () => {
+    const plaintext = pattern(PARALLEL_MIN_BYTES + 77, 13)
+    const seen = new Set<number>()
+    for (const frameSize of [4096, 4099]) {
+      for (let pad = 0; pad < 8; pad++) {
+        const context = canonicalContext({ pad: 'p'.repeat(pad) }, 'context', true)
+        const { dataKey, recipients } = await keyring.generateDataKey(context, {})
+        const params = { dataKey, recipients, context, frameSize, messageId: pattern(32, pad) }
+        const single = sealMessage(backend, params, plaintext)
+        const parsed = parseHead(single)
+        assert.ok('head' in parsed)
+        const { head } = parsed
+        seen.add(head.bodyOffset % 8)
+        for (const threads of [2, 3]) {
+          const p = await pool(threads)
+          const parallel = await sealMessageParallel(backend, p, params, plaintext)
+          assert.ok(Buffer.from(parallel).equals(Buffer.from(single)), `${threads} threads, frame size ${frameSize}, head ${head.bodyOffset} B`)
+          const keys = verifyDataKey(backend, head, dataKey)
+          const opened = await openBodyParallel(backend, p, head, keys, single.subarray(head.bodyOffset))
+          keys.wipe()
+          assert.ok(Buffer.from(opened).equals(Buffer.from(plaintext)), `${threads} threads, frame size ${frameSize}, head ${head.bodyOffset} B`)
+        }
+        dataKey.wipe()
+      }
+    }
+    assert.equal(seen.size, 8, 'the heads did not cover every offset mod 8')
+  })
+
   it('encrypt and decrypt cross over: parallel writes what one thread opens, and the other way round', async () => {
     const plaintext = pattern(PARALLEL_MIN_BYTES + 5, 11)
     const one = new Envelope({ keyring })
@@ -62,12 +91,14 @@ describe('parallel buffers: the same bytes as one thread', () => {
     }
   })
 
-  it('more than one round (bounded shared memory): a 20 MiB buffer with 1 MiB frames', async () => {
+  it('more than one round (bounded shared memory): a 20 MiB buffer with 1 MiB frames, on 2 threads and on 3', async () => {
     const plaintext = pattern(20 * 1024 * 1024 + 3, 5)
-    const par = new Envelope({ keyring, parallelism: 3, frameSize: 1024 * 1024 })
-    const message = await par.encrypt(plaintext)
-    assert.ok(Buffer.from((await new Envelope({ keyring }).decrypt(message)).plaintext).equals(Buffer.from(plaintext)))
-    assert.ok(Buffer.from((await par.decrypt(message)).plaintext).equals(Buffer.from(plaintext)))
+    for (const parallelism of [2, 3]) {
+      const par = new Envelope({ keyring, parallelism, frameSize: 1024 * 1024 })
+      const message = await par.encrypt(plaintext)
+      assert.ok(Buffer.from((await new Envelope({ keyring }).decrypt(message)).plaintext).equals(Buffer.from(plaintext)))
+      assert.ok(Buffer.from((await par.decrypt(message)).plaintext).equals(Buffer.from(plaintext)))
+    }
   })
 })
 
@@ -101,44 +132,46 @@ describe('workers alone write the message one thread writes', () => {
 })
 
 describe('parallel decryption releases nothing unauthentic', () => {
-  it('a tamper walk over every frame boundary, the caller range and every worker range gives ERR_AUTH or ERR_TRUNCATED', async () => {
-    const frameSize = 4096
-    const par = new Envelope({ keyring, parallelism: 3, frameSize })
-    const message = await par.encrypt(pattern(SIZE, 21))
-    const head = message.length - (SIZE + Math.ceil((SIZE + 1) / frameSize) * 16)
-    const step = frameSize + 16
-    const frames = Math.ceil((SIZE + 1) / frameSize)
-    const positions = new Set<number>()
-    // Around every 128th frame boundary (both sides), the first and last frame, and the very last byte.
-    for (let f = 0; f < frames; f += 128) for (const d of [-1, 0, 100]) positions.add(head + f * step + d)
-    for (const d of [0, 1, step - 1, message.length - head - 1]) positions.add(head + d)
-    positions.add(message.length - 1)
-    let checked = 0
-    for (const at of positions) {
-      if (at < head || at >= message.length) continue
-      const m = message.slice()
-      m[at]! ^= 0x01
-      await rejectsWithCode(par.decrypt(m), 'ERR_AUTH')
-      checked++
-    }
-    assert.ok(checked > 25, `only ${checked} positions`)
-    // Cuts and extensions: inside a worker's frame, at a frame boundary, one byte more.
-    for (const cut of [message.length - 1, message.length - 17, head + 700 * step, head + 700 * step + 5]) {
-      const error = await par.decrypt(message.subarray(0, cut)).catch((e: unknown) => e as { code?: string })
-      assert.ok(['ERR_AUTH', 'ERR_TRUNCATED'].includes((error as { code?: string }).code ?? ''), `cut at ${cut}: ${String(error)}`)
-    }
-    const longer = new Uint8Array(message.length + 1)
-    longer.set(message)
-    const error = await par.decrypt(longer).catch((e: unknown) => e as { code?: string })
-    assert.ok(['ERR_AUTH', 'ERR_TRUNCATED', 'ERR_FORMAT'].includes((error as { code?: string }).code ?? ''))
-    // Two worker-range frames swapped.
-    const swapped = message.slice()
-    const a = head + 600 * step
-    const b = head + 900 * step
-    swapped.set(message.subarray(b, b + step), a)
-    swapped.set(message.subarray(a, a + step), b)
-    await rejectsWithCode(par.decrypt(swapped), 'ERR_AUTH')
-  })
+  for (const parallelism of [2, 3]) {
+    it(`parallelism ${parallelism}: a tamper walk over every frame boundary, the caller range and every worker range gives ERR_AUTH or ERR_TRUNCATED`, async () => {
+      const frameSize = 4096
+      const par = new Envelope({ keyring, parallelism, frameSize })
+      const message = await par.encrypt(pattern(SIZE, 21))
+      const head = message.length - (SIZE + Math.ceil((SIZE + 1) / frameSize) * 16)
+      const step = frameSize + 16
+      const frames = Math.ceil((SIZE + 1) / frameSize)
+      const positions = new Set<number>()
+      // Around every 128th frame boundary (both sides), the first and last frame, and the very last byte.
+      for (let f = 0; f < frames; f += 128) for (const d of [-1, 0, 100]) positions.add(head + f * step + d)
+      for (const d of [0, 1, step - 1, message.length - head - 1]) positions.add(head + d)
+      positions.add(message.length - 1)
+      let checked = 0
+      for (const at of positions) {
+        if (at < head || at >= message.length) continue
+        const m = message.slice()
+        m[at]! ^= 0x01
+        await rejectsWithCode(par.decrypt(m), 'ERR_AUTH')
+        checked++
+      }
+      assert.ok(checked > 25, `only ${checked} positions`)
+      // Cuts and extensions: inside a worker's frame, at a frame boundary, one byte more.
+      for (const cut of [message.length - 1, message.length - 17, head + 700 * step, head + 700 * step + 5]) {
+        const error = await par.decrypt(message.subarray(0, cut)).catch((e: unknown) => e as { code?: string })
+        assert.ok(['ERR_AUTH', 'ERR_TRUNCATED'].includes((error as { code?: string }).code ?? ''), `cut at ${cut}: ${String(error)}`)
+      }
+      const longer = new Uint8Array(message.length + 1)
+      longer.set(message)
+      const error = await par.decrypt(longer).catch((e: unknown) => e as { code?: string })
+      assert.ok(['ERR_AUTH', 'ERR_TRUNCATED', 'ERR_FORMAT'].includes((error as { code?: string }).code ?? ''))
+      // Two worker-range frames swapped.
+      const swapped = message.slice()
+      const a = head + 600 * step
+      const b = head + 900 * step
+      swapped.set(message.subarray(b, b + step), a)
+      swapped.set(message.subarray(a, a + step), b)
+      await rejectsWithCode(par.decrypt(swapped), 'ERR_AUTH')
+    })
+  }
 })
 
 describe('the pool: shared, bounded, recovers from a crashed worker, never keeps a process alive', () => {
@@ -215,6 +248,34 @@ describe('the pool: shared, bounded, recovers from a crashed worker, never keeps
     assert.equal(child.status, 0, child.stderr)
     assert.equal(child.stdout.trim(), `done ${SIZE}`)
     assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`)
+  })
+})
+
+describe('copyBytes', () => {
+  it('copies exactly, between shared and ordinary memory both ways, at every pair of offsets mod 8 and across bounce pieces', () => {
+    const length = 64 * 1024 * 2 + 13 // three pieces of the bounce buffer
+    const source = pattern(length + 16, 3)
+    for (const [from, to] of [
+      ['ordinary', 'shared'],
+      ['shared', 'ordinary'],
+      ['ordinary', 'ordinary'],
+    ] as const) {
+      for (let s = 0; s < 8; s++) {
+        for (let t = 0; t < 8; t++) {
+          const src = from === 'shared' ? new Uint8Array(new SharedArrayBuffer(length + 16)) : new Uint8Array(length + 16)
+          src.set(source)
+          const dst = to === 'shared' ? new Uint8Array(new SharedArrayBuffer(length + 16)) : new Uint8Array(length + 16)
+          dst.fill(0xee)
+          copyBytes(dst.subarray(1), t, src.subarray(s, s + length), s % 2 === 0)
+          const at = 1 + t
+          assert.ok(Buffer.from(dst.subarray(at, at + length)).equals(Buffer.from(source.subarray(s, s + length))), `${from} +${s} to ${to} +${t}`)
+          assert.ok(
+            dst.subarray(0, at).every((b) => b === 0xee) && dst.subarray(at + length).every((b) => b === 0xee),
+            `${from} +${s} to ${to} +${t}: bytes outside`,
+          )
+        }
+      }
+    }
   })
 })
 

@@ -14,6 +14,7 @@ import { frameAad, frameNonce } from './frames.js'
 import { decipher } from './node.js'
 import type { FrameJob, MessageJob } from './parallel.js'
 import { CHUNK_ASSEMBLED, CHUNK_SHARED, CTL, claimChunk, roundFramesOf } from './parallel-protocol.js'
+import { copyBytes } from './shared-copy.js'
 
 /**
  * node:crypto returns every frame in a fresh buffer, which V8 frees only at a young-generation
@@ -169,10 +170,10 @@ function runMessageJob(job: MessageJob): { ok: boolean; output?: ArrayBuffer } {
       const copyIn = (c: number): void => {
         const a = first + c * chunkFrames
         const from = slot.output + (a - first) * outStride
-        out!.set(shared.subarray(from, from + outLength(a, Math.min(first + count, a + chunkFrames))), outBase + a * outStride)
+        copyBytes(out!, outBase + a * outStride, shared.subarray(from, from + outLength(a, Math.min(first + count, a + chunkFrames))), !seal)
         copied[c] = 1
       }
-      for (let c = claimChunk(ctl, word, r, chunks); c >= 0; c = claimChunk(ctl, word, r, chunks)) {
+      for (let c = job.claims ? claimChunk(ctl, word, r, chunks) : -1; c >= 0; c = claimChunk(ctl, word, r, chunks)) {
         const a = first + c * chunkFrames
         const n = Math.min(first + count, a + chunkFrames) - a
         const input = slot.input + (a - first) * inStride

@@ -30,6 +30,7 @@ import type { MessageKeys } from './keys.js'
 import type { SealParams } from './message.js'
 import { sealHead } from './message.js'
 import { CHUNK_SHARED, CTL, CTL_WORDS, claimChunk, roundFramesOf, roundWord } from './parallel-protocol.js'
+import { copyBytes } from './shared-copy.js'
 
 export { PARALLEL_MIN_BYTES } from './parallel-protocol.js'
 
@@ -80,6 +81,12 @@ export interface MessageJob {
   readonly inputLength: number
   readonly roundFrames: number
   readonly chunkFrames: number
+  /**
+   * Whether this worker seals or opens chunks too. False only for an assembler working alone
+   * with the caller: the caller then does all the AES straight from its own input, and the
+   * input is never copied into shared memory (nor the key).
+   */
+  readonly claims: boolean
   /** The shared-memory layout (offsets in bytes). */
   readonly layout: MessageLayout
   /** Present for the assembler only: the result's length and what precedes frame 0 in it (the head). */
@@ -147,35 +154,46 @@ async function runMessage(
   const largestRound = Math.min(frames, roundFrames)
   const maxChunks = Math.ceil(largestRound / chunkFrames)
   const rounds = Math.ceil(frames / roundFrames)
+  const helpers = Math.max(1, Math.min(pool.workers, maxChunks - 1))
+  // With one worker, the two threads split the work by kind, not by chunk: the caller seals
+  // every chunk straight from the input, the assembler faults and fills the result. Sharing
+  // the AES instead costs a copy of the whole input into shared memory, and on two cores that
+  // copy made the pair slower than one thread (bench/parallel.ts: 0.89-0.93 of parallelism 1).
+  const shareInput = helpers > 1 || options.callerClaims === false
   // [control][key][slot 0: states, input, output][slot 1: the same]
   const keyOffset = CTL_WORDS * 4
-  const slotBytes = maxChunks * 4 + 2 * largestRound * step
+  // Regions start at multiples of 8, so frames land in shared memory at the offsets mod 8 of
+  // the buffers they come from (./shared-copy.ts).
+  const statesBytes = align8(maxChunks * 4)
+  const inputBytes = shareInput ? align8(largestRound * step) : 0
+  const slotBytes = statesBytes + inputBytes + align8(largestRound * step)
   const slotsAt = keyOffset + KEY_BYTES
   const slots = (rounds > 1 ? [0, 1] : [0]).map((s) => {
     const states = slotsAt + s * slotBytes
-    const input = states + maxChunks * 4
-    return { states, input, output: input + largestRound * step }
+    const input = states + statesBytes
+    return { states, input, output: input + inputBytes }
   })
   const used = slotsAt + slots.length * slotBytes
   const memory = takeScratch(used)
   const view = new Uint8Array(memory)
   const ctl = new Int32Array(memory, 0, CTL_WORDS)
   ctl.fill(0) // kept memory holds the last call's counters
-  view.set(contentKey, keyOffset)
+  if (shareInput) view.set(contentKey, keyOffset)
   const finalIndex = frames - 1
   const base: Omit<MessageJob, 'assemble'> = {
     op: seal ? 'seal-message' : 'open-message',
     memory,
-    messageId,
+    messageId: messageId.slice(), // a view of a parsed head would be cloned whole into the job's message
     frameSize,
     frames,
     inputLength: d.input.length,
     roundFrames,
     chunkFrames,
+    claims: shareInput,
     layout: { keyOffset, slots },
   }
   const jobs: Promise<MessageAnswer>[] = [pool.runMessage({ ...base, assemble: { outputLength: d.outputLength, prefix: d.prefix } })]
-  for (let w = 1; w < Math.min(pool.workers, maxChunks - 1); w++) jobs.push(pool.runMessage(base))
+  for (let w = 1; w < helpers; w++) jobs.push(pool.runMessage(base))
   // Settles once the assembler answered or any worker failed: a waiting caller stops waiting
   // for a thread that will never write again.
   let gone = false
@@ -203,7 +221,7 @@ async function runMessage(
         const inStart = first * inStride
         const inEnd = Math.min((first + count) * inStride, d.input.length)
         new Int32Array(memory, slot.states, chunks).fill(0)
-        view.set(d.input.subarray(inStart, inEnd), slot.input)
+        if (shareInput) copyBytes(view, slot.input, d.input.subarray(inStart, inEnd), seal)
         Atomics.store(ctl, word, roundWord(r))
         Atomics.store(ctl, CTL.staged, r + 1)
         Atomics.notify(ctl, CTL.staged)
@@ -242,6 +260,8 @@ async function runMessage(
   // Only what held secrets is zeroed: the key, and the plaintext (inputs to seal, outputs of open).
   zeroShared(view, keyOffset, keyOffset + KEY_BYTES)
   for (const s of slots) {
+    // Sealing alone with the assembler, no plaintext was in shared memory (the slots hold ciphertext).
+    if (seal && !shareInput) continue
     const at = seal ? s.input : s.output
     zeroShared(view, at, at + largestRound * step)
   }
@@ -271,6 +291,8 @@ async function runMessage(
 }
 
 function noop(): void {}
+
+const align8 = (n: number): number => Math.ceil(n / 8) * 8
 
 /** Never settles: a fulfilled helper job must not end the caller's wait, only a failed one. */
 const NEVER = new Promise<void>(noop)
