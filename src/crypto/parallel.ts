@@ -10,9 +10,12 @@
  * sealing it), and only the thread that owns an ordinary ArrayBuffer can write it. So one
  * worker, the assembler, allocates the result, seals its chunks straight into it, copies in
  * the chunks the others left in shared memory, and hands the result over at the end
- * (transferred: no copy); the calling thread never touches the result's pages at all. Its
- * part is to copy the input into shared memory (a round at a time, two rounds in flight so
- * nobody waits for the copy) and to seal chunks there like any worker.
+ * (transferred: no copy); the calling thread never touches the result's pages at all. With
+ * one worker, the caller does all the AES straight from its input into shared memory and the
+ * assembler only fills the result: on two cores the faults cost about what the AES does, so
+ * the two halves balance, and nothing is copied in. With more workers, the caller also copies
+ * the input into shared memory (a round at a time, two rounds in flight so nobody waits for
+ * the copy) for them to seal from, and seals chunks there like any worker.
  *
  * The bytes are those of the single-thread path, frame for frame. Shared memory that held
  * plaintext or the key is zeroed before returning, and a decryption releases nothing until
