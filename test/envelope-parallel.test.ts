@@ -14,7 +14,7 @@ import { sealMessage, verifyDataKey } from '../src/crypto/message.js'
 import type { FramePool } from '../src/crypto/parallel.js'
 import { openBodyParallel, PARALLEL_MIN_BYTES, ROUND_BYTES, sealMessageParallel, zeroShared } from '../src/crypto/parallel.js'
 import { framePool, poolThreadsForTest } from '../src/crypto/pool-node.js'
-import { copyBytes } from '../src/crypto/shared-copy.js'
+import { bounceForTest, copyBytes } from '../src/crypto/shared-copy.js'
 import { canonicalContext } from '../src/format/context.js'
 import { parseHead } from '../src/format/message.js'
 import { closeWorkerPools, Envelope, LocalKeyring, WorkerError } from '../src/index.js'
@@ -273,6 +273,14 @@ describe('copyBytes', () => {
             dst.subarray(0, at).every((b) => b === 0xee) && dst.subarray(at + length).every((b) => b === 0xee),
             `${from} +${s} to ${to} +${t}: bytes outside`,
           )
+          // A copy through the bounce buffer leaves it zeroed exactly when it was a secret copy.
+          if (from !== to && (1 + t - s) % 8 !== 0) {
+            assert.equal(
+              bounceForTest()?.some((b) => b !== 0),
+              s % 2 !== 0,
+              `${from} +${s} to ${to} +${t}: bounce buffer`,
+            )
+          }
         }
       }
     }

@@ -36,3 +36,8 @@ export function copyBytes(target: Uint8Array, at: number, source: Uint8Array, se
   }
   if (secret) bounce.fill(0)
 }
+
+/** @internal What the bounce buffer holds now (tests check that a secret copy leaves it zeroed). */
+export function bounceForTest(): Uint8Array | undefined {
+  return bounce
+}
