@@ -169,7 +169,8 @@ async function runMessage(
   // the buffers they come from (./shared-copy.ts).
   const statesBytes = align8(maxChunks * 4)
   const inputBytes = shareInput ? align8(largestRound * step) : 0
-  const slotBytes = statesBytes + inputBytes + align8(largestRound * step)
+  const outputBytes = align8(largestRound * step)
+  const slotBytes = statesBytes + inputBytes + outputBytes
   const slotsAt = keyOffset + KEY_BYTES
   const slots = (rounds > 1 ? [0, 1] : [0]).map((s) => {
     const states = slotsAt + s * slotBytes
@@ -262,12 +263,8 @@ async function runMessage(
   const settled = await Promise.allSettled(jobs)
   // Only what held secrets is zeroed: the key, and the plaintext (inputs to seal, outputs of open).
   zeroShared(view, keyOffset, keyOffset + KEY_BYTES)
-  for (const s of slots) {
-    // Sealing alone with the assembler, no plaintext was in shared memory (the slots hold ciphertext).
-    if (seal && !shareInput) continue
-    const at = seal ? s.input : s.output
-    zeroShared(view, at, at + largestRound * step)
-  }
+  // (Sealing with the assembler alone, no input is shared: inputBytes is 0.)
+  for (const s of slots) zeroShared(view, seal ? s.input : s.output, seal ? s.input + inputBytes : s.output + outputBytes)
   giveScratch(memory)
   if (callerError !== undefined) throw callerError.error
   let output: ArrayBuffer | undefined
