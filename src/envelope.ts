@@ -71,7 +71,9 @@ export interface EnvelopeOptions {
    * cores this process may use. The message is byte for byte what one thread writes. On Node
    * the worker threads start on the first large call, are shared by every Envelope asking for
    * the same count, and never keep a process alive; `closeWorkerPools()` stops them. The
-   * file helpers and Node streams of `kms-envelope/node` use the same threads. Runtimes
+   * file helpers and Node streams of `kms-envelope/node` use the same threads, except that
+   * for them `'auto'` is one fewer than the cores: their reads and writes need a core (on
+   * two cores a stream stays on the calling thread, which measured faster there). Runtimes
    * without the `node` export condition (browsers, edge workers) ignore the option.
    */
   readonly parallelism?: number | 'auto'

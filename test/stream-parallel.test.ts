@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { open, readFile, stat, writeFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -16,7 +17,7 @@ import { backend } from '#crypto-backend'
 import type { MessageKeys } from '../src/crypto/keys.js'
 import { deriveMessageKeys } from '../src/crypto/keys.js'
 import { BATCH_BYTES, ParallelFrameCodec } from '../src/crypto/parallel-stream.js'
-import { framePool } from '../src/crypto/pool-node.js'
+import { framePool, poolThreadsForTest } from '../src/crypto/pool-node.js'
 import { FrameDecoder, FrameEncoder } from '../src/crypto/stream-codec.js'
 import { SUITE_AES256GCM_HKDFSHA512_COMMIT } from '../src/format/constants.js'
 import { closeWorkerPools, Envelope, EnvelopeError, LocalKeyring } from '../src/index.js'
@@ -151,6 +152,20 @@ describe('files and Node streams with parallelism', () => {
       assert.ok((await readFile(join(dir, `out${a}`))).equals(plaintext))
       assert.ok(Buffer.from((await new Envelope({ keyring }).decrypt(await readFile(join(dir, `m${a}`)))).plaintext).equals(plaintext))
     }
+  })
+
+  it("'auto' leaves one core to the I/O: a file is sealed and opened on cores - 1 threads, on one thread with two cores", async (t) => {
+    const dir = await tempDir(t)
+    const plaintext = pattern(5 * 1024 * 1024 + 1, 9)
+    await writeFile(join(dir, 'in'), plaintext)
+    await closeWorkerPools()
+    const env = new Envelope({ keyring, parallelism: 'auto' })
+    await encryptFile(join(dir, 'in'), join(dir, 'm'), { envelope: env })
+    await decryptFile(join(dir, 'm'), join(dir, 'out'), { envelope: env })
+    assert.ok((await readFile(join(dir, 'out'))).equals(plaintext))
+    const workers = availableParallelism() - 2
+    const expected = workers >= 1 ? [[workers, workers]] : []
+    assert.deepEqual([...poolThreadsForTest()], expected)
   })
 
   it('decryptFile of a file altered in a worker frame or cut: ERR_AUTH / ERR_TRUNCATED, and no destination', async (t) => {

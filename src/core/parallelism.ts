@@ -61,9 +61,19 @@ export async function closeWorkerPools(): Promise<void> {
   await m.pools.closeWorkerPools()
 }
 
-/** The threads for a stream (files, Node streams, the CLI): any size, since a stream's size is not known up front. */
+/**
+ * The threads for a stream (files, Node streams, the CLI): any size, since a stream's size is
+ * not known up front. `'auto'` leaves one core to the I/O: a stream's reads and writes are
+ * kernel copies on libuv's threads (or the caller's, for sockets), most of a file's cost, and a
+ * worker on every core takes CPU from them. On the 2-core bench machine a 256 MiB file took
+ * 538-637 ms to encrypt with a worker against 390-499 ms on one thread, so there `'auto'` is
+ * one thread; an explicit count is taken as given.
+ */
 export async function streamThreadsFor(settings: EnvelopeSettings): Promise<Threads | undefined> {
-  return settings.parallelism === 1 ? undefined : threads(settings.parallelism)
+  if (settings.parallelism === 1) return undefined
+  if (settings.parallelism !== 'auto') return threads(settings.parallelism)
+  const count = (await load()).pools.autoThreads() - 1
+  return count <= 1 ? undefined : threads(count)
 }
 
 /**

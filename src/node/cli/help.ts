@@ -60,7 +60,8 @@ Encrypts IN (a file, or stdin when omitted or -) to OUT (stdout by default).
                           1 s; readers refuse more than 18 unless they raise their limit)
   -c, --context K=V       encryption context pair; repeat for more
       --frame-size BYTES  plaintext bytes per frame (default 65536)
-      --parallelism N     threads sealing frames: 1 (default), 2 to 64, or auto (every core);
+      --parallelism N     threads sealing frames: auto (default: one per core but one, left
+                          to the I/O; one thread on two cores), or 1 to 64;
                           default from $KMS_ENVELOPE_PARALLELISM. The output is the same
   -a, --armor             write ASCII armor (PEM-style text, FORMAT.md §14) instead of binary
   -o, --output OUT        write to OUT (atomically; refused if it exists); - is stdout,
@@ -97,7 +98,8 @@ CRLF are fine); anything else is refused: use -o FILE, a pipe, or -o - to print 
   -e, --expect-context K=V   require this context pair (repeatable)
       --range START-END      only plaintext bytes START to END-1 (START- : to the end); IN must be
                              a file: only the frames of the range are read and verified
-      --parallelism N        threads verifying frames: 1 (default), 2 to 64, or auto (every core);
+      --parallelism N        threads verifying frames: auto (default: one per core but one,
+                             left to the I/O; one thread on two cores), or 1 to 64;
                              default from $KMS_ENVELOPE_PARALLELISM
   -o, --output OUT           write to OUT (atomically; refused if it exists); - is stdout,
                              written as it is even when it is a terminal
