@@ -58,6 +58,8 @@ export interface ParallelResult {
    */
   readonly firstTouchMBps: number
   readonly crossover: readonly CrossoverRow[]
+  /** The buffer rows again in fresh processes, without and with glibc's huge-page tunable. */
+  readonly hugePages: HugePageRows
   readonly fileBytes: number
   readonly files: readonly ParallelFileRow[]
 }
@@ -80,6 +82,15 @@ export async function benchParallel(quick: boolean): Promise<ParallelResult> {
   const bufferBytes = (quick ? 8 : 64) * MIB
   const fileBytes = (quick ? 64 : 1024) * MIB
   const runs = quick ? { runs: 1, minMs: 5 } : { runs: 7, minMs: 300 }
+  const { buffers, firstTouchMBps } = await bufferRows(bufferBytes, runs)
+  const crossover = await (await import('./crossover.js')).crossoverRows(quick, runs)
+  await closeWorkerPools()
+  const hugePages = hugePageRows(bufferBytes, quick)
+  return { cores: availableParallelism(), bufferBytes, buffers, firstTouchMBps, crossover, hugePages, fileBytes, files: await fileRows(fileBytes) }
+}
+
+/** The buffer rows and the first-touch row, every row interleaved with the others. */
+async function bufferRows(bufferBytes: number, runs: { runs: number; minMs: number }): Promise<{ buffers: ParallelRow[]; firstTouchMBps: number }> {
   const data = randomBytes(bufferBytes)
   const keyring = new LocalKeyring({ keyId: 'bench', key: KEY })
   const one = new Envelope({ keyring })
@@ -113,10 +124,51 @@ export async function benchParallel(quick: boolean): Promise<ParallelResult> {
     runs,
   )
   const buffers = names.map((name, i) => ({ name, encryptMBps: mbps(bufferBytes, enc[i]!), decryptMBps: mbps(bufferBytes, dec[i]!) }))
-  const firstTouchMBps = mbps(bufferBytes, enc[4]!)
-  const crossover = await (await import('./crossover.js')).crossoverRows(quick, runs)
-  await closeWorkerPools()
-  return { cores: availableParallelism(), bufferBytes, buffers, firstTouchMBps, crossover, fileBytes, files: await fileRows(fileBytes) }
+  return { buffers, firstTouchMBps: mbps(bufferBytes, enc[4]!) }
+}
+
+/** What glibc's transparent-huge-page tunable changes, or why it was not measured. */
+export type HugePageRows =
+  | { readonly skipped: string }
+  | { readonly default: readonly ParallelRow[]; readonly hugePages: readonly ParallelRow[]; readonly firstTouchMBps: readonly [number, number] }
+
+const HUGE_PAGES = 'glibc.malloc.hugetlb=1'
+
+/**
+ * The buffer rows in fresh processes, alternating without and with GLIBC_TUNABLES=
+ * glibc.malloc.hugetlb=1 (glibc 2.35+), which has malloc ask for transparent huge pages on
+ * the memory it maps: a fresh 64 MiB result then faults in 2 MiB pages instead of 4 KiB ones.
+ * A deployment setting, not something a library can set; these rows show what it is worth.
+ */
+function hugePageRows(bytes: number, quick: boolean): HugePageRows {
+  const glibc = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime
+  if (process.platform !== 'linux' || glibc === undefined) return { skipped: 'not Linux with glibc' }
+  let thp = ''
+  try {
+    thp = readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8')
+  } catch {}
+  if (!/\[(always|madvise)\]/.test(thp)) return { skipped: `transparent huge pages off (${thp.trim() || 'unknown'})` }
+  const runs: Record<string, { buffers: ParallelRow[]; firstTouchMBps: number }[]> = { default: [], huge: [] }
+  for (let round = 0; round < (quick ? 1 : 2); round++) {
+    for (const mode of ['default', 'huge'] as const) {
+      const env = { ...process.env, GLIBC_TUNABLES: mode === 'huge' ? HUGE_PAGES : '' }
+      const child = spawnSync(process.execPath, [SELF, '--buffers-child', String(bytes), quick ? '1' : '0'], { encoding: 'utf8', env })
+      if (child.status !== 0) throw new Error(`bench child failed: ${child.stderr}`)
+      runs[mode]!.push(JSON.parse(child.stdout) as { buffers: ParallelRow[]; firstTouchMBps: number })
+    }
+  }
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!
+  const merge = (all: { buffers: ParallelRow[] }[]): ParallelRow[] =>
+    all[0]!.buffers.map((row, i) => ({
+      name: row.name,
+      encryptMBps: median(all.map((r) => r.buffers[i]!.encryptMBps)),
+      decryptMBps: median(all.map((r) => r.buffers[i]!.decryptMBps)),
+    }))
+  return {
+    default: merge(runs.default!),
+    hugePages: merge(runs.huge!),
+    firstTouchMBps: [median(runs.default!.map((r) => r.firstTouchMBps)), median(runs.huge!.map((r) => r.firstTouchMBps))],
+  }
 }
 
 async function fileRows(bytes: number): Promise<ParallelFileRow[]> {
@@ -192,11 +244,32 @@ export function printParallel(r: ParallelResult): void {
       `  ${`${c.bytes / MIB} MiB`.padEnd(8)} ${c.singleMBps.toFixed(0).padStart(6)}  ${c.twoThreadsMBps.toFixed(0).padStart(6)}  ${(c.twoThreadsMBps / c.singleMBps).toFixed(2)}x`,
     )
   }
+  const h = r.hugePages
+  if ('skipped' in h) console.log(`  GLIBC_TUNABLES=${HUGE_PAGES}: not measured (${h.skipped})`)
+  else {
+    console.log(`  fresh processes, alternating: without / with GLIBC_TUNABLES=${HUGE_PAGES} (malloc asks for transparent huge pages)`)
+    h.default.forEach((d, i) => {
+      const g = h.hugePages[i]!
+      console.log(
+        `  ${d.name.padEnd(52)} ${d.encryptMBps.toFixed(0).padStart(7)} / ${g.encryptMBps.toFixed(0).padEnd(6)} ${d.decryptMBps.toFixed(0).padStart(7)} / ${g.decryptMBps.toFixed(0)}`,
+      )
+    })
+    const once = h.hugePages[0]!
+    const auto = h.hugePages[3]!
+    console.log(
+      `  first touch ${h.firstTouchMBps[0].toFixed(0)} / ${h.firstTouchMBps[1].toFixed(0)} MB/s; with huge pages 'auto' vs output-allocated-once: ${(auto.encryptMBps / once.encryptMBps).toFixed(2)} / ${(auto.decryptMBps / once.decryptMBps).toFixed(2)}`,
+    )
+  }
   console.log(`  ${r.fileBytes / MIB} MiB file, fresh process each (target: peak RSS < 64 MiB)`)
   for (const f of r.files) console.log(`  ${f.name.padEnd(52)} ${f.MBps.toFixed(0).padStart(7)} MB/s  peak RSS ${f.peakRssMiB.toFixed(1)} MiB`)
 }
 
-if (process.argv[2] === '--child') {
+if (process.argv[2] === '--buffers-child') {
+  const quick = process.argv[4] === '1'
+  const rows = await bufferRows(Number(process.argv[3]), quick ? { runs: 1, minMs: 5 } : { runs: 5, minMs: 300 })
+  await closeWorkerPools()
+  process.stdout.write(JSON.stringify(rows))
+} else if (process.argv[2] === '--child') {
   await child(process.argv[3]!, process.argv[4]!, process.argv[5]!, process.argv[6]!)
 } else if (process.argv[1] === SELF) {
   printParallel(await benchParallel(process.env.KMSE_BENCH_QUICK === '1'))
