@@ -10,6 +10,7 @@ import { argv } from 'node:process'
 import { pathToFileURL } from 'node:url'
 import { buildClient, CommitmentPolicy, RawAesKeyringNode, RawAesWrappingSuiteIdentifier } from '@aws-crypto/client-node'
 import { decryptEsdk, RawAesKeyring } from 'kms-envelope/esdk'
+import { median } from './lib.js'
 
 /** One measured case: ours and the SDK's medians. */
 export interface EsdkReaderRow {
@@ -24,8 +25,6 @@ export interface EsdkReaderResult {
   readonly rounds: number
   readonly rows: readonly EsdkReaderRow[]
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 /**
  * Runs the comparison.

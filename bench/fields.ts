@@ -9,6 +9,7 @@
 
 import { Envelope, FieldEncryptor, LocalKeyring } from 'kms-envelope'
 import { backend } from '#crypto-backend'
+import { median } from './lib.js'
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7)
 const N = Number(process.env.RECORDS ?? 2000)
@@ -22,8 +23,6 @@ const records = Array.from({ length: N }, (_, i) => ({
   email: `user${i}@example.com`,
   profile: { address: `${i} Main St, Springfield`, name: `User ${i}` },
 }))
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now()

@@ -20,6 +20,7 @@ import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { Envelope, LocalKeyring } from 'kms-envelope'
 import { createDecryptStream, createEncryptStream } from 'kms-envelope/node'
+import { median } from './lib.js'
 
 const MIB = 1024 * 1024
 const SIZES = [16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024]
@@ -28,7 +29,6 @@ const FILE = 256 * MIB
 const RUNS = 7
 const STREAM_CHILD = join(fileURLToPath(new URL('.', import.meta.url)), 'stream.js')
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const mbps = (bytes: number, seconds: number): string => (bytes / seconds / 1e6).toFixed(0)
 const kib = (n: number): string => (n >= MIB ? `${n / MIB} MiB` : `${n / 1024} KiB`)
 

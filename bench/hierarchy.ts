@@ -13,6 +13,7 @@ import type { Keyring } from 'kms-envelope'
 import { Envelope, HierarchicalKeyring, KeyCache, LocalKeyring } from 'kms-envelope'
 import { backend } from '#crypto-backend'
 import { MemoryBranchKeyStore } from '../test/memory-branch-key-store.js'
+import { median } from './lib.js'
 
 /** What {@link benchHierarchy} measured. */
 export interface HierarchyBenchResult {
@@ -23,8 +24,6 @@ export interface HierarchyBenchResult {
   readonly rows: ReadonlyArray<{ readonly name: string; readonly encryptPerSecond: number; readonly roundTripPerSecond: number }>
   readonly tenants: { readonly tenants: number; readonly messages: number; readonly storeReads: number; readonly cacheMisses: number; readonly ms: number }
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now()

@@ -12,6 +12,7 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { median } from './lib.js'
 
 export interface ImportResult {
   readonly coreMs: number
@@ -59,8 +60,6 @@ function measureImport(specifier: string, listModules = false): { ms: number; ur
   if (r.status !== 0) throw new Error(`import of ${specifier} failed: ${r.stderr}`)
   return JSON.parse(r.stdout) as { ms: number; urls: string[] }
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 export function benchImport(runs = 7): ImportResult {
   // What an app on Node loads: the package name under the node condition, i.e. the Node build

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url'
 // (./crossover.ts), loaded only in the parent: a file row's child loads this build alone.
 import { closeWorkerPools, Envelope, LocalKeyring } from 'kms-envelope'
 import { decryptFile, encryptFile } from 'kms-envelope/node'
-import { mbps, measureInterleaved } from './lib.js'
+import { mbps, measureInterleaved, median } from './lib.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const MIB = 1024 * 1024
@@ -157,7 +157,6 @@ function hugePageRows(bytes: number, quick: boolean): HugePageRows {
       runs[mode]!.push(JSON.parse(child.stdout) as { buffers: ParallelRow[]; firstTouchMBps: number })
     }
   }
-  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!
   const merge = (all: { buffers: ParallelRow[] }[]): ParallelRow[] =>
     all[0]!.buffers.map((row, i) => ({
       name: row.name,

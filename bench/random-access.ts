@@ -20,6 +20,7 @@ import type { RandomAccessSource } from 'kms-envelope'
 import { Envelope, LocalKeyring } from 'kms-envelope'
 import { openEncryptedFile } from 'kms-envelope/node'
 import { seededInts } from '../test/pattern.js'
+import { median } from './lib.js'
 
 const MiB = 1024 * 1024
 
@@ -54,7 +55,6 @@ function countedFile(handle: FileHandle, size: number): RandomAccessSource & { b
   return s
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const p99 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)]!
 
 async function writeEncrypted(env: Envelope, path: string, size: number): Promise<void> {

@@ -15,6 +15,7 @@ import type { Keyring } from 'kms-envelope'
 import { Envelope, LocalKeyring, PassphraseKeyring } from 'kms-envelope'
 import { KmsRsaKeyring } from 'kms-envelope/kms'
 import { backend } from '#crypto-backend'
+import { median } from './lib.js'
 
 /** One recipient type's figures. */
 export interface SecretRecipientRow {
@@ -29,8 +30,6 @@ export interface SecretRecipientsResult {
   readonly backend: string
   readonly rows: readonly SecretRecipientRow[]
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 async function opsPerSecond(ops: number, rounds: number, fn: () => Promise<unknown>): Promise<number> {
   const rates: number[] = []

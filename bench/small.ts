@@ -10,7 +10,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
 import { Envelope, FieldEncryptor, KeyCache, LocalKeyring } from 'kms-envelope'
-import { table } from './lib.js'
+import { median, table } from './lib.js'
 
 /** ops/s of one side of a pair, median over the rounds. */
 export interface PairResult {
@@ -53,8 +53,6 @@ export interface SmallResult {
   readonly recordsFloor3Cached?: PairResult
   readonly rounds: number
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 /** Ops per second of `fn` run for at least `ms` (awaiting only when it returns a promise). */
 async function rate(fn: () => unknown, ms: number): Promise<number> {

@@ -20,6 +20,7 @@ import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { Envelope, LocalKeyring } from 'kms-envelope'
 import { createDecryptStream, createEncryptStream, decryptFile, encryptFile } from 'kms-envelope/node'
+import { median } from './lib.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const MIB = 1024 * 1024
@@ -148,7 +149,6 @@ const fileHash = async (path: string): Promise<string> => {
 }
 
 const mbps = (bytes: number, seconds: number): string => (bytes / seconds / 1e6).toFixed(0).padStart(5)
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 /** One row of the file benchmark: seconds and peak RSS (MiB) of a fresh process. */
 export interface FileRow {
