@@ -71,9 +71,8 @@ export async function closeWorkerPools(): Promise<void> {
  */
 export async function streamThreadsFor(settings: EnvelopeSettings): Promise<Threads | undefined> {
   if (settings.parallelism === 1) return undefined
-  if (settings.parallelism !== 'auto') return threads(settings.parallelism)
-  const count = (await load()).pools.autoThreads() - 1
-  return count <= 1 ? undefined : threads(count)
+  // framePool gives no pool for one thread (or none), so two cores need no case of their own.
+  return threads(settings.parallelism === 'auto' ? (await load()).pools.autoThreads() - 1 : settings.parallelism)
 }
 
 /**
