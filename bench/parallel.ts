@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url'
 // (./crossover.ts), loaded only in the parent: a file row's child loads this build alone.
 import { closeWorkerPools, Envelope, LocalKeyring } from 'kms-envelope'
 import { decryptFile, encryptFile } from 'kms-envelope/node'
+import { ONE_WORKER_MIN_BYTES } from '../src/crypto/parallel-protocol.js'
 import { mbps, measureInterleaved, median } from './lib.js'
 
 const SELF = fileURLToPath(import.meta.url)
@@ -237,7 +238,9 @@ export function printParallel(r: ParallelResult): void {
       ` one thread's floor, faults then sealing: ${(1 / (1 / r.firstTouchMBps + 1 / (once?.encryptMBps ?? Number.NaN))).toFixed(0)} MB/s;` +
       ` two threads sharing both perfectly: ${(2 / (1 / r.firstTouchMBps + 1 / (once?.encryptMBps ?? Number.NaN))).toFixed(0)} MB/s`,
   )
-  console.log('  one thread against two, sealing a buffer (MB/s, interleaved): where threads start to win')
+  console.log(
+    `  one thread against two, sealing a buffer back to back (MB/s, interleaved): where one worker starts to win (an Envelope uses it from ${ONE_WORKER_MIN_BYTES / MIB} MiB)`,
+  )
   for (const c of r.crossover) {
     console.log(
       `  ${`${c.bytes / MIB} MiB`.padEnd(8)} ${c.singleMBps.toFixed(0).padStart(6)}  ${c.twoThreadsMBps.toFixed(0).padStart(6)}  ${(c.twoThreadsMBps / c.singleMBps).toFixed(2)}x`,

@@ -66,9 +66,11 @@ export interface EnvelopeOptions {
    */
   readonly allowClassicalRecipients?: boolean
   /**
-   * Threads that seal and open the frames of a large buffer (4 MiB and up): 1 (default: the
-   * calling thread only, no thread is ever started), a count from 2 to 64, or `'auto'` for the
-   * cores this process may use. The message is byte for byte what one thread writes. On Node
+   * Threads that seal and open the frames of a large buffer: 1 (default: the calling thread
+   * only, no thread is ever started), a count from 2 to 64, or `'auto'` for the cores this
+   * process may use. Three threads or more share the AES from 4 MiB; two (one worker: `2`, or
+   * `'auto'` on two cores) start at 32 MiB, because below that the worker, which only takes the
+   * page faults of a fresh result, measured slower than one thread. The message is byte for byte what one thread writes. On Node
    * the worker threads start on the first large call, are shared by every Envelope asking for
    * the same count, and never keep a process alive; `closeWorkerPools()` stops them. The
    * file helpers and Node streams of `kms-envelope/node` use the same threads, except that

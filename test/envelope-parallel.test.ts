@@ -7,12 +7,13 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { availableParallelism } from 'node:os'
 import { after, describe, it } from 'node:test'
 import { backend } from '#crypto-backend'
 import { DataKey } from '../src/crypto/data-key.js'
 import { sealMessage, verifyDataKey } from '../src/crypto/message.js'
 import type { FramePool } from '../src/crypto/parallel.js'
-import { openBodyParallel, PARALLEL_MIN_BYTES, ROUND_BYTES, sealMessageParallel, zeroShared } from '../src/crypto/parallel.js'
+import { ONE_WORKER_MIN_BYTES, openBodyParallel, PARALLEL_MIN_BYTES, ROUND_BYTES, sealMessageParallel, zeroShared } from '../src/crypto/parallel.js'
 import { framePool, poolThreadsForTest } from '../src/crypto/pool-node.js'
 import { bounceForTest, copyBytes } from '../src/crypto/shared-copy.js'
 import { canonicalContext } from '../src/format/context.js'
@@ -25,6 +26,11 @@ after(() => closeWorkerPools())
 
 const keyring = new LocalKeyring({ keyId: 'par', key: pattern(32, 7) })
 const SIZE = PARALLEL_MIN_BYTES + 12_345
+/** An Envelope with one worker (`parallelism: 2`, or `'auto'` on two cores) uses it only from ONE_WORKER_MIN_BYTES. */
+const ONE_WORKER_SIZE = ONE_WORKER_MIN_BYTES + 12_345
+/** The smallest buffer an Envelope with `parallelism` seals on its pool. */
+const poolSize = (parallelism: number | 'auto'): number =>
+  parallelism === 2 || (parallelism === 'auto' && availableParallelism() === 2) ? ONE_WORKER_SIZE : SIZE
 
 async function pool(threads: number): Promise<FramePool> {
   const p = await framePool(threads)
@@ -79,21 +85,21 @@ describe('parallel buffers: the same bytes as one thread', () => {
   })
 
   it('encrypt and decrypt cross over: parallel writes what one thread opens, and the other way round', async () => {
-    const plaintext = pattern(PARALLEL_MIN_BYTES + 5, 11)
     const one = new Envelope({ keyring })
     for (const parallelism of [2, 'auto'] as const) {
+      const plaintext = pattern(poolSize(parallelism) + 5, 11)
       const par = new Envelope({ keyring, parallelism, frameSize: 32 * 1024 })
       const a = await par.encrypt(plaintext, { context: { p: String(parallelism) } })
       assert.ok(Buffer.from((await one.decrypt(a, { expectContext: { p: String(parallelism) } })).plaintext).equals(Buffer.from(plaintext)))
       const b = await one.encrypt(plaintext)
       assert.ok(Buffer.from((await par.decrypt(b)).plaintext).equals(Buffer.from(plaintext)))
-      assert.equal(await par.decryptString(await par.encrypt('x'.repeat(SIZE))), 'x'.repeat(SIZE))
+      assert.equal(await par.decryptString(await par.encrypt('x'.repeat(plaintext.length))), 'x'.repeat(plaintext.length))
     }
   })
 
-  it('more than one round (bounded shared memory): a 20 MiB buffer with 1 MiB frames, on 2 threads and on 3', async () => {
-    const plaintext = pattern(20 * 1024 * 1024 + 3, 5)
+  it('more than one round (bounded shared memory): 1 MiB frames, 5 rounds on 2 threads and 3 on 3', async () => {
     for (const parallelism of [2, 3]) {
+      const plaintext = pattern(poolSize(parallelism) + 2 * ROUND_BYTES + 3, 5)
       const par = new Envelope({ keyring, parallelism, frameSize: 1024 * 1024 })
       const message = await par.encrypt(plaintext)
       assert.ok(Buffer.from((await new Envelope({ keyring }).decrypt(message)).plaintext).equals(Buffer.from(plaintext)))
@@ -134,12 +140,14 @@ describe('workers alone write the message one thread writes', () => {
 describe('parallel decryption releases nothing unauthentic', () => {
   for (const parallelism of [2, 3]) {
     it(`parallelism ${parallelism}: a tamper walk over every frame boundary, the caller range and every worker range gives ERR_AUTH or ERR_TRUNCATED`, async () => {
-      const frameSize = 4096
+      // About a thousand frames either way: one worker needs 8 times the bytes, so 8 times the frame size.
+      const size = poolSize(parallelism)
+      const frameSize = size > 2 * SIZE ? 32 * 1024 : 4096
       const par = new Envelope({ keyring, parallelism, frameSize })
-      const message = await par.encrypt(pattern(SIZE, 21))
-      const head = message.length - (SIZE + Math.ceil((SIZE + 1) / frameSize) * 16)
+      const message = await par.encrypt(pattern(size, 21))
+      const head = message.length - (size + Math.ceil((size + 1) / frameSize) * 16)
       const step = frameSize + 16
-      const frames = Math.ceil((SIZE + 1) / frameSize)
+      const frames = Math.ceil((size + 1) / frameSize)
       const positions = new Set<number>()
       // Around every 128th frame boundary (both sides), the first and last frame, and the very last byte.
       for (let f = 0; f < frames; f += 128) for (const d of [-1, 0, 100]) positions.add(head + f * step + d)
@@ -196,13 +204,34 @@ describe('the pool: shared, bounded, recovers from a crashed worker, never keeps
     assert.throws(() => new Envelope({ keyring, parallelism: 'all' as 'auto' }), { code: 'ERR_INVALID_ARGUMENT' })
   })
 
+  it('one worker starts only from ONE_WORKER_MIN_BYTES (below, its split loses to one thread); more workers from PARALLEL_MIN_BYTES', async () => {
+    await closeWorkerPools()
+    const two = new Envelope({ keyring, parallelism: 2 })
+    const below = pattern(ONE_WORKER_MIN_BYTES - 64 * 1024, 3) // its sealed body stays below the bound too
+    const sealed = await two.encrypt(below)
+    assert.ok(Buffer.from((await two.decrypt(sealed)).plaintext).equals(Buffer.from(below)))
+    assert.equal(poolThreadsForTest().size, 0, 'parallelism 2 started a worker below ONE_WORKER_MIN_BYTES')
+    const auto = new Envelope({ keyring, parallelism: 'auto' })
+    await auto.decrypt(await auto.encrypt(below))
+    // 'auto' on two cores is one worker too; on more cores it shares the AES from PARALLEL_MIN_BYTES.
+    assert.deepEqual([...poolThreadsForTest().keys()], availableParallelism() === 2 ? [] : [Math.min(63, availableParallelism() - 1)])
+    await closeWorkerPools()
+    await new Envelope({ keyring, parallelism: 3 }).encrypt(new Uint8Array(SIZE))
+    assert.deepEqual([...poolThreadsForTest()], [[2, 2]])
+    await two.decrypt(await two.encrypt(new Uint8Array(ONE_WORKER_MIN_BYTES)))
+    assert.deepEqual([...poolThreadsForTest()].sort(), [
+      [1, 1],
+      [2, 2],
+    ])
+  })
+
   it('a crashed worker fails its job with ERR_WORKER (no hang), and the next call succeeds', async () => {
     const p = await pool(2)
     const crash = p.run({ op: 'crash' } as never)
     const error = await rejectsWithCode(crash, 'ERR_WORKER', WorkerError)
     assert.match(error.message, /exited/)
     const env = new Envelope({ keyring, parallelism: 2 })
-    const plaintext = pattern(SIZE, 2)
+    const plaintext = pattern(ONE_WORKER_SIZE, 2)
     assert.ok(Buffer.from((await env.decrypt(await env.encrypt(plaintext))).plaintext).equals(Buffer.from(plaintext)))
   })
 
@@ -223,30 +252,32 @@ describe('the pool: shared, bounded, recovers from a crashed worker, never keeps
     } as const
     await rejectsWithCode(p.run(job), 'ERR_WORKER')
     const env = new Envelope({ keyring, parallelism: 2 })
-    await env.decrypt(await env.encrypt(new Uint8Array(SIZE)))
+    await env.decrypt(await env.encrypt(new Uint8Array(ONE_WORKER_SIZE)))
   })
 
   it('closeWorkerPools fails nothing that already finished, and a later call starts a new pool', async () => {
     const env = new Envelope({ keyring, parallelism: 2 })
-    await env.encrypt(new Uint8Array(SIZE))
+    await env.encrypt(new Uint8Array(ONE_WORKER_SIZE))
+    assert.equal(poolThreadsForTest().get(1), 1)
     await closeWorkerPools()
     assert.equal(poolThreadsForTest().size, 0)
-    const message = await env.encrypt(new Uint8Array(SIZE))
-    assert.equal((await env.decrypt(message)).plaintext.length, SIZE)
+    const message = await env.encrypt(new Uint8Array(ONE_WORKER_SIZE))
+    assert.deepEqual([...poolThreadsForTest()], [[1, 1]])
+    assert.equal((await env.decrypt(message)).plaintext.length, ONE_WORKER_SIZE)
   })
 
   it('a process with a started pool exits promptly without closeWorkerPools', () => {
     const script = `
       import { Envelope, LocalKeyring } from ${JSON.stringify(new URL('dist/src/index.js', `file://${ROOT}`).href)}
       const env = new Envelope({ keyring: LocalKeyring.generate(), parallelism: 2 })
-      const m = await env.encrypt(new Uint8Array(${SIZE}))
+      const m = await env.encrypt(new Uint8Array(${ONE_WORKER_SIZE}))
       const { plaintext } = await env.decrypt(m)
       console.log('done', plaintext.length)
     `
     const started = Date.now()
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 })
     assert.equal(child.status, 0, child.stderr)
-    assert.equal(child.stdout.trim(), `done ${SIZE}`)
+    assert.equal(child.stdout.trim(), `done ${ONE_WORKER_SIZE}`)
     assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`)
   })
 })

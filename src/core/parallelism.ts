@@ -10,7 +10,7 @@
  * @module
  */
 import type { FramePool, openBodyParallel, sealMessageParallel } from '../crypto/parallel.js'
-import { PARALLEL_MIN_BYTES } from '../crypto/parallel-protocol.js'
+import { ONE_WORKER_MIN_BYTES, PARALLEL_MIN_BYTES } from '../crypto/parallel-protocol.js'
 import type { ParallelFrameCodec } from '../crypto/parallel-stream.js'
 import type { EnvelopeSettings } from './settings.js'
 
@@ -77,9 +77,13 @@ export async function streamThreadsFor(settings: EnvelopeSettings): Promise<Thre
 
 /**
  * The threads for a buffer of `bytes` bytes (a promise: created on first use), or undefined
- * at once to stay on the calling thread: small messages pay no extra await.
+ * at once to stay on the calling thread: small messages pay no extra await. One worker only
+ * pays from {@link ONE_WORKER_MIN_BYTES}; more workers share the AES, from {@link PARALLEL_MIN_BYTES}.
  */
 export function threadsFor(settings: EnvelopeSettings, bytes: number): Promise<Threads | undefined> | undefined {
-  if (settings.parallelism === 1 || bytes < PARALLEL_MIN_BYTES) return undefined
-  return threads(settings.parallelism)
+  const { parallelism } = settings
+  if (parallelism === 1 || bytes < PARALLEL_MIN_BYTES || (parallelism === 2 && bytes < ONE_WORKER_MIN_BYTES)) return undefined
+  if (parallelism !== 'auto' || bytes >= ONE_WORKER_MIN_BYTES) return threads(parallelism)
+  // 'auto' on two cores is one worker too: decided before a pool (and its thread) is started.
+  return load().then((m) => (m.pools.autoThreads() === 2 ? undefined : threads('auto')))
 }

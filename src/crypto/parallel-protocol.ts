@@ -13,6 +13,19 @@
 export const PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 
 /**
+ * Buffers smaller than this stay on the calling thread when the pool would be one worker
+ * (`parallelism: 2`, or `'auto'` on two cores). That worker shares no AES; it only faults and
+ * fills the result (./parallel.ts), which wins only while a fresh result costs page faults.
+ * glibc's malloc hands out every block above 32 MiB as a fresh mapping (its dynamic mmap
+ * threshold stops there), but smaller results of a process that keeps encrypting mostly come
+ * back from warm heap, where the split adds only its round trip. Measured back to back on the
+ * 2-core bench machine, two threads against one: 0.66-0.99 at 4-8 MiB, 0.82-1.44 at 16-28 MiB,
+ * 1.39-1.85 at 32 MiB and 1.06-1.41 at 40-64 MiB; with the mmap threshold pinned low (every
+ * result faults) the split already won at 8 MiB.
+ */
+export const ONE_WORKER_MIN_BYTES = 32 * 1024 * 1024
+
+/**
  * The Int32 control words at the start of a message's shared memory. Rounds alternate between
  * two slots; every word is read and written with Atomics.
  */

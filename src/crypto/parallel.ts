@@ -35,7 +35,7 @@ import { sealHead } from './message.js'
 import { CHUNK_SHARED, CTL, CTL_WORDS, claimChunk, roundFramesOf, roundWord } from './parallel-protocol.js'
 import { copyBytes } from './shared-copy.js'
 
-export { PARALLEL_MIN_BYTES } from './parallel-protocol.js'
+export { ONE_WORKER_MIN_BYTES, PARALLEL_MIN_BYTES } from './parallel-protocol.js'
 
 /**
  * Input bytes of one round. Two rounds are in shared memory at once (one being worked, the
