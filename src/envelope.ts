@@ -70,13 +70,14 @@ export interface EnvelopeOptions {
    * only, no thread is ever started), a count from 2 to 64, or `'auto'` for the cores this
    * process may use. Three threads or more share the AES from 4 MiB; two (one worker: `2`, or
    * `'auto'` on two cores) start at 32 MiB, because below that the worker, which only takes the
-   * page faults of a fresh result, measured slower than one thread. The message is byte for byte what one thread writes. On Node
-   * the worker threads start on the first large call, are shared by every Envelope asking for
-   * the same count, and never keep a process alive; `closeWorkerPools()` stops them. The
-   * file helpers and Node streams of `kms-envelope/node` use the same threads, except that
-   * for them `'auto'` is one fewer than the cores: their reads and writes need a core (on
-   * two cores a stream stays on the calling thread, which measured faster there). Runtimes
-   * without the `node` export condition (browsers, edge workers) ignore the option.
+   * page faults of a fresh result, measured slower than one thread. The message is byte for
+   * byte what one thread writes. On Node the worker threads start on the first large call,
+   * are shared by every Envelope asking for the same count, and never keep a process alive;
+   * `closeWorkerPools()` stops them. The file helpers and Node streams of `kms-envelope/node`
+   * use the same threads, except that for them `'auto'` is one fewer than the cores: their
+   * reads and writes need a core (on two cores a stream stays on the calling thread, which
+   * measured faster there). Runtimes without the `node` export condition (browsers, edge
+   * workers) ignore the option.
    */
   readonly parallelism?: number | 'auto'
 }

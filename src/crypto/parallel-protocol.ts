@@ -20,7 +20,7 @@ export const PARALLEL_MIN_BYTES = 4 * 1024 * 1024
  * threshold stops there), but smaller results of a process that keeps encrypting mostly come
  * back from warm heap, where the split adds only its round trip. Measured back to back on the
  * 2-core bench machine, two threads against one: 0.66-0.99 at 4-8 MiB, 0.82-1.44 at 16-28 MiB,
- * 1.39-1.85 at 32 MiB and 1.06-1.41 at 40-64 MiB; with the mmap threshold pinned low (every
+ * 1.32-1.85 at 32 MiB and 1.06-2.05 at 40-64 MiB; with the mmap threshold pinned low (every
  * result faults) the split already won at 8 MiB.
  */
 export const ONE_WORKER_MIN_BYTES = 32 * 1024 * 1024
