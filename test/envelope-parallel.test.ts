@@ -14,7 +14,7 @@ import { DataKey } from '../src/crypto/data-key.js'
 import { sealMessage, verifyDataKey } from '../src/crypto/message.js'
 import type { FramePool } from '../src/crypto/parallel.js'
 import { ONE_WORKER_MIN_BYTES, openBodyParallel, PARALLEL_MIN_BYTES, ROUND_BYTES, sealMessageParallel, zeroShared } from '../src/crypto/parallel.js'
-import { framePool, poolThreadsForTest } from '../src/crypto/pool-node.js'
+import { framePool, MAX_THREADS, poolThreadsForTest } from '../src/crypto/pool-node.js'
 import { bounceForTest, copyBytes } from '../src/crypto/shared-copy.js'
 import { canonicalContext } from '../src/format/context.js'
 import { parseHead } from '../src/format/message.js'
@@ -97,7 +97,7 @@ describe('parallel buffers: the same bytes as one thread', () => {
     }
   })
 
-  it('more than one round (bounded shared memory): 1 MiB frames, 5 rounds on 2 threads and 3 on 3', async () => {
+  it('more than one round (bounded shared memory): 1 MiB frames, 7 rounds on 2 threads and 3 on 3', async () => {
     for (const parallelism of [2, 3]) {
       const plaintext = pattern(poolSize(parallelism) + 2 * ROUND_BYTES + 3, 5)
       const par = new Envelope({ keyring, parallelism, frameSize: 1024 * 1024 })
@@ -214,7 +214,7 @@ describe('the pool: shared, bounded, recovers from a crashed worker, never keeps
     const auto = new Envelope({ keyring, parallelism: 'auto' })
     await auto.decrypt(await auto.encrypt(below))
     // 'auto' on two cores is one worker too; on more cores it shares the AES from PARALLEL_MIN_BYTES.
-    assert.deepEqual([...poolThreadsForTest().keys()], availableParallelism() === 2 ? [] : [Math.min(63, availableParallelism() - 1)])
+    assert.deepEqual([...poolThreadsForTest().keys()], availableParallelism() === 2 ? [] : [Math.min(MAX_THREADS, availableParallelism()) - 1])
     await closeWorkerPools()
     await new Envelope({ keyring, parallelism: 3 }).encrypt(new Uint8Array(SIZE))
     assert.deepEqual([...poolThreadsForTest()], [[2, 2]])

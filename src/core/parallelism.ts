@@ -10,7 +10,7 @@
  * @module
  */
 import type { FramePool, openBodyParallel, sealMessageParallel } from '../crypto/parallel.js'
-import { ONE_WORKER_MIN_BYTES, PARALLEL_MIN_BYTES } from '../crypto/parallel-protocol.js'
+import { PARALLEL_MIN_BYTES, parallelMinBytes } from '../crypto/parallel-protocol.js'
 import type { ParallelFrameCodec } from '../crypto/parallel-stream.js'
 import type { EnvelopeSettings } from './settings.js'
 
@@ -78,12 +78,15 @@ export async function streamThreadsFor(settings: EnvelopeSettings): Promise<Thre
 /**
  * The threads for a buffer of `bytes` bytes (a promise: created on first use), or undefined
  * at once to stay on the calling thread: small messages pay no extra await. One worker only
- * pays from {@link ONE_WORKER_MIN_BYTES}; more workers share the AES, from {@link PARALLEL_MIN_BYTES}.
+ * pays from 32 MiB; more workers share the AES, from 4 MiB ({@link parallelMinBytes}).
  */
 export function threadsFor(settings: EnvelopeSettings, bytes: number): Promise<Threads | undefined> | undefined {
   const { parallelism } = settings
-  if (parallelism === 1 || bytes < PARALLEL_MIN_BYTES || (parallelism === 2 && bytes < ONE_WORKER_MIN_BYTES)) return undefined
-  if (parallelism !== 'auto' || bytes >= ONE_WORKER_MIN_BYTES) return threads(parallelism)
-  // 'auto' on two cores is one worker too: decided before a pool (and its thread) is started.
-  return load().then((m) => (m.pools.autoThreads() === 2 ? undefined : threads('auto')))
+  if (parallelism === 1 || bytes < PARALLEL_MIN_BYTES) return undefined
+  if (parallelism !== 'auto') return bytes < parallelMinBytes(parallelism) ? undefined : threads(parallelism)
+  // 'auto' is counted before a pool (and its threads) starts: on two cores it is one worker too.
+  return load().then((m) => {
+    const count = m.pools.autoThreads()
+    return bytes < parallelMinBytes(count) ? undefined : threads(count)
+  })
 }

@@ -25,6 +25,11 @@ export const PARALLEL_MIN_BYTES = 4 * 1024 * 1024
  */
 export const ONE_WORKER_MIN_BYTES = 32 * 1024 * 1024
 
+/** The smallest buffer that `threads` threads (the caller and `threads - 1` workers) seal faster than one. */
+export function parallelMinBytes(threads: number): number {
+  return threads === 2 ? ONE_WORKER_MIN_BYTES : PARALLEL_MIN_BYTES
+}
+
 /**
  * The Int32 control words at the start of a message's shared memory. Rounds alternate between
  * two slots; every word is read and written with Atomics.
