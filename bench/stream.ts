@@ -1,8 +1,10 @@
 /**
  * Streaming benchmark: a 1 GiB file through encryptFile and decryptFile, each in a fresh
- * child process so its peak RSS is its own, next to raw node:crypto AES-256-GCM streaming
- * (fs streams, one GCM over the whole file, fsync like ours) over the same file in the same
- * run. Then the stream surfaces in memory (no disk), next to the buffer API and raw GCM.
+ * child process so its peak RSS is its own, next to a plain copy with no crypto (the file
+ * system's floor) and raw node:crypto AES-256-GCM streaming (fs streams, one GCM over the
+ * whole file, fsync like ours) over the same file in the same run: once on disk, once in
+ * /dev/shm where there is one. Then the stream surfaces in memory (no files), next to the
+ * buffer API and raw GCM.
  *
  *   npm run bench:stream            (KMSE_BENCH_MIB=256 for a quicker run)
  *
@@ -202,7 +204,7 @@ interface FileOp {
   readonly checks?: boolean
 }
 
-/** Files a run of {@link fileBench} holds at once: the input, four messages or ciphertexts, one output. */
+/** Files of `bytes` a run of {@link fileBench} needs room for: the input, four messages or ciphertexts and one output, and one spare. */
 const FILES_AT_ONCE = 7
 
 /**
