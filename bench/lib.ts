@@ -48,6 +48,27 @@ export async function measureInterleaved(fns: readonly (() => unknown)[], option
   return samples.map((xs) => ({ seconds: median(xs), runs }))
 }
 
+/**
+ * Runs every op of `units` once per round for `rounds` rounds, the units taking turns leading a
+ * round (the ops of a unit stay together and in order: a decryption after the encryption that
+ * wrote its input), so no op always runs at the same point of a round. Returns each op's
+ * results in the order of `units.flat()`. The file rows use it: each run writes a whole file,
+ * so whatever ran just before sets part of the pace.
+ */
+export async function roundsTakingTurns<Op, R>(
+  units: readonly (readonly Op[])[],
+  rounds: number,
+  run: (op: Op, round: number) => Promise<R> | R,
+): Promise<R[][]> {
+  const ops = units.flat()
+  const results = ops.map(() => [] as R[])
+  for (let round = 0; round < rounds; round++) {
+    const lead = round % units.length
+    for (const op of [...units.slice(lead), ...units.slice(0, lead)].flat()) results[ops.indexOf(op)]!.push(await run(op, round))
+  }
+  return results
+}
+
 /** The middle value of `xs` (the upper middle of an even count); `xs` is left as it was. */
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 

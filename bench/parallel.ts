@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url'
 import { closeWorkerPools, Envelope, LocalKeyring } from 'kms-envelope'
 import { decryptFile, encryptFile } from 'kms-envelope/node'
 import { ONE_WORKER_MIN_BYTES } from '../src/crypto/parallel-protocol.js'
-import { mbps, measureInterleaved, median } from './lib.js'
+import { mbps, measureInterleaved, median, roundsTakingTurns } from './lib.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const MIB = 1024 * 1024
@@ -190,19 +190,18 @@ async function fileRows(bytes: number, rounds: number): Promise<ParallelFileRow[
     // On disk before the first row: its writeback would otherwise slow whichever row runs first.
     await handle.sync()
     await handle.close()
-    const ops = ['1', 'auto'].flatMap((parallelism) => (['encrypt', 'decrypt'] as const).map((op) => ({ op, parallelism })))
-    const runs = ops.map(() => [] as { seconds: number; rss: number }[])
+    // One unit per parallelism, its decryption right after its encryption.
+    const units = ['1', 'auto'].map((parallelism) => (['encrypt', 'decrypt'] as const).map((op) => ({ op, parallelism })))
+    const ops = units.flat()
     // The rows take turns for `rounds` rounds, medians kept: one run per row once read the same
     // code (two cores: 'auto' is one thread for files) at 196 and 759 MB/s.
-    for (let round = 0; round < rounds; round++) {
-      for (const [i, { op, parallelism }] of ops.entries()) {
-        const [from, to] = op === 'encrypt' ? [src, join(dir, `m${parallelism}`)] : [join(dir, `m${parallelism}`), join(dir, `out${parallelism}`)]
-        await rm(to, { force: true }) // encryptFile and decryptFile never replace a file
-        const child = spawnSync(process.execPath, [SELF, '--child', op, from, to, parallelism], { encoding: 'utf8' })
-        if (child.status !== 0) throw new Error(`bench child failed: ${child.stderr}`)
-        runs[i]!.push(JSON.parse(child.stdout) as { seconds: number; rss: number })
-      }
-    }
+    const runs = await roundsTakingTurns(units, rounds, async ({ op, parallelism }) => {
+      const [from, to] = op === 'encrypt' ? [src, join(dir, `m${parallelism}`)] : [join(dir, `m${parallelism}`), join(dir, `out${parallelism}`)]
+      await rm(to, { force: true }) // encryptFile and decryptFile never replace a file
+      const child = spawnSync(process.execPath, [SELF, '--child', op, from, to, parallelism], { encoding: 'utf8' })
+      if (child.status !== 0) throw new Error(`bench child failed: ${child.stderr}`)
+      return JSON.parse(child.stdout) as { seconds: number; rss: number }
+    })
     for (const parallelism of ['1', 'auto']) {
       const [a, b] = await Promise.all([readFile(src), readFile(join(dir, `out${parallelism}`))])
       if (!a.equals(b)) throw new Error('decryptFile output differs from the input')

@@ -22,7 +22,7 @@ import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { Envelope, LocalKeyring } from 'kms-envelope'
 import { createDecryptStream, createEncryptStream, decryptFile, encryptFile } from 'kms-envelope/node'
-import { median } from './lib.js'
+import { median, roundsTakingTurns } from './lib.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const MIB = 1024 * 1024
@@ -276,16 +276,13 @@ export async function fileBench(bytes: number, withEsdk = false, withParallel = 
         : []),
     ]
     const ops = units.flat()
-    const runs = ops.map(() => [] as { seconds: number; rss: number }[])
-    for (let round = 0; round < rounds; round++) {
-      const order = [...units.slice(round % units.length), ...units.slice(0, round % units.length)].flat()
-      for (const op of order) {
-        // encryptFile and decryptFile never replace a file; the last round's outputs are checked.
-        await rm(op.dst, { force: true })
-        runs[ops.indexOf(op)]!.push(runChild(op.mode, op.src, op.dst, op.env))
-        if (op.checks && round === rounds - 1 && (await fileHash(op.dst)) !== hash) throw new Error(`${op.name}: the output differs from the input`)
-      }
-    }
+    const runs = await roundsTakingTurns(units, rounds, async (op, round) => {
+      // encryptFile and decryptFile never replace a file; the last round's outputs are checked.
+      await rm(op.dst, { force: true })
+      const run = runChild(op.mode, op.src, op.dst, op.env)
+      if (op.checks && round === rounds - 1 && (await fileHash(op.dst)) !== hash) throw new Error(`${op.name}: the output differs from the input`)
+      return run
+    })
     const rows: Array<[string, { seconds: number; rss: number }]> = ops.map((op, i) => [
       op.name,
       { seconds: median(runs[i]!.map((r) => r.seconds)), rss: median(runs[i]!.map((r) => r.rss)) },
