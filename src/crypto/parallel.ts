@@ -163,19 +163,26 @@ async function runMessage(
   // the AES instead costs a copy of the whole input into shared memory, and on two cores that
   // copy made the pair slower than one thread (bench/parallel.ts: 0.89-0.93 of parallelism 1).
   const shareInput = helpers > 1 || options.callerClaims === false
+  // The assembler copies each chunk from shared memory to the result, where a sealed body
+  // starts after the head: at any offset mod 8. A copy between the two at different offsets
+  // mod 8 goes through a bounce buffer (./shared-copy.ts), twice the bytes, on the thread
+  // that already faults in the whole result. When the caller alone writes the chunks, their
+  // shared copies start at the result's offset mod 8 instead, so the assembler's copy is one
+  // straight copy and the bounce (if any) moves to the caller, whose AES finishes first.
+  const outSkew = shareInput ? 0 : d.prefix.length % 8
   // [control][key][slot 0: states, input, output][slot 1: the same]
   const keyOffset = CTL_WORDS * 4
   // Regions start at multiples of 8, so frames land in shared memory at the offsets mod 8 of
   // the buffers they come from (./shared-copy.ts).
   const statesBytes = align8(maxChunks * 4)
   const inputBytes = shareInput ? align8(largestRound * step) : 0
-  const outputBytes = align8(largestRound * step)
+  const outputBytes = align8(largestRound * step + outSkew)
   const slotBytes = statesBytes + inputBytes + outputBytes
   const slotsAt = keyOffset + KEY_BYTES
   const slots = (rounds > 1 ? [0, 1] : [0]).map((s) => {
     const states = slotsAt + s * slotBytes
     const input = states + statesBytes
-    return { states, input, output: input + inputBytes }
+    return { states, input, output: input + inputBytes + outSkew }
   })
   const used = slotsAt + slots.length * slotBytes
   const memory = takeScratch(used)
@@ -326,7 +333,17 @@ function callerChunk(
     const final = i === finalIndex
     if (d.op === 'seal') {
       const chunk = d.input.subarray(i * frameSize, final ? d.input.length : (i + 1) * frameSize)
-      backend.sealInto(contentKey, frameNonce(i), chunk, frameAad(messageId, i, final), view, output + (i - first) * step)
+      const at = output + (i - first) * step
+      if ((view.byteOffset + at) % 8 === 0) {
+        backend.sealInto(contentKey, frameNonce(i), chunk, frameAad(messageId, i, final), view, at)
+        continue
+      }
+      // Off the 8-byte grid (see outSkew): a plain set into shared memory would copy byte by byte.
+      let to = at
+      for (const part of backend.seal(contentKey, frameNonce(i), chunk, frameAad(messageId, i, final))) {
+        copyBytes(view, to, part, false)
+        to += part.length
+      }
     } else {
       const sealed = d.input.subarray(i * step, final ? d.input.length : (i + 1) * step)
       if (!backend.openInto(contentKey, frameNonce(i), sealed, frameAad(messageId, i, final), view, output + (i - first) * frameSize)) return false
