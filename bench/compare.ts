@@ -44,6 +44,14 @@ export interface BufferComparison {
    * faults of a new result. The single-thread path's floor; `parallelism` splits it over cores.
    */
   readonly nodeCryptoFresh: { encrypt: number; decrypt: number }
+  /**
+   * A fresh result of `size` filled by one copy of the input on one thread, no crypto (the
+   * same for both directions, measured in each). A result the caller owns outright (an
+   * ordinary ArrayBuffer, not shared memory) can be written only by the thread that owns it,
+   * which faults in every page of it: with every other cost on other cores, this is the floor
+   * of `parallelism` for a buffer.
+   */
+  readonly ownedResultFloor: { encrypt: number; decrypt: number }
 }
 
 export async function compareBuffers(size = 64 * MiB): Promise<BufferComparison> {
@@ -77,27 +85,31 @@ export async function compareBuffers(size = 64 * MiB): Promise<BufferComparison>
       : undefined
   // Ours, ours on all cores and the two node:crypto references interleaved: their ratios hold on a busy machine.
   const side = async (fns: (() => unknown)[]) => (await measureInterleaved(fns, opts)).map((m) => mbps(size, m))
+  const owned = () => new Uint8Array(size).set(data)
   const enc = await side([
     () => env.encrypt(data),
     () => rawChunked(key, iv, data, out),
     () => rawChunked(key, iv, data, new Uint8Array(size)),
+    owned,
     ...(parallel === undefined ? [] : [() => parallel.encrypt(data)]),
   ])
   const dec = await side([
     () => env.decrypt(ours),
     () => rawOpen(out),
     () => rawOpen(new Uint8Array(size)),
+    owned,
     ...(parallel === undefined ? [] : [() => parallel.decrypt(ours)]),
   ])
   await lib.closeWorkerPools?.()
   return {
     size,
     ours: { encrypt: enc[0]!, decrypt: dec[0]! },
-    oursParallel: parallel === undefined ? undefined : { encrypt: enc[3]!, decrypt: dec[3]! },
+    oursParallel: parallel === undefined ? undefined : { encrypt: enc[4]!, decrypt: dec[4]! },
     esdk: { encrypt: await r(() => esdk.encrypt(ring, data, { suiteId: ESDK_SUITE_UNSIGNED })), decrypt: await r(() => esdk.decrypt(ring, theirs)) },
     esdkSigned: { encrypt: await r(() => esdk.encrypt(ring, data, { suiteId: ESDK_SUITE_SIGNED })), decrypt: await r(() => esdk.decrypt(ring, theirsSigned)) },
     nodeCrypto: { encrypt: enc[1]!, decrypt: dec[1]! },
     nodeCryptoFresh: { encrypt: enc[2]!, decrypt: dec[2]! },
+    ownedResultFloor: { encrypt: enc[3]!, decrypt: dec[3]! },
   }
 }
 

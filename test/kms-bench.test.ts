@@ -27,6 +27,7 @@ it('npm run bench works end to end (quick mode)', () => {
     esdkReader: { rows: unknown[] }
     hierarchy: unknown
     parallelBuffers: unknown
+    issue20: { rows: string[][] }
   }
   // Behaviour, not speed: the counts and the import check are exact.
   assert.deepEqual(results.kmsCalls.ours, { generateDataKey: 1, decrypt: 1 })
@@ -51,4 +52,8 @@ it('npm run bench works end to end (quick mode)', () => {
   assert.ok(results.secretRecipients.rows.length >= 2, 'passphrase and KMS RSA rows')
   assert.ok(results.esdkReader.rows.length >= 2, 'ESDK reader rows')
   assert.ok(results.hierarchy !== undefined && results.parallelBuffers !== undefined)
+  // The 'auto' buffer row is set beside the floor of a result the caller owns, measured in the same run.
+  const auto = results.issue20.rows.find((row) => row[0]?.includes("buffer, parallelism 'auto'"))
+  assert.match(auto?.[2] ?? '', /a fresh result filled by one copy, no crypto [\d,]+ \/ [\d,]+/)
+  assert.match(auto?.[3] ?? '', /vs the copy \d+\.\d\d \/ \d+\.\d\d/)
 })
