@@ -15,6 +15,7 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
 // The package as an app loads it (the Node build). The crossover rows call internal sealers
 // (./crossover.ts), loaded only in the parent: a file row's child loads this build alone.
 import { closeWorkerPools, Envelope, LocalKeyring } from 'kms-envelope'
@@ -58,6 +59,8 @@ export interface ParallelResult {
    * faults a new result costs whoever writes it first. With the sealing itself, the floor of one thread.
    */
   readonly firstTouchMBps: number
+  /** What two threads of bare node:crypto GCM do against one on this machine (see {@link gcmScaling}). */
+  readonly gcmScaling: GcmScaling
   readonly crossover: readonly CrossoverRow[]
   /** The buffer rows again in fresh processes, without and with glibc's huge-page tunable. */
   readonly hugePages: HugePageRows
@@ -75,6 +78,76 @@ function rawGcm(decrypt: boolean, key: Uint8Array, data: Uint8Array, out: Uint8A
   return target
 }
 
+/** Bare node:crypto GCM over `bufferBytes`, output allocated once: one worker doing both halves, and two workers one half each. */
+export interface GcmScaling {
+  readonly oneThreadMBps: number
+  readonly twoThreadsMBps: number
+}
+
+/**
+ * The ceiling of any split over threads here: node:crypto GCM alone (no page faults, no copies
+ * between threads, nothing of ours), each half of the buffer sealed by a worker into an output
+ * it allocated once, one worker doing both halves against two doing one each, interleaved. On
+ * a VM whose two vCPUs share a physical core or a busy host, the second thread adds little.
+ */
+async function gcmScaling(bufferBytes: number, runs: { runs: number; minMs: number }): Promise<GcmScaling> {
+  const half = Math.floor(bufferBytes / 2 / CHUNK) * CHUNK
+  const code = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { createCipheriv, randomBytes } = require('node:crypto')
+const data = randomBytes(workerData), out = new Uint8Array(workerData), key = randomBytes(32)
+parentPort.on('message', () => {
+  const c = createCipheriv('aes-256-gcm', key, new Uint8Array(12))
+  for (let at = 0; at < data.length; at += ${CHUNK}) out.set(c.update(data.subarray(at, at + ${CHUNK})), at)
+  c.final()
+  parentPort.postMessage(0)
+})`
+  const workers = [0, 1].map(() => new Worker(code, { eval: true, workerData: half }))
+  try {
+    const seal = (w: Worker) =>
+      new Promise<void>((resolve, reject) => {
+        const onMessage = () => {
+          off()
+          resolve()
+        }
+        const onError = (error: Error) => {
+          off()
+          reject(error)
+        }
+        const off = () => w.off('message', onMessage).off('error', onError)
+        w.on('message', onMessage).on('error', onError)
+        w.postMessage(0)
+      })
+    const [a, b] = workers as [Worker, Worker]
+    const [one, two] = await measureInterleaved(
+      [
+        async () => {
+          await seal(a)
+          await seal(a)
+        },
+        () => Promise.all([seal(a), seal(b)]),
+      ],
+      runs,
+    )
+    return { oneThreadMBps: mbps(2 * half, one!), twoThreadsMBps: mbps(2 * half, two!) }
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()))
+  }
+}
+
+/**
+ * What two threads could reach here, as a share of the output-allocated-once reference, both
+ * ways: one thread into a fresh output (page faults, AES and node:crypto's copy: the work of a
+ * buffer), times what a second thread adds to bare GCM ({@link GcmScaling}). An estimate from
+ * two rows measured in the same run; undefined without the rows.
+ */
+export function twoThreadCeiling(r: ParallelResult): { encrypt: number; decrypt: number } | undefined {
+  const [once, fresh] = r.buffers
+  if (once === undefined || fresh === undefined) return undefined
+  const s = r.gcmScaling.twoThreadsMBps / r.gcmScaling.oneThreadMBps
+  return { encrypt: (fresh.encryptMBps * s) / once.encryptMBps, decrypt: (fresh.decryptMBps * s) / once.decryptMBps }
+}
+
 /**
  * Runs the buffer rows, then the file rows.
  * @param quick - a smoke run: small sizes, one run each
@@ -84,6 +157,7 @@ export async function benchParallel(quick: boolean): Promise<ParallelResult> {
   const fileBytes = (quick ? 64 : 1024) * MIB
   const runs = quick ? { runs: 1, minMs: 5 } : { runs: 7, minMs: 300 }
   const { buffers, firstTouchMBps } = await bufferRows(bufferBytes, runs)
+  const scaling = await gcmScaling(bufferBytes, runs)
   const crossover = await (await import('./crossover.js')).crossoverRows(quick, runs)
   await closeWorkerPools()
   const hugePages = hugePageRows(bufferBytes, quick)
@@ -92,6 +166,7 @@ export async function benchParallel(quick: boolean): Promise<ParallelResult> {
     bufferBytes,
     buffers,
     firstTouchMBps,
+    gcmScaling: scaling,
     crossover,
     hugePages,
     fileBytes,
@@ -256,6 +331,18 @@ export function printParallel(r: ParallelResult): void {
       ` one thread's floor, faults then sealing: ${(1 / (1 / r.firstTouchMBps + 1 / (once?.encryptMBps ?? Number.NaN))).toFixed(0)} MB/s;` +
       ` two threads sharing both perfectly: ${(2 / (1 / r.firstTouchMBps + 1 / (once?.encryptMBps ?? Number.NaN))).toFixed(0)} MB/s`,
   )
+  const g = r.gcmScaling
+  console.log(
+    `  bare node:crypto GCM in workers, output allocated once: one thread ${g.oneThreadMBps.toFixed(0)} MB/s, two threads ${g.twoThreadsMBps.toFixed(0)} MB/s` +
+      ` (${(g.twoThreadsMBps / g.oneThreadMBps).toFixed(2)}x: the most any split over two threads can gain here)`,
+  )
+  const ceiling = twoThreadCeiling(r)
+  if (ceiling !== undefined && once && fresh && auto) {
+    console.log(
+      `  so two threads reach at most about the fresh output times ${(g.twoThreadsMBps / g.oneThreadMBps).toFixed(2)}: ${(ceiling.encrypt * once.encryptMBps).toFixed(0)} / ${(ceiling.decrypt * once.decryptMBps).toFixed(0)} MB/s,` +
+        ` ${ceiling.encrypt.toFixed(2)} / ${ceiling.decrypt.toFixed(2)} of output-allocated-once; 'auto' is at ${(auto.encryptMBps / (ceiling.encrypt * once.encryptMBps)).toFixed(2)} / ${(auto.decryptMBps / (ceiling.decrypt * once.decryptMBps)).toFixed(2)} of that`,
+    )
+  }
   console.log(
     `  one thread against two, sealing a buffer back to back (MB/s, interleaved): where one worker starts to win (an Envelope uses it from ${ONE_WORKER_MIN_BYTES / MIB} MiB)`,
   )
