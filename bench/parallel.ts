@@ -21,7 +21,7 @@ import { Worker } from 'node:worker_threads'
 import { closeWorkerPools, Envelope, LocalKeyring } from 'kms-envelope'
 import { decryptFile, encryptFile } from 'kms-envelope/node'
 import { ONE_WORKER_MIN_BYTES } from '../src/crypto/parallel-protocol.js'
-import { mbps, measureInterleaved, median, roundsTakingTurns } from './lib.js'
+import { mbps, measure, measureInterleaved, median, roundsTakingTurns } from './lib.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const MIB = 1024 * 1024
@@ -64,6 +64,8 @@ export interface ParallelResult {
   readonly crossover: readonly CrossoverRow[]
   /** The buffer rows again in fresh processes, without and with glibc's huge-page tunable. */
   readonly hugePages: HugePageRows
+  /** The buffer rows in a fresh process holding a large JS heap, like a long-running server ({@link largeHeapRows}). */
+  readonly largeHeap: { readonly heapMiB: number; readonly buffers: readonly ParallelRow[] }
   readonly fileBytes: number
   readonly files: readonly ParallelFileRow[]
 }
@@ -161,6 +163,7 @@ export async function benchParallel(quick: boolean): Promise<ParallelResult> {
   const crossover = await (await import('./crossover.js')).crossoverRows(quick, runs)
   await closeWorkerPools()
   const hugePages = hugePageRows(bufferBytes, quick)
+  const largeHeap = largeHeapRows(bufferBytes, quick)
   return {
     cores: availableParallelism(),
     bufferBytes,
@@ -169,6 +172,7 @@ export async function benchParallel(quick: boolean): Promise<ParallelResult> {
     gcmScaling: scaling,
     crossover,
     hugePages,
+    largeHeap,
     fileBytes,
     files: await fileRows(fileBytes, quick ? 1 : 3),
   }
@@ -176,6 +180,16 @@ export async function benchParallel(quick: boolean): Promise<ParallelResult> {
 
 /** The buffer rows and the first-touch row, every row interleaved with the others. */
 async function bufferRows(bufferBytes: number, runs: { runs: number; minMs: number }): Promise<{ buffers: ParallelRow[]; firstTouchMBps: number }> {
+  const { names, encrypt, decrypt } = await bufferFns(bufferBytes)
+  // Every row interleaved with the others, so load from other processes falls on all alike.
+  const enc = await measureInterleaved([...encrypt, () => new Uint8Array(bufferBytes).fill(1)], runs)
+  const dec = await measureInterleaved(decrypt, runs)
+  const buffers = names.map((name, i) => ({ name, encryptMBps: mbps(bufferBytes, enc[i]!), decryptMBps: mbps(bufferBytes, dec[i]!) }))
+  return { buffers, firstTouchMBps: mbps(bufferBytes, enc[4]!) }
+}
+
+/** The buffer rows' names and their encrypt and decrypt calls, set up and warmed (the pool started). */
+async function bufferFns(bufferBytes: number): Promise<{ names: string[]; encrypt: (() => unknown)[]; decrypt: (() => unknown)[] }> {
   const data = randomBytes(bufferBytes)
   const keyring = new LocalKeyring({ keyId: 'bench', key: KEY })
   const one = new Envelope({ keyring })
@@ -187,29 +201,21 @@ async function bufferRows(bufferBytes: number, runs: { runs: number; minMs: numb
   const sealer = createCipheriv('aes-256-gcm', key, new Uint8Array(12))
   const sealed = Buffer.concat([sealer.update(data), sealer.final()])
   const tag = sealer.getAuthTag()
-  // Every row interleaved with the others, so load from other processes falls on all alike.
-  const names = [
-    'node:crypto GCM, 64 KiB updates, output allocated once',
-    'node:crypto GCM, 64 KiB updates, fresh output',
-    'Envelope, parallelism 1',
-    "Envelope, parallelism 'auto'",
-  ]
-  const enc = await measureInterleaved(
-    [
-      () => rawGcm(false, key, data, out),
-      () => rawGcm(false, key, data, undefined),
-      () => one.encrypt(data),
-      () => auto.encrypt(data),
-      () => new Uint8Array(bufferBytes).fill(1),
+  return {
+    names: [
+      'node:crypto GCM, 64 KiB updates, output allocated once',
+      'node:crypto GCM, 64 KiB updates, fresh output',
+      'Envelope, parallelism 1',
+      "Envelope, parallelism 'auto'",
     ],
-    runs,
-  )
-  const dec = await measureInterleaved(
-    [() => rawGcm(true, key, sealed, out, tag), () => rawGcm(true, key, sealed, undefined, tag), () => one.decrypt(message), () => auto.decrypt(message)],
-    runs,
-  )
-  const buffers = names.map((name, i) => ({ name, encryptMBps: mbps(bufferBytes, enc[i]!), decryptMBps: mbps(bufferBytes, dec[i]!) }))
-  return { buffers, firstTouchMBps: mbps(bufferBytes, enc[4]!) }
+    encrypt: [() => rawGcm(false, key, data, out), () => rawGcm(false, key, data, undefined), () => one.encrypt(data), () => auto.encrypt(data)],
+    decrypt: [
+      () => rawGcm(true, key, sealed, out, tag),
+      () => rawGcm(true, key, sealed, undefined, tag),
+      () => one.decrypt(message),
+      () => auto.decrypt(message),
+    ],
+  }
 }
 
 /** What glibc's transparent-huge-page tunable changes, or why it was not measured. */
@@ -253,6 +259,40 @@ function hugePageRows(bytes: number, quick: boolean): HugePageRows {
     hugePages: merge(runs.huge!),
     firstTouchMBps: [median(runs.default!.map((r) => r.firstTouchMBps)), median(runs.huge!.map((r) => r.firstTouchMBps))],
   }
+}
+
+/** Objects kept alive in the large-heap child: about 400 MiB of heap. */
+const HEAP_OBJECTS = 3_000_000
+
+/**
+ * The buffer rows in a fresh process that first fills its heap with small live objects, as a
+ * server's caches and sessions do. A fresh result and node:crypto's buffer per frame then
+ * push V8 past its external-memory limit on every call, and each call pays a full
+ * mark-compact of the whole heap on the calling thread. With `'auto'` the result is allocated
+ * on the worker, whose heap is small.
+ */
+function largeHeapRows(bytes: number, quick: boolean): { heapMiB: number; buffers: ParallelRow[] } {
+  // A process per row: interleaved, the collection one row's call starts is paid by the next row.
+  const rows = [0, 1, 2, 3].map((row) => {
+    const args = [SELF, '--heap-row-child', String(bytes), quick ? '1' : '0', String(quick ? 100_000 : HEAP_OBJECTS), String(row)]
+    const child = spawnSync(process.execPath, args, { encoding: 'utf8' })
+    if (child.status !== 0) throw new Error(`bench child failed: ${child.stderr}`)
+    return JSON.parse(child.stdout) as { heapMiB: number; row: ParallelRow }
+  })
+  return { heapMiB: median(rows.map((r) => r.heapMiB)), buffers: rows.map((r) => r.row) }
+}
+
+/** One buffer row, encrypt then decrypt, in a process that first keeps `objects` small objects alive. */
+async function heapRowChild(bytes: number, quick: boolean, objects: number, row: number): Promise<void> {
+  const kept: unknown[] = []
+  for (let i = 0; i < objects; i++) kept.push({ i, s: String(i), a: [i] })
+  const { names, encrypt, decrypt } = await bufferFns(bytes)
+  const runs = quick ? { runs: 1, minMs: 5 } : { runs: 5, minMs: 300 }
+  const enc = await measure(encrypt[row]!, runs)
+  const dec = await measure(decrypt[row]!, runs)
+  await closeWorkerPools()
+  const heapMiB = process.memoryUsage().heapUsed / MIB
+  process.stdout.write(JSON.stringify({ heapMiB, kept: kept.length, row: { name: names[row], encryptMBps: mbps(bytes, enc), decryptMBps: mbps(bytes, dec) } }))
 }
 
 async function fileRows(bytes: number, rounds: number): Promise<ParallelFileRow[]> {
@@ -367,6 +407,9 @@ export function printParallel(r: ParallelResult): void {
       `  first touch ${h.firstTouchMBps[0].toFixed(0)} / ${h.firstTouchMBps[1].toFixed(0)} MB/s; with huge pages 'auto' vs output-allocated-once: ${(auto.encryptMBps / once.encryptMBps).toFixed(2)} / ${(auto.decryptMBps / once.decryptMBps).toFixed(2)}`,
     )
   }
+  const big = r.largeHeap
+  console.log(`  a fresh process holding ${big.heapMiB.toFixed(0)} MiB of live JS heap (a long-running server), the same rows`)
+  for (const b of big.buffers) console.log(`  ${b.name.padEnd(52)} ${b.encryptMBps.toFixed(0).padStart(7)}  ${b.decryptMBps.toFixed(0).padStart(7)}`)
   console.log(`  ${r.fileBytes / MIB} MiB file, fresh process each, rows taking turns, medians (target: peak RSS < 64 MiB)`)
   for (const f of r.files) console.log(`  ${f.name.padEnd(52)} ${f.MBps.toFixed(0).padStart(7)} MB/s  peak RSS ${f.peakRssMiB.toFixed(1)} MiB`)
 }
@@ -376,6 +419,9 @@ if (process.argv[2] === '--buffers-child') {
   const rows = await bufferRows(Number(process.argv[3]), quick ? { runs: 1, minMs: 5 } : { runs: 5, minMs: 300 })
   await closeWorkerPools()
   process.stdout.write(JSON.stringify(rows))
+} else if (process.argv[2] === '--heap-row-child') {
+  const [bytes, quick, objects, row] = process.argv.slice(3).map(Number) as [number, number, number, number]
+  await heapRowChild(bytes, quick === 1, objects, row)
 } else if (process.argv[2] === '--child') {
   await child(process.argv[3]!, process.argv[4]!, process.argv[5]!, process.argv[6]!)
 } else if (process.argv[1] === SELF) {
