@@ -131,7 +131,7 @@ const ceiling = twoThreadCeiling(parallelBuffers)
 const ceilingNote =
   ceiling === undefined
     ? ''
-    : `; two threads here reach about ${ceiling.encrypt.toFixed(2)} / ${ceiling.decrypt.toFixed(2)} of it: bench:parallel, the fresh output times what a second thread adds to bare GCM, ${(parallelBuffers.gcmScaling.twoThreadsMBps / parallelBuffers.gcmScaling.oneThreadMBps).toFixed(2)}x`
+    : `; two threads here reach about ${ceiling.encrypt.toFixed(2)} / ${ceiling.decrypt.toFixed(2)} of it: bench:parallel, the fresh output times what a second thread adds to bare GCM, ${ceiling.scaling.toFixed(2)}x`
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(1)}x`
 const r2 = (a: number, b: number): string => (a / b).toFixed(2)
 /** Our row against the ESDK's row of the same table (disk or memory). */
